@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0
+# tm: build the BPF object and its skeleton, lib/ and every command in cmd/
+# into $(OUT). Quiet unless V=1.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/sbin
+MANDIR := $(PREFIX)/share/man
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+
+OUT ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q :=
+msg := @true
+else
+Q := @
+msg := @printf '  %-8s %s\n'
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE
+CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf jansson 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf jansson 2>/dev/null || echo -lbpf -lelf -lz -ljansson) -lm
+
+# BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
+# directory, which the bpf target does not search by itself.
+ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
+
+CMDS := tm-load tm-unload tm-stat
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
+BINS := $(addprefix $(OUT)/,$(CMDS))
+TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic
+
+.DELETE_ON_ERROR:
+.PHONY: all clean install uninstall check test-bins deps run
+
+all: $(BINS)
+
+$(OUT) $(OUT)/lib $(OUT)/cmd $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUT)/tm.bpf.o: bpf/tm.bpf.c bpf/tm_abi.h | $(OUT)
+	$(msg) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/tm.skel.h: $(OUT)/tm.bpf.o
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< name tm_bpf > $@
+
+$(OUT)/lib/%.o: lib/%.c lib/tm.h bpf/tm_abi.h | $(OUT)/lib
+	$(msg) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h | $(OUT)/cmd
+	$(msg) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB_OBJS)
+	$(msg) LINK $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/tests/unit: tests/unit/unit.c $(LIB_OBJS) | $(OUT)/tests
+	$(msg) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/tests/tmtraffic: tests/helpers/tmtraffic.c | $(OUT)/tests
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+test-bins: $(BINS) $(TEST_BINS)
+
+# Installs what the build and the tests need (Debian 12), when missing.
+deps:
+	$(Q)scripts/install-deps
+
+# Everything at once: packages, build, tests. Needs root (BPF, cgroups,
+# network namespaces).
+check: deps
+	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)scripts/run-tests
+
+# Build, load the meter on the default cgroup v2 root, show live totals.
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/run-meter $(OUT)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
+	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(addsuffix .8,$(CMDS)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/tm $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(CMDS))
+
+clean:
+	rm -rf $(OUT)

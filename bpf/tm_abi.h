@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ABI between tm's BPF programs and its commands: map names, keys,
+ * values and the layout version. Both sides include this file and nothing
+ * else declares these structs. Fixed-width types with explicit padding only,
+ * so the layout is the same for the BPF target and the host.
+ */
+#ifndef TM_ABI_H
+#define TM_ABI_H
+
+#include <linux/types.h>
+
+/*
+ * Bumped whenever a pinned map changes name, key, value or meaning. A command
+ * that finds another version in the pins refuses to touch them.
+ */
+#define TM_LAYOUT_VERSION	1
+
+/* Names under the pin root (default /sys/fs/bpf/tm). */
+#define TM_PIN_CONTROL		"control"
+#define TM_PIN_USERS		"users"
+#define TM_PIN_GLOBAL		"global"
+#define TM_PIN_LINKS		"links"
+
+/* Owner of packets whose socket has no owner UID; (uid_t)-1 is never a UID. */
+#define TM_UID_UNKNOWN		0xffffffffu
+
+/* Default capacity of the per-user map (keys are uid x family). */
+#define TM_USERS_MAX		16384
+
+enum tm_family {
+	TM_FAMILY_OTHER = 0,	/* neither IPv4 nor IPv6: counted, not dropped */
+	TM_FAMILY_IPV4 = 1,
+	TM_FAMILY_IPV6 = 2,
+	TM_FAMILY_MAX,
+};
+
+/* Key of the "users" map. */
+struct tm_user_key {
+	__u32 uid;
+	__u8 family;		/* enum tm_family */
+	__u8 pad[3];
+};
+
+/* Value of the "users" map, one copy per CPU; user space sums them. */
+struct tm_counters {
+	__u64 in_bytes;
+	__u64 in_packets;
+	__u64 out_bytes;
+	__u64 out_packets;
+};
+
+/*
+ * Value of the single-entry per-CPU "global" array: what was seen but could
+ * not be put in a per-user row.
+ */
+struct tm_global {
+	__u64 untracked_bytes;		/* both ends in untracked networks */
+	__u64 untracked_packets;
+	__u64 users_full_bytes;		/* "users" map was full */
+	__u64 users_full_packets;
+};
+
+/*
+ * The "control" map is the program's .data section: exactly one struct
+ * tm_control, shared by the programs and every command.
+ */
+struct tm_control {
+	__u32 layout_version;		/* TM_LAYOUT_VERSION */
+	__u32 pad;
+};
+
+#endif /* TM_ABI_H */

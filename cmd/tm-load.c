@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tm-load: load tm's programs, pin maps and cgroup links under the pin root,
+ * and exit. The pins keep the counting going until tm-unload.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tm.h"
+#include "tm.skel.h"
+
+#define MAX_CGROUPS 64
+
+struct cgroup {
+	const char *path;
+	char real[PATH_MAX];
+	int fd;
+	uint64_t id;
+};
+
+struct opts {
+	struct cgroup cg[MAX_CGROUPS];
+	int ncg;
+	bool replace;
+	const char *pin_root;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tm-load [OPTION]...\n"
+"Load tm's BPF programs, pin them under the pin root and attach them to cgroup\n"
+"v2 directories, then exit: counting goes on until tm-unload.\n"
+"\n"
+"  -c, --cgroup PATH    count the sockets of this cgroup v2 directory and all\n"
+"                       below it (repeatable; default: the cgroup v2 root, found\n"
+"                       in /proc/self/mountinfo)\n"
+"      --replace        swap in these programs over an existing load, keeping\n"
+"                       every counter; with --cgroup, the attached set becomes\n"
+"                       exactly the cgroups named\n"
+"      --pin-root DIR   pin under DIR (default: $TM_PIN_ROOT, else %s)\n"
+"  -v, --verbose        show libbpf's messages (twice: debug)\n"
+"  -h, --help           show this help and exit\n"
+"\n"
+"Exit status: 0 loaded, 1 failure (nothing is left behind), 2 bad usage.\n",
+		TM_DEFAULT_PIN_ROOT);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_PIN_ROOT = 256, OPT_REPLACE };
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "replace", no_argument, NULL, OPT_REPLACE },
+		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (o->ncg == MAX_CGROUPS) {
+				tm_usage_err("at most %d cgroups", MAX_CGROUPS);
+				return -TM_EUSAGE;
+			}
+			o->cg[o->ncg++].path = optarg;
+			break;
+		case OPT_REPLACE:
+			o->replace = true;
+			break;
+		case OPT_PIN_ROOT:
+			o->pin_root = optarg;
+			break;
+		case 'v':
+			tm_verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(TM_EXIT_OK);
+		default:
+			fprintf(stderr, "Try 'tm-load --help' for more information.\n");
+			return -TM_EUSAGE;
+		}
+	}
+	if (optind < argc) {
+		tm_usage_err("'%s': unexpected argument", argv[optind]);
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
+
+static bool path_inside(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	if (strncmp(inner, outer, n))
+		return false;
+	return inner[n] == '/' || (n == 1 && outer[0] == '/');
+}
+
+/*
+ * Every cgroup is opened and checked before anything is loaded. A program
+ * attached to a cgroup also runs for every cgroup below it, so naming a
+ * cgroup and one inside it would count those packets twice.
+ */
+static int open_cgroups(struct opts *o)
+{
+	static char root[PATH_MAX];
+	int i, j, err;
+
+	if (!o->ncg) {
+		if (tm_cgroup2_mount(root, sizeof(root))) {
+			tm_err("no cgroup v2 mount found in /proc/self/mountinfo; "
+			       "mount one (mount -t cgroup2 none DIR) and name it with --cgroup");
+			return -ENOENT;
+		}
+		o->cg[o->ncg++].path = root;
+	}
+	for (i = 0; i < o->ncg; i++) {
+		struct cgroup *cg = &o->cg[i];
+
+		cg->fd = -1;
+		err = tm_cgroup_open(cg->path, &cg->fd, &cg->id);
+		if (err)
+			return err;
+		if (!realpath(cg->path, cg->real))
+			snprintf(cg->real, sizeof(cg->real), "%s", cg->path);
+		for (j = 0; j < i; j++) {
+			const struct cgroup *p = &o->cg[j];
+
+			if (p->id == cg->id) {
+				tm_usage_err("'%s': named twice", cg->path);
+				return -TM_EUSAGE;
+			}
+			if (path_inside(cg->real, p->real) || path_inside(p->real, cg->real)) {
+				tm_usage_err("'%s' and '%s': one is inside the other, so its "
+					     "traffic would count twice; name only the outer one",
+					     p->path, cg->path);
+				return -TM_EUSAGE;
+			}
+		}
+	}
+	return 0;
+}
+
+static void close_cgroups(struct opts *o)
+{
+	int i;
+
+	for (i = 0; i < o->ncg; i++)
+		if (o->cg[i].fd >= 0)
+			close(o->cg[i].fd);
+}
+
+/* The pin root's parent must be bpffs; the usual /sys/fs/bpf is mounted if missing. */
+static int prepare_parent(const char *parent)
+{
+	struct statfs sfs;
+
+	if (!strcmp(parent, TM_BPFFS) && !statfs(parent, &sfs) &&
+	    sfs.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", TM_BPFFS, "bpf", 0, "mode=0700")) {
+			int err = -errno;
+
+			tm_err("cannot mount bpffs at %s: %s%s", TM_BPFFS,
+			       strerror(-err), tm_priv_hint(err));
+			return err;
+		}
+	}
+	return tm_check_bpffs(parent);
+}
+
+static int link_pin_name(char *buf, size_t len, const char *dir,
+			 const char *dirn, uint64_t cgid)
+{
+	return snprintf(buf, len, "%s/%s/%s-%" PRIu64, dir, TM_PIN_LINKS, dirn, cgid);
+}
+
+static int attach_one(struct bpf_program *prog, const char *dirn,
+		      const struct cgroup *cg, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_link *link;
+	int err;
+
+	link = bpf_program__attach_cgroup(prog, cg->fd);
+	if (!link) {
+		err = -errno;
+		tm_err("cannot attach to %s: %s%s", cg->path, strerror(-err),
+		       tm_priv_hint(err));
+		return err;
+	}
+	link_pin_name(path, sizeof(path), dir, dirn, cg->id);
+	err = bpf_link__pin(link, path);
+	if (err)
+		tm_err("cannot pin %s: %s", path, strerror(-err));
+	/* Pinned, the link outlives this fd; unpinned, closing it detaches. */
+	bpf_link__destroy(link);
+	return err;
+}
+
+static int attach_all(struct tm_bpf *skel, const struct cgroup *cg, const char *dir)
+{
+	/* Egress first, then ingress: a reply is never counted without its request. */
+	int err = attach_one(skel->progs.tm_egress, "egress", cg, dir);
+
+	return err ?: attach_one(skel->progs.tm_ingress, "ingress", cg, dir);
+}
+
+static int pin_maps(struct tm_bpf *skel, const char *dir)
+{
+	struct { struct bpf_map *map; const char *name; } pins[] = {
+		{ skel->maps.data, TM_PIN_CONTROL },
+		{ skel->maps.users, TM_PIN_USERS },
+		{ skel->maps.global, TM_PIN_GLOBAL },
+	};
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pins[i].name);
+		err = bpf_map__pin(pins[i].map, path);
+		if (err) {
+			tm_err("cannot pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int open_skel(struct tm_bpf **skel)
+{
+	int err;
+
+	*skel = tm_bpf__open();
+	if (!*skel) {
+		err = -errno;
+		tm_err("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int load_skel(struct tm_bpf *skel)
+{
+	int err = tm_bpf__load(skel);
+
+	if (err)
+		tm_err("cannot load the BPF programs: %s%s%s", strerror(-err),
+		       tm_priv_hint(err), tm_verbose ? "" : " (-v tells more)");
+	return err;
+}
+
+/*
+ * A fresh load is built in a staging directory beside the pin root and
+ * renamed into place only when complete, so a failure at any step leaves
+ * nothing: removing the staging pins detaches what was attached.
+ */
+static int load_fresh(struct opts *o, const char *root, const char *parent)
+{
+	char staging[PATH_MAX], links[PATH_MAX];
+	struct tm_bpf *skel = NULL;
+	int i, err;
+
+	snprintf(staging, sizeof(staging), "%s-loading-%d", root, (int)getpid());
+	snprintf(links, sizeof(links), "%s/%s", staging, TM_PIN_LINKS);
+
+	err = open_skel(&skel);
+	if (err)
+		return err;
+	err = load_skel(skel);
+	if (err)
+		goto out;
+	if (mkdir(staging, 0700) || mkdir(links, 0700)) {
+		err = -errno;
+		tm_err("cannot create %s: %s", staging, strerror(-err));
+		goto out;
+	}
+	err = pin_maps(skel, staging);
+	for (i = 0; !err && i < o->ncg; i++)
+		err = attach_all(skel, &o->cg[i], staging);
+	if (!err && rename(staging, root)) {
+		err = -errno;
+		tm_err("cannot move %s to %s: %s", staging, root, strerror(-err));
+	}
+	if (!err && chmod(root, 0700))
+		err = -errno;
+out:
+	if (err)
+		tm_remove_tree(staging);
+	tm_bpf__destroy(skel);
+	return err;
+}
+
+struct old_link {
+	char path[PATH_MAX];
+	bool ingress;
+	uint64_t cgid;
+};
+
+static int list_links(const char *root, struct old_link **out, int *n)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(dir, sizeof(dir), "%s/%s", root, TM_PIN_LINKS);
+	d = opendir(dir);
+	if (!d) {
+		int err = -errno;
+
+		tm_err("cannot read %s: %s", dir, strerror(-err));
+		return err;
+	}
+	while ((de = readdir(d))) {
+		struct old_link *l, *grown;
+		const char *dash = strrchr(de->d_name, '-');
+
+		if (de->d_name[0] == '.' || !dash)
+			continue;
+		grown = realloc(*out, (*n + 1) * sizeof(**out));
+		if (!grown) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		*out = grown;
+		l = &grown[(*n)++];
+		snprintf(l->path, sizeof(l->path), "%s/%s", dir, de->d_name);
+		l->ingress = !strncmp(de->d_name, "ingress-", 8);
+		l->cgid = strtoull(dash + 1, NULL, 10);
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * --replace: the new programs share the pinned maps, and each pinned link
+ * is switched to its new program in one atomic update, so not one packet
+ * goes uncounted and every counter stays.
+ */
+static int load_replace(struct opts *o, bool named, const char *root)
+{
+	struct old_link *old = NULL;
+	struct tm_bpf *skel = NULL;
+	struct tm_pins pins;
+	int nold = 0, i, j, err;
+
+	err = tm_pins_open(&pins, root);
+	if (err)
+		return err;
+	err = list_links(root, &old, &nold);
+	if (!err)
+		err = open_skel(&skel);
+	if (err)
+		goto out;
+	if ((err = bpf_map__reuse_fd(skel->maps.data, pins.control_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.users, pins.users_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.global, pins.global_fd))) {
+		tm_err("cannot reuse the pinned maps of %s: %s", root, strerror(-err));
+		goto out;
+	}
+	err = load_skel(skel);
+	if (err)
+		goto out;
+
+	/* First the cgroups that are new, so none of them waits on the swap. */
+	for (i = 0; named && !err && i < o->ncg; i++) {
+		bool have = false;
+
+		for (j = 0; j < nold; j++)
+			have |= old[j].cgid == o->cg[i].id;
+		if (!have)
+			err = attach_all(skel, &o->cg[i], root);
+	}
+	for (j = 0; !err && j < nold; j++) {
+		struct bpf_program *prog = old[j].ingress ? skel->progs.tm_ingress
+							  : skel->progs.tm_egress;
+		bool keep = !named;
+		struct bpf_link *link;
+
+		for (i = 0; !keep && i < o->ncg; i++)
+			keep = old[j].cgid == o->cg[i].id;
+		link = bpf_link__open(old[j].path);
+		if (!link) {
+			err = -errno;
+			tm_err("cannot open %s: %s", old[j].path, strerror(-err));
+			break;
+		}
+		if (keep) {
+			err = bpf_link__update_program(link, prog);
+			if (err)
+				tm_err("cannot swap the program of %s: %s",
+				       old[j].path, strerror(-err));
+		} else {
+			bpf_link__detach(link);
+			unlink(old[j].path);
+		}
+		bpf_link__destroy(link);
+	}
+out:
+	free(old);
+	tm_bpf__destroy(skel);
+	tm_pins_close(&pins);
+	return err;
+}
+
+/* A tm-load killed half-way leaves its staging directory; clear those. */
+static void remove_stale_staging(const char *root, const char *parent)
+{
+	const char *base = strrchr(root, '/') + 1;
+	size_t blen = strlen(base);
+	struct dirent *de;
+	DIR *d = opendir(parent);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		const char *pid;
+
+		if (strncmp(de->d_name, base, blen) ||
+		    strncmp(de->d_name + blen, "-loading-", 9))
+			continue;
+		pid = de->d_name + blen + 9;
+		if (kill(atoi(pid), 0) && errno == ESRCH) {
+			snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+			tm_remove_tree(path);
+		}
+	}
+	closedir(d);
+}
+
+static int run(struct opts *o)
+{
+	char root[PATH_MAX], parent[PATH_MAX], *slash;
+	bool named = o->ncg > 0;
+	struct stat st;
+	int lock_fd = -1, err;
+
+	snprintf(root, sizeof(root), "%s", tm_pin_root(o->pin_root));
+	while (strlen(root) > 1 && root[strlen(root) - 1] == '/')
+		root[strlen(root) - 1] = '\0';
+	slash = strrchr(root, '/');
+	if (!slash || !slash[1] || strchr(slash, '.')) {
+		tm_usage_err("'%s': the pin root must be an absolute path whose last "
+			     "part has no dot (bpffs reserves dots)", root);
+		return -TM_EUSAGE;
+	}
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - root) ?: 1, root);
+
+	err = open_cgroups(o);
+	if (err)
+		return err;
+	err = tm_need_privilege();
+	if (err)
+		return err;
+	err = prepare_parent(parent);
+	if (err)
+		return err;
+	err = tm_lock(parent, &lock_fd);
+	if (err)
+		return err;
+	remove_stale_staging(root, parent);
+
+	if (!stat(root, &st)) {
+		if (o->replace) {
+			err = load_replace(o, named, root);
+			if (!err)
+				fprintf(stderr, "tm-load: replaced the programs at %s, counters kept\n",
+					root);
+			goto out;
+		}
+		tm_err("already loaded at '%s': run tm-unload first, or --replace to "
+		       "swap the programs and keep the counters", root);
+		err = -EEXIST;
+		goto out;
+	}
+	err = load_fresh(o, root, parent);
+	if (!err) {
+		int i;
+
+		fprintf(stderr, "tm-load: loaded at %s, counting", root);
+		for (i = 0; i < o->ncg; i++)
+			fprintf(stderr, " %s", o->cg[i].path);
+		fputc('\n', stderr);
+	}
+out:
+	close(lock_fd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {};
+	int err;
+
+	tm_init("tm-load");
+	err = parse_args(argc, argv, &o);
+	if (!err)
+		err = run(&o);
+	close_cgroups(&o);
+	return tm_exit_code(err);
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Units, numbers from the command line, timestamps and tables. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tm.h"
+
+static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+
+void tm_human_bytes(uint64_t v, char *buf, size_t len)
+{
+	double d = v;
+	size_t u = 0;
+
+	if (v < 1024) {
+		snprintf(buf, len, "%llu B", (unsigned long long)v);
+		return;
+	}
+	while (d >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s",
+		 d, units[u]);
+}
+
+void tm_human_rate(double bps, char *buf, size_t len)
+{
+	char b[32];
+
+	tm_human_bytes(bps < 0 ? 0 : (uint64_t)llround(bps), b, sizeof(b));
+	snprintf(buf, len, "%s/s", b);
+}
+
+/* Seconds, fractions allowed: 0.5, 2, 10.25; at least 1 ms, at most a day. */
+int tm_parse_interval(const char *opt, const char *s, double *sec)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || v < 0.001 || v > 86400) {
+		tm_usage_err("%s '%s': must be a number of seconds from 0.001 to 86400",
+			     opt, s);
+		return -TM_EUSAGE;
+	}
+	*sec = v;
+	return 0;
+}
+
+int tm_parse_count(const char *opt, const char *s, uint64_t *n)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v == 0) {
+		tm_usage_err("%s '%s': must be a whole number from 1", opt, s);
+		return -TM_EUSAGE;
+	}
+	*n = v;
+	return 0;
+}
+
+void tm_format_ts(const struct timespec *ts, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld.%09ld", (long long)ts->tv_sec, ts->tv_nsec);
+}
+
+/* A pipe reader should see each line as it is made, not in 4 KiB lumps. */
+void tm_stdout_line_buffered(void)
+{
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+void tm_table_init(struct tm_table *t, size_t ncols, const char **heads,
+		   const enum tm_align *align)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->heads = heads;
+	t->align = align;
+}
+
+int tm_table_add(struct tm_table *t, const char **row)
+{
+	size_t i;
+
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		t->cells = c;
+		t->cap = cap;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		char *s = strdup(row[i]);
+
+		if (!s) {
+			while (i--)
+				free(t->cells[t->nrows * t->ncols + i]);
+			return -ENOMEM;
+		}
+		t->cells[t->nrows * t->ncols + i] = s;
+	}
+	t->nrows++;
+	return 0;
+}
+
+static void print_row(const struct tm_table *t, const size_t *w,
+		      const char *const *row, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++) {
+		const char *sep = i + 1 < t->ncols ? "  " : "";
+		int width = (int)w[i];
+
+		/* No trailing blanks after a left-aligned last column. */
+		if (i + 1 == t->ncols && t->align[i] == TM_LEFT)
+			width = 0;
+		if (t->align[i] == TM_LEFT)
+			fprintf(f, "%-*s%s", width, row[i], sep);
+		else
+			fprintf(f, "%*s%s", width, row[i], sep);
+	}
+	fputc('\n', f);
+}
+
+void tm_table_print(const struct tm_table *t, FILE *f)
+{
+	size_t w[t->ncols];
+	size_t i, r;
+
+	for (i = 0; i < t->ncols; i++) {
+		w[i] = strlen(t->heads[i]);
+		for (r = 0; r < t->nrows; r++) {
+			size_t l = strlen(t->cells[r * t->ncols + i]);
+
+			if (l > w[i])
+				w[i] = l;
+		}
+	}
+	print_row(t, w, t->heads, f);
+	for (r = 0; r < t->nrows; r++)
+		print_row(t, w, (const char *const *)&t->cells[r * t->ncols], f);
+}
+
+void tm_table_free(struct tm_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = t->cap = 0;
+}

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The pin root: finding it, checking it, opening its maps, locking it. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tm.h"
+
+const char *tm_pin_root(const char *opt)
+{
+	const char *env = getenv("TM_PIN_ROOT");
+
+	if (opt)
+		return opt;
+	return env && *env ? env : TM_DEFAULT_PIN_ROOT;
+}
+
+int tm_check_bpffs(const char *path)
+{
+	struct statfs sfs;
+
+	if (statfs(path, &sfs)) {
+		int err = -errno;
+
+		tm_usage_err("'%s': %s%s", path, strerror(-err), tm_priv_hint(err));
+		return -TM_EUSAGE;
+	}
+	if (sfs.f_type != BPF_FS_MAGIC) {
+		tm_usage_err("'%s': not on a BPF filesystem (bpffs)", path);
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
+
+static int pin_get(const char *root, const char *name, int *fd)
+{
+	char path[4096];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	*fd = bpf_obj_get(path);
+	if (*fd >= 0)
+		return 0;
+	err = -errno;
+	if (err == -EACCES || err == -EPERM) {
+		tm_usage_err("cannot open pin root '%s': %s%s", root,
+			     strerror(-err), tm_priv_hint(err));
+		return -TM_EUSAGE;
+	}
+	tm_err("cannot open '%s': %s", path, strerror(-err));
+	return err;
+}
+
+int tm_check_layout(int control_fd, const char *root)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct tm_control c;
+	__u32 key = 0;
+
+	if (bpf_obj_get_info_by_fd(control_fd, &info, &len)) {
+		int err = -errno;
+
+		tm_err("cannot read '%s/%s': %s", root, TM_PIN_CONTROL, strerror(-err));
+		return err;
+	}
+	if (info.value_size != sizeof(c) || bpf_map_lookup_elem(control_fd, &key, &c) ||
+	    c.layout_version != TM_LAYOUT_VERSION) {
+		tm_err("'%s' holds a pin layout this tm does not understand (it knows version %d); "
+		       "unload it with the tm that loaded it", root, TM_LAYOUT_VERSION);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * Nothing loaded is a runtime state (exit 1, with what to do); a pin root
+ * that cannot be read or is not tm's is the caller's mistake (exit 2).
+ */
+int tm_pins_open(struct tm_pins *p, const char *root)
+{
+	struct stat st;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->users_fd = p->global_fd = p->control_fd = p->lock_fd = -1;
+	snprintf(p->root, sizeof(p->root), "%s", root);
+
+	if (stat(root, &st)) {
+		err = -errno;
+		if (err == -ENOENT) {
+			tm_err("nothing loaded at '%s': run tm-load first", root);
+			return err;
+		}
+		tm_usage_err("'%s': %s%s", root, strerror(-err), tm_priv_hint(err));
+		return -TM_EUSAGE;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		tm_usage_err("'%s': not a directory", root);
+		return -TM_EUSAGE;
+	}
+	err = tm_check_bpffs(root);
+	if (err)
+		return err;
+	if (access(root, R_OK | X_OK)) {
+		err = -errno;
+		tm_usage_err("cannot open pin root '%s': %s%s", root,
+			     strerror(-err), tm_priv_hint(err));
+		return -TM_EUSAGE;
+	}
+	err = pin_get(root, TM_PIN_CONTROL, &p->control_fd);
+	if (err == -ENOENT) {
+		tm_usage_err("'%s': not a tm pin root (no '%s' in it)", root, TM_PIN_CONTROL);
+		err = -TM_EUSAGE;
+	}
+	if (!err)
+		err = tm_check_layout(p->control_fd, root);
+	if (!err)
+		err = pin_get(root, TM_PIN_USERS, &p->users_fd);
+	if (!err)
+		err = pin_get(root, TM_PIN_GLOBAL, &p->global_fd);
+	if (err)
+		tm_pins_close(p);
+	return err;
+}
+
+void tm_pins_close(struct tm_pins *p)
+{
+	int *fds[] = { &p->users_fd, &p->global_fd, &p->control_fd, &p->lock_fd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/* Editors serialise on a directory lock; readers need none. */
+int tm_lock(const char *dir, int *fd)
+{
+	int lfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (lfd < 0 || flock(lfd, LOCK_EX)) {
+		int err = -errno;
+
+		tm_err("cannot lock '%s': %s%s", dir, strerror(-err), tm_priv_hint(err));
+		if (lfd >= 0)
+			close(lfd);
+		return err;
+	}
+	*fd = lfd;
+	return 0;
+}
+
+static size_t round8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static void percpu_sum(const void *percpu, void *sum, size_t value_size, int ncpus)
+{
+	size_t stride = round8(value_size), words = value_size / sizeof(__u64), i;
+	__u64 *out = sum;
+	int cpu;
+
+	memset(sum, 0, value_size);
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		const __u64 *v = (const void *)((const char *)percpu + cpu * stride);
+
+		for (i = 0; i < words; i++)
+			out[i] += v[i];
+	}
+}
+
+int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	void *buf;
+	int err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	buf = calloc(ncpus, round8(value_size));
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, key, buf))
+		err = -errno;
+	else
+		percpu_sum(buf, sum, value_size, ncpus);
+	free(buf);
+	return err;
+}
+
+/*
+ * Reads a whole per-CPU hash with batch lookups, a few thousand entries a
+ * system call, and hands each key with its summed value to cb.
+ */
+int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
+		       tm_percpu_cb cb, void *ctx)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u32 chunk = 4096, count, i;
+	__u64 batch[8], in_batch[8];
+	bool first = true, done = false;
+	char *keys = NULL, *vals = NULL, *sum = NULL;
+	int err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	if (key_size > sizeof(batch))
+		return -EINVAL;
+	sum = malloc(value_size);
+	while (!done && !err) {
+		if (!keys) {
+			keys = calloc(chunk, key_size);
+			vals = calloc(chunk, (size_t)ncpus * round8(value_size));
+			if (!keys || !vals || !sum) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		count = chunk;
+		if (bpf_map_lookup_batch(map_fd, first ? NULL : in_batch, batch,
+					 keys, vals, &count, NULL)) {
+			if (errno == ENOENT) {
+				done = true;
+			} else if (errno == ENOSPC && chunk < (1u << 20)) {
+				/* One hash bucket holds more than a chunk. */
+				free(keys);
+				free(vals);
+				keys = vals = NULL;
+				chunk *= 4;
+				continue;
+			} else {
+				err = -errno;
+				break;
+			}
+		}
+		for (i = 0; i < count && !err; i++) {
+			percpu_sum(vals + (size_t)i * ncpus * round8(value_size), sum,
+				   value_size, ncpus);
+			err = cb(keys + (size_t)i * key_size, sum, ctx);
+		}
+		memcpy(in_batch, batch, sizeof(batch));
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	free(sum);
+	return err;
+}
+
+/*
+ * Removes a pin directory and everything below it. Links are detached
+ * explicitly, so they stop even if some process still holds an fd to one.
+ */
+int tm_remove_tree(const char *dir)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char path[4096];
+		struct stat st;
+		int fd;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			err = tm_remove_tree(path) ?: err;
+			continue;
+		}
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);	/* EINVAL for a map: nothing to do */
+			close(fd);
+		}
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && !err)
+		err = -errno;
+	return err;
+}

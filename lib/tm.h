@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What every tm command needs once: messages, pins, cgroups, users, output. */
+#ifndef TM_H
+#define TM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tm_abi.h"
+
+#define TM_DEFAULT_PIN_ROOT	"/sys/fs/bpf/tm"
+#define TM_BPFFS		"/sys/fs/bpf"
+
+/*
+ * Functions return 0 or a negative errno, having printed their own message.
+ * -TM_EUSAGE means the user's input was wrong (exit 2); main() alone turns
+ * results into exit codes with tm_exit_code().
+ */
+#define TM_EUSAGE		4096
+
+enum { TM_EXIT_OK = 0, TM_EXIT_FAIL = 1, TM_EXIT_USAGE = 2 };
+
+/* log.c */
+extern const char *tm_prog;
+extern int tm_verbose;
+void tm_init(const char *prog);
+void tm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tm_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tm_exit_code(int err);
+const char *tm_priv_hint(int err);
+bool tm_has_bpf_privilege(void);
+int tm_need_privilege(void);
+
+/* pins.c */
+struct tm_pins {
+	char root[4096];
+	int users_fd;
+	int global_fd;
+	int control_fd;
+	int lock_fd;
+};
+
+const char *tm_pin_root(const char *opt);
+int tm_check_bpffs(const char *path);
+int tm_pins_open(struct tm_pins *p, const char *root);
+void tm_pins_close(struct tm_pins *p);
+int tm_check_layout(int control_fd, const char *root);
+int tm_lock(const char *dir, int *fd);
+int tm_remove_tree(const char *dir);
+
+/* Sum of one per-CPU value into its plain form (all fields __u64). */
+int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size);
+
+typedef int (*tm_percpu_cb)(const void *key, const void *sum, void *ctx);
+int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
+		       tm_percpu_cb cb, void *ctx);
+
+/* cgroup.c */
+int tm_cgroup2_mount(char *buf, size_t len);
+int tm_cgroup_open(const char *path, int *fd, uint64_t *id);
+
+/* user.c */
+int tm_parse_user(const char *s, uint32_t *uid);
+const char *tm_user_name(uint32_t uid, char *buf, size_t len);
+
+/* format.c */
+void tm_human_bytes(uint64_t v, char *buf, size_t len);
+void tm_human_rate(double bytes_per_sec, char *buf, size_t len);
+int tm_parse_interval(const char *opt, const char *s, double *sec);
+int tm_parse_count(const char *opt, const char *s, uint64_t *n);
+void tm_format_ts(const struct timespec *ts, char *buf, size_t len);
+void tm_stdout_line_buffered(void);
+
+enum tm_align { TM_LEFT, TM_RIGHT };
+
+struct tm_table {
+	size_t ncols;
+	const char **heads;
+	const enum tm_align *align;
+	size_t nrows, cap;
+	char **cells;		/* nrows * ncols strings */
+};
+
+void tm_table_init(struct tm_table *t, size_t ncols, const char **heads,
+		   const enum tm_align *align);
+int tm_table_add(struct tm_table *t, const char **row);
+void tm_table_print(const struct tm_table *t, FILE *f);
+void tm_table_free(struct tm_table *t);
+
+#endif /* TM_H */
