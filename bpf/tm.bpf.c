@@ -6,10 +6,14 @@
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #include "tm_abi.h"
+
+#define SOCK_RAW 3	/* not in the UAPI headers */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -49,17 +53,29 @@ static __always_inline __u8 skb_family(const struct __sk_buff *skb)
 }
 
 /*
- * Time-wait and request sockets are not full sockets and have no owner of
- * their own; bpf_get_socket_uid() would report the listener or overflowuid
- * for them, so they are sent to the explicit unknown owner instead.
+ * The hook only ever sees full sockets: for a request socket's SYN-ACK the
+ * kernel hands it the listener, whose UID is the right owner. What has no
+ * owner is the kernel's own reply traffic: TCP resets and time-wait ACKs
+ * from the per-namespace TCP control socket, ICMP errors and echo replies,
+ * NDP and MLD. Those come from root-owned raw sockets of these protocols;
+ * charging them to root would be a lie, so they go to the unknown owner.
  */
 static __always_inline __u32 skb_owner(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
+	__u32 uid;
 
-	if (!sk || !bpf_sk_fullsock(sk))
+	if (!sk)
 		return TM_UID_UNKNOWN;
-	return bpf_get_socket_uid(skb);
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return TM_UID_UNKNOWN;
+	uid = bpf_get_socket_uid(skb);
+	if (uid == 0 && sk->type == SOCK_RAW &&
+	    (sk->protocol == IPPROTO_TCP || sk->protocol == IPPROTO_ICMP ||
+	     sk->protocol == IPPROTO_ICMPV6))
+		return TM_UID_UNKNOWN;
+	return uid;
 }
 
 static __always_inline struct tm_counters *user_counters(struct __sk_buff *skb)

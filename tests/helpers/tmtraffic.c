@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tmtraffic: exact, known traffic for tm's tests. Each mode makes a fixed
+ * number of packets or bytes and says what it did, so a test can compare
+ * tm's counters with what was really sent.
+ *
+ *   udp-recv ADDR PORTFILE N        bind ADDR:0, write the port to PORTFILE,
+ *                                   receive N datagrams (10 s at most)
+ *   udp-send ADDR PORT N SIZE [US]  send N datagrams of SIZE payload bytes,
+ *                                   US microseconds apart
+ *   tcp-sink ADDR PORTFILE          accept one connection, read to EOF, print
+ *                                   the bytes read
+ *   tcp-send ADDR PORT BYTES        send BYTES, half-close, wait for the peer
+ *                                   to close, print tcpi_segs_out
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>	/* glibc's tcp_info lacks tcpi_segs_out */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	fprintf(stderr, "tmtraffic: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static socklen_t make_addr(const char *host, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		return sizeof(*in);
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		return sizeof(*in6);
+	}
+	fprintf(stderr, "tmtraffic: '%s': not an address\n", host);
+	exit(2);
+}
+
+/* Bind to ADDR:0 and publish the port by renaming a complete file into place. */
+static int bound_socket(const char *host, int type, const char *portfile)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, 0, &ss);
+	char tmp[4096];
+	int fd, port;
+	FILE *f;
+
+	fd = socket(ss.ss_family, type, 0);
+	if (fd < 0)
+		die("socket");
+	if (bind(fd, (struct sockaddr *)&ss, len))
+		die("bind");
+	if (type == SOCK_STREAM && listen(fd, 8))
+		die("listen");
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		die("getsockname");
+	port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", portfile);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) || rename(tmp, portfile))
+		die(portfile);
+	return fd;
+}
+
+static int udp_recv(const char *host, const char *portfile, long n)
+{
+	int fd = bound_socket(host, SOCK_DGRAM, portfile);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[65536];
+	long got = 0;
+
+	while (got < n) {
+		if (poll(&p, 1, 10000) != 1)
+			break;
+		if (recv(fd, buf, sizeof(buf), 0) >= 0)
+			got++;
+	}
+	printf("%ld\n", got);
+	return got == n ? 0 : 1;
+}
+
+static int udp_send(const char *host, int port, long n, long size, long gap_us)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, port, &ss);
+	char *buf = calloc(1, size + 1);
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	long i;
+
+	if (fd < 0 || !buf)
+		die("socket");
+	for (i = 0; i < n; i++) {
+		if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, len) != size)
+			die("sendto");
+		if (gap_us)
+			usleep(gap_us);
+	}
+	return 0;
+}
+
+static int tcp_sink(const char *host, const char *portfile)
+{
+	int lfd = bound_socket(host, SOCK_STREAM, portfile);
+	char buf[65536];
+	long long total = 0;
+	ssize_t r;
+	int fd;
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		die("accept");
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		total += r;
+	if (r < 0)
+		die("read");
+	close(fd);
+	close(lfd);
+	printf("%lld\n", total);
+	return 0;
+}
+
+static int tcp_send(const char *host, int port, long long bytes)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, port, &ss);
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+	static char buf[65536];
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
+		die("connect");
+	while (bytes > 0) {
+		ssize_t w = write(fd, buf, bytes < (long long)sizeof(buf) ? bytes : (long long)sizeof(buf));
+
+		if (w < 0)
+			die("write");
+		bytes -= w;
+	}
+	/*
+	 * Half-close and wait for the peer's FIN: by then our last ACK has
+	 * gone out too, so segs_out covers every segment this socket sends.
+	 */
+	if (shutdown(fd, SHUT_WR))
+		die("shutdown");
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen))
+		die("TCP_INFO");
+	printf("%u\n", ti.tcpi_segs_out);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "udp-recv") && argc == 5)
+		return udp_recv(argv[2], argv[3], atol(argv[4]));
+	if (!strcmp(mode, "udp-send") && (argc == 6 || argc == 7))
+		return udp_send(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]),
+				argc == 7 ? atol(argv[6]) : 0);
+	if (!strcmp(mode, "tcp-sink") && argc == 4)
+		return tcp_sink(argv[2], argv[3]);
+	if (!strcmp(mode, "tcp-send") && argc == 5)
+		return tcp_send(argv[2], atoi(argv[3]), atoll(argv[4]));
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|tcp-sink|tcp-send ... (see source)\n");
+	return 2;
+}

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by tm's bats tests: each test gets its own pin root and its own
+# child cgroup, and teardown removes everything the test made, even when the
+# test failed. Only processes the test started are ended, by their PID.
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+BUILD=${TM_BUILD:-$TOP/build}
+CG2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+
+tm_setup() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ -n "$CG2" ] || skip "no cgroup v2 mount"
+	ID="tmt$$n${BATS_TEST_NUMBER}"
+	export TM_PIN_ROOT=/sys/fs/bpf/$ID
+	CG=$CG2/$ID
+	mkdir "$CG"
+	CGROUPS=("$CG")
+	PIDS=()
+	NETNS=()
+	# Binaries other UIDs run must be reachable by them (/root is not).
+	BIN=$(mktemp -d /tmp/tm-test.XXXXXX)
+	chmod 1777 "$BIN"
+	cp "$BUILD/tests/tmtraffic" "$BUILD/tm-stat" "$BIN/"
+	PATH=$BUILD:$PATH
+}
+
+tm_teardown() {
+	local p ns cg
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	tm-unload >/dev/null 2>&1 || true
+	# If tm-unload could not, take the pins down by hand.
+	if [ -e "$TM_PIN_ROOT" ]; then
+		for p in "$TM_PIN_ROOT"/links/*; do
+			[ -e "$p" ] && bpftool link detach pinned "$p" 2>/dev/null
+		done
+		rm -rf "$TM_PIN_ROOT"
+	fi
+	rm -rf "$TM_PIN_ROOT"-loading-* 2>/dev/null
+	for ns in "${NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	for ((p = ${#CGROUPS[@]} - 1; p >= 0; p--)); do
+		cg=${CGROUPS[p]}
+		[ -d "$cg" ] || continue
+		# A cgroup with processes cannot go; ours are ended above.
+		rmdir "$cg" 2>/dev/null || { sleep 0.2; rmdir "$cg"; }
+	done
+	rm -rf "$BIN"
+}
+
+# new_cgroup NAME: another child cgroup in REPLY, removed at teardown.
+# (Not via $(...): a subshell would not register it for removal.)
+new_cgroup() {
+	REPLY=$CG2/$ID$1
+	mkdir "$REPLY"
+	CGROUPS+=("$REPLY")
+}
+
+# as CGROUP UID CMD...: run CMD as UID (and GID) inside CGROUP; with
+# IN_NETNS=NS set, inside network namespace NS too.
+as() {
+	local cg=$1 uid=$2 pre=()
+	shift 2
+	[ -n "${IN_NETNS:-}" ] && pre=(nsenter --net=/run/netns/"$IN_NETNS")
+	sh -c 'cg=$1; shift; echo $$ > "$cg/cgroup.procs" && exec "$@"' sh "$cg" \
+		"${pre[@]}" setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
+}
+
+# new_netns NAME: a network namespace with lo up in REPLY, deleted at teardown.
+new_netns() {
+	REPLY=$ID$1
+	ip netns add "$REPLY"
+	NETNS+=("$REPLY")
+	ip -n "$REPLY" link set lo up
+}
+
+# wait_file FILE: until FILE exists (5 s at most).
+wait_file() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+# bg CMD...: start CMD in the background and remember its PID.
+bg() {
+	"$@" &
+	PIDS+=($!)
+}
+
+# udp_exchange CGROUP_A UID_A CGROUP_B UID_B ADDR N SIZE [GAP_US]: UID_B
+# receives, UID_A sends N datagrams of SIZE bytes; fails unless all arrive.
+udp_exchange() {
+	local cga=$1 a=$2 cgb=$3 b=$4 addr=$5 n=$6 size=$7 gap=${8:-0}
+	local pf=$BIN/port.$RANDOM out=$BIN/recv.$RANDOM
+	bg as "$cgb" "$b" "$BIN/tmtraffic" udp-recv "$addr" "$pf" "$n" >"$out"
+	local rpid=${PIDS[-1]}
+	wait_file "$pf"
+	as "$cga" "$a" "$BIN/tmtraffic" udp-send "$addr" "$(cat "$pf")" "$n" "$size" "$gap"
+	wait "$rpid"
+	[ "$(cat "$out")" = "$n" ]
+}
+
+# stat_field USER FIELD: one field of USER's row from tm-stat --json.
+stat_field() {
+	tm-stat --json --user "$1" | jq -r ".[0].$2"
+}
+
+# unknown_field FIELD: a field of the unknown owner's row (0 if none).
+unknown_field() {
+	tm-stat --json | jq -r "(map(select(.uid == null)) | .[0].$1) // 0"
+}
+
+# link_count CGROUP: how many programs are attached to CGROUP.
+link_count() {
+	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/' | wc -l
+}
