@@ -342,9 +342,10 @@ static int print_json(const struct opts *o, const struct snapshot *s)
 		if (!row || json_array_append_new(arr, row))
 			err = -ENOMEM;
 	}
-	if (!arr || err || json_dumpf(arr, stdout, JSON_COMPACT) ||
-	    putchar('\n') == EOF)
-		err = err ?: -EIO;
+	if (!arr)
+		err = -ENOMEM;
+	if (!err && (json_dumpf(arr, stdout, JSON_COMPACT) || putchar('\n') == EOF))
+		err = -errno;
 	json_decref(arr);
 	return err;
 }
@@ -392,7 +393,7 @@ static int report(const struct opts *o, const struct snapshot *s, bool first)
 		err = print_table(o, s);
 		break;
 	}
-	if (!err && fflush(stdout))
+	if (!err && (fflush(stdout) || ferror(stdout)))
 		err = -errno;
 	/* A reader that went away (| head) is not an error. */
 	if (err == -EPIPE)

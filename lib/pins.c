@@ -41,6 +41,7 @@ int tm_check_bpffs(const char *path)
 	return 0;
 }
 
+/* A missing pin is left to the caller to explain. */
 static int pin_get(const char *root, const char *name, int *fd)
 {
 	char path[4096];
@@ -56,7 +57,8 @@ static int pin_get(const char *root, const char *name, int *fd)
 			     strerror(-err), tm_priv_hint(err));
 		return -TM_EUSAGE;
 	}
-	tm_err("cannot open '%s': %s", path, strerror(-err));
+	if (err != -ENOENT)
+		tm_err("cannot open '%s': %s", path, strerror(-err));
 	return err;
 }
 
@@ -128,6 +130,8 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 		err = pin_get(root, TM_PIN_USERS, &p->users_fd);
 	if (!err)
 		err = pin_get(root, TM_PIN_GLOBAL, &p->global_fd);
+	if (err == -ENOENT)
+		tm_err("'%s' is incomplete: a pin is missing; tm-unload and load again", root);
 	if (err)
 		tm_pins_close(p);
 	return err;

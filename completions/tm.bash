@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+# bash completion for tm-load, tm-unload and tm-stat
+
+_tm_users() {
+	COMPREPLY=($(compgen -u -- "$cur"))
+}
+
+_tm() {
+	local cur prev cmd=${COMP_WORDS[0]##*/}
+	_init_completion 2>/dev/null || {
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD - 1]}
+	}
+	case $prev in
+	--pin-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	-c|--cgroup) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	-u|--user) _tm_users; return ;;
+	--format) COMPREPLY=($(compgen -W "table json csv" -- "$cur")); return ;;
+	-i|--interval|-n|--count) return ;;
+	esac
+	local opts
+	case $cmd in
+	tm-load) opts="--cgroup --replace --pin-root --verbose --help" ;;
+	tm-unload) opts="--pin-root --verbose --help" ;;
+	tm-stat) opts="--user --format --json --bytes --interval --count --pin-root --verbose --help" ;;
+	esac
+	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+}
+
+complete -F _tm tm-load tm-unload tm-stat

@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Loading, replacing and unloading: what is attached and pinned, exactly.
+
+load lib
+
+setup() { tm_setup; }
+teardown() { tm_teardown; }
+
+A=42431
+B=42432
+
+cgroup_id() { stat -c %i "$1"; }
+
+# prog_ids CGROUP: the IDs of the programs attached to CGROUP, sorted.
+prog_ids() {
+	bpftool cgroup show "$1" | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1 }' | sort
+}
+
+@test "tm-load pins maps and links, attaches ingress and egress, and exits" {
+	run tm-load --cgroup "$CG"
+	[ "$status" = 0 ]
+	[ -e "$TM_PIN_ROOT/control" ] && [ -e "$TM_PIN_ROOT/users" ] && [ -e "$TM_PIN_ROOT/global" ]
+	local id
+	id=$(cgroup_id "$CG")
+	[ -e "$TM_PIN_ROOT/links/ingress-$id" ] && [ -e "$TM_PIN_ROOT/links/egress-$id" ]
+	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_ingress.*tm_ingress')" = 1 ]
+	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_egress.*tm_egress')" = 1 ]
+	# The maps carry BTF: bpftool prints named fields.
+	bpftool map dump pinned "$TM_PIN_ROOT/control" | grep -q '"layout_version": 1'
+}
+
+@test "the pin root is root-owned and not world-accessible" {
+	tm-load --cgroup "$CG"
+	[ "$(stat -c '%U %a' "$TM_PIN_ROOT")" = "root 700" ]
+	[ "$(stat -c '%a' "$TM_PIN_ROOT/users")" = 600 ]
+}
+
+@test "a second load is refused and nothing is counted twice" {
+	tm-load --cgroup "$CG"
+	run tm-load --cgroup "$CG"
+	[ "$status" = 1 ]
+	[[ "$output" == *"already loaded at '$TM_PIN_ROOT'"*"--replace"* ]]
+	[ "$(link_count "$CG")" = 2 ]
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
+	[ "$(stat_field $A out_bytes)" = 1280 ]
+	[ "$(stat_field $B in_bytes)" = 1280 ]
+}
+
+@test "--replace swaps the programs and keeps every counter" {
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
+	local old
+	old=$(prog_ids "$CG")
+	run tm-load --replace
+	[ "$status" = 0 ]
+	[ "$(prog_ids "$CG")" != "$old" ]
+	[ "$(link_count "$CG")" = 2 ]
+	[ "$(stat_field $A out_bytes)" = 1280 ]
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
+	[ "$(stat_field $A out_bytes)" = 2560 ]
+	[ "$(stat_field $B in_packets)" = 20 ]
+}
+
+@test "--replace under traffic loses no count" {
+	tm-load --cgroup "$CG"
+	local pf=$BIN/port out=$BIN/recv
+	bg as "$CG" $B "$BIN/tmtraffic" udp-recv 127.0.0.1 "$pf" 3000 >"$out"
+	local rpid=${PIDS[-1]}
+	wait_file "$pf"
+	# 3000 datagrams over about 1.5 s while the programs are swapped 6 times.
+	bg as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 "$(cat "$pf")" 3000 64 500
+	local spid=${PIDS[-1]}
+	for i in 1 2 3 4 5 6; do
+		tm-load --replace 2>/dev/null
+		sleep 0.1
+	done
+	wait "$spid"
+	wait "$rpid"
+	[ "$(cat "$out")" = 3000 ]
+	[ "$(stat_field $A out_bytes)" = $((3000 * 92)) ]
+	[ "$(stat_field $A out_packets)" = 3000 ]
+	[ "$(stat_field $B in_bytes)" = $((3000 * 92)) ]
+}
+
+@test "--replace with --cgroup leaves exactly the cgroups named attached" {
+	new_cgroup other
+	local other=$REPLY
+	tm-load --cgroup "$CG"
+	tm-load --replace --cgroup "$other"
+	[ "$(link_count "$CG")" = 0 ]
+	[ "$(link_count "$other")" = 2 ]
+	[ "$(ls "$TM_PIN_ROOT/links" | sort | tr '\n' ' ')" = "egress-$(cgroup_id "$other") ingress-$(cgroup_id "$other") " ]
+}
+
+@test "tm-unload leaves no pin, link or attachment, and a second one is a note" {
+	new_cgroup two
+	local two=$REPLY
+	tm-load --cgroup "$CG" --cgroup "$two"
+	[ "$(link_count "$two")" = 2 ]
+	run tm-unload
+	[ "$status" = 0 ]
+	[ ! -e "$TM_PIN_ROOT" ]
+	[ "$(link_count "$CG")" = 0 ]
+	[ "$(link_count "$two")" = 0 ]
+	local ids
+	ids=$(bpftool -j link show | jq "[.[] | select(.cgroup_id == $(cgroup_id "$CG") or .cgroup_id == $(cgroup_id "$two"))] | length")
+	[ "$ids" = 0 ]
+	run tm-unload
+	[ "$status" = 0 ]
+	[[ "$output" == "tm-unload: nothing loaded at $TM_PIN_ROOT" ]]
+}
+
+@test "a load that fails half-way leaves nothing behind" {
+	new_cgroup full
+	local full=$REPLY fill=/sys/fs/bpf/${ID}fill
+	# Fill the second cgroup's 64 ingress slots, so tm-load attaches to the
+	# first cgroup and to the second's egress, then fails.
+	mkdir "$fill"
+	for i in $(seq 64); do
+		bpftool prog load "$BUILD/tm.bpf.o" "$fill/p$i" type cgroup/skb
+		bpftool cgroup attach "$full" ingress pinned "$fill/p$i" multi
+		rm "$fill/p$i"
+	done
+	rmdir "$fill"
+	run tm-load --cgroup "$CG" --cgroup "$full"
+	[ "$status" = 1 ]
+	[[ "$output" == *"cannot attach to $full"* ]]
+	[ ! -e "$TM_PIN_ROOT" ]
+	[ -z "$(ls -d "$TM_PIN_ROOT"-loading-* 2>/dev/null)" ]
+	[ "$(link_count "$CG")" = 0 ]
+	[ "$(bpftool cgroup show "$full" | grep -c egress)" = 0 ]
+	[ "$(bpftool cgroup show "$full" | grep -c ingress)" = 64 ]
+}
+
+@test "a staging directory left by a killed tm-load is cleared by the next" {
+	mkdir "$TM_PIN_ROOT-loading-999999999"
+	tm-load --cgroup "$CG"
+	[ ! -e "$TM_PIN_ROOT-loading-999999999" ]
+}
+
+@test "tm-load mounts bpffs when /sys/fs/bpf has none" {
+	# In a mount namespace of its own, so the host's bpffs is untouched; the
+	# pins die with that namespace's bpffs.
+	run unshare --mount --propagation private sh -c '
+		while [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ]; do umount /sys/fs/bpf || exit 9; done
+		tm-load --cgroup "$1" || exit 8
+		stat -f -c %T /sys/fs/bpf
+		ls "$TM_PIN_ROOT"
+		tm-unload' sh "$CG"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"bpf_fs"*"control"* ]]
+	[ "$(link_count "$CG")" = 0 ]
+}

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of lib/'s parsers and formatters, printed as TAP. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "tm.h"
+
+static int n, failed;
+
+static void ok(int cond, const char *name)
+{
+	n++;
+	if (!cond)
+		failed++;
+	printf("%sok %d %s\n", cond ? "" : "not ", n, name);
+}
+
+static void str_is(const char *got, const char *want, const char *name)
+{
+	ok(!strcmp(got, want), name);
+	if (strcmp(got, want))
+		printf("# got '%s', want '%s'\n", got, want);
+}
+
+static void test_human_bytes(void)
+{
+	static const struct { uint64_t v; const char *s; } cases[] = {
+		{ 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.00 KiB" },
+		{ 1536, "1.50 KiB" }, { 10 * 1024, "10.0 KiB" },
+		{ 1048576, "1.00 MiB" }, { 500ULL << 30, "500 GiB" },
+		{ UINT64_MAX, "16.0 EiB" },
+	};
+	char buf[32], name[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tm_human_bytes(cases[i].v, buf, sizeof(buf));
+		snprintf(name, sizeof(name), "human bytes %s", cases[i].s);
+		str_is(buf, cases[i].s, name);
+	}
+	tm_human_rate(1536.4, buf, sizeof(buf));
+	str_is(buf, "1.50 KiB/s", "human rate");
+	tm_human_rate(-3, buf, sizeof(buf));
+	str_is(buf, "0 B/s", "negative rate shows as 0");
+}
+
+static void test_interval(void)
+{
+	static const char *bad[] = { "", "0", "-1", "abc", "1x", "nan", "inf",
+				     "0.0009", "86401" };
+	double d;
+	size_t i;
+
+	ok(!tm_parse_interval("-i", "2", &d) && d == 2, "interval 2");
+	ok(!tm_parse_interval("-i", "0.25", &d) && d == 0.25, "interval 0.25");
+	ok(!tm_parse_interval("-i", "86400", &d) && d == 86400, "interval a day");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "interval '%s' refused", bad[i]);
+		ok(tm_parse_interval("-i", bad[i], &d) == -TM_EUSAGE, name);
+	}
+}
+
+static void test_count(void)
+{
+	uint64_t v;
+
+	ok(!tm_parse_count("-n", "1", &v) && v == 1, "count 1");
+	ok(!tm_parse_count("-n", "18446744073709551615", &v) && v == UINT64_MAX,
+	   "count max");
+	ok(tm_parse_count("-n", "0", &v) == -TM_EUSAGE, "count 0 refused");
+	ok(tm_parse_count("-n", "-1", &v) == -TM_EUSAGE, "count -1 refused");
+	ok(tm_parse_count("-n", "+1", &v) == -TM_EUSAGE, "count +1 refused");
+	ok(tm_parse_count("-n", "18446744073709551616", &v) == -TM_EUSAGE,
+	   "count overflow refused");
+	ok(tm_parse_count("-n", "", &v) == -TM_EUSAGE, "empty count refused");
+}
+
+static void test_users(void)
+{
+	char buf[64];
+	uint32_t uid;
+
+	ok(!tm_parse_user("root", &uid) && uid == 0, "user root is 0");
+	ok(!tm_parse_user("4242", &uid) && uid == 4242, "a UID with no passwd entry");
+	ok(!tm_parse_user("4294967294", &uid) && uid == 4294967294u, "largest UID");
+	ok(tm_parse_user("4294967295", &uid) == -TM_EUSAGE, "(uid_t)-1 refused");
+	ok(tm_parse_user("-1", &uid) == -TM_EUSAGE, "negative refused");
+	ok(tm_parse_user("12ab", &uid) == -TM_EUSAGE, "12ab refused");
+	ok(tm_parse_user("", &uid) == -TM_EUSAGE, "empty refused");
+	ok(tm_parse_user("no-such-user-xyz", &uid) == -TM_EUSAGE, "unknown name refused");
+	str_is(tm_user_name(0, buf, sizeof(buf)), "root", "name of 0");
+	str_is(tm_user_name(4242, buf, sizeof(buf)), "4242", "name of an unnamed UID");
+	str_is(tm_user_name(TM_UID_UNKNOWN, buf, sizeof(buf)), "unknown", "unknown owner");
+}
+
+static void test_ts(void)
+{
+	struct timespec ts = { 1700000000, 5 };
+	char buf[40];
+
+	tm_format_ts(&ts, buf, sizeof(buf));
+	str_is(buf, "1700000000.000000005", "timestamp seconds.nanoseconds");
+}
+
+static void test_table(void)
+{
+	static const char *heads[] = { "USER", "IN" };
+	static const enum tm_align align[] = { TM_LEFT, TM_RIGHT };
+	const char *r1[] = { "alice", "1" }, *r2[] = { "bo", "12345" };
+	struct tm_table t;
+	char buf[256] = "";
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	tm_table_init(&t, 2, heads, align);
+	tm_table_add(&t, r1);
+	tm_table_add(&t, r2);
+	tm_table_print(&t, f);
+	fclose(f);
+	tm_table_free(&t);
+	str_is(buf, "USER      IN\nalice      1\nbo     12345\n", "table aligns columns");
+}
+
+int main(void)
+{
+	tm_init("unit");
+	/* The refusals print their messages; keep TAP on stdout clean. */
+	freopen("/dev/null", "w", stderr);
+	test_human_bytes();
+	test_interval();
+	test_count();
+	test_users();
+	test_ts();
+	test_table();
+	printf("1..%d\n", n);
+	return failed != 0;
+}

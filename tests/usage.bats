@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Bad input: exit 2, a message naming the token, and nothing changed.
+
+load lib
+
+setup() { tm_setup; }
+teardown() { tm_teardown; }
+
+# nothing_loaded: no pins and no programs on the test cgroup.
+nothing_loaded() {
+	[ ! -e "$TM_PIN_ROOT" ] && [ "$(link_count "$CG")" = 0 ]
+}
+
+@test "every command answers --help with its usage and exit 0" {
+	for c in tm-load tm-unload tm-stat; do
+		run $c --help
+		[ "$status" = 0 ]
+		[[ "${lines[0]}" == "Usage: $c "* ]]
+	done
+}
+
+@test "an unknown option is exit 2 and points at --help" {
+	for c in tm-load tm-unload tm-stat; do
+		run $c --bogus
+		[ "$status" = 2 ]
+		[[ "$output" == *"Try '$c --help'"* ]]
+	done
+}
+
+@test "tm-load refuses a path that is not cgroup v2, naming it and where cgroup v2 is" {
+	run tm-load --cgroup /tmp
+	[ "$status" = 2 ]
+	[[ "$output" == "tm-load: '/tmp': not a cgroup v2 directory (cgroup v2 is mounted at $CG2)"* ]]
+	nothing_loaded
+}
+
+@test "tm-load with one good and one missing cgroup changes nothing" {
+	run tm-load --cgroup "$CG" --cgroup "$CG2/no-such-cgroup"
+	[ "$status" = 2 ]
+	[[ "$output" == *"'$CG2/no-such-cgroup': No such file or directory"* ]]
+	nothing_loaded
+}
+
+@test "tm-load refuses a cgroup inside another it was given: its traffic would count twice" {
+	new_cgroup "/inner"
+	run tm-load --cgroup "$CG" --cgroup "$REPLY"
+	[ "$status" = 2 ]
+	[[ "$output" == *"one is inside the other"* ]]
+	nothing_loaded
+}
+
+@test "tm-load refuses a pin root that is not on bpffs" {
+	run tm-load --cgroup "$CG" --pin-root /tmp/tm-not-bpffs
+	[ "$status" = 2 ]
+	[[ "$output" == *"'/tmp': not on a BPF filesystem"* ]]
+	[ ! -e /tmp/tm-not-bpffs ]
+	[ "$(link_count "$CG")" = 0 ]
+}
+
+@test "tm-load without privilege says what it needs and changes nothing" {
+	cp "$BUILD/tm-load" "$BIN/"
+	run setpriv --reuid=42441 --regid=42441 --clear-groups "$BIN/tm-load" --cgroup "$CG"
+	[ "$status" = 1 ]
+	[[ "$output" == "tm-load: needs root, or CAP_BPF and CAP_NET_ADMIN" ]]
+	nothing_loaded
+}
+
+@test "tm-stat --user with an unknown name is exit 2 naming it" {
+	tm-load --cgroup "$CG"
+	run tm-stat --user no-such-user-xyz
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stat: 'no-such-user-xyz': no such user" ]]
+}
+
+@test "tm-stat rejects a bad --interval or --count, naming the token" {
+	tm-load --cgroup "$CG"
+	for bad in 0 -1 abc 1x "" nan 100000; do
+		run tm-stat --interval "$bad"
+		[ "$status" = 2 ]
+		[[ "${lines[0]}" == "tm-stat: --interval '$bad': must be a number of seconds"* ]]
+	done
+	run tm-stat --interval 1 --count 0
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stat: --count '0': must be a whole number from 1" ]]
+	run tm-stat --count 3
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stat: --count goes with --interval" ]]
+	run tm-stat --format xml
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stat: --format 'xml': must be table, json or csv" ]]
+}
+
+@test "tm-stat with nothing loaded says to run tm-load, exit 1" {
+	run tm-stat
+	[ "$status" = 1 ]
+	[[ "$output" == "tm-stat: nothing loaded at '$TM_PIN_ROOT': run tm-load first" ]]
+}
+
+@test "tm-stat on a pin root that is not bpffs or not readable is exit 2" {
+	run tm-stat --pin-root /tmp
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stat: '/tmp': not on a BPF filesystem (bpffs)" ]]
+	tm-load --cgroup "$CG"
+	run setpriv --reuid=42442 --regid=42442 --clear-groups "$BIN/tm-stat"
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stat: cannot open pin root '$TM_PIN_ROOT': Permission denied (needs root, or CAP_BPF and CAP_NET_ADMIN)" ]]
+}
+
+@test "tm-stat on a bpffs directory that is not tm's is exit 2" {
+	mkdir "$TM_PIN_ROOT"
+	run tm-stat
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stat: '$TM_PIN_ROOT': not a tm pin root (no 'control' in it)" ]]
+	run tm-unload
+	[ "$status" = 2 ]
+	[ -d "$TM_PIN_ROOT" ]
+	rmdir "$TM_PIN_ROOT"
+}
+
+@test "tm-stat | head -1 ends quietly with status 0" {
+	tm-load --cgroup "$CG"
+	run bash -c 'set -o pipefail; tm-stat --interval 0.05 --json | head -1 >/dev/null'
+	[ "$status" = 0 ]
+	[ -z "$output" ]
+}
