@@ -83,12 +83,12 @@ deps:
 # Everything at once: packages, build, tests. Needs root (BPF, cgroups,
 # network namespaces).
 check: deps
-	$(Q)$(MAKE) --no-print-directory test-bins
+	$(Q)$(MAKE) -s --no-print-directory test-bins
 	$(Q)scripts/run-tests
 
 # Build, load the meter on the default cgroup v2 root, show live totals.
 run: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) -s --no-print-directory all
 	$(Q)scripts/run-meter $(OUT)
 
 install: all

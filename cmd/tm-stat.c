@@ -309,6 +309,8 @@ static int print_table(const struct opts *o, const struct snapshot *s)
 		printf("%s  (every %g s)\n", when, o->interval);
 	}
 	tm_table_print(&t, stdout);
+	if (!t.nrows)
+		printf("(no traffic counted yet)\n");
 	if (o->interval)
 		putchar('\n');
 	tm_table_free(&t);
