@@ -4,6 +4,7 @@
  * in the attached cgroups against the socket owner's UID. They never drop:
  * both programs always return 1 ("allow").
  */
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -39,6 +40,31 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tm_global);
 } global SEC(".maps");
+
+/* Untracked networks, edited by tm-mask while the programs run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_MASKS_MAX);
+	__type(key, struct tm_mask4_key);
+	__type(value, __u32);
+} masks4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_MASKS_MAX);
+	__type(key, struct tm_mask6_key);
+	__type(value, __u32);
+} masks6 SEC(".maps");
+
+/* With control.ifaces set, only packets on these interfaces count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TM_IFACES_MAX);
+	__type(key, __u32);
+	__type(value, struct tm_iface);
+} ifaces SEC(".maps");
 
 static __always_inline __u8 skb_family(const struct __sk_buff *skb)
 {
@@ -78,11 +104,12 @@ static __always_inline __u32 skb_owner(struct __sk_buff *skb)
 	return uid;
 }
 
-static __always_inline struct tm_counters *user_counters(struct __sk_buff *skb)
+static __always_inline struct tm_counters *user_counters(struct __sk_buff *skb,
+							 __u8 family)
 {
 	struct tm_user_key key = {
 		.uid = skb_owner(skb),
-		.family = skb_family(skb),
+		.family = family,
 	};
 	struct tm_counters zero = {};
 	struct tm_counters *c;
@@ -95,29 +122,83 @@ static __always_inline struct tm_counters *user_counters(struct __sk_buff *skb)
 	return bpf_map_lookup_elem(&users, &key);
 }
 
-static __always_inline void account(struct __sk_buff *skb, int egress)
+/*
+ * A packet is untracked when its source and its destination both lie in
+ * untracked networks. The source is looked up first: for most packets of
+ * most sites that one lookup settles it. With no entries, no lookup at all.
+ */
+static __always_inline bool untracked(struct __sk_buff *skb, __u8 family)
 {
-	/* A GSO/GRO super-packet carries gso_segs segments, a plain one 1. */
-	__u64 packets = skb->gso_segs ? skb->gso_segs : 1;
-	__u64 bytes = skb->len;
-	struct tm_counters *c = user_counters(skb);
+	if (family == TM_FAMILY_IPV4) {
+		struct tm_mask4_key key = { .prefixlen = 32 };
+		__u8 addrs[8];
 
-	if (!c) {
-		__u32 zero_key = 0;
-		struct tm_global *g = bpf_map_lookup_elem(&global, &zero_key);
-
-		if (g) {
-			g->users_full_bytes += bytes;
-			g->users_full_packets += packets;
-		}
-		return;
+		if (!control.masks4 || bpf_skb_load_bytes(skb, 12, addrs, 8))
+			return false;
+		__builtin_memcpy(key.addr, addrs, 4);
+		if (!bpf_map_lookup_elem(&masks4, &key))
+			return false;
+		__builtin_memcpy(key.addr, addrs + 4, 4);
+		return bpf_map_lookup_elem(&masks4, &key) != NULL;
 	}
+	if (family == TM_FAMILY_IPV6) {
+		struct tm_mask6_key key = { .prefixlen = 128 };
+		__u8 addrs[32];
+
+		if (!control.masks6 || bpf_skb_load_bytes(skb, 8, addrs, 32))
+			return false;
+		__builtin_memcpy(key.addr, addrs, 16);
+		if (!bpf_map_lookup_elem(&masks6, &key))
+			return false;
+		__builtin_memcpy(key.addr, addrs + 16, 16);
+		return bpf_map_lookup_elem(&masks6, &key) != NULL;
+	}
+	return false;
+}
+
+static __always_inline void add(struct tm_counters *c, int egress, __u64 bytes,
+				__u64 packets)
+{
 	if (egress) {
 		c->out_bytes += bytes;
 		c->out_packets += packets;
 	} else {
 		c->in_bytes += bytes;
 		c->in_packets += packets;
+	}
+}
+
+static __always_inline void account(struct __sk_buff *skb, int egress)
+{
+	/* A GSO/GRO super-packet carries gso_segs segments, a plain one 1. */
+	__u64 packets = skb->gso_segs ? skb->gso_segs : 1;
+	__u64 bytes = skb->len;
+	__u8 family = skb_family(skb);
+	struct tm_counters *c;
+	struct tm_global *g;
+	__u32 zero = 0;
+
+	if (control.ifaces) {
+		__u32 ifindex = skb->ifindex;
+
+		if (!bpf_map_lookup_elem(&ifaces, &ifindex))
+			return;
+	}
+	if (untracked(skb, family)) {
+		g = bpf_map_lookup_elem(&global, &zero);
+		if (g)
+			add(&g->untracked, egress, bytes, packets);
+		return;
+	}
+	c = user_counters(skb, family);
+	if (c) {
+		add(c, egress, bytes, packets);
+		return;
+	}
+	g = bpf_map_lookup_elem(&global, &zero);
+	if (g) {
+		g->users_full_bytes += bytes;
+		g->users_full_packets += packets;
 	}
 }
 

@@ -21,12 +21,19 @@
 #define TM_PIN_USERS		"users"
 #define TM_PIN_GLOBAL		"global"
 #define TM_PIN_LINKS		"links"
+#define TM_PIN_MASKS4		"masks4"
+#define TM_PIN_MASKS6		"masks6"
+#define TM_PIN_IFACES		"ifaces"
 
 /* Owner of packets whose socket has no owner UID; (uid_t)-1 is never a UID. */
 #define TM_UID_UNKNOWN		0xffffffffu
 
 /* Default capacity of the per-user map (keys are uid x family). */
 #define TM_USERS_MAX		16384
+/* Untracked networks per family; interfaces tm-load --iface may name. */
+#define TM_MASKS_MAX		65536
+#define TM_IFACES_MAX		64
+#define TM_IFNAMSIZ		16
 
 enum tm_family {
 	TM_FAMILY_OTHER = 0,	/* neither IPv4 nor IPv6: counted, not dropped */
@@ -55,19 +62,37 @@ struct tm_counters {
  * not be put in a per-user row.
  */
 struct tm_global {
-	__u64 untracked_bytes;		/* both ends in untracked networks */
-	__u64 untracked_packets;
+	struct tm_counters untracked;	/* both ends in untracked networks */
 	__u64 users_full_bytes;		/* "users" map was full */
 	__u64 users_full_packets;
 };
 
+/* Keys of the LPM tries "masks4" and "masks6" (values: __u32, unused). */
+struct tm_mask4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct tm_mask6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Value of the "ifaces" hash, keyed by ifindex (__u32). */
+struct tm_iface {
+	char name[TM_IFNAMSIZ];
+};
+
 /*
  * The "control" map is the program's .data section: exactly one struct
- * tm_control, shared by the programs and every command.
+ * tm_control, read by the programs on every packet and written by the
+ * commands (through mmap, one field at a time).
  */
 struct tm_control {
 	__u32 layout_version;		/* TM_LAYOUT_VERSION */
-	__u32 pad;
+	__u32 masks4;			/* entries in masks4; 0 skips the lookup */
+	__u32 masks6;			/* entries in masks6 */
+	__u32 ifaces;			/* entries in ifaces; 0: every interface */
 };
 
 #endif /* TM_ABI_H */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,9 +33,18 @@ struct cgroup {
 	uint64_t id;
 };
 
+struct iface {
+	__u32 index;
+	struct tm_iface v;
+};
+
 struct opts {
 	struct cgroup cg[MAX_CGROUPS];
 	int ncg;
+	struct iface ifaces[TM_IFACES_MAX];
+	int nif;
+	const char *masks_file;
+	struct tm_masks masks;
 	bool replace;
 	const char *pin_root;
 };
@@ -49,9 +59,12 @@ static void usage(FILE *f)
 "  -c, --cgroup PATH    count the sockets of this cgroup v2 directory and all\n"
 "                       below it (repeatable; default: the cgroup v2 root, found\n"
 "                       in /proc/self/mountinfo)\n"
+"      --iface IF       count only packets on this interface (repeatable;\n"
+"                       default: every interface)\n"
+"      --masks FILE     untracked networks, one a line (as tm-mask load FILE)\n"
 "      --replace        swap in these programs over an existing load, keeping\n"
-"                       every counter; with --cgroup, the attached set becomes\n"
-"                       exactly the cgroups named\n"
+"                       every counter; with --cgroup, --iface or --masks, those\n"
+"                       become exactly what is named\n"
 "      --pin-root DIR   pin under DIR (default: $TM_PIN_ROOT, else %s)\n"
 "  -v, --verbose        show libbpf's messages (twice: debug)\n"
 "  -h, --help           show this help and exit\n"
@@ -60,18 +73,43 @@ static void usage(FILE *f)
 		TM_DEFAULT_PIN_ROOT);
 }
 
+/* Names are resolved now, in tm-load's network namespace, and kept. */
+static int add_iface(struct opts *o, const char *name)
+{
+	__u32 index = if_nametoindex(name);
+	int i;
+
+	if (!index || strlen(name) >= TM_IFNAMSIZ) {
+		tm_usage_err("--iface '%s': no such interface", name);
+		return -TM_EUSAGE;
+	}
+	for (i = 0; i < o->nif; i++)
+		if (o->ifaces[i].index == index)
+			return 0;
+	if (o->nif == TM_IFACES_MAX) {
+		tm_usage_err("at most %d interfaces", TM_IFACES_MAX);
+		return -TM_EUSAGE;
+	}
+	o->ifaces[o->nif].index = index;
+	snprintf(o->ifaces[o->nif].v.name, TM_IFNAMSIZ, "%s", name);
+	o->nif++;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIN_ROOT = 256, OPT_REPLACE };
+	enum { OPT_PIN_ROOT = 256, OPT_REPLACE, OPT_IFACE, OPT_MASKS };
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "iface", required_argument, NULL, OPT_IFACE },
+		{ "masks", required_argument, NULL, OPT_MASKS },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	int c;
+	int c, err;
 
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -81,6 +119,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -TM_EUSAGE;
 			}
 			o->cg[o->ncg++].path = optarg;
+			break;
+		case OPT_IFACE:
+			err = add_iface(o, optarg);
+			if (err)
+				return err;
+			break;
+		case OPT_MASKS:
+			if (o->masks_file) {
+				tm_usage_err("--masks given twice");
+				return -TM_EUSAGE;
+			}
+			o->masks_file = optarg;
+			err = tm_masks_parse_file(optarg, &o->masks);
+			if (err)
+				return err;
 			break;
 		case OPT_REPLACE:
 			o->replace = true;
@@ -230,6 +283,9 @@ static int pin_maps(struct tm_bpf *skel, const char *dir)
 		{ skel->maps.data, TM_PIN_CONTROL },
 		{ skel->maps.users, TM_PIN_USERS },
 		{ skel->maps.global, TM_PIN_GLOBAL },
+		{ skel->maps.masks4, TM_PIN_MASKS4 },
+		{ skel->maps.masks6, TM_PIN_MASKS6 },
+		{ skel->maps.ifaces, TM_PIN_IFACES },
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -270,6 +326,49 @@ static int load_skel(struct tm_bpf *skel)
 }
 
 /*
+ * The interface filter becomes exactly the interfaces named: the new ones
+ * go in and the count is set before the old ones go out.
+ */
+static int apply_ifaces(int fd, struct tm_control *ctl, const struct opts *o)
+{
+	__u32 key, next, *prev = NULL;
+	int i, err = 0;
+
+	for (i = 0; i < o->nif && !err; i++)
+		if (bpf_map_update_elem(fd, &o->ifaces[i].index, &o->ifaces[i].v, BPF_ANY))
+			err = -errno;
+	if (err) {
+		tm_err("cannot set the interface filter: %s", strerror(-err));
+		return err;
+	}
+	__atomic_store_n(&ctl->ifaces, o->nif, __ATOMIC_RELAXED);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		bool keep = false;
+
+		for (i = 0; i < o->nif; i++)
+			keep |= o->ifaces[i].index == next;
+		if (!keep && !bpf_map_delete_elem(fd, &next))
+			continue;	/* the walk goes on from the same place */
+		key = next;
+		prev = &key;
+	}
+	return 0;
+}
+
+/* What --masks and --iface ask for, applied to the maps of a load. */
+static int apply_filters(const struct opts *o, int masks4, int masks6, int ifaces,
+			 struct tm_control *ctl)
+{
+	int added, removed, err = 0;
+
+	if (o->masks_file)
+		err = tm_masks_replace(masks4, masks6, ctl, &o->masks, &added, &removed);
+	if (!err && o->nif)
+		err = apply_ifaces(ifaces, ctl, o);
+	return err;
+}
+
+/*
  * A fresh load is built in a staging directory beside the pin root and
  * renamed into place only when complete, so a failure at any step leaves
  * nothing: removing the staging pins detaches what was attached.
@@ -295,6 +394,11 @@ static int load_fresh(struct opts *o, const char *root, const char *parent)
 		goto out;
 	}
 	err = pin_maps(skel, staging);
+	/* Filters first, so not one packet is counted that they leave out. */
+	if (!err)
+		err = apply_filters(o, bpf_map__fd(skel->maps.masks4),
+				    bpf_map__fd(skel->maps.masks6),
+				    bpf_map__fd(skel->maps.ifaces), &skel->data->control);
 	for (i = 0; !err && i < o->ncg; i++)
 		err = attach_all(skel, &o->cg[i], staging);
 	if (!err && rename(staging, root)) {
@@ -375,11 +479,19 @@ static int load_replace(struct opts *o, bool named, const char *root)
 		goto out;
 	if ((err = bpf_map__reuse_fd(skel->maps.data, pins.control_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.users, pins.users_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.global, pins.global_fd))) {
+	    (err = bpf_map__reuse_fd(skel->maps.global, pins.global_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.masks4, pins.masks4_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.masks6, pins.masks6_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.ifaces, pins.ifaces_fd))) {
 		tm_err("cannot reuse the pinned maps of %s: %s", root, strerror(-err));
 		goto out;
 	}
 	err = load_skel(skel);
+	if (!err)
+		err = tm_lock(root, &pins.lock_fd);	/* as tm-mask does */
+	if (!err)
+		err = apply_filters(o, pins.masks4_fd, pins.masks6_fd, pins.ifaces_fd,
+				    pins.control);
 	if (err)
 		goto out;
 
@@ -519,5 +631,6 @@ int main(int argc, char **argv)
 	if (!err)
 		err = run(&o);
 	close_cgroups(&o);
+	tm_masks_free(&o.masks);
 	return tm_exit_code(err);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
+#include <bpf/bpf.h>
 
 #include "tm.h"
 
@@ -26,10 +27,12 @@ struct opts {
 	int nusers;
 	double interval;
 	uint64_t count;		/* 0: for ever */
+	char iface_note[TM_IFACES_MAX * (TM_IFNAMSIZ + 2)];
 };
 
 struct row {
 	uint32_t uid;
+	bool untracked;		/* the untracked networks' row, not a user's */
 	struct tm_counters c;
 	double in_rate, out_rate;
 };
@@ -162,15 +165,8 @@ static bool wanted(const struct opts *o, uint32_t uid)
 	return false;
 }
 
-static struct row *find_row(struct snapshot *s, uint32_t uid, bool add)
+static struct row *new_row(struct snapshot *s, uint32_t uid)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->rows[i].uid == uid)
-			return &s->rows[i];
-	if (!add)
-		return NULL;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct row *r = realloc(s->rows, cap * sizeof(*r));
@@ -183,6 +179,26 @@ static struct row *find_row(struct snapshot *s, uint32_t uid, bool add)
 	memset(&s->rows[s->n], 0, sizeof(s->rows[0]));
 	s->rows[s->n].uid = uid;
 	return &s->rows[s->n++];
+}
+
+static struct row *find_row(struct snapshot *s, uint32_t uid, bool add)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->rows[i].uid == uid && !s->rows[i].untracked)
+			return &s->rows[i];
+	return add ? new_row(s, uid) : NULL;
+}
+
+static struct row *find_untracked(struct snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->rows[i].untracked)
+			return &s->rows[i];
+	return NULL;
 }
 
 struct read_ctx {
@@ -210,12 +226,15 @@ static int add_user(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+/* Largest first; the untracked row last, as it is no user's. */
 static int cmp_rows(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
 	uint64_t tx = x->c.in_bytes + x->c.out_bytes;
 	uint64_t ty = y->c.in_bytes + y->c.out_bytes;
 
+	if (x->untracked != y->untracked)
+		return x->untracked - y->untracked;
 	if (tx != ty)
 		return tx > ty ? -1 : 1;
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
@@ -242,6 +261,14 @@ static int take_snapshot(const struct opts *o, const struct tm_pins *p,
 	for (i = 0; i < o->nusers; i++)
 		if (!find_row(s, o->users[i], true))
 			return -ENOMEM;
+	if (!o->nusers && (s->g.untracked.in_packets || s->g.untracked.out_packets)) {
+		struct row *r = new_row(s, TM_UID_UNKNOWN);
+
+		if (!r)
+			return -ENOMEM;
+		r->untracked = true;
+		r->c = s->g.untracked;
+	}
 	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_rows);
 	return 0;
 }
@@ -255,12 +282,20 @@ static void compute_rates(struct snapshot *cur, struct snapshot *prev)
 
 	for (i = 0; i < cur->n; i++) {
 		struct row *r = &cur->rows[i];
-		struct row *p = find_row(prev, r->uid, false);
+		struct row *p = r->untracked ? find_untracked(prev) : find_row(prev, r->uid, false);
 		uint64_t in0 = p ? p->c.in_bytes : 0, out0 = p ? p->c.out_bytes : 0;
 
 		r->in_rate = dt > 0 ? (r->c.in_bytes - in0) / dt : 0;
 		r->out_rate = dt > 0 ? (r->c.out_bytes - out0) / dt : 0;
 	}
+}
+
+static const char *row_user(const struct row *r, char *buf, size_t len)
+{
+	if (!r->untracked)
+		return tm_user_name(r->uid, buf, len);
+	snprintf(buf, len, "untracked");
+	return buf;
 }
 
 static void bytes_cell(const struct opts *o, uint64_t v, char *buf, size_t len)
@@ -287,7 +322,7 @@ static int print_table(const struct opts *o, const struct snapshot *s)
 		char name[64], uid[16], in[32], out[32], ip[24], op[24], ir[32], or[32];
 		const char *cells[] = { name, uid, in, out, ip, op, ir, or };
 
-		tm_user_name(r->uid, name, sizeof(name));
+		row_user(r, name, sizeof(name));
 		if (r->uid == TM_UID_UNKNOWN)
 			snprintf(uid, sizeof(uid), "-");
 		else
@@ -311,6 +346,8 @@ static int print_table(const struct opts *o, const struct snapshot *s)
 	tm_table_print(&t, stdout);
 	if (!t.nrows)
 		printf("(no traffic counted yet)\n");
+	if (o->iface_note[0])
+		printf("(only packets on %s)\n", o->iface_note);
 	if (o->interval)
 		putchar('\n');
 	tm_table_free(&t);
@@ -331,7 +368,7 @@ static int print_json(const struct opts *o, const struct snapshot *s)
 
 		row = json_pack("{s:o, s:s, s:I, s:I, s:I, s:I}",
 				"uid", r->uid == TM_UID_UNKNOWN ? json_null() : json_integer(r->uid),
-				"user", tm_user_name(r->uid, name, sizeof(name)),
+				"user", row_user(r, name, sizeof(name)),
 				"in_bytes", (json_int_t)r->c.in_bytes,
 				"out_bytes", (json_int_t)r->c.out_bytes,
 				"in_packets", (json_int_t)r->c.in_packets,
@@ -370,7 +407,7 @@ static int print_csv(const struct opts *o, const struct snapshot *s, bool header
 		if (o->interval)
 			printf("%s,", ts);
 		printf("%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, uid,
-		       tm_user_name(r->uid, name, sizeof(name)),
+		       row_user(r, name, sizeof(name)),
 		       (uint64_t)r->c.in_bytes, (uint64_t)r->c.out_bytes,
 		       (uint64_t)r->c.in_packets, (uint64_t)r->c.out_packets);
 		if (o->interval)
@@ -420,7 +457,25 @@ static void sleep_interval(double sec)
 	nanosleep(&ts, NULL);
 }
 
-static int run(const struct opts *o)
+/* The interface filter tm-load was given, by name, for the table's reader. */
+static void read_iface_note(struct opts *o, const struct tm_pins *p)
+{
+	__u32 key, *prev = NULL;
+	struct tm_iface v;
+
+	if (!p->control->ifaces)
+		return;
+	while (!bpf_map_get_next_key(p->ifaces_fd, prev, &key)) {
+		size_t used = strlen(o->iface_note);
+
+		if (!bpf_map_lookup_elem(p->ifaces_fd, &key, &v))
+			snprintf(o->iface_note + used, sizeof(o->iface_note) - used, "%s%.*s",
+				 used ? ", " : "", TM_IFNAMSIZ, v.name);
+		prev = &key;
+	}
+}
+
+static int run(struct opts *o)
 {
 	struct snapshot a = {}, b = {}, *cur = &a, *prev = &b, *tmp;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -431,6 +486,8 @@ static int run(const struct opts *o)
 	err = tm_pins_open(&pins, tm_pin_root(o->pin_root));
 	if (err)
 		return err;
+	if (o->format == FMT_TABLE)
+		read_iface_note(o, &pins);
 	if (!o->interval) {
 		err = take_snapshot(o, &pins, cur);
 		if (!err)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -85,6 +86,25 @@ int tm_check_layout(int control_fd, const char *root)
 }
 
 /*
+ * The control map is shared with the running programs; mapped, each field
+ * is written on its own, so two commands never undo each other's change.
+ */
+static int map_control(struct tm_pins *p)
+{
+	void *m = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED,
+		       p->control_fd, 0);
+
+	if (m == MAP_FAILED) {
+		int err = -errno;
+
+		tm_err("cannot map '%s/%s': %s", p->root, TM_PIN_CONTROL, strerror(-err));
+		return err;
+	}
+	p->control = m;
+	return 0;
+}
+
+/*
  * Nothing loaded is a runtime state (exit 1, with what to do); a pin root
  * that cannot be read or is not tm's is the caller's mistake (exit 2).
  */
@@ -95,6 +115,7 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 
 	memset(p, 0, sizeof(*p));
 	p->users_fd = p->global_fd = p->control_fd = p->lock_fd = -1;
+	p->masks4_fd = p->masks6_fd = p->ifaces_fd = -1;
 	snprintf(p->root, sizeof(p->root), "%s", root);
 
 	if (stat(root, &st)) {
@@ -130,6 +151,14 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 		err = pin_get(root, TM_PIN_USERS, &p->users_fd);
 	if (!err)
 		err = pin_get(root, TM_PIN_GLOBAL, &p->global_fd);
+	if (!err)
+		err = pin_get(root, TM_PIN_MASKS4, &p->masks4_fd);
+	if (!err)
+		err = pin_get(root, TM_PIN_MASKS6, &p->masks6_fd);
+	if (!err)
+		err = pin_get(root, TM_PIN_IFACES, &p->ifaces_fd);
+	if (!err)
+		err = map_control(p);
 	if (err == -ENOENT)
 		tm_err("'%s' is incomplete: a pin is missing; tm-unload and load again", root);
 	if (err)
@@ -139,9 +168,13 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 
 void tm_pins_close(struct tm_pins *p)
 {
-	int *fds[] = { &p->users_fd, &p->global_fd, &p->control_fd, &p->lock_fd };
+	int *fds[] = { &p->users_fd, &p->global_fd, &p->control_fd, &p->masks4_fd,
+		       &p->masks6_fd, &p->ifaces_fd, &p->lock_fd };
 	size_t i;
 
+	if (p->control)
+		munmap(p->control, sysconf(_SC_PAGESIZE));
+	p->control = NULL;
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);

@@ -39,7 +39,11 @@ struct tm_pins {
 	int users_fd;
 	int global_fd;
 	int control_fd;
+	int masks4_fd;
+	int masks6_fd;
+	int ifaces_fd;
 	int lock_fd;
+	struct tm_control *control;	/* the pinned control map, mmapped */
 };
 
 const char *tm_pin_root(const char *opt);
@@ -64,6 +68,35 @@ int tm_cgroup_open(const char *path, int *fd, uint64_t *id);
 /* user.c */
 int tm_parse_user(const char *s, uint32_t *uid);
 const char *tm_user_name(uint32_t uid, char *buf, size_t len);
+
+/* cidr.c */
+struct tm_cidr {
+	__u8 family;		/* TM_FAMILY_IPV4 or TM_FAMILY_IPV6 */
+	__u8 prefixlen;
+	__u8 addr[16];		/* network order; IPv4 in the first 4 */
+};
+
+int tm_cidr_parse(const char *text, struct tm_cidr *c, char *why, size_t len);
+void tm_cidr_format(const struct tm_cidr *c, char *buf, size_t len);
+int tm_cidr_cmp(const void *a, const void *b);
+
+/* masks.c */
+struct tm_masks {
+	struct tm_cidr *v;
+	size_t n, cap;
+};
+
+int tm_masks_append(struct tm_masks *m, const struct tm_cidr *c);
+void tm_masks_free(struct tm_masks *m);
+void tm_masks_normalize(struct tm_masks *m);
+bool tm_masks_has(const struct tm_masks *m, const struct tm_cidr *c);
+int tm_masks_parse_file(const char *path, struct tm_masks *m);
+int tm_masks_parse_args(char **args, int n, struct tm_masks *m);
+int tm_masks_read(int fd4, int fd6, struct tm_masks *m);
+int tm_masks_update(int fd4, int fd6, const struct tm_cidr *c, bool del);
+void tm_masks_set_counts(struct tm_control *ctl, const struct tm_masks *m);
+int tm_masks_replace(int fd4, int fd6, struct tm_control *ctl,
+		     const struct tm_masks *want, int *added, int *removed);
 
 /* format.c */
 void tm_human_bytes(uint64_t v, char *buf, size_t len);

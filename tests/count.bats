@@ -70,15 +70,8 @@ B=42421
 }
 
 @test "TCP over a veth pair: sender out_bytes equals nftables' meta skuid count, packets equal GSO segments" {
-	new_netns a; local nsa=$REPLY
-	new_netns b; local nsb=$REPLY
-	ip link add "${ID}va" type veth peer name "${ID}vb"
-	ip link set "${ID}va" netns "$nsa"
-	ip link set "${ID}vb" netns "$nsb"
-	ip -n "$nsa" addr add 192.0.2.1/24 dev "${ID}va"
-	ip -n "$nsb" addr add 192.0.2.2/24 dev "${ID}vb"
-	ip -n "$nsa" link set "${ID}va" up
-	ip -n "$nsb" link set "${ID}vb" up
+	veth_pair
+	local nsa=$NSA nsb=$NSB
 	ip netns exec "$nsa" nft -f - <<-NFT
 		table inet tmtest {
 			chain out {

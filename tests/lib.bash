@@ -121,3 +121,26 @@ unknown_field() {
 link_count() {
 	bpftool cgroup show "$1" 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/' | wc -l
 }
+
+# untracked_field FIELD: a field of tm-stat's untracked row (0 if none).
+untracked_field() {
+	tm-stat --json | jq -r "(map(select(.user == \"untracked\")) | .[0].$1) // 0"
+}
+
+# veth_pair: namespaces $NSA (192.0.2.1, 2001:db8::1) and $NSB (192.0.2.2,
+# 2001:db8::2) joined by veth $VA -- $VB. Documentation addresses, and only
+# inside the test's own namespaces.
+veth_pair() {
+	new_netns a; NSA=$REPLY
+	new_netns b; NSB=$REPLY
+	VA=${ID}va VB=${ID}vb
+	ip link add "$VA" type veth peer name "$VB"
+	ip link set "$VA" netns "$NSA"
+	ip link set "$VB" netns "$NSB"
+	ip -n "$NSA" addr add 192.0.2.1/24 dev "$VA"
+	ip -n "$NSB" addr add 192.0.2.2/24 dev "$VB"
+	ip -n "$NSA" addr add 2001:db8::1/64 dev "$VA" nodad
+	ip -n "$NSB" addr add 2001:db8::2/64 dev "$VB" nodad
+	ip -n "$NSA" link set "$VA" up
+	ip -n "$NSB" link set "$VB" up
+}

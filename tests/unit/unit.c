@@ -123,6 +123,67 @@ static void test_table(void)
 	str_is(buf, "USER      IN\nalice      1\nbo     12345\n", "table aligns columns");
 }
 
+static void test_cidr(void)
+{
+	static const struct { const char *in, *out; } good[] = {
+		{ "10.0.0.0/8", "10.0.0.0/8" },
+		{ "10.1.2.3", "10.1.2.3/32" },
+		{ "0.0.0.0/0", "0.0.0.0/0" },
+		{ "10.0.*.*", "10.0.0.0/16" },
+		{ "192.168.1.*", "192.168.1.0/24" },
+		{ "*.*.*.*", "0.0.0.0/0" },
+		{ "2001:db8::/32", "2001:db8::/32" },
+		{ "2001:db8::1", "2001:db8::1/128" },
+		{ "2001:db8::*", "2001:db8::/32" },
+		{ "2001:db8:abcd:1234:5678:9abc:def0:*", "2001:db8:abcd:1234:5678:9abc:def0:0/112" },
+		{ "2001:db8:abcd:1234:5678:9abc:*:*", "2001:db8:abcd:1234:5678:9abc::/96" },
+		{ "::*", "::/0" },
+		{ "::ffff:10.0.0.0/104", "10.0.0.0/8" },
+		{ "::ffff:10.1.2.3", "10.1.2.3/32" },
+	};
+	static const struct { const char *in, *why; } bad[] = {
+		{ "10.0.0.0/33", "prefix length must be 0..32" },
+		{ "2001:db8::/129", "prefix length must be 0..128" },
+		{ "10.0.0.0/", "prefix length must be 0..32" },
+		{ "10.0.0.0/-1", "prefix length must be 0..32" },
+		{ "10.0.0.0/8x", "prefix length must be 0..32" },
+		{ "300.1.1.1", "not an IPv4 or IPv6 address" },
+		{ "2001:db8:::1", "not an IPv4 or IPv6 address" },
+		{ "10.0.*.5", "a * may only stand for trailing octets" },
+		{ "10.*", "an IPv4 wildcard has four parts" },
+		{ "10.0.0.0.*", "an IPv4 wildcard has four parts" },
+		{ "10.0.*.*/16", "a wildcard takes no /prefix" },
+		{ "2001:*:db8::", "a * may only stand for trailing groups" },
+		{ "2001:db8:::*", "a * may only stand for trailing groups" },
+		{ "", "empty entry" },
+		{ "10.1.2.3/8", "host bits set; the network is 10.0.0.0/8" },
+		{ "2001:db8::1/32", "host bits set; the network is 2001:db8::/32" },
+		{ "::ffff:10.0.0.0/90", "an IPv4-mapped network needs a prefix of 96 or more" },
+	};
+	char buf[64], why[128], name[160];
+	struct tm_cidr c;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(name, sizeof(name), "cidr '%s' is %s", good[i].in, good[i].out);
+		if (tm_cidr_parse(good[i].in, &c, why, sizeof(why))) {
+			ok(0, name);
+			printf("# refused: %s\n", why);
+			continue;
+		}
+		tm_cidr_format(&c, buf, sizeof(buf));
+		str_is(buf, good[i].out, name);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(name, sizeof(name), "cidr '%s' refused: %s", bad[i].in, bad[i].why);
+		why[0] = '\0';
+		ok(tm_cidr_parse(bad[i].in, &c, why, sizeof(why)) == -TM_EUSAGE &&
+		   !strcmp(why, bad[i].why), name);
+		if (strcmp(why, bad[i].why))
+			printf("# got '%s'\n", why);
+	}
+}
+
 int main(void)
 {
 	tm_init("unit");
@@ -134,6 +195,7 @@ int main(void)
 	test_users();
 	test_ts();
 	test_table();
+	test_cidr();
 	printf("1..%d\n", n);
 	return failed != 0;
 }

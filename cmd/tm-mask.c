@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tm-mask: edit the untracked networks while the meter runs. A packet whose
+ * source and destination are both untracked is left out of every per-user
+ * counter and added to the untracked counter instead.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "tm.h"
+
+struct opts {
+	const char *pin_root;
+	bool json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tm-mask [OPTION]... add ENTRY...\n"
+"       tm-mask [OPTION]... del ENTRY...\n"
+"       tm-mask [OPTION]... list [--json]\n"
+"       tm-mask [OPTION]... flush\n"
+"       tm-mask [OPTION]... load FILE\n"
+"Edit the untracked networks of the running meter. A packet whose source and\n"
+"destination are both in untracked networks is counted in no user's row, only\n"
+"in the \"untracked\" row of tm-stat, and never streamed.\n"
+"\n"
+"  add ENTRY...   add networks (adding one already there is no error)\n"
+"  del ENTRY...   remove networks; each must be in the list\n"
+"  list           print the list, one CIDR a line (--json: an array)\n"
+"  flush          empty the list\n"
+"  load FILE      make the list exactly FILE: one entry a line, blank lines\n"
+"                 and # comments allowed\n"
+"\n"
+"ENTRY: a CIDR (10.0.0.0/8, 2001:db8::/32), a bare address (a /32 or /128),\n"
+"or a wildcard where each trailing * is one octet or one 16-bit group:\n"
+"10.0.*.* is 10.0.0.0/16, 2001:db8:abcd:1234:5678:9abc:def0:* is .../112, and\n"
+"2001:db8::* is 2001:db8::/32. IPv4-mapped entries (::ffff:10.0.0.0/104) are\n"
+"the IPv4 networks they map.\n"
+"\n"
+"Every entry is checked before any is applied: one bad entry, and nothing\n"
+"changes.\n"
+"\n"
+"  -j, --json           list as JSON\n"
+"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else %s)\n"
+"  -v, --verbose        show libbpf's messages\n"
+"  -h, --help           show this help and exit\n"
+"\n"
+"Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage or entry.\n",
+		TM_DEFAULT_PIN_ROOT);
+}
+
+static int list(const struct opts *o, const struct tm_pins *p)
+{
+	struct tm_masks m = {};
+	json_t *arr = NULL;
+	char net[64];
+	size_t i;
+	int err;
+
+	err = tm_masks_read(p->masks4_fd, p->masks6_fd, &m);
+	if (err)
+		return err;
+	if (o->json)
+		arr = json_array();
+	for (i = 0; i < m.n; i++) {
+		tm_cidr_format(&m.v[i], net, sizeof(net));
+		if (arr)
+			json_array_append_new(arr, json_string(net));
+		else
+			printf("%s\n", net);
+	}
+	if (arr) {
+		json_dumpf(arr, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(arr);
+	}
+	tm_masks_free(&m);
+	if (fflush(stdout) && errno != EPIPE)
+		return -errno;
+	return 0;
+}
+
+/*
+ * add and del: every entry checked, and for del present, before the first
+ * change. The per-family counts let the programs skip empty tries, so they
+ * rise before an add and fall only after a delete.
+ */
+static int edit(struct tm_pins *p, const struct tm_masks *args, bool del)
+{
+	struct tm_masks have = {}, after = {};
+	size_t i;
+	int err, missing = 0;
+
+	err = tm_masks_read(p->masks4_fd, p->masks6_fd, &have);
+	for (i = 0; !err && i < have.n; i++)
+		if (!del || !tm_masks_has(args, &have.v[i]))
+			err = tm_masks_append(&after, &have.v[i]);
+	for (i = 0; !err && i < args->n; i++) {
+		if (!del) {
+			err = tm_masks_append(&after, &args->v[i]);
+		} else if (!tm_masks_has(&have, &args->v[i])) {
+			char net[64];
+
+			tm_cidr_format(&args->v[i], net, sizeof(net));
+			tm_err("'%s': not in the list", net);
+			missing++;
+		}
+	}
+	if (!err && missing)
+		err = -TM_EUSAGE;
+	tm_masks_normalize(&after);
+	if (!err && !del)
+		tm_masks_set_counts(p->control, &after);
+	for (i = 0; !err && i < args->n; i++)
+		err = tm_masks_update(p->masks4_fd, p->masks6_fd, &args->v[i], del);
+	if (!err && del)
+		tm_masks_set_counts(p->control, &after);
+	tm_masks_free(&have);
+	tm_masks_free(&after);
+	return err;
+}
+
+static int replace(struct tm_pins *p, const struct tm_masks *want, const char *what)
+{
+	int added, removed, err;
+
+	err = tm_masks_replace(p->masks4_fd, p->masks6_fd, p->control, want, &added, &removed);
+	if (!err)
+		fprintf(stderr, "tm-mask: %s: %zu entr%s (%d added, %d removed)\n", what,
+			want->n, want->n == 1 ? "y" : "ies", added, removed);
+	return err;
+}
+
+static int run(const struct opts *o, const char *cmd, char **args, int nargs)
+{
+	struct tm_masks m = {};
+	struct tm_pins pins;
+	bool is_list = !strcmp(cmd, "list"), is_flush = !strcmp(cmd, "flush");
+	bool is_add = !strcmp(cmd, "add"), is_del = !strcmp(cmd, "del");
+	bool is_load = !strcmp(cmd, "load");
+	int err;
+
+	/* Check the words and every entry before touching the pins. */
+	if (!is_list && !is_flush && !is_add && !is_del && !is_load) {
+		tm_usage_err("'%s': unknown command (add, del, list, flush or load)", cmd);
+		return -TM_EUSAGE;
+	}
+	if (((is_list || is_flush) && nargs) || (is_load && nargs != 1) ||
+	    ((is_add || is_del) && !nargs)) {
+		tm_usage_err("%s: %s", cmd, is_load ? "takes one FILE" :
+			     (is_list || is_flush) ? "takes no argument" : "needs at least one ENTRY");
+		return -TM_EUSAGE;
+	}
+	if (o->json && !is_list) {
+		tm_usage_err("--json goes with list");
+		return -TM_EUSAGE;
+	}
+	if (is_add || is_del)
+		err = tm_masks_parse_args(args, nargs, &m);
+	else if (is_load)
+		err = tm_masks_parse_file(args[0], &m);
+	else
+		err = 0;
+	if (err)
+		goto out;
+
+	err = tm_pins_open(&pins, tm_pin_root(o->pin_root));
+	if (err)
+		goto out;
+	if (!is_list)
+		err = tm_lock(pins.root, &pins.lock_fd);
+	if (!err) {
+		if (is_list)
+			err = list(o, &pins);
+		else if (is_add || is_del)
+			err = edit(&pins, &m, is_del);
+		else
+			err = replace(&pins, &m, is_load ? args[0] : "flushed");
+	}
+	tm_pins_close(&pins);
+out:
+	tm_masks_free(&m);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_PIN_ROOT = 256 };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct opts o = {};
+	int c;
+
+	tm_init("tm-mask");
+	/* "+": options end at the command, so entries like -1 are entries. */
+	while ((c = getopt_long(argc, argv, "+jvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			o.json = true;
+			break;
+		case OPT_PIN_ROOT:
+			o.pin_root = optarg;
+			break;
+		case 'v':
+			tm_verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return TM_EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'tm-mask --help' for more information.\n");
+			return TM_EXIT_USAGE;
+		}
+	}
+	if (optind == argc) {
+		tm_usage_err("a command is needed: add, del, list, flush or load");
+		return TM_EXIT_USAGE;
+	}
+	/* list --json: allow the option after the command too. */
+	if (argc - optind == 2 && !strcmp(argv[optind], "list") &&
+	    (!strcmp(argv[optind + 1], "--json") || !strcmp(argv[optind + 1], "-j"))) {
+		o.json = true;
+		argc--;
+	}
+	tm_stdout_line_buffered();
+	return tm_exit_code(run(&o, argv[optind], argv + optind + 1, argc - optind - 1));
+}
