@@ -16,15 +16,27 @@ _tm() {
 	-c|--cgroup) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-u|--user) _tm_users; return ;;
 	--format) COMPREPLY=($(compgen -W "table json csv" -- "$cur")); return ;;
+	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
+	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	-i|--interval|-n|--count) return ;;
 	esac
 	local opts
 	case $cmd in
-	tm-load) opts="--cgroup --replace --pin-root --verbose --help" ;;
+	tm-load) opts="--cgroup --iface --masks --replace --pin-root --verbose --help" ;;
+	tm-mask)
+		local w sub=
+		for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+			case $w in add|del|list|flush|load) sub=$w ;; esac
+		done
+		case $sub in
+		"") opts="add del list flush load --json --pin-root --verbose --help" ;;
+		list) opts="--json" ;;
+		*) return ;;
+		esac ;;
 	tm-unload) opts="--pin-root --verbose --help" ;;
 	tm-stat) opts="--user --format --json --bytes --interval --count --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
 
-complete -F _tm tm-load tm-unload tm-stat
+complete -F _tm tm-load tm-unload tm-stat tm-mask
