@@ -39,7 +39,7 @@ BINS := $(addprefix $(OUT)/,$(CMDS))
 TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall check test-bins deps run
+.PHONY: all clean install uninstall check test-bins deps run bench
 
 all: $(BINS)
 
@@ -75,6 +75,16 @@ $(OUT)/tests/tmtraffic: tests/helpers/tmtraffic.c | $(OUT)/tests
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 test-bins: $(BINS) $(TEST_BINS)
+
+$(OUT)/bench/floor.bpf.o: bench/floor.bpf.c
+	$(Q)mkdir -p $(@D)
+	$(msg) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Cost and speed, side by side with a floor, as ratios; needs root.
+bench: deps
+	$(Q)$(MAKE) -s --no-print-directory test-bins $(OUT)/bench/floor.bpf.o
+	$(Q)bench/run $(OUT)
 
 # Installs what the build and the tests need (Debian 12), when missing.
 deps:

@@ -85,18 +85,24 @@ static __always_inline __u8 skb_family(const struct __sk_buff *skb)
  * from the per-namespace TCP control socket, ICMP errors and echo replies,
  * NDP and MLD. Those come from root-owned raw sockets of these protocols;
  * charging them to root would be a lie, so they go to the unknown owner.
+ * bpf_get_socket_uid() answers the overflow UID (65534) when there is no
+ * full socket. Only those two UIDs need a look at the socket itself.
  */
+#define OVERFLOW_UID 65534
+
 static __always_inline __u32 skb_owner(struct __sk_buff *skb)
 {
-	struct bpf_sock *sk = skb->sk;
-	__u32 uid;
+	__u32 uid = bpf_get_socket_uid(skb);
+	struct bpf_sock *sk;
 
+	if (uid != 0 && uid != OVERFLOW_UID)
+		return uid;
+	sk = skb->sk;
 	if (!sk)
 		return TM_UID_UNKNOWN;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return TM_UID_UNKNOWN;
-	uid = bpf_get_socket_uid(skb);
 	if (uid == 0 && sk->type == SOCK_RAW &&
 	    (sk->protocol == IPPROTO_TCP || sk->protocol == IPPROTO_ICMP ||
 	     sk->protocol == IPPROTO_ICMPV6))
@@ -123,6 +129,23 @@ static __always_inline struct tm_counters *user_counters(struct __sk_buff *skb,
 }
 
 /*
+ * Copies len bytes at off of the network header: straight from the linear
+ * data when it is there (always, in practice, for the IP header at these
+ * hooks), through the helper otherwise.
+ */
+static __always_inline int load(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (data + off + len <= end) {
+		__builtin_memcpy(to, data + off, len);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, to, len);
+}
+
+/*
  * A packet is untracked when its source and its destination both lie in
  * untracked networks. The source is looked up first: for most packets of
  * most sites that one lookup settles it. With no entries, no lookup at all.
@@ -131,26 +154,26 @@ static __always_inline bool untracked(struct __sk_buff *skb, __u8 family)
 {
 	if (family == TM_FAMILY_IPV4) {
 		struct tm_mask4_key key = { .prefixlen = 32 };
-		__u8 addrs[8];
+		__u32 addrs[2];
 
-		if (!control.masks4 || bpf_skb_load_bytes(skb, 12, addrs, 8))
+		if (!control.masks4 || load(skb, 12, addrs, 8))
 			return false;
-		__builtin_memcpy(key.addr, addrs, 4);
+		__builtin_memcpy(key.addr, &addrs[0], 4);
 		if (!bpf_map_lookup_elem(&masks4, &key))
 			return false;
-		__builtin_memcpy(key.addr, addrs + 4, 4);
+		__builtin_memcpy(key.addr, &addrs[1], 4);
 		return bpf_map_lookup_elem(&masks4, &key) != NULL;
 	}
 	if (family == TM_FAMILY_IPV6) {
 		struct tm_mask6_key key = { .prefixlen = 128 };
-		__u8 addrs[32];
+		__u32 addrs[8];
 
-		if (!control.masks6 || bpf_skb_load_bytes(skb, 8, addrs, 32))
+		if (!control.masks6 || load(skb, 8, addrs, 32))
 			return false;
-		__builtin_memcpy(key.addr, addrs, 16);
+		__builtin_memcpy(key.addr, &addrs[0], 16);
 		if (!bpf_map_lookup_elem(&masks6, &key))
 			return false;
-		__builtin_memcpy(key.addr, addrs + 16, 16);
+		__builtin_memcpy(key.addr, &addrs[4], 16);
 		return bpf_map_lookup_elem(&masks6, &key) != NULL;
 	}
 	return false;

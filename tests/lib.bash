@@ -60,12 +60,14 @@ new_cgroup() {
 }
 
 # as CGROUP UID CMD...: run CMD as UID (and GID) inside CGROUP; with
-# IN_NETNS=NS set, inside network namespace NS too.
+# IN_NETNS=NS set, inside network namespace NS too. Under bg it execs, so
+# the PID bg records is CMD's own and teardown can end it.
 as() {
-	local cg=$1 uid=$2 pre=()
+	local cg=$1 uid=$2 pre=() run=()
 	shift 2
 	[ -n "${IN_NETNS:-}" ] && pre=(nsenter --net=/run/netns/"$IN_NETNS")
-	sh -c 'cg=$1; shift; echo $$ > "$cg/cgroup.procs" && exec "$@"' sh "$cg" \
+	[ -n "${AS_EXEC:-}" ] && run=(exec)
+	"${run[@]}" sh -c 'cg=$1; shift; echo $$ > "$cg/cgroup.procs" && exec "$@"' sh "$cg" \
 		"${pre[@]}" setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
 }
 
@@ -90,7 +92,7 @@ wait_file() {
 
 # bg CMD...: start CMD in the background and remember its PID.
 bg() {
-	"$@" &
+	AS_EXEC=1 "$@" &
 	PIDS+=($!)
 }
 

@@ -8,6 +8,7 @@
  *                                   receive N datagrams (10 s at most)
  *   udp-send ADDR PORT N SIZE [US]  send N datagrams of SIZE payload bytes,
  *                                   US microseconds apart
+ *   udp-drain ADDR PORTFILE         bind, publish the port, read until ended
  *   tcp-sink ADDR PORTFILE          accept one connection, read to EOF, print
  *                                   the bytes read
  *   tcp-send ADDR PORT BYTES        send BYTES, half-close, wait for the peer
@@ -95,6 +96,16 @@ static int udp_recv(const char *host, const char *portfile, long n)
 	return got == n ? 0 : 1;
 }
 
+static int udp_drain(const char *host, const char *portfile)
+{
+	int fd = bound_socket(host, SOCK_DGRAM, portfile);
+	char buf[65536];
+
+	for (;;)
+		recv(fd, buf, sizeof(buf), 0);
+	return 0;
+}
+
 static int udp_send(const char *host, int port, long n, long size, long gap_us)
 {
 	struct sockaddr_storage ss;
@@ -177,10 +188,12 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "udp-send") && (argc == 6 || argc == 7))
 		return udp_send(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]),
 				argc == 7 ? atol(argv[6]) : 0);
+	if (!strcmp(mode, "udp-drain") && argc == 4)
+		return udp_drain(argv[2], argv[3]);
 	if (!strcmp(mode, "tcp-sink") && argc == 4)
 		return tcp_sink(argv[2], argv[3]);
 	if (!strcmp(mode, "tcp-send") && argc == 5)
 		return tcp_send(argv[2], atoi(argv[3]), atoll(argv[4]));
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|tcp-sink|tcp-send ... (see source)\n");
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|tcp-sink|tcp-send ... (see source)\n");
 	return 2;
 }
