@@ -32,11 +32,11 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf jansson 2>/dev/null || echo -lbpf 
 ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
-CMDS := tm-load tm-unload tm-stat tm-mask
+CMDS := tm-load tm-unload tm-stat tm-mask tm-stream
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 BINS := $(addprefix $(OUT)/,$(CMDS))
-TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic
+TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o
 
 .DELETE_ON_ERROR:
 .PHONY: all clean install uninstall check test-bins deps run bench
@@ -83,7 +83,7 @@ $(OUT)/bench/floor.bpf.o: bench/floor.bpf.c
 
 # Cost and speed, side by side with a floor, as ratios; needs root.
 bench: deps
-	$(Q)$(MAKE) -s --no-print-directory test-bins $(OUT)/bench/floor.bpf.o
+	$(Q)$(MAKE) -s --no-print-directory test-bins
 	$(Q)bench/run $(OUT)
 
 # Installs what the build and the tests need (Debian 12), when missing.

@@ -9,6 +9,8 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -57,6 +59,23 @@ struct {
 	__type(key, struct tm_mask6_key);
 	__type(value, __u32);
 } masks6 SEC(".maps");
+
+/* Per-packet events, written only while a tm-stream reader is registered. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TM_EVENTS_SIZE);
+} events SEC(".maps");
+
+/*
+ * Who created each socket, recorded at creation; BPF_F_CLONE hands a
+ * listener's record to the sockets it accepts.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct tm_owner);
+} owners SEC(".maps");
 
 /* With control.ifaces set, only packets on these interfaces count. */
 struct {
@@ -110,11 +129,10 @@ static __always_inline __u32 skb_owner(struct __sk_buff *skb)
 	return uid;
 }
 
-static __always_inline struct tm_counters *user_counters(struct __sk_buff *skb,
-							 __u8 family)
+static __always_inline struct tm_counters *user_counters(__u32 uid, __u8 family)
 {
 	struct tm_user_key key = {
-		.uid = skb_owner(skb),
+		.uid = uid,
 		.family = family,
 	};
 	struct tm_counters zero = {};
@@ -179,6 +197,114 @@ static __always_inline bool untracked(struct __sk_buff *skb, __u8 family)
 	return false;
 }
 
+/*
+ * Protocol and ports for an event. IPv6 extension headers are walked to
+ * the transport header; a fragment other than the first has no ports.
+ */
+static __always_inline void parse_l4(struct __sk_buff *skb, struct tm_event *e)
+{
+	__u32 off;
+	__u8 proto;
+
+	if (e->family == TM_FAMILY_IPV4) {
+		struct iphdr ip;
+
+		if (load(skb, 0, &ip, sizeof(ip)))
+			return;
+		__builtin_memcpy(e->saddr, &ip.saddr, 4);
+		__builtin_memcpy(e->daddr, &ip.daddr, 4);
+		e->proto = ip.protocol;
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return;
+		off = ip.ihl * 4;
+	} else if (e->family == TM_FAMILY_IPV6) {
+		struct ipv6hdr ip6;
+		int i;
+
+		if (load(skb, 0, &ip6, sizeof(ip6)))
+			return;
+		__builtin_memcpy(e->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(e->daddr, &ip6.daddr, 16);
+		proto = ip6.nexthdr;
+		off = sizeof(ip6);
+#pragma unroll
+		for (i = 0; i < 6; i++) {
+			__u8 ext[2];
+			__u16 frag;
+
+			if (proto != IPPROTO_HOPOPTS && proto != IPPROTO_ROUTING &&
+			    proto != IPPROTO_DSTOPTS && proto != IPPROTO_FRAGMENT &&
+			    proto != IPPROTO_AH)
+				break;
+			if (load(skb, off, ext, 2))
+				return;
+			if (proto == IPPROTO_FRAGMENT) {
+				if (load(skb, off + 2, &frag, 2))
+					return;
+				if (frag & bpf_htons(0xfff8)) {
+					e->proto = ext[0];
+					return;
+				}
+				off += 8;
+			} else if (proto == IPPROTO_AH) {
+				off += (ext[1] + 2) * 4;
+			} else {
+				off += (ext[1] + 1) * 8;
+			}
+			proto = ext[0];
+		}
+		e->proto = proto;
+	} else {
+		return;
+	}
+	if (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP) {
+		__u16 ports[2];
+
+		if (load(skb, off, ports, 4))
+			return;
+		e->sport = bpf_ntohs(ports[0]);
+		e->dport = bpf_ntohs(ports[1]);
+		e->has_ports = 1;
+	}
+}
+
+static __always_inline void emit(struct __sk_buff *skb, int egress, __u32 uid,
+				 __u8 family, __u64 bytes, __u64 packets)
+{
+	struct tm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct bpf_sock *sk = skb->sk;
+	struct tm_owner *o = NULL;
+
+	if (!e) {
+		__u32 zero = 0;
+		struct tm_global *g = bpf_map_lookup_elem(&global, &zero);
+
+		if (g)
+			g->events_lost++;
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->uid = uid;
+	e->bytes = bytes;
+	e->packets = packets;
+	e->ifindex = skb->ifindex;
+	e->dir = egress ? TM_DIR_OUT : TM_DIR_IN;
+	e->family = family;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk)
+		o = bpf_sk_storage_get(&owners, sk, 0, 0);
+	if (o) {
+		e->pid = o->pid;
+		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	} else {
+		e->comm[0] = '?';
+	}
+	parse_l4(skb, e);
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline void add(struct tm_counters *c, int egress, __u64 bytes,
 				__u64 packets)
 {
@@ -199,7 +325,7 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 	__u8 family = skb_family(skb);
 	struct tm_counters *c;
 	struct tm_global *g;
-	__u32 zero = 0;
+	__u32 zero = 0, uid;
 
 	if (control.ifaces) {
 		__u32 ifindex = skb->ifindex;
@@ -213,16 +339,32 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 			add(&g->untracked, egress, bytes, packets);
 		return;
 	}
-	c = user_counters(skb, family);
+	uid = skb_owner(skb);
+	c = user_counters(uid, family);
 	if (c) {
 		add(c, egress, bytes, packets);
-		return;
+	} else {
+		g = bpf_map_lookup_elem(&global, &zero);
+		if (g) {
+			g->users_full_bytes += bytes;
+			g->users_full_packets += packets;
+		}
 	}
-	g = bpf_map_lookup_elem(&global, &zero);
-	if (g) {
-		g->users_full_bytes += bytes;
-		g->users_full_packets += packets;
+	if (control.reader_pid)
+		emit(skb, egress, uid, family, bytes, packets);
+}
+
+SEC("cgroup/sock_create")
+int tm_sock_create(struct bpf_sock *sk)
+{
+	struct tm_owner *o;
+
+	o = bpf_sk_storage_get(&owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (o) {
+		o->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(o->comm, sizeof(o->comm));
 	}
+	return 1;
 }
 
 SEC("cgroup_skb/ingress")

@@ -24,6 +24,8 @@
 #define TM_PIN_MASKS4		"masks4"
 #define TM_PIN_MASKS6		"masks6"
 #define TM_PIN_IFACES		"ifaces"
+#define TM_PIN_EVENTS		"events"
+#define TM_PIN_OWNERS		"owners"
 
 /* Owner of packets whose socket has no owner UID; (uid_t)-1 is never a UID. */
 #define TM_UID_UNKNOWN		0xffffffffu
@@ -34,6 +36,9 @@
 #define TM_MASKS_MAX		65536
 #define TM_IFACES_MAX		64
 #define TM_IFNAMSIZ		16
+#define TM_COMM_LEN		16
+/* Default size of the event ring buffer (tm-load --events-size). */
+#define TM_EVENTS_SIZE		(4u << 20)
 
 enum tm_family {
 	TM_FAMILY_OTHER = 0,	/* neither IPv4 nor IPv6: counted, not dropped */
@@ -65,6 +70,38 @@ struct tm_global {
 	struct tm_counters untracked;	/* both ends in untracked networks */
 	__u64 users_full_bytes;		/* "users" map was full */
 	__u64 users_full_packets;
+	__u64 events_lost;		/* no room in the event ring */
+};
+
+/* Value of the socket storage "owners": who created the socket. */
+struct tm_owner {
+	__u32 pid;			/* thread group id */
+	char comm[TM_COMM_LEN];
+};
+
+enum tm_dir {
+	TM_DIR_IN = 0,
+	TM_DIR_OUT = 1,
+};
+
+/* One record of the "events" ring buffer: one packet. */
+struct tm_event {
+	__u64 ts_ns;			/* CLOCK_MONOTONIC */
+	__u32 uid;			/* TM_UID_UNKNOWN: no owner */
+	__u32 pid;			/* 0: socket older than the load */
+	char comm[TM_COMM_LEN];		/* "?" with pid 0 */
+	__u32 bytes;			/* IP length at the hook */
+	__u32 packets;			/* GSO/GRO segments */
+	__u32 ifindex;
+	__u8 dir;			/* enum tm_dir */
+	__u8 family;			/* enum tm_family */
+	__u8 proto;			/* IPPROTO_*, 0 if not reached */
+	__u8 has_ports;			/* 0: no ports (ICMP, a later fragment) */
+	__u16 sport;			/* host order */
+	__u16 dport;
+	__u32 pad;
+	__u8 saddr[16];			/* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
 };
 
 /* Keys of the LPM tries "masks4" and "masks6" (values: __u32, unused). */
@@ -93,6 +130,8 @@ struct tm_control {
 	__u32 masks4;			/* entries in masks4; 0 skips the lookup */
 	__u32 masks6;			/* entries in masks6 */
 	__u32 ifaces;			/* entries in ifaces; 0: every interface */
+	__u32 reader_pid;		/* the tm-stream reading events; 0: none */
+	__u32 pad;
 };
 
 #endif /* TM_ABI_H */

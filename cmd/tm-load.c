@@ -45,6 +45,7 @@ struct opts {
 	int nif;
 	const char *masks_file;
 	struct tm_masks masks;
+	__u32 events_size;
 	bool replace;
 	const char *pin_root;
 };
@@ -62,6 +63,8 @@ static void usage(FILE *f)
 "      --iface IF       count only packets on this interface (repeatable;\n"
 "                       default: every interface)\n"
 "      --masks FILE     untracked networks, one a line (as tm-mask load FILE)\n"
+"      --events-size BYTES  the event ring for tm-stream: a power of two from\n"
+"                       4096 to 1073741824 (default %u; a fresh load only)\n"
 "      --replace        swap in these programs over an existing load, keeping\n"
 "                       every counter; with --cgroup, --iface or --masks, those\n"
 "                       become exactly what is named\n"
@@ -70,7 +73,7 @@ static void usage(FILE *f)
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: 0 loaded, 1 failure (nothing is left behind), 2 bad usage.\n",
-		TM_DEFAULT_PIN_ROOT);
+		TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
 }
 
 /* Names are resolved now, in tm-load's network namespace, and kept. */
@@ -98,11 +101,12 @@ static int add_iface(struct opts *o, const char *name)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIN_ROOT = 256, OPT_REPLACE, OPT_IFACE, OPT_MASKS };
+	enum { OPT_PIN_ROOT = 256, OPT_REPLACE, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE };
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "iface", required_argument, NULL, OPT_IFACE },
 		{ "masks", required_argument, NULL, OPT_MASKS },
+		{ "events-size", required_argument, NULL, OPT_EVENTS_SIZE },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -135,6 +139,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (err)
 				return err;
 			break;
+		case OPT_EVENTS_SIZE: {
+			uint64_t v;
+			char *end;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || errno || v < 4096 ||
+			    v > (1u << 30) || (v & (v - 1))) {
+				tm_usage_err("--events-size '%s': must be a power of two from 4096 to 1073741824",
+					     optarg);
+				return -TM_EUSAGE;
+			}
+			o->events_size = v;
+			break;
+		}
 		case OPT_REPLACE:
 			o->replace = true;
 			break;
@@ -154,6 +173,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc) {
 		tm_usage_err("'%s': unexpected argument", argv[optind]);
+		return -TM_EUSAGE;
+	}
+	if (o->replace && o->events_size) {
+		tm_usage_err("--events-size goes with a fresh load, not --replace");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -269,12 +292,32 @@ static int attach_one(struct bpf_program *prog, const char *dirn,
 	return err;
 }
 
+/* The programs by the names their link pins carry. */
+static struct bpf_program *prog_by_kind(struct tm_bpf *skel, const char *kind)
+{
+	if (!strcmp(kind, "ingress"))
+		return skel->progs.tm_ingress;
+	if (!strcmp(kind, "egress"))
+		return skel->progs.tm_egress;
+	if (!strcmp(kind, "sock_create"))
+		return skel->progs.tm_sock_create;
+	return NULL;
+}
+
+/*
+ * sock_create first, so sockets made from now on know their process; then
+ * egress before ingress, so a reply is never counted without its request.
+ */
+static const char *const kinds[] = { "sock_create", "egress", "ingress" };
+
 static int attach_all(struct tm_bpf *skel, const struct cgroup *cg, const char *dir)
 {
-	/* Egress first, then ingress: a reply is never counted without its request. */
-	int err = attach_one(skel->progs.tm_egress, "egress", cg, dir);
+	size_t i;
+	int err = 0;
 
-	return err ?: attach_one(skel->progs.tm_ingress, "ingress", cg, dir);
+	for (i = 0; !err && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		err = attach_one(prog_by_kind(skel, kinds[i]), kinds[i], cg, dir);
+	return err;
 }
 
 static int pin_maps(struct tm_bpf *skel, const char *dir)
@@ -286,6 +329,8 @@ static int pin_maps(struct tm_bpf *skel, const char *dir)
 		{ skel->maps.masks4, TM_PIN_MASKS4 },
 		{ skel->maps.masks6, TM_PIN_MASKS6 },
 		{ skel->maps.ifaces, TM_PIN_IFACES },
+		{ skel->maps.events, TM_PIN_EVENTS },
+		{ skel->maps.owners, TM_PIN_OWNERS },
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -385,6 +430,8 @@ static int load_fresh(struct opts *o, const char *root, const char *parent)
 	err = open_skel(&skel);
 	if (err)
 		return err;
+	if (o->events_size)
+		bpf_map__set_max_entries(skel->maps.events, o->events_size);
 	err = load_skel(skel);
 	if (err)
 		goto out;
@@ -416,7 +463,7 @@ out:
 
 struct old_link {
 	char path[PATH_MAX];
-	bool ingress;
+	char kind[16];
 	uint64_t cgid;
 };
 
@@ -450,11 +497,24 @@ static int list_links(const char *root, struct old_link **out, int *n)
 		*out = grown;
 		l = &grown[(*n)++];
 		snprintf(l->path, sizeof(l->path), "%s/%s", dir, de->d_name);
-		l->ingress = !strncmp(de->d_name, "ingress-", 8);
+		snprintf(l->kind, sizeof(l->kind), "%.*s", (int)(dash - de->d_name), de->d_name);
 		l->cgid = strtoull(dash + 1, NULL, 10);
 	}
 	closedir(d);
 	return 0;
+}
+
+/* For the maps no other command opens: reuse the pin by path. */
+static int reuse_pin(struct bpf_map *map, const char *root, const char *name)
+{
+	int fd, err;
+
+	err = tm_pin_get(root, name, &fd);
+	if (err)
+		return err;
+	err = bpf_map__reuse_fd(map, fd);
+	close(fd);
+	return err;
 }
 
 /*
@@ -482,7 +542,9 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	    (err = bpf_map__reuse_fd(skel->maps.global, pins.global_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.masks4, pins.masks4_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.masks6, pins.masks6_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.ifaces, pins.ifaces_fd))) {
+	    (err = bpf_map__reuse_fd(skel->maps.ifaces, pins.ifaces_fd)) ||
+	    (err = reuse_pin(skel->maps.events, root, TM_PIN_EVENTS)) ||
+	    (err = reuse_pin(skel->maps.owners, root, TM_PIN_OWNERS))) {
 		tm_err("cannot reuse the pinned maps of %s: %s", root, strerror(-err));
 		goto out;
 	}
@@ -505,8 +567,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 			err = attach_all(skel, &o->cg[i], root);
 	}
 	for (j = 0; !err && j < nold; j++) {
-		struct bpf_program *prog = old[j].ingress ? skel->progs.tm_ingress
-							  : skel->progs.tm_egress;
+		struct bpf_program *prog = prog_by_kind(skel, old[j].kind);
 		bool keep = !named;
 		struct bpf_link *link;
 
@@ -518,7 +579,10 @@ static int load_replace(struct opts *o, bool named, const char *root)
 			tm_err("cannot open %s: %s", old[j].path, strerror(-err));
 			break;
 		}
-		if (keep) {
+		if (keep && !prog) {
+			err = -EPROTO;
+			tm_err("%s: a link this tm does not know", old[j].path);
+		} else if (keep) {
 			err = bpf_link__update_program(link, prog);
 			if (err)
 				tm_err("cannot swap the program of %s: %s",

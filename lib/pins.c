@@ -43,7 +43,7 @@ int tm_check_bpffs(const char *path)
 }
 
 /* A missing pin is left to the caller to explain. */
-static int pin_get(const char *root, const char *name, int *fd)
+int tm_pin_get(const char *root, const char *name, int *fd)
 {
 	char path[4096];
 	int err;
@@ -104,6 +104,35 @@ static int map_control(struct tm_pins *p)
 	return 0;
 }
 
+static bool is_stream(__u32 pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strcmp(comm, "tm-stream\n");
+}
+
+/*
+ * A tm-stream that died without a word (SIGKILL) leaves its pid in the
+ * control map and the event path on. Whoever opens the pins next sees that
+ * the pid is gone, or is some other program now, and switches it off.
+ */
+void tm_reader_reap(struct tm_pins *p)
+{
+	__u32 pid = __atomic_load_n(&p->control->reader_pid, __ATOMIC_SEQ_CST);
+
+	if (pid && !is_stream(pid))
+		__atomic_compare_exchange_n(&p->control->reader_pid, &pid, 0, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Nothing loaded is a runtime state (exit 1, with what to do); a pin root
  * that cannot be read or is not tm's is the caller's mistake (exit 2).
@@ -140,7 +169,7 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 			     strerror(-err), tm_priv_hint(err));
 		return -TM_EUSAGE;
 	}
-	err = pin_get(root, TM_PIN_CONTROL, &p->control_fd);
+	err = tm_pin_get(root, TM_PIN_CONTROL, &p->control_fd);
 	if (err == -ENOENT) {
 		tm_usage_err("'%s': not a tm pin root (no '%s' in it)", root, TM_PIN_CONTROL);
 		err = -TM_EUSAGE;
@@ -148,17 +177,19 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 	if (!err)
 		err = tm_check_layout(p->control_fd, root);
 	if (!err)
-		err = pin_get(root, TM_PIN_USERS, &p->users_fd);
+		err = tm_pin_get(root, TM_PIN_USERS, &p->users_fd);
 	if (!err)
-		err = pin_get(root, TM_PIN_GLOBAL, &p->global_fd);
+		err = tm_pin_get(root, TM_PIN_GLOBAL, &p->global_fd);
 	if (!err)
-		err = pin_get(root, TM_PIN_MASKS4, &p->masks4_fd);
+		err = tm_pin_get(root, TM_PIN_MASKS4, &p->masks4_fd);
 	if (!err)
-		err = pin_get(root, TM_PIN_MASKS6, &p->masks6_fd);
+		err = tm_pin_get(root, TM_PIN_MASKS6, &p->masks6_fd);
 	if (!err)
-		err = pin_get(root, TM_PIN_IFACES, &p->ifaces_fd);
+		err = tm_pin_get(root, TM_PIN_IFACES, &p->ifaces_fd);
 	if (!err)
 		err = map_control(p);
+	if (!err)
+		tm_reader_reap(p);
 	if (err == -ENOENT)
 		tm_err("'%s' is incomplete: a pin is missing; tm-unload and load again", root);
 	if (err)

@@ -17,6 +17,7 @@ tm_setup() {
 	CGROUPS=("$CG")
 	PIDS=()
 	NETNS=()
+	EXTRA_PINS=()	# more bpffs directories a test makes
 	# Binaries other UIDs run must be reachable by them (/root is not).
 	BIN=$(mktemp -d /tmp/tm-test.XXXXXX)
 	chmod 1777 "$BIN"
@@ -38,7 +39,7 @@ tm_teardown() {
 		done
 		rm -rf "$TM_PIN_ROOT"
 	fi
-	rm -rf "$TM_PIN_ROOT"-loading-* 2>/dev/null
+	rm -rf "$TM_PIN_ROOT"-loading-* "${EXTRA_PINS[@]}" 2>/dev/null
 	for ns in "${NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -145,4 +146,32 @@ veth_pair() {
 	ip -n "$NSB" addr add 2001:db8::2/64 dev "$VB" nodad
 	ip -n "$NSA" link set "$VA" up
 	ip -n "$NSB" link set "$VB" up
+}
+
+# reader_pid: the tm-stream registered in the control map (0: none).
+reader_pid() {
+	bpftool map dump pinned "$TM_PIN_ROOT/control" | jq '.[0].value.".data"[0].control.reader_pid'
+}
+
+# start_stream ARGS...: tm-stream in the background, stdout to $BIN/stream.out
+# and stderr to $BIN/stream.err; returns once it reads events. STREAM: its PID.
+start_stream() {
+	bg tm-stream "$@" >"$BIN/stream.out" 2>"$BIN/stream.err"
+	STREAM=${PIDS[-1]}
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(reader_pid)" = "$STREAM" ] && return 0
+		sleep 0.05
+	done
+	echo "tm-stream did not start: $(cat "$BIN/stream.err")" >&2
+	return 1
+}
+
+# udp_send CGROUP UID ADDR PORT N SIZE: as udp-send; SENDER and SPORT are the
+# sender's PID and the local port it sent from.
+udp_send() {
+	bg as "$1" "$2" "$BIN/tmtraffic" udp-send "$3" "$4" "$5" "$6" >"$BIN/sport"
+	SENDER=${PIDS[-1]}
+	wait "$SENDER"
+	SPORT=$(cat "$BIN/sport")
 }

@@ -24,6 +24,9 @@ prog_ids() {
 	local id
 	id=$(cgroup_id "$CG")
 	[ -e "$TM_PIN_ROOT/links/ingress-$id" ] && [ -e "$TM_PIN_ROOT/links/egress-$id" ]
+	[ -e "$TM_PIN_ROOT/links/sock_create-$id" ]
+	[ -e "$TM_PIN_ROOT/events" ] && [ -e "$TM_PIN_ROOT/owners" ]
+	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_sock_create.*tm_sock_create')" = 1 ]
 	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_ingress.*tm_ingress')" = 1 ]
 	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_egress.*tm_egress')" = 1 ]
 	# The maps carry BTF: bpftool prints named fields.
@@ -41,7 +44,7 @@ prog_ids() {
 	run tm-load --cgroup "$CG"
 	[ "$status" = 1 ]
 	[[ "$output" == *"already loaded at '$TM_PIN_ROOT'"*"--replace"* ]]
-	[ "$(link_count "$CG")" = 2 ]
+	[ "$(link_count "$CG")" = 3 ]
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
 	[ "$(stat_field $A out_bytes)" = 1280 ]
 	[ "$(stat_field $B in_bytes)" = 1280 ]
@@ -55,7 +58,7 @@ prog_ids() {
 	run tm-load --replace
 	[ "$status" = 0 ]
 	[ "$(prog_ids "$CG")" != "$old" ]
-	[ "$(link_count "$CG")" = 2 ]
+	[ "$(link_count "$CG")" = 3 ]
 	[ "$(stat_field $A out_bytes)" = 1280 ]
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
 	[ "$(stat_field $A out_bytes)" = 2560 ]
@@ -89,15 +92,17 @@ prog_ids() {
 	tm-load --cgroup "$CG"
 	tm-load --replace --cgroup "$other"
 	[ "$(link_count "$CG")" = 0 ]
-	[ "$(link_count "$other")" = 2 ]
-	[ "$(ls "$TM_PIN_ROOT/links" | sort | tr '\n' ' ')" = "egress-$(cgroup_id "$other") ingress-$(cgroup_id "$other") " ]
+	[ "$(link_count "$other")" = 3 ]
+	local id
+	id=$(cgroup_id "$other")
+	[ "$(ls "$TM_PIN_ROOT/links" | sort | tr '\n' ' ')" = "egress-$id ingress-$id sock_create-$id " ]
 }
 
 @test "tm-unload leaves no pin, link or attachment, and a second one is a note" {
 	new_cgroup two
 	local two=$REPLY
 	tm-load --cgroup "$CG" --cgroup "$two"
-	[ "$(link_count "$two")" = 2 ]
+	[ "$(link_count "$two")" = 3 ]
 	run tm-unload
 	[ "$status" = 0 ]
 	[ ! -e "$TM_PIN_ROOT" ]
@@ -115,10 +120,11 @@ prog_ids() {
 	new_cgroup full
 	local full=$REPLY fill=/sys/fs/bpf/${ID}fill
 	# Fill the second cgroup's 64 ingress slots, so tm-load attaches to the
-	# first cgroup and to the second's egress, then fails.
+	# first cgroup and to the second's sock_create and egress, then fails.
 	mkdir "$fill"
+	EXTRA_PINS+=("$fill")
 	for i in $(seq 64); do
-		bpftool prog load "$BUILD/tm.bpf.o" "$fill/p$i" type cgroup/skb
+		bpftool prog load "$BUILD/bench/floor.bpf.o" "$fill/p$i" type cgroup/skb
 		bpftool cgroup attach "$full" ingress pinned "$fill/p$i" multi
 		rm "$fill/p$i"
 	done
@@ -130,6 +136,7 @@ prog_ids() {
 	[ -z "$(ls -d "$TM_PIN_ROOT"-loading-* 2>/dev/null)" ]
 	[ "$(link_count "$CG")" = 0 ]
 	[ "$(bpftool cgroup show "$full" | grep -c egress)" = 0 ]
+	[ "$(bpftool cgroup show "$full" | grep -c sock_create)" = 0 ]
 	[ "$(bpftool cgroup show "$full" | grep -c ingress)" = 64 ]
 }
 

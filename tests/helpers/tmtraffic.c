@@ -7,7 +7,7 @@
  *   udp-recv ADDR PORTFILE N        bind ADDR:0, write the port to PORTFILE,
  *                                   receive N datagrams (10 s at most)
  *   udp-send ADDR PORT N SIZE [US]  send N datagrams of SIZE payload bytes,
- *                                   US microseconds apart
+ *                                   US microseconds apart; print the local port
  *   udp-drain ADDR PORTFILE         bind, publish the port, read until ended
  *   tcp-sink ADDR PORTFILE          accept one connection, read to EOF, print
  *                                   the bytes read
@@ -122,6 +122,11 @@ static int udp_send(const char *host, int port, long n, long size, long gap_us)
 		if (gap_us)
 			usleep(gap_us);
 	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		die("getsockname");
+	printf("%d\n", ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						     : ((struct sockaddr_in6 *)&ss)->sin6_port));
 	return 0;
 }
 

@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tm-stream: one line per packet, from the ring buffer the programs write
+ * while a reader is registered, to stdout or to per-user files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tm.h"
+
+#define MAX_USERS 256
+#define STOP_COUNT (-ECANCELED)	/* from the event callback: --count reached */
+
+enum format { FMT_JSON, FMT_CSV };
+
+struct opts {
+	const char *pin_root;
+	enum format format;
+	uint32_t users[MAX_USERS];
+	int nusers;
+	const char *output;
+	uint64_t count;			/* 0: for ever */
+};
+
+/* A user's running totals, starting from the pinned counters. */
+struct user {
+	uint32_t uid;
+	bool used;
+	uint64_t in, out;
+	char name[64];			/* JSON-escaped */
+};
+
+struct out_file {
+	uint32_t uid, ifindex;
+	char *path;
+	FILE *f;			/* NULL: could not be opened (said once) */
+};
+
+struct stream {
+	const struct opts *o;
+	struct tm_pins pins;
+	int64_t mono_to_real;		/* ns to add to CLOCK_MONOTONIC */
+	uint64_t snap_ns;		/* events up to here are in the totals */
+	struct user *users;		/* open addressing on uid */
+	size_t users_cap, users_n;
+	struct out_file *files;
+	size_t nfiles, files_cap;
+	char ifnames[256][IF_NAMESIZE];	/* by ifindex, for the first 256 */
+	uint64_t written, unwritten, lost_at_start, lost_seen;
+	bool epipe;
+};
+
+static volatile sig_atomic_t stop, hup;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tm-stream [OPTION]...\n"
+"Print one line per packet that tm counts, as it happens: JSON by default.\n"
+"Packets of untracked networks are not streamed. One reader at a time.\n"
+"\n"
+"  -u, --user USER      only this user, by name or UID (repeatable)\n"
+"      --format FMT     json (default) or csv\n"
+"  -o, --output TEMPLATE  append to per-user files instead of stdout: %%u user\n"
+"                       name, %%U uid, %%i interface, %%%% a %%; made mode 0640,\n"
+"                       flushed every second; SIGHUP reopens them (logrotate)\n"
+"  -n, --count N        stop after N lines\n"
+"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else %s)\n"
+"  -v, --verbose        show libbpf's messages\n"
+"  -h, --help           show this help and exit\n"
+"\n"
+"JSON fields: ts (wall clock, seconds.nanoseconds), dir (in|out), uid (null\n"
+"for no owner), user, pid, comm (0 and \"?\" for sockets older than the load),\n"
+"proto, family, src, sport, dst, dport (null without ports), bytes (IP length),\n"
+"iface, total_in, total_out (the user's bytes since tm-load).\n"
+"CSV: direction,bytes,src_ip,dst_ip,timestamp,total_in,total_out\n"
+"\n"
+"Events the ring had no room for are counted and reported on stderr.\n"
+"Exit status: 0 success (also on SIGINT, SIGTERM, or a closed pipe), 1 failure\n"
+"or another reader, 2 bad usage.\n",
+		TM_DEFAULT_PIN_ROOT);
+}
+
+/* The part of the template before any placeholder must be a writable directory. */
+static int check_template(const char *t)
+{
+	char dir[PATH_MAX], *p;
+
+	snprintf(dir, sizeof(dir), "%s", t);
+	if ((p = strchr(dir, '%')))
+		*p = '\0';
+	p = strrchr(dir, '/');
+	if (!p) {
+		snprintf(dir, sizeof(dir), ".");
+	} else {
+		*p = '\0';
+		if (!*dir)
+			snprintf(dir, sizeof(dir), "/");
+	}
+	if (access(dir, W_OK | X_OK)) {
+		tm_usage_err("--output '%s': cannot write in '%s': %s", t, dir, strerror(errno));
+		return -TM_EUSAGE;
+	}
+	for (p = strchr(t, '%'); p; p = strchr(p + 2, '%'))
+		if (!p[1] || !strchr("uUi%", p[1])) {
+			tm_usage_err("--output '%s': '%%%c': not a placeholder (%%u, %%U, %%i, %%%%)",
+				     t, p[1] ? p[1] : ' ');
+			return -TM_EUSAGE;
+		}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_PIN_ROOT = 256, OPT_FORMAT };
+	static const struct option longopts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "output", required_argument, NULL, 'o' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "u:o:n:vh", longopts, NULL)) != -1) {
+		err = 0;
+		switch (c) {
+		case 'u':
+			if (o->nusers == MAX_USERS) {
+				tm_usage_err("at most %d --user options", MAX_USERS);
+				return -TM_EUSAGE;
+			}
+			err = tm_parse_user(optarg, &o->users[o->nusers++]);
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "json")) {
+				o->format = FMT_JSON;
+			} else if (!strcmp(optarg, "csv")) {
+				o->format = FMT_CSV;
+			} else {
+				tm_usage_err("--format '%s': must be json or csv", optarg);
+				return -TM_EUSAGE;
+			}
+			break;
+		case 'o':
+			o->output = optarg;
+			err = check_template(optarg);
+			break;
+		case 'n':
+			err = tm_parse_count("--count", optarg, &o->count);
+			break;
+		case OPT_PIN_ROOT:
+			o->pin_root = optarg;
+			break;
+		case 'v':
+			tm_verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(TM_EXIT_OK);
+		default:
+			fprintf(stderr, "Try 'tm-stream --help' for more information.\n");
+			return -TM_EUSAGE;
+		}
+		if (err)
+			return err;
+	}
+	if (optind < argc) {
+		tm_usage_err("'%s': unexpected argument", argv[optind]);
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
+
+/* JSON string contents: quotes, backslashes and control characters escaped. */
+static void json_escape(const char *s, size_t max, char *out, size_t len)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < max && s[i] && o + 7 < len; i++) {
+		unsigned char ch = s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += snprintf(out + o, len - o, "\\u%04x", ch);
+		} else {
+			out[o++] = ch;
+		}
+	}
+	out[o] = '\0';
+}
+
+static struct user *user_slot(struct stream *s, uint32_t uid)
+{
+	size_t mask = s->users_cap - 1, i = (uid * 2654435761u) & mask;
+
+	while (s->users[i].used && s->users[i].uid != uid)
+		i = (i + 1) & mask;
+	return &s->users[i];
+}
+
+static int users_grow(struct stream *s)
+{
+	struct user *old = s->users;
+	size_t oldcap = s->users_cap, i;
+
+	s->users_cap = oldcap ? oldcap * 2 : 1024;
+	s->users = calloc(s->users_cap, sizeof(*s->users));
+	if (!s->users)
+		return -ENOMEM;
+	for (i = 0; i < oldcap; i++)
+		if (old[i].used)
+			*user_slot(s, old[i].uid) = old[i];
+	free(old);
+	return 0;
+}
+
+static struct user *user_get(struct stream *s, uint32_t uid)
+{
+	struct user *u;
+	char name[64];
+
+	if (s->users_n * 2 >= s->users_cap && users_grow(s))
+		return NULL;
+	u = user_slot(s, uid);
+	if (!u->used) {
+		u->used = true;
+		u->uid = uid;
+		tm_user_name(uid, name, sizeof(name));
+		json_escape(name, sizeof(name), u->name, sizeof(u->name));
+		s->users_n++;
+	}
+	return u;
+}
+
+static int add_snapshot(const void *key, const void *value, void *ctx)
+{
+	const struct tm_user_key *k = key;
+	const struct tm_counters *v = value;
+	struct user *u = user_get(ctx, k->uid);
+
+	if (!u)
+		return -ENOMEM;
+	u->in += v->in_bytes;
+	u->out += v->out_bytes;
+	return 0;
+}
+
+static bool wanted(const struct opts *o, uint32_t uid)
+{
+	int i;
+
+	if (!o->nusers)
+		return true;
+	for (i = 0; i < o->nusers; i++)
+		if (o->users[i] == uid)
+			return true;
+	return false;
+}
+
+static const char *ifname(struct stream *s, uint32_t ifindex, char *buf)
+{
+	char *name = ifindex < 256 ? s->ifnames[ifindex] : buf;
+
+	if (!*name && !if_indextoname(ifindex, name))
+		snprintf(name, IF_NAMESIZE, "%u", ifindex);
+	return name;
+}
+
+static const char *proto_name(uint8_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	}
+	snprintf(buf, len, "%u", p);
+	return buf;
+}
+
+static void addr(const struct tm_event *e, const uint8_t *a, char *buf, size_t len)
+{
+	if (e->family == TM_FAMILY_IPV4)
+		inet_ntop(AF_INET, a, buf, len);
+	else if (e->family == TM_FAMILY_IPV6)
+		inet_ntop(AF_INET6, a, buf, len);
+	else
+		snprintf(buf, len, "?");
+}
+
+/* The per-user file of this event, opened on first use and kept open. */
+static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
+{
+	char path[PATH_MAX], ifbuf[IF_NAMESIZE], num[16], name[64];
+	const bool by_if = strstr(s->o->output, "%i") != NULL;
+	struct out_file *of;
+	const char *t;
+	size_t i, n = 0;
+	int fd;
+
+	for (i = 0; i < s->nfiles; i++)
+		if (s->files[i].uid == u->uid && (!by_if || s->files[i].ifindex == ifindex))
+			return s->files[i].f;
+	for (t = s->o->output; *t && n + 1 < sizeof(path); t++) {
+		const char *v = NULL;
+
+		if (*t != '%') {
+			path[n++] = *t;
+			continue;
+		}
+		switch (*++t) {
+		case 'u':
+			v = tm_user_name(u->uid, name, sizeof(name));
+			break;
+		case 'U':
+			snprintf(num, sizeof(num), "%u", u->uid);
+			v = u->uid == TM_UID_UNKNOWN ? "unknown" : num;
+			break;
+		case 'i':
+			v = ifname(s, ifindex, ifbuf);
+			break;
+		default:
+			v = "%";
+			break;
+		}
+		n += snprintf(path + n, sizeof(path) - n, "%s", v);
+		if (n >= sizeof(path))
+			n = sizeof(path) - 1;
+	}
+	path[n] = '\0';
+	if (s->nfiles == s->files_cap) {
+		size_t cap = s->files_cap ? s->files_cap * 2 : 16;
+		struct out_file *f = realloc(s->files, cap * sizeof(*f));
+
+		if (!f)
+			return NULL;
+		s->files = f;
+		s->files_cap = cap;
+	}
+	of = &s->files[s->nfiles++];
+	of->uid = u->uid;
+	of->ifindex = ifindex;
+	of->path = strdup(path);
+	of->f = NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd >= 0)
+		of->f = fdopen(fd, "a");
+	if (!of->f) {
+		tm_err("cannot write '%s': %s; its lines are dropped", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return of->f;
+}
+
+static void close_files(struct stream *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfiles; i++) {
+		if (s->files[i].f && fclose(s->files[i].f))
+			tm_err("cannot write '%s': %s", s->files[i].path, strerror(errno));
+		free(s->files[i].path);
+	}
+	s->nfiles = 0;
+}
+
+static void flush_files(struct stream *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfiles; i++)
+		if (s->files[i].f)
+			fflush(s->files[i].f);
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct tm_event *e = data;
+	struct stream *s = ctx;
+	char ts[40], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
+	char ifbuf[IF_NAMESIZE], comm[TM_COMM_LEN * 6 + 1], uid[16], sp[8], dp[8];
+	struct timespec wall;
+	int64_t real_ns;
+	struct user *u;
+	FILE *f = stdout;
+
+	if (len < sizeof(*e))
+		return 0;
+	u = user_get(s, e->uid);
+	if (!u)
+		return -ENOMEM;
+	/* Older events are in the snapshot the totals started from. */
+	if (e->ts_ns > s->snap_ns) {
+		if (e->dir == TM_DIR_OUT)
+			u->out += e->bytes;
+		else
+			u->in += e->bytes;
+	}
+	if (!wanted(s->o, e->uid))
+		return 0;
+	if (s->o->output) {
+		f = out_file(s, u, e->ifindex);
+		if (!f) {
+			s->unwritten++;
+			return 0;
+		}
+	}
+	real_ns = (int64_t)e->ts_ns + s->mono_to_real;
+	wall.tv_sec = real_ns / 1000000000;
+	wall.tv_nsec = real_ns % 1000000000;
+	tm_format_ts(&wall, ts, sizeof(ts));
+	addr(e, e->saddr, src, sizeof(src));
+	addr(e, e->daddr, dst, sizeof(dst));
+
+	if (s->o->format == FMT_CSV) {
+		fprintf(f, "%s,%u,%s,%s,%s,%" PRIu64 ",%" PRIu64 "\n",
+			e->dir == TM_DIR_OUT ? "out" : "in", e->bytes, src, dst, ts,
+			u->in, u->out);
+	} else {
+		if (e->uid == TM_UID_UNKNOWN)
+			snprintf(uid, sizeof(uid), "null");
+		else
+			snprintf(uid, sizeof(uid), "%u", e->uid);
+		snprintf(sp, sizeof(sp), e->has_ports ? "%u" : "null", e->sport);
+		snprintf(dp, sizeof(dp), e->has_ports ? "%u" : "null", e->dport);
+		json_escape(e->comm, TM_COMM_LEN, comm, sizeof(comm));
+		fprintf(f, "{\"ts\":\"%s\",\"dir\":\"%s\",\"uid\":%s,\"user\":\"%s\","
+			"\"pid\":%u,\"comm\":\"%s\",\"proto\":\"%s\",\"family\":\"%s\","
+			"\"src\":\"%s\",\"sport\":%s,\"dst\":\"%s\",\"dport\":%s,"
+			"\"bytes\":%u,\"iface\":\"%s\",\"total_in\":%" PRIu64
+			",\"total_out\":%" PRIu64 "}\n",
+			ts, e->dir == TM_DIR_OUT ? "out" : "in", uid, u->name, e->pid, comm,
+			proto_name(e->proto, pbuf, sizeof(pbuf)),
+			e->family == TM_FAMILY_IPV4 ? "ipv4" :
+			e->family == TM_FAMILY_IPV6 ? "ipv6" : "other",
+			src, sp, dst, dp, e->bytes, ifname(s, e->ifindex, ifbuf), u->in, u->out);
+	}
+	if (f == stdout && ferror(stdout)) {
+		s->epipe = errno == EPIPE;
+		return s->epipe ? STOP_COUNT : -errno;
+	}
+	s->written++;
+	if (s->o->count && s->written >= s->o->count)
+		return STOP_COUNT;
+	return 0;
+}
+
+static uint64_t lost_now(const struct stream *s)
+{
+	struct tm_global g = {};
+	__u32 zero = 0;
+
+	tm_percpu_lookup(s->pins.global_fd, &zero, &g, sizeof(g));
+	return g.events_lost;
+}
+
+/*
+ * One reader at a time: the pid goes into the control map with a
+ * compare-and-swap, so two starting readers cannot both win.
+ */
+static int register_reader(struct stream *s)
+{
+	__u32 me = getpid(), cur = 0;
+
+	/* tm_pins_open() has cleared a dead reader's pid already. */
+	if (__atomic_compare_exchange_n(&s->pins.control->reader_pid, &cur, me, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return 0;
+	tm_err("another tm-stream is reading (pid %u); one reader at a time", cur);
+	return -EBUSY;
+}
+
+static void unregister_reader(struct stream *s)
+{
+	__u32 me = getpid();
+
+	__atomic_compare_exchange_n(&s->pins.control->reader_pid, &me, 0, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static int64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		hup = 1;
+	else
+		stop = 1;
+}
+
+static void report_lost(struct stream *s, double interval)
+{
+	uint64_t lost = lost_now(s) - s->lost_at_start;
+
+	if (lost > s->lost_seen)
+		tm_err("%" PRIu64 " events lost in the last %.1f s: the ring was full "
+		       "(tm-load --events-size makes it larger)", lost - s->lost_seen, interval);
+	s->lost_seen = lost;
+}
+
+static int stream(struct stream *s)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct ring_buffer *rb = NULL;
+	int64_t last = now_ns(CLOCK_MONOTONIC);
+	int fd, err;
+
+	err = tm_pins_open(&s->pins, tm_pin_root(s->o->pin_root));
+	if (err)
+		return err;
+	err = tm_pin_get(s->pins.root, TM_PIN_EVENTS, &fd);
+	if (err)
+		goto out;
+	rb = ring_buffer__new(fd, on_event, s, NULL);
+	close(fd);
+	if (!rb) {
+		err = -errno;
+		tm_err("cannot read the event ring: %s", strerror(-err));
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	err = register_reader(s);
+	if (err)
+		goto out;
+	s->lost_at_start = lost_now(s);
+	/* Totals start from the counters; events up to now are already in them. */
+	s->mono_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+	s->snap_ns = now_ns(CLOCK_MONOTONIC);
+	err = tm_percpu_for_each(s->pins.users_fd, sizeof(struct tm_user_key),
+				 sizeof(struct tm_counters), add_snapshot, s);
+	while (!err && !stop) {
+		int64_t t;
+
+		err = ring_buffer__poll(rb, 200);
+		if (err == -EINTR)
+			err = 0;
+		if (err > 0)
+			err = 0;
+		if (hup) {
+			hup = 0;
+			close_files(s);
+		}
+		t = now_ns(CLOCK_MONOTONIC);
+		if (t - last >= 1000000000) {
+			report_lost(s, (t - last) / 1e9);
+			flush_files(s);
+			last = t;
+		}
+	}
+	unregister_reader(s);
+	if (err == STOP_COUNT)
+		err = 0;
+	if (!s->epipe) {
+		report_lost(s, (now_ns(CLOCK_MONOTONIC) - last) / 1e9);
+		fprintf(stderr, "tm-stream: %" PRIu64 " lines written, %" PRIu64 " events lost%s\n",
+			s->written, s->lost_seen, s->unwritten ? " (and some lines not written)" : "");
+	}
+out:
+	ring_buffer__free(rb);
+	close_files(s);
+	if (!s->epipe && fflush(stdout) && errno != EPIPE)
+		err = err ?: -errno;
+	tm_pins_close(&s->pins);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {};
+	struct stream s = { .o = &o };
+	int err;
+
+	tm_init("tm-stream");
+	signal(SIGPIPE, SIG_IGN);
+	err = parse_args(argc, argv, &o);
+	if (!err) {
+		tm_stdout_line_buffered();
+		err = stream(&s);
+	}
+	free(s.users);
+	free(s.files);
+	return tm_exit_code(err);
+}

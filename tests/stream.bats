@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# tm-stream: one line per packet, exact, and every event printed or counted.
+
+load lib
+
+setup() { tm_setup; }
+teardown() { tm_teardown; }
+
+A=42471
+B=42472
+
+# recv_bg ADDR N: a receiver of N datagrams as B; RPORT its port, RECEIVER its PID.
+recv_bg() {
+	rm -f "$BIN/rport"
+	bg as "$CG" $B "$BIN/tmtraffic" udp-recv "$1" "$BIN/rport" "$2" >/dev/null
+	RECEIVER=${PIDS[-1]}
+	wait_file "$BIN/rport"
+	RPORT=$(cat "$BIN/rport")
+}
+
+@test "N IPv4 datagrams make exactly N out events of P+28 bytes, with ports, pid and comm; total_out grows by exactly that" {
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 10	# totals before the stream
+	start_stream --user $A --count 20
+	recv_bg 127.0.0.1 20
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 20 100
+	wait "$STREAM"
+	local out=$BIN/stream.out
+	[ "$(wc -l <"$out")" = 20 ]
+	[ "$(jq -s 'map(select(.dir == "out" and .bytes == 128 and .uid == '$A' and .user == "'$A'"
+		and .proto == "udp" and .family == "ipv4" and .src == "127.0.0.1" and .dst == "127.0.0.1"
+		and .sport == '"$SPORT"' and .dport == '"$RPORT"' and .pid == '"$SENDER"'
+		and .comm == "tmtraffic" and .iface == "lo")) | length' "$out")" = 20 ]
+	# Totals start from the counters (3 * 38 before) and grow by each event.
+	[ "$(jq -s '[.[].total_out] == [range(1; 21) | 114 + . * 128]' "$out")" = true ]
+	[ "$(jq -s 'map(.total_in) | unique' "$out")" = "[
+  0
+]" ]
+	[ "$(jq -r '.ts' "$out" | grep -cE '^[0-9]{10}\.[0-9]{9}$')" = 20 ]
+	[ "$(tail -1 "$BIN/stream.err")" = "tm-stream: 20 lines written, 0 events lost" ]
+}
+
+@test "IPv6 events are P+48 bytes, and the receiver's in events carry its own pid" {
+	tm-load --cgroup "$CG"
+	start_stream --count 10
+	recv_bg ::1 5
+	udp_send "$CG" $A ::1 "$RPORT" 5 200
+	wait "$STREAM"
+	local out=$BIN/stream.out
+	[ "$(jq -s 'map(select(.dir == "out" and .uid == '$A' and .bytes == 248 and .family == "ipv6"
+		and .src == "::1" and .sport == '"$SPORT"')) | length' "$out")" = 5 ]
+	[ "$(jq -s 'map(select(.dir == "in" and .uid == '$B' and .bytes == 248 and .pid == '"$RECEIVER"'
+		and .dport == '"$RPORT"' and .total_in == (248 * 5))) | length' "$out")" = 1 ]
+	[ "$(jq -s 'map(select(.dir == "in")) | length' "$out")" = 5 ]
+}
+
+@test "csv lines are direction,bytes,src_ip,dst_ip,timestamp,total_in,total_out" {
+	tm-load --cgroup "$CG"
+	start_stream --format csv --user $A --count 4
+	recv_bg 127.0.0.1 4
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 4 72
+	wait "$STREAM"
+	run cat "$BIN/stream.out"
+	[ "${#lines[@]}" = 4 ]
+	local i
+	for i in 0 1 2 3; do
+		[[ "${lines[i]}" =~ ^out,100,127\.0\.0\.1,127\.0\.0\.1,[0-9]{10}\.[0-9]{9},0,$((100 * (i + 1)))$ ]]
+	done
+}
+
+@test "--output writes each user's lines to their own file, and SIGHUP after a rename starts a new one with nothing lost" {
+	tm-load --cgroup "$CG"
+	mkdir -m 755 "$BIN/logs"
+	start_stream --format csv --output "$BIN/logs/traffic_user_%i_%U.log"
+	recv_bg 127.0.0.1 6
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 6 100
+	wait "$RECEIVER"
+	local fa=$BIN/logs/traffic_user_lo_$A.log fb=$BIN/logs/traffic_user_lo_$B.log
+	# Flushed within a second.
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[ "$(cat "$fa" "$fb" 2>/dev/null | wc -l)" = 12 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c '^out,128,' "$fa")" = 6 ] && [ "$(wc -l <"$fa")" = 6 ]
+	[ "$(grep -c '^in,128,' "$fb")" = 6 ] && [ "$(wc -l <"$fb")" = 6 ]
+	[ "$(stat -c %a "$fa")" = 640 ]
+	mv "$fa" "$fa.1"
+	kill -HUP "$STREAM"
+	sleep 0.3
+	recv_bg 127.0.0.1 5
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 5 100
+	wait "$RECEIVER"
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	[ "$(wc -l <"$fa.1")" = 6 ]
+	[ "$(wc -l <"$fa")" = 5 ]
+	[ "$(tail -1 "$fa" | cut -d, -f7)" = $((11 * 128)) ]
+	[ "$(wc -l <"$fb")" = 11 ]
+	[ ! -s "$BIN/stream.out" ]
+}
+
+@test "a second reader is refused, naming the first" {
+	tm-load --cgroup "$CG"
+	start_stream
+	run tm-stream
+	[ "$status" = 1 ]
+	[ "$output" = "tm-stream: another tm-stream is reading (pid $STREAM); one reader at a time" ]
+}
+
+@test "tm-stream | head -1 exits 0, quietly" {
+	tm-load --cgroup "$CG"
+	recv_bg 127.0.0.1 200
+	bg as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 "$RPORT" 200 10 10000
+	run bash -c 'set -o pipefail; tm-stream | head -1'
+	[ "$status" = 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "${lines[0]}" == '{"ts":"'* ]]
+	[ "$(reader_pid)" = 0 ]
+}
+
+@test "a reader killed with SIGKILL does not leave the event path on" {
+	tm-load --cgroup "$CG"
+	start_stream
+	kill -KILL "$STREAM"
+	wait "$STREAM" || true
+	[ "$(reader_pid)" = "$STREAM" ]
+	# Whoever opens the pins next notices.
+	tm-stat >/dev/null
+	[ "$(reader_pid)" = 0 ]
+	start_stream --count 1
+	kill -TERM "$STREAM"
+}
+
+@test "masked traffic is never streamed" {
+	tm-load --cgroup "$CG"
+	tm-mask add 127.0.0.0/8
+	start_stream
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 5 100
+	udp_exchange "$CG" $A "$CG" $B ::1 2 100
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	[ "$(wc -l <"$BIN/stream.out")" = 4 ]
+	[ "$(jq -s 'map(select(.family == "ipv6")) | length' "$BIN/stream.out")" = 4 ]
+}
+
+@test "a socket older than the load shows pid 0 and comm ?" {
+	recv_bg 127.0.0.1 3
+	tm-load --cgroup "$CG"
+	start_stream --user $B --count 3
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 3 100
+	wait "$STREAM"
+	[ "$(jq -s 'map(select(.pid == 0 and .comm == "?")) | length' "$BIN/stream.out")" = 3 ]
+}
+
+@test "an accepted TCP socket is the server process's" {
+	tm-load --cgroup "$CG"
+	start_stream --user $B
+	bg as "$CG" $B "$BIN/tmtraffic" tcp-sink 127.0.0.1 "$BIN/tport"
+	local server=${PIDS[-1]}
+	wait_file "$BIN/tport"
+	as "$CG" $A "$BIN/tmtraffic" tcp-send 127.0.0.1 "$(cat "$BIN/tport")" 5000 >/dev/null
+	wait "$server"
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	[ "$(jq -s 'map(select(.pid != '"$server"' or .comm != "tmtraffic")) | length' "$BIN/stream.out")" = 0 ]
+	[ "$(jq -s 'map(select(.dir == "in")) | length' "$BIN/stream.out")" -ge 3 ]
+}
+
+@test "tm-stream refuses a template it cannot write, and bad options, with exit 2" {
+	tm-load --cgroup "$CG"
+	run tm-stream --output /nonexistent/dir/%u.log
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == "tm-stream: --output '/nonexistent/dir/%u.log': cannot write in '/nonexistent/dir': No such file or directory" ]]
+	run tm-stream --output "$BIN/%x.log"
+	[ "$status" = 2 ]
+	run tm-stream --format xml
+	[ "$status" = 2 ]
+	run tm-stream --count 0
+	[ "$status" = 2 ]
+	[ "$(reader_pid)" = 0 ]
+}
