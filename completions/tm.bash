@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# bash completion for tm-load, tm-unload and tm-stat
+# bash completion for tm-load, tm-unload, tm-stat, tm-mask and tm-stream
 
 _tm_users() {
 	COMPREPLY=($(compgen -u -- "$cur"))
@@ -15,14 +15,22 @@ _tm() {
 	--pin-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-c|--cgroup) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-u|--user) _tm_users; return ;;
-	--format) COMPREPLY=($(compgen -W "table json csv" -- "$cur")); return ;;
+	--format)
+		if [ "$cmd" = tm-stream ]; then
+			COMPREPLY=($(compgen -W "json csv" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "table json csv" -- "$cur"))
+		fi
+		return ;;
+	-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	-i|--interval|-n|--count) return ;;
+	-i|--interval|-n|--count|--events-size) return ;;
 	esac
 	local opts
 	case $cmd in
-	tm-load) opts="--cgroup --iface --masks --replace --pin-root --verbose --help" ;;
+	tm-load) opts="--cgroup --iface --masks --events-size --replace --pin-root --verbose --help" ;;
+	tm-stream) opts="--user --format --output --count --pin-root --verbose --help" ;;
 	tm-mask)
 		local w sub=
 		for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
@@ -39,4 +47,4 @@ _tm() {
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
 
-complete -F _tm tm-load tm-unload tm-stat tm-mask
+complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream
