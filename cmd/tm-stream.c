@@ -25,6 +25,7 @@
 
 #define MAX_USERS 256
 #define STOP_COUNT (-ECANCELED)	/* from the event callback: --count reached */
+#define POLL_MS 100		/* the longest a quiet event waits to be printed */
 
 enum format { FMT_JSON, FMT_CSV };
 
@@ -561,9 +562,13 @@ static int stream(struct stream *s)
 	while (!err && !stop) {
 		int64_t t;
 
-		err = ring_buffer__poll(rb, 200);
-		if (err == -EINTR)
-			err = 0;
+		/*
+		 * The programs wake us only for a batch; after the timeout,
+		 * read whatever a quiet stream left.
+		 */
+		err = ring_buffer__poll(rb, POLL_MS);
+		if (err >= 0 || err == -EINTR)
+			err = ring_buffer__consume(rb);
 		if (err > 0)
 			err = 0;
 		if (hup) {

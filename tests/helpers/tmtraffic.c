@@ -9,6 +9,9 @@
  *   udp-send ADDR PORT N SIZE [US]  send N datagrams of SIZE payload bytes,
  *                                   US microseconds apart; print the local port
  *   udp-drain ADDR PORTFILE         bind, publish the port, read until ended
+ *   udp-rate ADDR PORT PPS SEC SIZE send PPS datagrams a second for SEC
+ *                                   seconds, paced every millisecond; print
+ *                                   how many were sent
  *   tcp-sink ADDR PORTFILE          accept one connection, read to EOF, print
  *                                   the bytes read
  *   tcp-send ADDR PORT BYTES        send BYTES, half-close, wait for the peer
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -130,6 +134,42 @@ static int udp_send(const char *host, int port, long n, long size, long gap_us)
 	return 0;
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int udp_rate(const char *host, int port, long pps, long sec, long size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, port, &ss);
+	char *buf = calloc(1, size + 1);
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	long long start = now_ns(), sent = 0, tick;
+
+	if (fd < 0 || !buf)
+		die("socket");
+	for (tick = 1; tick <= sec * 1000; tick++) {
+		long long due = pps * tick / 1000;
+		struct timespec at;
+
+		while (sent < due) {
+			if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, len) == size)
+				sent++;
+			else if (errno != ENOBUFS && errno != EAGAIN)
+				die("sendto");
+		}
+		at.tv_sec = (start + tick * 1000000LL) / 1000000000LL;
+		at.tv_nsec = (start + tick * 1000000LL) % 1000000000LL;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+	}
+	printf("%lld\n", sent);
+	return 0;
+}
+
 static int tcp_sink(const char *host, const char *portfile)
 {
 	int lfd = bound_socket(host, SOCK_STREAM, portfile);
@@ -195,10 +235,12 @@ int main(int argc, char **argv)
 				argc == 7 ? atol(argv[6]) : 0);
 	if (!strcmp(mode, "udp-drain") && argc == 4)
 		return udp_drain(argv[2], argv[3]);
+	if (!strcmp(mode, "udp-rate") && argc == 7)
+		return udp_rate(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]), atol(argv[6]));
 	if (!strcmp(mode, "tcp-sink") && argc == 4)
 		return tcp_sink(argv[2], argv[3]);
 	if (!strcmp(mode, "tcp-send") && argc == 5)
 		return tcp_send(argv[2], atoi(argv[3]), atoll(argv[4]));
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|tcp-sink|tcp-send ... (see source)\n");
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send ... (see source)\n");
 	return 2;
 }
