@@ -78,6 +78,23 @@ struct {
 	__type(value, struct tm_owner);
 } owners SEC(".maps");
 
+/* Connections, least recently active evicted first (tm-load --max-conns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TM_CONNS_MAX);
+	__type(key, struct tm_conn_key);
+	__type(value, struct tm_conn);
+} conns SEC(".maps");
+
+/* Per user, process, interface, cgroup and protocol. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_DETAILS_MAX);
+	__type(key, struct tm_detail_key);
+	__type(value, struct tm_counters);
+} details SEC(".maps");
+
 /* With control.ifaces set, only packets on these interfaces count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -198,34 +215,52 @@ static __always_inline bool untracked(struct __sk_buff *skb, __u8 family)
 	return false;
 }
 
+/* What one packet is, worked out once for every consumer of it. */
+struct pkt {
+	__u64 bytes;
+	__u64 packets;
+	__u64 now;
+	__u32 uid;
+	__u32 ifindex;
+	int egress;
+	__u8 family;
+	__u8 proto;		/* IPPROTO_*, 0 if not reached */
+	__u8 has_ports;		/* 0: no ports (ICMP, a later fragment) */
+	__u16 sport;		/* host order */
+	__u16 dport;
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	struct tm_owner *owner;	/* NULL: socket older than the load */
+};
+
 /*
- * Protocol and ports for an event. IPv6 extension headers are walked to
- * the transport header; a fragment other than the first has no ports.
+ * Addresses, protocol and ports. IPv6 extension headers are walked to the
+ * transport header; a fragment other than the first has no ports.
  */
-static __always_inline void parse_l4(struct __sk_buff *skb, struct tm_event *e)
+static __always_inline void parse(struct __sk_buff *skb, struct pkt *p)
 {
 	__u32 off;
 	__u8 proto;
 
-	if (e->family == TM_FAMILY_IPV4) {
+	if (p->family == TM_FAMILY_IPV4) {
 		struct iphdr ip;
 
 		if (load(skb, 0, &ip, sizeof(ip)))
 			return;
-		__builtin_memcpy(e->saddr, &ip.saddr, 4);
-		__builtin_memcpy(e->daddr, &ip.daddr, 4);
-		e->proto = ip.protocol;
+		__builtin_memcpy(p->saddr, &ip.saddr, 4);
+		__builtin_memcpy(p->daddr, &ip.daddr, 4);
+		p->proto = ip.protocol;
 		if (ip.frag_off & bpf_htons(0x1fff))
 			return;
 		off = ip.ihl * 4;
-	} else if (e->family == TM_FAMILY_IPV6) {
+	} else if (p->family == TM_FAMILY_IPV6) {
 		struct ipv6hdr ip6;
 		int i;
 
 		if (load(skb, 0, &ip6, sizeof(ip6)))
 			return;
-		__builtin_memcpy(e->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(e->daddr, &ip6.daddr, 16);
+		__builtin_memcpy(p->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6.daddr, 16);
 		proto = ip6.nexthdr;
 		off = sizeof(ip6);
 #pragma unroll
@@ -243,7 +278,7 @@ static __always_inline void parse_l4(struct __sk_buff *skb, struct tm_event *e)
 				if (load(skb, off + 2, &frag, 2))
 					return;
 				if (frag & bpf_htons(0xfff8)) {
-					e->proto = ext[0];
+					p->proto = ext[0];
 					return;
 				}
 				off += 8;
@@ -254,55 +289,170 @@ static __always_inline void parse_l4(struct __sk_buff *skb, struct tm_event *e)
 			}
 			proto = ext[0];
 		}
-		e->proto = proto;
+		p->proto = proto;
 	} else {
 		return;
 	}
-	if (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP) {
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		__u16 ports[2];
 
 		if (load(skb, off, ports, 4))
 			return;
-		e->sport = bpf_ntohs(ports[0]);
-		e->dport = bpf_ntohs(ports[1]);
-		e->has_ports = 1;
+		p->sport = bpf_ntohs(ports[0]);
+		p->dport = bpf_ntohs(ports[1]);
+		p->has_ports = 1;
 	}
 }
 
-static __always_inline void emit(struct __sk_buff *skb, int egress, __u32 uid,
-				 __u8 family, __u64 bytes, __u64 packets)
+static __always_inline struct tm_owner *owner_of(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return NULL;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&owners, sk, 0, 0);
+}
+
+static __always_inline struct tm_global *global_counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&global, &zero);
+}
+
+/* Shared by all CPUs: contention is per entry, never global. */
+static __always_inline void add_atomic(struct tm_counters *c, const struct pkt *p)
+{
+	if (p->egress) {
+		__sync_fetch_and_add(&c->out_bytes, p->bytes);
+		__sync_fetch_and_add(&c->out_packets, p->packets);
+	} else {
+		__sync_fetch_and_add(&c->in_bytes, p->bytes);
+		__sync_fetch_and_add(&c->in_packets, p->packets);
+	}
+}
+
+/* One entry feeds tm-stat --by proc, iface, proto and cgroup. */
+static __always_inline void count_detail(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct tm_detail_key key = {
+		.uid = p->uid,
+		.ifindex = p->ifindex,
+		.family = p->family,
+		.proto = p->proto,
+	};
+	struct tm_counters zero = {}, *c;
+	struct tm_global *g;
+
+	if (p->owner) {
+		key.pid = p->owner->pid;
+		__builtin_memcpy(key.comm, p->owner->comm, sizeof(key.comm));
+		key.cgroup_id = p->owner->cgroup_id;
+	} else {
+		key.comm[0] = '?';
+		key.cgroup_id = bpf_skb_cgroup_id(skb);
+	}
+	c = bpf_map_lookup_elem(&details, &key);
+	if (!c) {
+		bpf_map_update_elem(&details, &key, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&details, &key);
+	}
+	if (c) {
+		add_atomic(c, p);
+		return;
+	}
+	g = global_counters();
+	if (g) {
+		g->details_full_bytes += p->bytes;
+		g->details_full_packets += p->packets;
+	}
+}
+
+/*
+ * The connection as its local end sees it. The map is an LRU: when it is
+ * full the least recently active connection makes room, and its bytes
+ * stay in the per-user totals, which never depend on this map.
+ */
+static __always_inline void count_conn(const struct pkt *p)
+{
+	struct tm_conn_key key = {
+		.uid = p->uid,
+		.family = p->family,
+		.proto = p->proto,
+	};
+	struct tm_conn *v;
+
+	if (p->egress) {
+		__builtin_memcpy(key.laddr, p->saddr, 16);
+		__builtin_memcpy(key.raddr, p->daddr, 16);
+		key.lport = p->sport;
+		key.rport = p->dport;
+	} else {
+		__builtin_memcpy(key.laddr, p->daddr, 16);
+		__builtin_memcpy(key.raddr, p->saddr, 16);
+		key.lport = p->dport;
+		key.rport = p->sport;
+	}
+	v = bpf_map_lookup_elem(&conns, &key);
+	if (!v) {
+		struct tm_conn fresh = { .first_ns = p->now };
+		struct tm_global *g;
+
+		if (p->owner) {
+			fresh.pid = p->owner->pid;
+			__builtin_memcpy(fresh.comm, p->owner->comm, sizeof(fresh.comm));
+		} else {
+			fresh.comm[0] = '?';
+		}
+		if (!bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST)) {
+			g = global_counters();
+			if (g)
+				g->conns_new++;
+		}
+		v = bpf_map_lookup_elem(&conns, &key);
+		if (!v)
+			return;
+	}
+	add_atomic(&v->c, p);
+	v->last_ns = p->now;
+}
+
+static __always_inline void emit(const struct pkt *p)
 {
 	struct tm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	struct bpf_sock *sk = skb->sk;
-	struct tm_owner *o = NULL;
 
 	if (!e) {
-		__u32 zero = 0;
-		struct tm_global *g = bpf_map_lookup_elem(&global, &zero);
+		struct tm_global *g = global_counters();
 
 		if (g)
 			g->events_lost++;
 		return;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->uid = uid;
-	e->bytes = bytes;
-	e->packets = packets;
-	e->ifindex = skb->ifindex;
-	e->dir = egress ? TM_DIR_OUT : TM_DIR_IN;
-	e->family = family;
-	if (sk)
-		sk = bpf_sk_fullsock(sk);
-	if (sk)
-		o = bpf_sk_storage_get(&owners, sk, 0, 0);
-	if (o) {
-		e->pid = o->pid;
-		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	e->ts_ns = p->now;
+	e->uid = p->uid;
+	e->bytes = p->bytes;
+	e->packets = p->packets;
+	e->ifindex = p->ifindex;
+	e->dir = p->egress ? TM_DIR_OUT : TM_DIR_IN;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->has_ports = p->has_ports;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->pad = 0;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	if (p->owner) {
+		e->pid = p->owner->pid;
+		__builtin_memcpy(e->comm, p->owner->comm, sizeof(e->comm));
 	} else {
+		e->pid = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
 		e->comm[0] = '?';
 	}
-	parse_l4(skb, e);
 	/*
 	 * Waking the reader costs more than the rest of the event: wake it
 	 * only once a batch is waiting. It polls with a timeout and reads
@@ -312,53 +462,56 @@ static __always_inline void emit(struct __sk_buff *skb, int egress, __u32 uid,
 			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void add(struct tm_counters *c, int egress, __u64 bytes,
-				__u64 packets)
+static __always_inline void add(struct tm_counters *c, const struct pkt *p)
 {
-	if (egress) {
-		c->out_bytes += bytes;
-		c->out_packets += packets;
+	if (p->egress) {
+		c->out_bytes += p->bytes;
+		c->out_packets += p->packets;
 	} else {
-		c->in_bytes += bytes;
-		c->in_packets += packets;
+		c->in_bytes += p->bytes;
+		c->in_packets += p->packets;
 	}
 }
 
 static __always_inline void account(struct __sk_buff *skb, int egress)
 {
-	/* A GSO/GRO super-packet carries gso_segs segments, a plain one 1. */
-	__u64 packets = skb->gso_segs ? skb->gso_segs : 1;
-	__u64 bytes = skb->len;
-	__u8 family = skb_family(skb);
+	struct pkt p = {
+		.bytes = skb->len,
+		/* A GSO/GRO super-packet carries gso_segs segments, a plain one 1. */
+		.packets = skb->gso_segs ? skb->gso_segs : 1,
+		.egress = egress,
+		.family = skb_family(skb),
+		.ifindex = skb->ifindex,
+	};
 	struct tm_counters *c;
 	struct tm_global *g;
-	__u32 zero = 0, uid;
 
-	if (control.ifaces) {
-		__u32 ifindex = skb->ifindex;
-
-		if (!bpf_map_lookup_elem(&ifaces, &ifindex))
-			return;
-	}
-	if (untracked(skb, family)) {
-		g = bpf_map_lookup_elem(&global, &zero);
+	if (control.ifaces && !bpf_map_lookup_elem(&ifaces, &p.ifindex))
+		return;
+	if (untracked(skb, p.family)) {
+		g = global_counters();
 		if (g)
-			add(&g->untracked, egress, bytes, packets);
+			add(&g->untracked, &p);
 		return;
 	}
-	uid = skb_owner(skb);
-	c = user_counters(uid, family);
+	p.uid = skb_owner(skb);
+	c = user_counters(p.uid, p.family);
 	if (c) {
-		add(c, egress, bytes, packets);
+		add(c, &p);
 	} else {
-		g = bpf_map_lookup_elem(&global, &zero);
+		g = global_counters();
 		if (g) {
-			g->users_full_bytes += bytes;
-			g->users_full_packets += packets;
+			g->users_full_bytes += p.bytes;
+			g->users_full_packets += p.packets;
 		}
 	}
+	p.now = bpf_ktime_get_ns();
+	p.owner = owner_of(skb);
+	parse(skb, &p);
+	count_detail(skb, &p);
+	count_conn(&p);
 	if (control.reader_pid)
-		emit(skb, egress, uid, family, bytes, packets);
+		emit(&p);
 }
 
 SEC("cgroup/sock_create")
@@ -370,6 +523,7 @@ int tm_sock_create(struct bpf_sock *sk)
 	if (o) {
 		o->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(o->comm, sizeof(o->comm));
+		o->cgroup_id = bpf_get_current_cgroup_id();
 	}
 	return 1;
 }

@@ -26,6 +26,8 @@
 #define TM_PIN_IFACES		"ifaces"
 #define TM_PIN_EVENTS		"events"
 #define TM_PIN_OWNERS		"owners"
+#define TM_PIN_CONNS		"conns"
+#define TM_PIN_DETAILS		"details"
 
 /* Owner of packets whose socket has no owner UID; (uid_t)-1 is never a UID. */
 #define TM_UID_UNKNOWN		0xffffffffu
@@ -37,6 +39,10 @@
 #define TM_IFACES_MAX		64
 #define TM_IFNAMSIZ		16
 #define TM_COMM_LEN		16
+/* Default capacity of the connection map (tm-load --max-conns). */
+#define TM_CONNS_MAX		65536
+/* Capacity of the per (uid, process, interface, cgroup, protocol) map. */
+#define TM_DETAILS_MAX		65536
 /* Default size of the event ring buffer (tm-load --events-size). */
 #define TM_EVENTS_SIZE		(4u << 20)
 
@@ -71,12 +77,58 @@ struct tm_global {
 	__u64 users_full_bytes;		/* "users" map was full */
 	__u64 users_full_packets;
 	__u64 events_lost;		/* no room in the event ring */
+	__u64 conns_new;		/* connections ever inserted; minus the
+					 * live ones: those evicted */
+	__u64 details_full_bytes;	/* "details" map was full */
+	__u64 details_full_packets;
 };
 
-/* Value of the socket storage "owners": who created the socket. */
+/*
+ * Key of the "conns" LRU hash: one connection as its local end sees it.
+ * Ports are 0 where there are none (ICMP, later fragments).
+ */
+struct tm_conn_key {
+	__u32 uid;
+	__u8 family;			/* enum tm_family */
+	__u8 proto;			/* IPPROTO_* */
+	__u16 lport;			/* host order */
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];			/* IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+
+/* Value of "conns": shared by all CPUs, added to atomically. */
+struct tm_conn {
+	struct tm_counters c;
+	__u64 first_ns;			/* CLOCK_MONOTONIC */
+	__u64 last_ns;
+	__u32 pid;			/* of the socket's maker; 0: unknown */
+	char comm[TM_COMM_LEN];
+	__u32 pad;
+};
+
+/*
+ * Key of the "details" hash: what tm-stat --by proc, iface, proto and
+ * cgroup add up. Value: struct tm_counters, added to atomically.
+ */
+struct tm_detail_key {
+	__u32 uid;
+	__u32 pid;
+	char comm[TM_COMM_LEN];
+	__u64 cgroup_id;		/* the socket's cgroup v2 id; 0: unknown */
+	__u32 ifindex;
+	__u8 family;
+	__u8 proto;
+	__u16 pad;
+};
+
+/* Value of the socket storage "owners": who created the socket, where. */
 struct tm_owner {
 	__u32 pid;			/* thread group id */
 	char comm[TM_COMM_LEN];
+	__u32 pad;
+	__u64 cgroup_id;		/* the creating task's cgroup v2 id */
 };
 
 enum tm_dir {

@@ -46,6 +46,7 @@ struct opts {
 	const char *masks_file;
 	struct tm_masks masks;
 	__u32 events_size;
+	__u32 max_conns;
 	bool replace;
 	const char *pin_root;
 };
@@ -63,6 +64,8 @@ static void usage(FILE *f)
 "      --iface IF       count only packets on this interface (repeatable;\n"
 "                       default: every interface)\n"
 "      --masks FILE     untracked networks, one a line (as tm-mask load FILE)\n"
+"      --max-conns N    connections tracked at once (default %u; a fresh load\n"
+"                       only): when full, the least recently active goes\n"
 "      --events-size BYTES  the event ring for tm-stream: a power of two from\n"
 "                       4096 to 1073741824 (default %u; a fresh load only)\n"
 "      --replace        swap in these programs over an existing load, keeping\n"
@@ -73,7 +76,7 @@ static void usage(FILE *f)
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: 0 loaded, 1 failure (nothing is left behind), 2 bad usage.\n",
-		TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
+		TM_CONNS_MAX, TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
 }
 
 /* Names are resolved now, in tm-load's network namespace, and kept. */
@@ -101,12 +104,14 @@ static int add_iface(struct opts *o, const char *name)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIN_ROOT = 256, OPT_REPLACE, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE };
+	enum { OPT_PIN_ROOT = 256, OPT_REPLACE, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE,
+	       OPT_MAX_CONNS };
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "iface", required_argument, NULL, OPT_IFACE },
 		{ "masks", required_argument, NULL, OPT_MASKS },
 		{ "events-size", required_argument, NULL, OPT_EVENTS_SIZE },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -154,6 +159,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->events_size = v;
 			break;
 		}
+		case OPT_MAX_CONNS: {
+			uint64_t v;
+
+			err = tm_parse_count("--max-conns", optarg, &v);
+			if (err)
+				return err;
+			if (v > (1u << 24)) {
+				tm_usage_err("--max-conns '%s': at most 16777216", optarg);
+				return -TM_EUSAGE;
+			}
+			o->max_conns = v;
+			break;
+		}
 		case OPT_REPLACE:
 			o->replace = true;
 			break;
@@ -175,8 +193,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		tm_usage_err("'%s': unexpected argument", argv[optind]);
 		return -TM_EUSAGE;
 	}
-	if (o->replace && o->events_size) {
-		tm_usage_err("--events-size goes with a fresh load, not --replace");
+	if (o->replace && (o->events_size || o->max_conns)) {
+		tm_usage_err("--%s goes with a fresh load, not --replace",
+			     o->events_size ? "events-size" : "max-conns");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -331,6 +350,8 @@ static int pin_maps(struct tm_bpf *skel, const char *dir)
 		{ skel->maps.ifaces, TM_PIN_IFACES },
 		{ skel->maps.events, TM_PIN_EVENTS },
 		{ skel->maps.owners, TM_PIN_OWNERS },
+		{ skel->maps.conns, TM_PIN_CONNS },
+		{ skel->maps.details, TM_PIN_DETAILS },
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -432,6 +453,8 @@ static int load_fresh(struct opts *o, const char *root, const char *parent)
 		return err;
 	if (o->events_size)
 		bpf_map__set_max_entries(skel->maps.events, o->events_size);
+	if (o->max_conns)
+		bpf_map__set_max_entries(skel->maps.conns, o->max_conns);
 	err = load_skel(skel);
 	if (err)
 		goto out;
@@ -544,7 +567,9 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	    (err = bpf_map__reuse_fd(skel->maps.masks6, pins.masks6_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.ifaces, pins.ifaces_fd)) ||
 	    (err = reuse_pin(skel->maps.events, root, TM_PIN_EVENTS)) ||
-	    (err = reuse_pin(skel->maps.owners, root, TM_PIN_OWNERS))) {
+	    (err = reuse_pin(skel->maps.owners, root, TM_PIN_OWNERS)) ||
+	    (err = reuse_pin(skel->maps.conns, root, TM_PIN_CONNS)) ||
+	    (err = reuse_pin(skel->maps.details, root, TM_PIN_DETAILS))) {
 		tm_err("cannot reuse the pinned maps of %s: %s", root, strerror(-err));
 		goto out;
 	}

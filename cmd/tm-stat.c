@@ -1,13 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tm-stat: per-user totals from the pinned counters, once or every SEC seconds. */
+/*
+ * tm-stat: totals from the pinned counters, per user or broken down by
+ * connection, process, interface, protocol or cgroup; once, every SEC
+ * seconds, or as per-user report files.
+ */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -18,82 +29,184 @@
 #define MAX_USERS 256
 
 enum format { FMT_TABLE, FMT_JSON, FMT_CSV };
+enum by { BY_USER, BY_CONN, BY_PROC, BY_IFACE, BY_PROTO, BY_CGROUP };
+enum sort { SORT_BYTES, SORT_IN, SORT_OUT, SORT_PACKETS, SORT_KEY };
+
+static const char *const by_names[] = { "user", "conn", "proc", "iface", "proto", "cgroup" };
+static const char *const sort_names[] = { "bytes", "in", "out", "packets", "key" };
 
 struct opts {
 	const char *pin_root;
 	enum format format;
+	enum by by;
+	enum sort sort;
 	bool exact;
 	uint32_t users[MAX_USERS];
 	int nusers;
 	double interval;
 	uint64_t count;		/* 0: for ever */
+	uint64_t top;		/* 0: every row */
+	const char *output;
 	char iface_note[TM_IFACES_MAX * (TM_IFNAMSIZ + 2)];
 };
 
+/*
+ * One row of any breakdown. The fields a breakdown does not group by are
+ * zero, so rows sort by all of them and equal neighbours merge.
+ */
 struct row {
 	uint32_t uid;
-	bool untracked;		/* the untracked networks' row, not a user's */
+	uint8_t untracked;	/* the untracked networks' row, not a user's */
+	uint8_t family;
+	uint8_t proto;
+	uint8_t pad;
+	uint32_t pid;
+	char comm[TM_COMM_LEN];
+	uint32_t ifindex;
+	uint64_t cgroup_id;
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+	/* not part of the key: */
+	uint64_t first_ns, last_ns;
 	struct tm_counters c;
 	double in_rate, out_rate;
 };
+
+#define ROW_KEY_LEN offsetof(struct row, first_ns)
 
 struct snapshot {
 	struct row *rows;
 	size_t n, cap;
 	struct tm_global g;
+	uint64_t conns_live;
 	struct timespec mono, wall;
 };
 
+struct ctx {
+	struct opts *o;
+	struct tm_pins pins;
+	int conns_fd, details_fd;
+	int64_t mono_to_real;
+	char (*cg_paths)[PATH_MAX];	/* cgroup id -> path, from one walk */
+	uint64_t *cg_ids;
+	size_t ncg;
+};
+
 static volatile sig_atomic_t stop;
+static bool pipe_gone;		/* stdout's reader went away (| head) */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: tm-stat [OPTION]...\n"
-"Print per-user traffic totals from the pinned counters: bytes and packets in\n"
-"and out since tm-load, for every user with traffic, largest first.\n"
+"Print traffic totals from the pinned counters: bytes and packets in and out\n"
+"since tm-load, per user or broken down further, largest first.\n"
 "\n"
-"  -u, --user USER      only this user, by name or UID (repeatable); a named\n"
-"                       user with no traffic shows zeros\n"
+"  -B, --by KEY         user (default), conn, proc, iface, proto or cgroup\n"
+"  -u, --user USER      only this user, by name or UID (repeatable); with --by\n"
+"                       user a named user with no traffic shows zeros\n"
 "      --format FMT     table (default), json or csv\n"
 "  -j, --json           same as --format json: an array of rows\n"
 "  -b, --bytes          exact byte counts in the table instead of KiB, MiB, ...\n"
+"  -t, --top N          only the first N rows\n"
+"  -s, --sort KEY       bytes (in + out, default), in, out, packets, or key\n"
 "  -i, --interval SEC   report every SEC seconds (fractions allowed) with rates\n"
 "                       over the interval; json: one array a line\n"
 "  -n, --count N        with --interval: stop after N reports\n"
+"  -o, --output TEMPLATE  with --interval: append each user's report to their\n"
+"                       own file (%%u user name, %%U uid, %%%% a %%): a header\n"
+"                       with the time, the user's totals and rates, and a block\n"
+"                       per connection; SIGINT or SIGTERM write a last report\n"
 "      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else %s)\n"
 "  -v, --verbose        show libbpf's messages\n"
 "  -h, --help           show this help and exit\n"
 "\n"
-"Rows: uid, user, in_bytes, out_bytes, in_packets, out_packets; with\n"
-"--interval also in_rate and out_rate (bytes per second) and ts. Packets that\n"
-"belong to no user socket are the row uid null, user \"unknown\".\n"
+"Rows: uid, user, in_bytes, out_bytes, in_packets, out_packets, and the keys\n"
+"of the breakdown: conn: proto, family, local, lport, remote, rport, pid, comm,\n"
+"first_seen, last_seen; proc: pid, comm; iface: iface; proto: proto; cgroup:\n"
+"cgroup. With --interval also in_rate and out_rate (bytes per second) and ts.\n"
+"Packets of no user socket are the row uid null, user \"unknown\"; with --by\n"
+"user, traffic of untracked networks is the row uid null, user \"untracked\".\n"
 "\n"
 "Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n",
 		TM_DEFAULT_PIN_ROOT);
+}
+
+/* ARG as one of NAMES: "must be a, b or c" otherwise. */
+static int pick(const char *opt, const char *arg, const char *const *names, int n, int *out)
+{
+	char list[128] = "";
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(arg, names[i])) {
+			*out = i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+	}
+	tm_usage_err("%s '%s': must be %s", opt, arg, list);
+	return -TM_EUSAGE;
+}
+
+static int check_template(const char *t)
+{
+	char dir[PATH_MAX], *p;
+
+	for (p = strchr(t, '%'); p; p = strchr(p + 2, '%'))
+		if (!p[1] || !strchr("uU%", p[1])) {
+			tm_usage_err("--output '%s': '%%%c': not a placeholder (%%u, %%U, %%%%)",
+				     t, p[1] ? p[1] : ' ');
+			return -TM_EUSAGE;
+		}
+	snprintf(dir, sizeof(dir), "%s", t);
+	if ((p = strchr(dir, '%')))
+		*p = '\0';
+	p = strrchr(dir, '/');
+	if (!p)
+		snprintf(dir, sizeof(dir), ".");
+	else if (p == dir)
+		dir[1] = '\0';
+	else
+		*p = '\0';
+	if (access(dir, W_OK | X_OK)) {
+		tm_usage_err("--output '%s': cannot write in '%s': %s", t, dir, strerror(errno));
+		return -TM_EUSAGE;
+	}
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_PIN_ROOT = 256, OPT_FORMAT };
 	static const struct option longopts[] = {
+		{ "by", required_argument, NULL, 'B' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "bytes", no_argument, NULL, 'b' },
+		{ "top", required_argument, NULL, 't' },
+		{ "sort", required_argument, NULL, 's' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	static const char *const formats[] = { "table", "json", "csv" };
 	bool have_count = false;
-	int c, err;
+	int c, err, v;
 
-	while ((c = getopt_long(argc, argv, "u:jbi:n:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "B:u:jbt:s:i:n:o:vh", longopts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
+		case 'B':
+			err = pick("--by", optarg, by_names, 6, &v);
+			o->by = v;
+			break;
 		case 'u':
 			if (o->nusers == MAX_USERS) {
 				tm_usage_err("at most %d --user options", MAX_USERS);
@@ -102,16 +215,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = tm_parse_user(optarg, &o->users[o->nusers++]);
 			break;
 		case OPT_FORMAT:
-			if (!strcmp(optarg, "table"))
-				o->format = FMT_TABLE;
-			else if (!strcmp(optarg, "json"))
-				o->format = FMT_JSON;
-			else if (!strcmp(optarg, "csv"))
-				o->format = FMT_CSV;
-			else {
-				tm_usage_err("--format '%s': must be table, json or csv", optarg);
-				return -TM_EUSAGE;
-			}
+			err = pick("--format", optarg, formats, 3, &v);
+			o->format = v;
 			break;
 		case 'j':
 			o->format = FMT_JSON;
@@ -119,12 +224,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'b':
 			o->exact = true;
 			break;
+		case 't':
+			err = tm_parse_count("--top", optarg, &o->top);
+			break;
+		case 's':
+			err = pick("--sort", optarg, sort_names, 5, &v);
+			o->sort = v;
+			break;
 		case 'i':
 			err = tm_parse_interval("--interval", optarg, &o->interval);
 			break;
 		case 'n':
 			err = tm_parse_count("--count", optarg, &o->count);
 			have_count = true;
+			break;
+		case 'o':
+			o->output = optarg;
+			err = check_template(optarg);
 			break;
 		case OPT_PIN_ROOT:
 			o->pin_root = optarg;
@@ -150,6 +266,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		tm_usage_err("--count goes with --interval");
 		return -TM_EUSAGE;
 	}
+	if (o->output && !o->interval) {
+		tm_usage_err("--output goes with --interval");
+		return -TM_EUSAGE;
+	}
 	return 0;
 }
 
@@ -165,10 +285,10 @@ static bool wanted(const struct opts *o, uint32_t uid)
 	return false;
 }
 
-static struct row *new_row(struct snapshot *s, uint32_t uid)
+static struct row *new_row(struct snapshot *s)
 {
 	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
+		size_t cap = s->cap ? s->cap * 2 : 256;
 		struct row *r = realloc(s->rows, cap * sizeof(*r));
 
 		if (!r)
@@ -177,28 +297,7 @@ static struct row *new_row(struct snapshot *s, uint32_t uid)
 		s->cap = cap;
 	}
 	memset(&s->rows[s->n], 0, sizeof(s->rows[0]));
-	s->rows[s->n].uid = uid;
 	return &s->rows[s->n++];
-}
-
-static struct row *find_row(struct snapshot *s, uint32_t uid, bool add)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->rows[i].uid == uid && !s->rows[i].untracked)
-			return &s->rows[i];
-	return add ? new_row(s, uid) : NULL;
-}
-
-static struct row *find_untracked(struct snapshot *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->rows[i].untracked)
-			return &s->rows[i];
-	return NULL;
 }
 
 struct read_ctx {
@@ -206,75 +305,159 @@ struct read_ctx {
 	struct snapshot *s;
 };
 
-/* The map is keyed by uid and family; a user's row is the sum of them. */
 static int add_user(const void *key, const void *value, void *ctx)
 {
 	const struct tm_user_key *k = key;
-	const struct tm_counters *v = value;
 	struct read_ctx *rc = ctx;
 	struct row *r;
 
 	if (!wanted(rc->o, k->uid))
 		return 0;
-	r = find_row(rc->s, k->uid, true);
+	r = new_row(rc->s);
 	if (!r)
 		return -ENOMEM;
-	r->c.in_bytes += v->in_bytes;
-	r->c.in_packets += v->in_packets;
-	r->c.out_bytes += v->out_bytes;
-	r->c.out_packets += v->out_packets;
+	r->uid = k->uid;
+	r->c = *(const struct tm_counters *)value;
 	return 0;
 }
 
-/* Largest first; the untracked row last, as it is no user's. */
-static int cmp_rows(const void *a, const void *b)
+/* Keeps only the fields the breakdown groups by. */
+static int add_detail(const void *key, const void *value, void *ctx)
 {
-	const struct row *x = a, *y = b;
-	uint64_t tx = x->c.in_bytes + x->c.out_bytes;
-	uint64_t ty = y->c.in_bytes + y->c.out_bytes;
+	const struct tm_detail_key *k = key;
+	struct read_ctx *rc = ctx;
+	enum by by = rc->o->by;
+	struct row *r;
 
-	if (x->untracked != y->untracked)
-		return x->untracked - y->untracked;
-	if (tx != ty)
-		return tx > ty ? -1 : 1;
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
+	if (!wanted(rc->o, k->uid))
+		return 0;
+	r = new_row(rc->s);
+	if (!r)
+		return -ENOMEM;
+	r->uid = k->uid;
+	r->c = *(const struct tm_counters *)value;
+	if (by == BY_PROC) {
+		r->pid = k->pid;
+		memcpy(r->comm, k->comm, sizeof(r->comm));
+	} else if (by == BY_IFACE) {
+		r->ifindex = k->ifindex;
+	} else if (by == BY_PROTO) {
+		r->proto = k->proto;
+	} else if (by == BY_CGROUP) {
+		r->cgroup_id = k->cgroup_id;
+	}
+	return 0;
 }
 
-static int take_snapshot(const struct opts *o, const struct tm_pins *p,
-			 struct snapshot *s)
+static int add_conn(const void *key, const void *value, void *ctx)
 {
+	const struct tm_conn_key *k = key;
+	const struct tm_conn *v = value;
+	struct read_ctx *rc = ctx;
+	struct row *r;
+
+	rc->s->conns_live++;
+	if (!wanted(rc->o, k->uid))
+		return 0;
+	r = new_row(rc->s);
+	if (!r)
+		return -ENOMEM;
+	r->uid = k->uid;
+	r->family = k->family;
+	r->proto = k->proto;
+	r->lport = k->lport;
+	r->rport = k->rport;
+	memcpy(r->laddr, k->laddr, 16);
+	memcpy(r->raddr, k->raddr, 16);
+	r->pid = v->pid;
+	memcpy(r->comm, v->comm, sizeof(r->comm));
+	r->first_ns = v->first_ns;
+	r->last_ns = v->last_ns;
+	r->c = v->c;
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, ROW_KEY_LEN);
+}
+
+/* Sorted by key, rows with equal keys become one. */
+static void merge(struct snapshot *s)
+{
+	size_t i, j = 0;
+
+	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_key);
+	for (i = 0; i < s->n; i++) {
+		struct row *r = &s->rows[i], *w;
+
+		if (j && !cmp_key(&s->rows[j - 1], r)) {
+			w = &s->rows[j - 1];
+			w->c.in_bytes += r->c.in_bytes;
+			w->c.in_packets += r->c.in_packets;
+			w->c.out_bytes += r->c.out_bytes;
+			w->c.out_packets += r->c.out_packets;
+			if (r->first_ns && (!w->first_ns || r->first_ns < w->first_ns))
+				w->first_ns = r->first_ns;
+			if (r->last_ns > w->last_ns)
+				w->last_ns = r->last_ns;
+			continue;
+		}
+		s->rows[j++] = *r;
+	}
+	s->n = j;
+}
+
+static int take_snapshot(struct ctx *x, struct snapshot *s)
+{
+	const struct opts *o = x->o;
 	struct read_ctx rc = { o, s };
 	__u32 zero = 0;
 	int i, err;
 
 	s->n = 0;
+	s->conns_live = 0;
 	clock_gettime(CLOCK_MONOTONIC, &s->mono);
 	clock_gettime(CLOCK_REALTIME, &s->wall);
-	err = tm_percpu_for_each(p->users_fd, sizeof(struct tm_user_key),
-				 sizeof(struct tm_counters), add_user, &rc);
+	if (o->by == BY_USER)
+		err = tm_percpu_for_each(x->pins.users_fd, sizeof(struct tm_user_key),
+					 sizeof(struct tm_counters), add_user, &rc);
+	else if (o->by == BY_CONN)
+		err = tm_map_for_each(x->conns_fd, sizeof(struct tm_conn_key),
+				      sizeof(struct tm_conn), false, add_conn, &rc);
+	else
+		err = tm_map_for_each(x->details_fd, sizeof(struct tm_detail_key),
+				      sizeof(struct tm_counters), false, add_detail, &rc);
 	if (!err)
-		err = tm_percpu_lookup(p->global_fd, &zero, &s->g, sizeof(s->g));
+		err = tm_percpu_lookup(x->pins.global_fd, &zero, &s->g, sizeof(s->g));
 	if (err) {
-		tm_err("cannot read the counters in %s: %s", p->root, strerror(-err));
+		tm_err("cannot read the counters in %s: %s", x->pins.root, strerror(-err));
 		return err;
 	}
-	for (i = 0; i < o->nusers; i++)
-		if (!find_row(s, o->users[i], true))
-			return -ENOMEM;
-	if (!o->nusers && (s->g.untracked.in_packets || s->g.untracked.out_packets)) {
-		struct row *r = new_row(s, TM_UID_UNKNOWN);
+	/* A user asked for by name shows, with zeros if need be. */
+	for (i = 0; o->by == BY_USER && i < o->nusers; i++) {
+		struct row *r = new_row(s);
 
 		if (!r)
 			return -ENOMEM;
-		r->untracked = true;
+		r->uid = o->users[i];
+	}
+	if (o->by == BY_USER && !o->nusers &&
+	    (s->g.untracked.in_packets || s->g.untracked.out_packets)) {
+		struct row *r = new_row(s);
+
+		if (!r)
+			return -ENOMEM;
+		r->uid = TM_UID_UNKNOWN;
+		r->untracked = 1;
 		r->c = s->g.untracked;
 	}
-	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_rows);
+	merge(s);
 	return 0;
 }
 
-/* Rates over the interval, from the previous snapshot; a new user started at 0. */
-static void compute_rates(struct snapshot *cur, struct snapshot *prev)
+/* Rates over the interval; both snapshots are in key order. */
+static void compute_rates(struct snapshot *cur, const struct snapshot *prev)
 {
 	double dt = (cur->mono.tv_sec - prev->mono.tv_sec) +
 		    (cur->mono.tv_nsec - prev->mono.tv_nsec) / 1e9;
@@ -282,13 +465,44 @@ static void compute_rates(struct snapshot *cur, struct snapshot *prev)
 
 	for (i = 0; i < cur->n; i++) {
 		struct row *r = &cur->rows[i];
-		struct row *p = r->untracked ? find_untracked(prev) : find_row(prev, r->uid, false);
+		const struct row *p = bsearch(r, prev->rows, prev->n, sizeof(*r), cmp_key);
 		uint64_t in0 = p ? p->c.in_bytes : 0, out0 = p ? p->c.out_bytes : 0;
 
-		r->in_rate = dt > 0 ? (r->c.in_bytes - in0) / dt : 0;
-		r->out_rate = dt > 0 ? (r->c.out_bytes - out0) / dt : 0;
+		r->in_rate = dt > 0 && r->c.in_bytes >= in0 ? (r->c.in_bytes - in0) / dt : 0;
+		r->out_rate = dt > 0 && r->c.out_bytes >= out0 ? (r->c.out_bytes - out0) / dt : 0;
 	}
 }
+
+static enum sort sort_key;
+
+static uint64_t sort_value(const struct row *r)
+{
+	switch (sort_key) {
+	case SORT_IN:
+		return r->c.in_bytes;
+	case SORT_OUT:
+		return r->c.out_bytes;
+	case SORT_PACKETS:
+		return r->c.in_packets + r->c.out_packets;
+	default:
+		return r->c.in_bytes + r->c.out_bytes;
+	}
+}
+
+/* Largest first, the key breaking ties; the untracked row last. */
+static int cmp_display(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	uint64_t vx = sort_value(x), vy = sort_value(y);
+
+	if (x->untracked != y->untracked)
+		return x->untracked - y->untracked;
+	if (sort_key != SORT_KEY && vx != vy)
+		return vx > vy ? -1 : 1;
+	return cmp_key(x, y);
+}
+
+/* --------------------------------------------------------------- names */
 
 static const char *row_user(const struct row *r, char *buf, size_t len)
 {
@@ -298,6 +512,110 @@ static const char *row_user(const struct row *r, char *buf, size_t len)
 	return buf;
 }
 
+static const char *proto_name(uint8_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	}
+	snprintf(buf, len, "%u", p);
+	return buf;
+}
+
+static const char *family_name(uint8_t f)
+{
+	return f == TM_FAMILY_IPV4 ? "ipv4" : f == TM_FAMILY_IPV6 ? "ipv6" : "other";
+}
+
+static const char *addr_str(uint8_t family, const uint8_t *a, char *buf, size_t len)
+{
+	if (family == TM_FAMILY_IPV4)
+		return inet_ntop(AF_INET, a, buf, len);
+	if (family == TM_FAMILY_IPV6)
+		return inet_ntop(AF_INET6, a, buf, len);
+	snprintf(buf, len, "?");
+	return buf;
+}
+
+/* ADDR:PORT, [ADDR]:PORT for IPv6, ADDR alone without ports. */
+static const char *endpoint(const struct row *r, const uint8_t *a, uint16_t port,
+			    char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	addr_str(r->family, a, s, sizeof(s));
+	if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
+		snprintf(buf, len, "%s", s);
+	else if (r->family == TM_FAMILY_IPV6)
+		snprintf(buf, len, "[%s]:%u", s, port);
+	else
+		snprintf(buf, len, "%s:%u", s, port);
+	return buf;
+}
+
+static const char *iface_name(uint32_t ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "%u", ifindex);
+	return buf;
+}
+
+static struct ctx *walk_ctx;
+
+static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	struct ctx *x = walk_ctx;
+	void *p, *q;
+
+	if (flag != FTW_D)
+		return 0;
+	p = realloc(x->cg_ids, (x->ncg + 1) * sizeof(*x->cg_ids));
+	q = realloc(x->cg_paths, (x->ncg + 1) * sizeof(*x->cg_paths));
+	if (p)
+		x->cg_ids = p;
+	if (q)
+		x->cg_paths = q;
+	if (!p || !q)
+		return 1;
+	x->cg_ids[x->ncg] = st->st_ino;
+	snprintf(x->cg_paths[x->ncg], PATH_MAX, "%s", path);
+	x->ncg++;
+	return 0;
+}
+
+/* The cgroup v2 path of an id, relative to the mount ("/" is the root). */
+static const char *cgroup_path(struct ctx *x, uint64_t id, char *buf, size_t len)
+{
+	static char mnt[PATH_MAX];
+	size_t i;
+
+	if (!x->cg_ids && !tm_cgroup2_mount(mnt, sizeof(mnt))) {
+		walk_ctx = x;
+		nftw(mnt, walk_one, 32, FTW_PHYS | FTW_MOUNT);
+	}
+	for (i = 0; i < x->ncg; i++)
+		if (x->cg_ids[i] == id) {
+			const char *rel = x->cg_paths[i] + strlen(mnt);
+
+			snprintf(buf, len, "%s", *rel ? rel : "/");
+			return buf;
+		}
+	snprintf(buf, len, id ? "(gone: %" PRIu64 ")" : "?", id);
+	return buf;
+}
+
+static void wall_of(const struct ctx *x, uint64_t mono_ns, char *buf, size_t len)
+{
+	int64_t ns = (int64_t)mono_ns + x->mono_to_real;
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+
+	tm_format_ts(&ts, buf, len);
+}
+
+/* -------------------------------------------------------------- output */
+
 static void bytes_cell(const struct opts *o, uint64_t v, char *buf, size_t len)
 {
 	if (o->exact)
@@ -306,34 +624,119 @@ static void bytes_cell(const struct opts *o, uint64_t v, char *buf, size_t len)
 		tm_human_bytes(v, buf, len);
 }
 
-static int print_table(const struct opts *o, const struct snapshot *s)
+/* The key columns of a breakdown, as text, in table and CSV order. */
+struct keycols {
+	const char *heads[8];
+	int n;
+	char vals[8][PATH_MAX];
+};
+
+static void key_columns(struct ctx *x, const struct row *r, struct keycols *k, bool csv)
 {
-	static const char *heads[] = { "USER", "UID", "IN", "OUT", "IN_PKTS",
-				       "OUT_PKTS", "IN_RATE", "OUT_RATE" };
-	static const enum tm_align align[] = { TM_LEFT, TM_RIGHT, TM_RIGHT, TM_RIGHT,
-					       TM_RIGHT, TM_RIGHT, TM_RIGHT, TM_RIGHT };
+	char b[64];
+
+	k->n = 0;
+#define COL(h, ...) do { k->heads[k->n] = h; snprintf(k->vals[k->n], PATH_MAX, __VA_ARGS__); k->n++; } while (0)
+	switch (x->o->by) {
+	case BY_CONN:
+		COL(csv ? "proto" : "PROTO", "%s", proto_name(r->proto, b, sizeof(b)));
+		if (csv) {
+			COL("family", "%s", family_name(r->family));
+			COL("local", "%s", addr_str(r->family, r->laddr, b, sizeof(b)));
+			COL("lport", "%u", r->lport);
+			COL("remote", "%s", addr_str(r->family, r->raddr, b, sizeof(b)));
+			COL("rport", "%u", r->rport);
+		} else {
+			char e[80];
+
+			COL("LOCAL", "%s", endpoint(r, r->laddr, r->lport, e, sizeof(e)));
+			COL("REMOTE", "%s", endpoint(r, r->raddr, r->rport, e, sizeof(e)));
+		}
+		COL(csv ? "pid" : "PID", "%u", r->pid);
+		COL(csv ? "comm" : "COMM", "%.*s", TM_COMM_LEN, r->comm);
+		break;
+	case BY_PROC:
+		COL(csv ? "pid" : "PID", "%u", r->pid);
+		COL(csv ? "comm" : "COMM", "%.*s", TM_COMM_LEN, r->comm);
+		break;
+	case BY_IFACE: {
+		char n[IF_NAMESIZE];
+
+		COL(csv ? "iface" : "IFACE", "%s", iface_name(r->ifindex, n));
+		break;
+	}
+	case BY_PROTO:
+		COL(csv ? "proto" : "PROTO", "%s", proto_name(r->proto, b, sizeof(b)));
+		break;
+	case BY_CGROUP: {
+		char p[PATH_MAX];
+
+		COL(csv ? "cgroup" : "CGROUP", "%s", cgroup_path(x, r->cgroup_id, p, sizeof(p)));
+		break;
+	}
+	default:
+		break;
+	}
+#undef COL
+}
+
+static int print_table(struct ctx *x, const struct snapshot *s, size_t nrows)
+{
+	const struct opts *o = x->o;
+	const char *heads[16];
+	enum tm_align align[16];
+	struct keycols k;
 	struct tm_table t;
-	size_t i;
+	size_t i, ncols = 0;
 	int err = 0;
 
-	tm_table_init(&t, o->interval ? 8 : 6, heads, align);
-	for (i = 0; i < s->n && !err; i++) {
-		const struct row *r = &s->rows[i];
-		char name[64], uid[16], in[32], out[32], ip[24], op[24], ir[32], or[32];
-		const char *cells[] = { name, uid, in, out, ip, op, ir, or };
+	/* The heads, from a row of zeros. */
+	{
+		struct row z = {};
 
-		row_user(r, name, sizeof(name));
-		if (r->uid == TM_UID_UNKNOWN)
-			snprintf(uid, sizeof(uid), "-");
-		else
-			snprintf(uid, sizeof(uid), "%u", r->uid);
-		bytes_cell(o, r->c.in_bytes, in, sizeof(in));
-		bytes_cell(o, r->c.out_bytes, out, sizeof(out));
-		snprintf(ip, sizeof(ip), "%" PRIu64, (uint64_t)r->c.in_packets);
-		snprintf(op, sizeof(op), "%" PRIu64, (uint64_t)r->c.out_packets);
-		tm_human_rate(r->in_rate, ir, sizeof(ir));
-		tm_human_rate(r->out_rate, or, sizeof(or));
-		err = tm_table_add(&t, cells);
+		key_columns(x, &z, &k, false);
+	}
+	heads[ncols] = "USER", align[ncols++] = TM_LEFT;
+	if (o->by == BY_USER)
+		heads[ncols] = "UID", align[ncols++] = TM_RIGHT;
+	for (i = 0; i < (size_t)k.n; i++)
+		heads[ncols] = k.heads[i], align[ncols++] = TM_LEFT;
+	heads[ncols] = "IN", align[ncols++] = TM_RIGHT;
+	heads[ncols] = "OUT", align[ncols++] = TM_RIGHT;
+	heads[ncols] = "IN_PKTS", align[ncols++] = TM_RIGHT;
+	heads[ncols] = "OUT_PKTS", align[ncols++] = TM_RIGHT;
+	if (o->interval) {
+		heads[ncols] = "IN_RATE", align[ncols++] = TM_RIGHT;
+		heads[ncols] = "OUT_RATE", align[ncols++] = TM_RIGHT;
+	}
+	tm_table_init(&t, ncols, heads, align);
+	for (i = 0; i < nrows && !err; i++) {
+		const struct row *r = &s->rows[i];
+		char cells[16][96];
+		const char *cellp[16];
+		size_t c = 0, j;
+
+		row_user(r, cells[c++], 96);
+		if (o->by == BY_USER) {
+			if (r->uid == TM_UID_UNKNOWN)
+				snprintf(cells[c++], 96, "-");
+			else
+				snprintf(cells[c++], 96, "%u", r->uid);
+		}
+		key_columns(x, r, &k, false);
+		for (j = 0; j < (size_t)k.n; j++)
+			snprintf(cells[c++], 96, "%s", k.vals[j]);
+		bytes_cell(o, r->c.in_bytes, cells[c++], 96);
+		bytes_cell(o, r->c.out_bytes, cells[c++], 96);
+		snprintf(cells[c++], 96, "%" PRIu64, (uint64_t)r->c.in_packets);
+		snprintf(cells[c++], 96, "%" PRIu64, (uint64_t)r->c.out_packets);
+		if (o->interval) {
+			tm_human_rate(r->in_rate, cells[c++], 96);
+			tm_human_rate(r->out_rate, cells[c++], 96);
+		}
+		for (j = 0; j < c; j++)
+			cellp[j] = cells[j];
+		err = tm_table_add(&t, cellp);
 	}
 	if (o->interval) {
 		char when[64];
@@ -354,15 +757,16 @@ static int print_table(const struct opts *o, const struct snapshot *s)
 	return err;
 }
 
-static int print_json(const struct opts *o, const struct snapshot *s)
+static int print_json(struct ctx *x, const struct snapshot *s, size_t nrows)
 {
+	const struct opts *o = x->o;
 	json_t *arr = json_array();
-	char name[64], ts[40];
+	char name[64], ts[40], b[PATH_MAX];
 	size_t i;
-	int err = 0;
+	int err = arr ? 0 : -ENOMEM;
 
 	tm_format_ts(&s->wall, ts, sizeof(ts));
-	for (i = 0; i < s->n && arr; i++) {
+	for (i = 0; i < nrows && !err; i++) {
 		const struct row *r = &s->rows[i];
 		json_t *row;
 
@@ -373,41 +777,95 @@ static int print_json(const struct opts *o, const struct snapshot *s)
 				"out_bytes", (json_int_t)r->c.out_bytes,
 				"in_packets", (json_int_t)r->c.in_packets,
 				"out_packets", (json_int_t)r->c.out_packets);
-		if (row && o->interval) {
+		if (!row) {
+			err = -ENOMEM;
+			break;
+		}
+		switch (o->by) {
+		case BY_CONN: {
+			char comm[TM_COMM_LEN + 1];
+			bool ports = r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP;
+
+			snprintf(comm, sizeof(comm), "%.*s", TM_COMM_LEN, r->comm);
+			json_object_set_new(row, "proto", json_string(proto_name(r->proto, b, sizeof(b))));
+			json_object_set_new(row, "family", json_string(family_name(r->family)));
+			json_object_set_new(row, "local", json_string(addr_str(r->family, r->laddr, b, sizeof(b))));
+			json_object_set_new(row, "lport", ports ? json_integer(r->lport) : json_null());
+			json_object_set_new(row, "remote", json_string(addr_str(r->family, r->raddr, b, sizeof(b))));
+			json_object_set_new(row, "rport", ports ? json_integer(r->rport) : json_null());
+			json_object_set_new(row, "pid", json_integer(r->pid));
+			json_object_set_new(row, "comm", json_string(comm));
+			wall_of(x, r->first_ns, b, sizeof(b));
+			json_object_set_new(row, "first_seen", json_string(b));
+			wall_of(x, r->last_ns, b, sizeof(b));
+			json_object_set_new(row, "last_seen", json_string(b));
+			break;
+		}
+		case BY_PROC: {
+			char comm[TM_COMM_LEN + 1];
+
+			snprintf(comm, sizeof(comm), "%.*s", TM_COMM_LEN, r->comm);
+			json_object_set_new(row, "pid", json_integer(r->pid));
+			json_object_set_new(row, "comm", json_string(comm));
+			break;
+		}
+		case BY_IFACE:
+			json_object_set_new(row, "iface", json_string(iface_name(r->ifindex, b)));
+			break;
+		case BY_PROTO:
+			json_object_set_new(row, "proto", json_string(proto_name(r->proto, b, sizeof(b))));
+			break;
+		case BY_CGROUP:
+			json_object_set_new(row, "cgroup", json_string(cgroup_path(x, r->cgroup_id, b, sizeof(b))));
+			break;
+		default:
+			break;
+		}
+		if (o->interval) {
 			json_object_set_new(row, "in_rate", json_real(round(r->in_rate * 1000) / 1000));
 			json_object_set_new(row, "out_rate", json_real(round(r->out_rate * 1000) / 1000));
 			json_object_set_new(row, "ts", json_string(ts));
 		}
-		if (!row || json_array_append_new(arr, row))
+		if (json_array_append_new(arr, row))
 			err = -ENOMEM;
 	}
-	if (!arr)
-		err = -ENOMEM;
 	if (!err && (json_dumpf(arr, stdout, JSON_COMPACT) || putchar('\n') == EOF))
 		err = -errno;
 	json_decref(arr);
 	return err;
 }
 
-static int print_csv(const struct opts *o, const struct snapshot *s, bool header)
+static int print_csv(struct ctx *x, const struct snapshot *s, size_t nrows, bool header)
 {
+	const struct opts *o = x->o;
 	char name[64], ts[40];
+	struct keycols k;
 	size_t i;
+	int j;
 
 	tm_format_ts(&s->wall, ts, sizeof(ts));
-	if (header)
-		printf("%suid,user,in_bytes,out_bytes,in_packets,out_packets%s\n",
-		       o->interval ? "ts," : "", o->interval ? ",in_rate,out_rate" : "");
-	for (i = 0; i < s->n; i++) {
-		const struct row *r = &s->rows[i];
-		char uid[16] = "";
+	if (header) {
+		struct row z = {};
 
-		if (r->uid != TM_UID_UNKNOWN)
-			snprintf(uid, sizeof(uid), "%u", r->uid);
+		key_columns(x, &z, &k, true);
+		printf("%suid,user", o->interval ? "ts," : "");
+		for (j = 0; j < k.n; j++)
+			printf(",%s", k.heads[j]);
+		printf(",in_bytes,out_bytes,in_packets,out_packets%s\n",
+		       o->interval ? ",in_rate,out_rate" : "");
+	}
+	for (i = 0; i < nrows; i++) {
+		const struct row *r = &s->rows[i];
+
 		if (o->interval)
 			printf("%s,", ts);
-		printf("%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, uid,
-		       row_user(r, name, sizeof(name)),
+		if (r->uid != TM_UID_UNKNOWN)
+			printf("%u", r->uid);
+		printf(",%s", row_user(r, name, sizeof(name)));
+		key_columns(x, r, &k, true);
+		for (j = 0; j < k.n; j++)
+			printf(",%s", k.vals[j]);
+		printf(",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
 		       (uint64_t)r->c.in_bytes, (uint64_t)r->c.out_bytes,
 		       (uint64_t)r->c.in_packets, (uint64_t)r->c.out_packets);
 		if (o->interval)
@@ -417,30 +875,137 @@ static int print_csv(const struct opts *o, const struct snapshot *s, bool header
 	return 0;
 }
 
-static int report(const struct opts *o, const struct snapshot *s, bool first)
+/*
+ * Per-user report files, as HPC sites keep them: each interval appends a
+ * header with the time, the user's totals and rates, and a block per
+ * connection. The connections are read here, whatever --by says.
+ */
+static int write_reports(struct ctx *x, const struct snapshot *users, const struct snapshot *conns)
 {
+	const struct opts *o = x->o;
+	char when[64], name[64], path[PATH_MAX], rin[32], rout[32];
+	struct tm tm;
+	size_t i, j;
+	int err = 0;
+
+	localtime_r(&users->wall.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
+	for (i = 0; i < users->n; i++) {
+		const struct row *u = &users->rows[i];
+		const char *t;
+		size_t n = 0;
+		FILE *f;
+		int fd;
+
+		if (u->untracked)
+			continue;
+		tm_user_name(u->uid, name, sizeof(name));
+		for (t = o->output; *t && n + 1 < sizeof(path); t++) {
+			if (*t != '%') {
+				path[n++] = *t;
+				continue;
+			}
+			t++;
+			if (*t == 'u')
+				n += snprintf(path + n, sizeof(path) - n, "%s", name);
+			else if (*t == 'U' && u->uid == TM_UID_UNKNOWN)
+				n += snprintf(path + n, sizeof(path) - n, "unknown");
+			else if (*t == 'U')
+				n += snprintf(path + n, sizeof(path) - n, "%u", u->uid);
+			else
+				path[n++] = '%';
+			if (n >= sizeof(path))
+				n = sizeof(path) - 1;
+		}
+		path[n] = '\0';
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		f = fd >= 0 ? fdopen(fd, "a") : NULL;
+		if (!f) {
+			tm_err("cannot write '%s': %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			err = -EIO;
+			continue;
+		}
+		tm_human_rate(u->in_rate, rin, sizeof(rin));
+		tm_human_rate(u->out_rate, rout, sizeof(rout));
+		fprintf(f, "=== %s  user %s (uid %s)  interval %g s\n", when, name,
+			u->uid == TM_UID_UNKNOWN ? "-" : (snprintf(path, sizeof(path), "%u", u->uid), path),
+			o->interval);
+		fprintf(f, "total  RX %" PRIu64 " bytes %" PRIu64 " packets (%s)  TX %" PRIu64
+			" bytes %" PRIu64 " packets (%s)\n",
+			(uint64_t)u->c.in_bytes, (uint64_t)u->c.in_packets, rin,
+			(uint64_t)u->c.out_bytes, (uint64_t)u->c.out_packets, rout);
+		for (j = 0; j < conns->n; j++) {
+			const struct row *c = &conns->rows[j];
+			char src[80], dst[80], pb[8];
+
+			if (c->uid != u->uid)
+				continue;
+			fprintf(f, "conn %s %s -> %s  pid %u %.*s\n", proto_name(c->proto, pb, sizeof(pb)),
+				endpoint(c, c->laddr, c->lport, src, sizeof(src)),
+				endpoint(c, c->raddr, c->rport, dst, sizeof(dst)), c->pid,
+				TM_COMM_LEN, c->comm);
+			fprintf(f, "  TX %" PRIu64 " bytes %" PRIu64 " packets  RX %" PRIu64
+				" bytes %" PRIu64 " packets\n",
+				(uint64_t)c->c.out_bytes, (uint64_t)c->c.out_packets,
+				(uint64_t)c->c.in_bytes, (uint64_t)c->c.in_packets);
+		}
+		fputc('\n', f);
+		if (fclose(f)) {
+			tm_err("cannot write '%s': %s", path, strerror(errno));
+			err = -EIO;
+		}
+	}
+	return err;
+}
+
+static void notes(struct ctx *x, const struct snapshot *s)
+{
+	uint64_t evicted = s->g.conns_new > s->conns_live ? s->g.conns_new - s->conns_live : 0;
+
+	if (s->g.users_full_packets)
+		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
+		       "per-user map and are not in any row",
+		       (uint64_t)s->g.users_full_packets, (uint64_t)s->g.users_full_bytes);
+	if (x->o->by == BY_CONN && evicted)
+		tm_err("note: %" PRIu64 " connections were evicted to make room (tm-load "
+		       "--max-conns); their bytes are in the per-user totals", evicted);
+	if (x->o->by >= BY_PROC && s->g.details_full_packets)
+		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
+		       "breakdown map and are not in these rows",
+		       (uint64_t)s->g.details_full_packets, (uint64_t)s->g.details_full_bytes);
+}
+
+static int report(struct ctx *x, struct snapshot *s, bool first)
+{
+	const struct opts *o = x->o;
+	size_t nrows;
 	int err;
 
+	/* The display order; the caller keeps its own copy in key order. */
+	sort_key = o->sort;
+	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_display);
+	nrows = o->top && o->top < s->n ? o->top : s->n;
 	switch (o->format) {
 	case FMT_JSON:
-		err = print_json(o, s);
+		err = print_json(x, s, nrows);
 		break;
 	case FMT_CSV:
-		err = print_csv(o, s, first);
+		err = print_csv(x, s, nrows, first);
 		break;
 	default:
-		err = print_table(o, s);
+		err = print_table(x, s, nrows);
 		break;
 	}
 	if (!err && (fflush(stdout) || ferror(stdout)))
 		err = -errno;
 	/* A reader that went away (| head) is not an error. */
 	if (err == -EPIPE)
-		stop = 1, err = 0;
-	if (!err && first && (s->g.users_full_packets))
-		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
-		       "per-user map and are not in any row",
-		       (uint64_t)s->g.users_full_packets, (uint64_t)s->g.users_full_bytes);
+		pipe_gone = true, err = 0;
+	if (!err && first)
+		notes(x, s);
+	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_key);
 	return err;
 }
 
@@ -475,43 +1040,88 @@ static void read_iface_note(struct opts *o, const struct tm_pins *p)
 	}
 }
 
-static int run(struct opts *o)
+static int interval_reports(struct ctx *x)
 {
 	struct snapshot a = {}, b = {}, *cur = &a, *prev = &b, *tmp;
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct tm_pins pins;
+	struct snapshot ca = {}, cb = {}, *ccur = &ca, *cprev = &cb;
+	struct opts *o = x->o, co;
+	struct ctx cx;
 	uint64_t n;
+	bool last = false;
 	int err;
 
-	err = tm_pins_open(&pins, tm_pin_root(o->pin_root));
+	/* Report files also need each user's connections: a second reader. */
+	co = *o;
+	co.by = BY_CONN;
+	cx = *x;
+	cx.o = &co;
+	err = take_snapshot(x, prev);
+	if (!err && o->output)
+		err = take_snapshot(&cx, cprev);
+	for (n = 0; !err && !last && !pipe_gone && (!o->count || n < o->count); n++) {
+		sleep_interval(o->interval);
+		/* SIGINT or SIGTERM: one last report, then out. */
+		last = stop;
+		err = take_snapshot(x, cur);
+		if (err)
+			break;
+		compute_rates(cur, prev);
+		if (o->output) {
+			err = take_snapshot(&cx, ccur);
+			if (!err)
+				err = write_reports(x, cur, ccur);
+			tmp = cprev, cprev = ccur, ccur = tmp;
+		} else {
+			err = report(x, cur, n == 0);
+		}
+		tmp = prev, prev = cur, cur = tmp;
+	}
+	free(a.rows);
+	free(b.rows);
+	free(ca.rows);
+	free(cb.rows);
+	return err;
+}
+
+static int run(struct opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct ctx x = { .o = o, .conns_fd = -1, .details_fd = -1 };
+	struct timespec mono, real;
+	struct snapshot s = {};
+	int err;
+
+	err = tm_pins_open(&x.pins, tm_pin_root(o->pin_root));
 	if (err)
 		return err;
+	err = tm_pin_get(x.pins.root, TM_PIN_CONNS, &x.conns_fd);
+	if (!err)
+		err = tm_pin_get(x.pins.root, TM_PIN_DETAILS, &x.details_fd);
+	if (err)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	x.mono_to_real = (real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
 	if (o->format == FMT_TABLE)
-		read_iface_note(o, &pins);
+		read_iface_note(o, &x.pins);
 	if (!o->interval) {
-		err = take_snapshot(o, &pins, cur);
+		err = take_snapshot(&x, &s);
 		if (!err)
-			err = report(o, cur, true);
+			err = report(&x, &s, true);
+		free(s.rows);
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	err = take_snapshot(o, &pins, prev);
-	for (n = 0; !err && !stop && (!o->count || n < o->count); n++) {
-		sleep_interval(o->interval);
-		if (stop)
-			break;
-		err = take_snapshot(o, &pins, cur);
-		if (err)
-			break;
-		compute_rates(cur, prev);
-		err = report(o, cur, n == 0);
-		tmp = prev, prev = cur, cur = tmp;
-	}
+	err = interval_reports(&x);
 out:
-	free(a.rows);
-	free(b.rows);
-	tm_pins_close(&pins);
+	if (x.conns_fd >= 0)
+		close(x.conns_fd);
+	if (x.details_fd >= 0)
+		close(x.details_fd);
+	free(x.cg_ids);
+	free(x.cg_paths);
+	tm_pins_close(&x.pins);
 	return err;
 }
 

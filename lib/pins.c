@@ -270,13 +270,15 @@ int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size)
 }
 
 /*
- * Reads a whole per-CPU hash with batch lookups, a few thousand entries a
- * system call, and hands each key with its summed value to cb.
+ * Reads a whole hash with batch lookups, a few thousand entries a system
+ * call, and hands each key with its value (summed over the CPUs for a
+ * per-CPU map) to cb.
  */
-int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
-		       tm_percpu_cb cb, void *ctx)
+int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
+		    tm_percpu_cb cb, void *ctx)
 {
-	int ncpus = libbpf_num_possible_cpus();
+	int ncpus = percpu ? libbpf_num_possible_cpus() : 1;
+	size_t stride = percpu ? (size_t)ncpus * round8(value_size) : value_size;
 	__u32 chunk = 4096, count, i;
 	__u64 batch[8], in_batch[8];
 	bool first = true, done = false;
@@ -285,13 +287,11 @@ int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
 
 	if (ncpus < 0)
 		return ncpus;
-	if (key_size > sizeof(batch))
-		return -EINVAL;
 	sum = malloc(value_size);
 	while (!done && !err) {
 		if (!keys) {
 			keys = calloc(chunk, key_size);
-			vals = calloc(chunk, (size_t)ncpus * round8(value_size));
+			vals = calloc(chunk, stride);
 			if (!keys || !vals || !sum) {
 				err = -ENOMEM;
 				break;
@@ -315,8 +315,12 @@ int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
 			}
 		}
 		for (i = 0; i < count && !err; i++) {
-			percpu_sum(vals + (size_t)i * ncpus * round8(value_size), sum,
-				   value_size, ncpus);
+			const char *v = vals + (size_t)i * stride;
+
+			if (percpu)
+				percpu_sum(v, sum, value_size, ncpus);
+			else
+				memcpy(sum, v, value_size);
 			err = cb(keys + (size_t)i * key_size, sum, ctx);
 		}
 		memcpy(in_batch, batch, sizeof(batch));
@@ -326,6 +330,12 @@ int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
 	free(vals);
 	free(sum);
 	return err;
+}
+
+int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
+		       tm_percpu_cb cb, void *ctx)
+{
+	return tm_map_for_each(map_fd, key_size, value_size, true, cb, ctx);
 }
 
 /*

@@ -62,6 +62,8 @@ int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size);
 typedef int (*tm_percpu_cb)(const void *key, const void *sum, void *ctx);
 int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
 		       tm_percpu_cb cb, void *ctx);
+int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
+		    tm_percpu_cb cb, void *ctx);
 
 /* cgroup.c */
 int tm_cgroup2_mount(char *buf, size_t len);
