@@ -27,6 +27,8 @@ tm_setup() {
 
 tm_teardown() {
 	local p ns cg
+	# Every step, even when one fails (a process already gone, say).
+	set +e
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -105,7 +107,7 @@ udp_exchange() {
 	bg as "$cgb" "$b" "$BIN/tmtraffic" udp-recv "$addr" "$pf" "$n" >"$out"
 	local rpid=${PIDS[-1]}
 	wait_file "$pf"
-	as "$cga" "$a" "$BIN/tmtraffic" udp-send "$addr" "$(cat "$pf")" "$n" "$size" "$gap"
+	as "$cga" "$a" "$BIN/tmtraffic" udp-send "$addr" "$(cat "$pf")" "$n" "$size" "$gap" >/dev/null
 	wait "$rpid"
 	[ "$(cat "$out")" = "$n" ]
 }

@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Which program moved the bytes, to where, over which interface, in which job.
+
+load lib
+
+setup() { tm_setup; }
+teardown() { tm_teardown; }
+
+A=42481
+B=42482
+
+# conn_rows UID: tm-stat --by conn rows of UID, as JSON lines.
+conn_rows() {
+	tm-stat --by conn --json --user "$1" | jq -c '.[]'
+}
+
+@test "two processes of one UID to two remote ports are two connection rows and two process rows" {
+	tm-load --cgroup "$CG"
+	recv_bg() {
+		rm -f "$BIN/rport"
+		bg as "$CG" $B "$BIN/tmtraffic" udp-recv 127.0.0.1 "$BIN/rport" "$1" >/dev/null
+		wait_file "$BIN/rport"
+		RPORT=$(cat "$BIN/rport")
+	}
+	recv_bg 4; local r1=$RPORT
+	udp_send "$CG" $A 127.0.0.1 "$r1" 4 100; local p1=$SENDER s1=$SPORT
+	recv_bg 7; local r2=$RPORT
+	udp_send "$CG" $A 127.0.0.1 "$r2" 7 300; local p2=$SENDER s2=$SPORT
+	run conn_rows $A
+	[ "${#lines[@]}" = 2 ]
+	[ "$(jq -s 'map(select(.rport == '$r1' and .lport == '$s1' and .pid == '$p1' and .comm == "tmtraffic"
+		and .out_bytes == 512 and .out_packets == 4 and .proto == "udp" and .local == "127.0.0.1")) | length' <<<"$output")" = 1 ]
+	[ "$(jq -s 'map(select(.rport == '$r2' and .lport == '$s2' and .pid == '$p2' and .out_bytes == 2296
+		and .out_packets == 7)) | length' <<<"$output")" = 1 ]
+	run tm-stat --by proc --json --user $A
+	[ "$(jq 'length' <<<"$output")" = 2 ]
+	[ "$(jq 'map(select(.pid == '$p1' and .comm == "tmtraffic" and .out_bytes == 512)) | length' <<<"$output")" = 1 ]
+	[ "$(jq 'map(select(.pid == '$p2' and .out_bytes == 2296)) | length' <<<"$output")" = 1 ]
+	# The receiver's side: one socket per receiver, each its own row.
+	[ "$(tm-stat --by conn --json --user $B | jq 'map(.in_bytes) | sort')" = "$(jq -n '[512, 2296]')" ]
+}
+
+@test "an accepted TCP socket is attributed to the server process" {
+	tm-load --cgroup "$CG"
+	bg as "$CG" $B "$BIN/tmtraffic" tcp-sink 127.0.0.1 "$BIN/tport"
+	local server=${PIDS[-1]}
+	wait_file "$BIN/tport"
+	local port
+	port=$(cat "$BIN/tport")
+	as "$CG" $A "$BIN/tmtraffic" tcp-send 127.0.0.1 "$port" 10000 >/dev/null
+	wait "$server"
+	run conn_rows $B
+	[ "${#lines[@]}" = 1 ]
+	[ "$(jq -r '[.pid, .comm, .lport, .in_bytes >= 10000] | @tsv' <<<"$output")" = "$server	tmtraffic	$port	true" ]
+	# Everything the server's process moved is in its process row.
+	[ "$(tm-stat --by proc --json --user $B | jq -r '.[0] | [.pid, .in_bytes] | @tsv')" = \
+		"$server	$(stat_field $B in_bytes)" ]
+}
+
+@test "a process in a child cgroup shows under that cgroup's path" {
+	new_cgroup /job42
+	local job=$REPLY
+	tm-load --cgroup "$CG"
+	udp_exchange "$job" $A "$CG" $B 127.0.0.1 6 100
+	run tm-stat --by cgroup --json
+	[ "$(jq -r '.[] | select(.uid == '$A') | [.cgroup, .out_bytes] | @tsv' <<<"$output")" = "/$ID/job42	768" ]
+	[ "$(jq -r '.[] | select(.uid == '$B') | [.cgroup, .in_bytes] | @tsv' <<<"$output")" = "/$ID	768" ]
+}
+
+@test "traffic over a veth shows under that interface, and per protocol" {
+	veth_pair
+	tm-load --cgroup "$CG"
+	local pf=$BIN/port
+	IN_NETNS=$NSB bg as "$CG" $B "$BIN/tmtraffic" udp-recv 192.0.2.2 "$pf" 8 >/dev/null
+	wait_file "$pf"
+	IN_NETNS=$NSA as "$CG" $A "$BIN/tmtraffic" udp-send 192.0.2.2 "$(cat "$pf")" 8 100 >/dev/null
+	wait "${PIDS[-1]}"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 100
+	# Interface names belong to a network namespace: ask in the sender's.
+	run nsenter --net=/run/netns/"$NSA" "$BUILD/tm-stat" --by iface --json --user $A
+	[ "$(jq -r 'map([.iface, .out_bytes] | @tsv) | sort | .[]' <<<"$output")" = "lo	384
+$VA	1024" ]
+	run tm-stat --by proto --json --user $A
+	[ "$(jq -r '.[] | [.proto, .out_bytes, .out_packets] | @tsv' <<<"$output")" = "udp	1408	11" ]
+}
+
+@test "filling the connection map past --max-conns keeps per-user totals exact and reports evictions" {
+	tm-load --cgroup "$CG" --max-conns 16
+	local port
+	for port in $(seq 20001 20040); do
+		as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 $port 1 10 >/dev/null
+	done
+	[ "$(stat_field $A out_bytes)" = $((40 * 38)) ]
+	[ "$(stat_field $A out_packets)" = 40 ]
+	local live
+	live=$(tm-stat --by conn --json 2>/dev/null | jq length)
+	[ "$live" -le 16 ]
+	run tm-stat --by conn
+	[[ "$output" == *"tm-stat: note: $((40 - live)) connections were evicted to make room (tm-load --max-conns); their bytes are in the per-user totals"* ]]
+}
+
+@test "report files hold a header, the totals and a block per connection for each interval" {
+	tm-load --cgroup "$CG"
+	local rport
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
+	mkdir -m 755 "$BIN/reports"
+	run tm-stat --interval 0.2 --count 2 --output "$BIN/reports/%u.log"
+	[ "$status" = 0 ]
+	[ -z "$output" ]
+	local f=$BIN/reports/$A.log
+	[ "$(stat -c %a "$f")" = 640 ]
+	[ "$(grep -c "^=== .*  user $A (uid $A)  interval 0.2 s$" "$f")" = 2 ]
+	[ "$(grep -c '^total  RX 0 bytes 0 packets (0 B/s)  TX 1280 bytes 10 packets (0 B/s)$' "$f")" = 2 ]
+	[ "$(grep -c '^conn udp 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]*  pid [0-9]* tmtraffic$' "$f")" = 2 ]
+	[ "$(grep -c '^  TX 1280 bytes 10 packets  RX 0 bytes 0 packets$' "$f")" = 2 ]
+	[ "$(wc -l <"$f")" = 10 ]
+	[ "$(grep -c '^  TX 0 bytes 0 packets  RX 1280 bytes 10 packets$' "$BIN/reports/$B.log")" = 2 ]
+}
+
+@test "SIGTERM makes tm-stat write a last report and exit 0" {
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100
+	mkdir -m 755 "$BIN/reports"
+	bg tm-stat --interval 60 --output "$BIN/reports/%U.log"
+	local st=${PIDS[-1]}
+	sleep 0.3
+	kill -TERM "$st"
+	wait "$st"
+	[ "$(grep -c '^=== ' "$BIN/reports/$A.log")" = 1 ]
+	[ "$(grep -c '^  TX 256 bytes 2 packets' "$BIN/reports/$A.log")" = 1 ]
+}
+
+@test "--by, --sort and --top: bad values are exit 2; --top cuts the rows" {
+	tm-load --cgroup "$CG"
+	run tm-stat --by host
+	[ "$status" = 2 ]
+	[ "${lines[0]}" = "tm-stat: --by 'host': must be user, conn, proc, iface, proto or cgroup" ]
+	run tm-stat --sort size
+	[ "$status" = 2 ]
+	run tm-stat --top 0
+	[ "$status" = 2 ]
+	run tm-stat --output "$BIN/x.log"
+	[ "$status" = 2 ]
+	[ "${lines[0]}" = "tm-stat: --output goes with --interval" ]
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$CG" $B "$CG" $A 127.0.0.1 5 100
+	[ "$(tm-stat --json --top 1 --sort out | jq -r '.[] | .uid')" = $B ]
+	[ "$(tm-stat --json --top 1 --sort in | jq -r '.[] | .uid')" = $A ]
+}
