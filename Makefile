@@ -36,7 +36,7 @@ CMDS := tm-load tm-unload tm-stat tm-mask tm-stream
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 BINS := $(addprefix $(OUT)/,$(CMDS))
-TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o
+TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill
 
 .DELETE_ON_ERROR:
 .PHONY: all clean install uninstall check test-bins deps run bench
@@ -80,6 +80,11 @@ $(OUT)/bench/floor.bpf.o: bench/floor.bpf.c
 	$(Q)mkdir -p $(@D)
 	$(msg) BPF $@
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/tm-fill: bench/fill.c $(LIB_OBJS)
+	$(Q)mkdir -p $(@D)
+	$(msg) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # Cost and speed, side by side with a floor, as ratios; needs root.
 bench: deps

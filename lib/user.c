@@ -38,15 +38,42 @@ int tm_parse_user(const char *s, uint32_t *uid)
 	return -TM_EUSAGE;
 }
 
+/*
+ * getpwuid() reads the passwd database on every call; a report of 65,536
+ * connections asks for the same few users over and over. Remember them.
+ */
+#define NAME_CACHE 4096
+
+static struct {
+	uint32_t uid;
+	bool used;
+	char name[33];
+} names[NAME_CACHE];
+
 const char *tm_user_name(uint32_t uid, char *buf, size_t len)
 {
+	unsigned int slot = (uid * 2654435761u) % NAME_CACHE;
 	struct passwd *pw;
 
-	if (uid == TM_UID_UNKNOWN)
+	if (uid == TM_UID_UNKNOWN) {
 		snprintf(buf, len, "unknown");
-	else if ((pw = getpwuid(uid)))
-		snprintf(buf, len, "%s", pw->pw_name);
-	else
-		snprintf(buf, len, "%u", uid);
+		return buf;
+	}
+	if (!names[slot].used || names[slot].uid != uid) {
+		pw = getpwuid(uid);
+		if (pw && strlen(pw->pw_name) < sizeof(names[slot].name))
+			snprintf(names[slot].name, sizeof(names[slot].name), "%s", pw->pw_name);
+		else if (pw)
+			names[slot].name[0] = '\0';	/* too long to keep: ask again */
+		else
+			snprintf(names[slot].name, sizeof(names[slot].name), "%u", uid);
+		names[slot].uid = uid;
+		names[slot].used = names[slot].name[0] != '\0';
+		if (!names[slot].used) {
+			snprintf(buf, len, "%s", pw->pw_name);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%s", names[slot].name);
 	return buf;
 }
