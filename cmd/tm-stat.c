@@ -383,11 +383,13 @@ static int cmp_key(const void *a, const void *b)
 }
 
 /* Sorted by key, rows with equal keys become one. */
-static void merge(struct snapshot *s)
+static void merge(struct snapshot *s, bool unique)
 {
 	size_t i, j = 0;
 
 	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_key);
+	if (unique)
+		return;
 	for (i = 0; i < s->n; i++) {
 		struct row *r = &s->rows[i], *w;
 
@@ -452,7 +454,11 @@ static int take_snapshot(struct ctx *x, struct snapshot *s)
 		r->untracked = 1;
 		r->c = s->g.untracked;
 	}
-	merge(s);
+	/* Connections are unique keys already: the sort is for rates. */
+	if (o->by != BY_CONN)
+		merge(s, false);
+	else if (o->interval)
+		merge(s, true);
 	return 0;
 }
 
@@ -1005,7 +1011,9 @@ static int report(struct ctx *x, struct snapshot *s, bool first)
 		pipe_gone = true, err = 0;
 	if (!err && first)
 		notes(x, s);
-	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_key);
+	/* The next interval's rates look rows up by key. */
+	if (o->interval)
+		qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_key);
 	return err;
 }
 

@@ -88,15 +88,24 @@ void tm_table_init(struct tm_table *t, size_t ncols, const char **heads,
 	t->ncols = ncols;
 	t->heads = heads;
 	t->align = align;
+	t->width = calloc(ncols, sizeof(*t->width));
+	for (size_t i = 0; t->width && i < ncols; i++)
+		t->width[i] = strlen(heads[i]);
 }
 
+/*
+ * Cells go into one growing arena, as offsets: a report of 65,536 rows is
+ * a few allocations, not 650,000.
+ */
 int tm_table_add(struct tm_table *t, const char **row)
 {
 	size_t i;
 
+	if (!t->width)
+		return -ENOMEM;
 	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		size_t *c = realloc(t->cells, cap * t->ncols * sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
@@ -104,65 +113,77 @@ int tm_table_add(struct tm_table *t, const char **row)
 		t->cap = cap;
 	}
 	for (i = 0; i < t->ncols; i++) {
-		char *s = strdup(row[i]);
+		size_t l = strlen(row[i]);
 
-		if (!s) {
-			while (i--)
-				free(t->cells[t->nrows * t->ncols + i]);
-			return -ENOMEM;
+		if (t->used + l + 1 > t->size) {
+			size_t size = t->size ? t->size * 2 : 65536;
+			char *a;
+
+			while (size < t->used + l + 1)
+				size *= 2;
+			a = realloc(t->arena, size);
+			if (!a)
+				return -ENOMEM;
+			t->arena = a;
+			t->size = size;
 		}
-		t->cells[t->nrows * t->ncols + i] = s;
+		memcpy(t->arena + t->used, row[i], l + 1);
+		t->cells[t->nrows * t->ncols + i] = t->used;
+		t->used += l + 1;
+		if (l > t->width[i])
+			t->width[i] = l;
 	}
 	t->nrows++;
 	return 0;
 }
 
-static void print_row(const struct tm_table *t, const size_t *w,
-		      const char *const *row, FILE *f)
+static void pad(FILE *f, size_t n)
 {
-	size_t i;
+	static const char spaces[] = "                                ";
 
-	for (i = 0; i < t->ncols; i++) {
-		const char *sep = i + 1 < t->ncols ? "  " : "";
-		int width = (int)w[i];
+	while (n > 0) {
+		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
 
-		/* No trailing blanks after a left-aligned last column. */
-		if (i + 1 == t->ncols && t->align[i] == TM_LEFT)
-			width = 0;
-		if (t->align[i] == TM_LEFT)
-			fprintf(f, "%-*s%s", width, row[i], sep);
-		else
-			fprintf(f, "%*s%s", width, row[i], sep);
+		fwrite(spaces, 1, k, f);
+		n -= k;
 	}
-	fputc('\n', f);
+}
+
+static void print_cell(const struct tm_table *t, size_t col, const char *s, FILE *f)
+{
+	size_t l = strlen(s), w = t->width[col];
+	bool last = col + 1 == t->ncols;
+
+	if (t->align[col] == TM_RIGHT)
+		pad(f, w - l);
+	fwrite(s, 1, l, f);
+	/* No trailing blanks after a left-aligned last column. */
+	if (t->align[col] == TM_LEFT && !last)
+		pad(f, w - l);
+	if (!last)
+		fwrite("  ", 1, 2, f);
 }
 
 void tm_table_print(const struct tm_table *t, FILE *f)
 {
-	size_t w[t->ncols];
 	size_t i, r;
 
-	for (i = 0; i < t->ncols; i++) {
-		w[i] = strlen(t->heads[i]);
-		for (r = 0; r < t->nrows; r++) {
-			size_t l = strlen(t->cells[r * t->ncols + i]);
-
-			if (l > w[i])
-				w[i] = l;
-		}
+	if (!t->width)
+		return;
+	for (i = 0; i < t->ncols; i++)
+		print_cell(t, i, t->heads[i], f);
+	fputc('\n', f);
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++)
+			print_cell(t, i, t->arena + t->cells[r * t->ncols + i], f);
+		fputc('\n', f);
 	}
-	print_row(t, w, t->heads, f);
-	for (r = 0; r < t->nrows; r++)
-		print_row(t, w, (const char *const *)&t->cells[r * t->ncols], f);
 }
 
 void tm_table_free(struct tm_table *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
 	free(t->cells);
-	t->cells = NULL;
-	t->nrows = t->cap = 0;
+	free(t->arena);
+	free(t->width);
+	memset(t, 0, sizeof(*t));
 }

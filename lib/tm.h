@@ -116,8 +116,11 @@ struct tm_table {
 	size_t ncols;
 	const char **heads;
 	const enum tm_align *align;
+	size_t *width;		/* widest cell of each column so far */
 	size_t nrows, cap;
-	char **cells;		/* nrows * ncols strings */
+	size_t *cells;		/* nrows * ncols offsets into arena */
+	char *arena;
+	size_t used, size;
 };
 
 void tm_table_init(struct tm_table *t, size_t ncols, const char **heads,

@@ -39,41 +39,115 @@ int tm_parse_user(const char *s, uint32_t *uid)
 }
 
 /*
- * getpwuid() reads the passwd database on every call; a report of 65,536
- * connections asks for the same few users over and over. Remember them.
+ * getpwuid() reads the passwd database on every call, and a report of
+ * 65,536 connections or 10,000 users would make that thousands of reads.
+ * The first lookup reads the whole database once into a hash. Where every
+ * source in nsswitch.conf can be enumerated (files, systemd), a UID not
+ * found is final; with others (LDAP, SSSD) it is asked for, once.
  */
-#define NAME_CACHE 4096
-
-static struct {
+struct name {
 	uint32_t uid;
 	bool used;
-	char name[33];
-} names[NAME_CACHE];
+	char *name;		/* NULL: no such user */
+};
+
+static struct name *names;
+static size_t names_cap, names_n;
+static bool names_loaded, names_complete;
+
+static struct name *name_slot(uint32_t uid)
+{
+	size_t mask = names_cap - 1, i = (uid * 2654435761u) & mask;
+
+	while (names[i].used && names[i].uid != uid)
+		i = (i + 1) & mask;
+	return &names[i];
+}
+
+static struct name *name_add(uint32_t uid, const char *name)
+{
+	struct name *n;
+
+	if (names_n * 2 >= names_cap) {
+		struct name *old = names;
+		size_t oldcap = names_cap, i;
+
+		names_cap = oldcap ? oldcap * 2 : 1024;
+		names = calloc(names_cap, sizeof(*names));
+		if (!names) {
+			names = old;
+			names_cap = oldcap;
+			return NULL;
+		}
+		for (i = 0; i < oldcap; i++)
+			if (old[i].used)
+				*name_slot(old[i].uid) = old[i];
+		free(old);
+	}
+	n = name_slot(uid);
+	if (n->used)
+		return n;	/* the first entry of a UID wins, as with getpwuid */
+	n->used = true;
+	n->uid = uid;
+	n->name = name ? strdup(name) : NULL;
+	names_n++;
+	return n;
+}
+
+static bool enumerable_sources(void)
+{
+	char line[512];
+	bool ok = false;
+	FILE *f = fopen("/etc/nsswitch.conf", "re");
+
+	if (!f)
+		return false;	/* glibc's default includes more than files */
+	while (fgets(line, sizeof(line), f)) {
+		char *tok, *save;
+
+		if (strncmp(line, "passwd:", 7))
+			continue;
+		ok = true;
+		for (tok = strtok_r(line + 7, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			if (strcmp(tok, "files") && strcmp(tok, "systemd"))
+				ok = false;
+	}
+	fclose(f);
+	return ok;
+}
+
+static void load_names(void)
+{
+	struct passwd *pw;
+
+	names_loaded = true;
+	setpwent();
+	while ((pw = getpwent()))
+		name_add(pw->pw_uid, pw->pw_name);
+	endpwent();
+	names_complete = enumerable_sources();
+}
 
 const char *tm_user_name(uint32_t uid, char *buf, size_t len)
 {
-	unsigned int slot = (uid * 2654435761u) % NAME_CACHE;
-	struct passwd *pw;
+	struct name *n;
 
 	if (uid == TM_UID_UNKNOWN) {
 		snprintf(buf, len, "unknown");
 		return buf;
 	}
-	if (!names[slot].used || names[slot].uid != uid) {
-		pw = getpwuid(uid);
-		if (pw && strlen(pw->pw_name) < sizeof(names[slot].name))
-			snprintf(names[slot].name, sizeof(names[slot].name), "%s", pw->pw_name);
-		else if (pw)
-			names[slot].name[0] = '\0';	/* too long to keep: ask again */
-		else
-			snprintf(names[slot].name, sizeof(names[slot].name), "%u", uid);
-		names[slot].uid = uid;
-		names[slot].used = names[slot].name[0] != '\0';
-		if (!names[slot].used) {
-			snprintf(buf, len, "%s", pw->pw_name);
-			return buf;
-		}
+	if (!names_loaded)
+		load_names();
+	n = names_cap ? name_slot(uid) : NULL;
+	if (!n || !n->used) {
+		struct passwd *pw = names_complete ? NULL : getpwuid(uid);
+
+		n = name_add(uid, pw ? pw->pw_name : NULL);
 	}
-	snprintf(buf, len, "%s", names[slot].name);
+	if (n && n->name)
+		snprintf(buf, len, "%s", n->name);
+	else
+		snprintf(buf, len, "%u", uid);
 	return buf;
 }
