@@ -92,7 +92,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, TM_DETAILS_MAX);
 	__type(key, struct tm_detail_key);
-	__type(value, struct tm_counters);
+	__type(value, struct tm_detail);
 } details SEC(".maps");
 
 /* With control.ifaces set, only packets on these interfaces count. */
@@ -344,24 +344,28 @@ static __always_inline void count_detail(struct __sk_buff *skb, const struct pkt
 		.family = p->family,
 		.proto = p->proto,
 	};
-	struct tm_counters zero = {}, *c;
+	struct tm_detail *d;
 	struct tm_global *g;
 
 	if (p->owner) {
 		key.pid = p->owner->pid;
-		__builtin_memcpy(key.comm, p->owner->comm, sizeof(key.comm));
 		key.cgroup_id = p->owner->cgroup_id;
 	} else {
-		key.comm[0] = '?';
 		key.cgroup_id = bpf_skb_cgroup_id(skb);
 	}
-	c = bpf_map_lookup_elem(&details, &key);
-	if (!c) {
-		bpf_map_update_elem(&details, &key, &zero, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&details, &key);
+	d = bpf_map_lookup_elem(&details, &key);
+	if (!d) {
+		struct tm_detail fresh = {};
+
+		if (p->owner)
+			__builtin_memcpy(fresh.comm, p->owner->comm, sizeof(fresh.comm));
+		else
+			fresh.comm[0] = '?';
+		bpf_map_update_elem(&details, &key, &fresh, BPF_NOEXIST);
+		d = bpf_map_lookup_elem(&details, &key);
 	}
-	if (c) {
-		add_atomic(c, p);
+	if (d) {
+		add_atomic(&d->c, p);
 		return;
 	}
 	g = global_counters();
@@ -431,7 +435,7 @@ static __always_inline void emit(const struct pkt *p)
 			g->events_lost++;
 		return;
 	}
-	e->ts_ns = p->now;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->uid = p->uid;
 	e->bytes = p->bytes;
 	e->packets = p->packets;
@@ -505,7 +509,8 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 			g->users_full_packets += p.packets;
 		}
 	}
-	p.now = bpf_ktime_get_ns();
+	/* Jiffy resolution is plenty for first and last seen, at a third the cost. */
+	p.now = bpf_ktime_get_coarse_ns();
 	p.owner = owner_of(skb);
 	parse(skb, &p);
 	count_detail(skb, &p);

@@ -110,17 +110,22 @@ struct tm_conn {
 
 /*
  * Key of the "details" hash: what tm-stat --by proc, iface, proto and
- * cgroup add up. Value: struct tm_counters, added to atomically.
+ * cgroup add up. Kept short: it is hashed for every packet.
  */
 struct tm_detail_key {
 	__u32 uid;
-	__u32 pid;
-	char comm[TM_COMM_LEN];
-	__u64 cgroup_id;		/* the socket's cgroup v2 id; 0: unknown */
+	__u32 pid;			/* 0: socket older than the load */
+	__u64 cgroup_id;		/* the socket's cgroup v2 id */
 	__u32 ifindex;
 	__u8 family;
 	__u8 proto;
 	__u16 pad;
+};
+
+/* Value of "details": counters added to atomically, and the process name. */
+struct tm_detail {
+	struct tm_counters c;
+	char comm[TM_COMM_LEN];		/* at the entry's first packet */
 };
 
 /* Value of the socket storage "owners": who created the socket, where. */

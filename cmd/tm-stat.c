@@ -325,6 +325,7 @@ static int add_user(const void *key, const void *value, void *ctx)
 static int add_detail(const void *key, const void *value, void *ctx)
 {
 	const struct tm_detail_key *k = key;
+	const struct tm_detail *v = value;
 	struct read_ctx *rc = ctx;
 	enum by by = rc->o->by;
 	struct row *r;
@@ -335,10 +336,10 @@ static int add_detail(const void *key, const void *value, void *ctx)
 	if (!r)
 		return -ENOMEM;
 	r->uid = k->uid;
-	r->c = *(const struct tm_counters *)value;
+	r->c = v->c;
 	if (by == BY_PROC) {
 		r->pid = k->pid;
-		memcpy(r->comm, k->comm, sizeof(r->comm));
+		memcpy(r->comm, v->comm, sizeof(r->comm));
 	} else if (by == BY_IFACE) {
 		r->ifindex = k->ifindex;
 	} else if (by == BY_PROTO) {
@@ -429,7 +430,7 @@ static int take_snapshot(struct ctx *x, struct snapshot *s)
 				      sizeof(struct tm_conn), false, add_conn, &rc);
 	else
 		err = tm_map_for_each(x->details_fd, sizeof(struct tm_detail_key),
-				      sizeof(struct tm_counters), false, add_detail, &rc);
+				      sizeof(struct tm_detail), false, add_detail, &rc);
 	if (!err)
 		err = tm_percpu_lookup(x->pins.global_fd, &zero, &s->g, sizeof(s->g));
 	if (err) {
