@@ -32,10 +32,13 @@
 /* Owner of packets whose socket has no owner UID; (uid_t)-1 is never a UID. */
 #define TM_UID_UNKNOWN		0xffffffffu
 
-/* Default capacity of the per-user map (keys are uid x family). */
-#define TM_USERS_MAX		16384
+/*
+ * Default capacity of the per-user map (keys are uid x family; tm-load
+ * --max-users). Per-CPU values: full, it costs 8192 x 32 bytes a CPU.
+ */
+#define TM_USERS_MAX		8192
 /* Untracked networks per family; interfaces tm-load --iface may name. */
-#define TM_MASKS_MAX		65536
+#define TM_MASKS_MAX		16384
 #define TM_IFACES_MAX		64
 #define TM_IFNAMSIZ		16
 #define TM_COMM_LEN		16

@@ -47,6 +47,7 @@ struct opts {
 	struct tm_masks masks;
 	__u32 events_size;
 	__u32 max_conns;
+	__u32 max_users;
 	bool replace;
 	const char *pin_root;
 };
@@ -64,6 +65,8 @@ static void usage(FILE *f)
 "      --iface IF       count only packets on this interface (repeatable;\n"
 "                       default: every interface)\n"
 "      --masks FILE     untracked networks, one a line (as tm-mask load FILE)\n"
+"      --max-users N    (user, address family) pairs counted (default %u; a\n"
+"                       fresh load only); more are counted as 'users_full'\n"
 "      --max-conns N    connections tracked at once (default %u; a fresh load\n"
 "                       only): when full, the least recently active goes\n"
 "      --events-size BYTES  the event ring for tm-stream: a power of two from\n"
@@ -76,7 +79,7 @@ static void usage(FILE *f)
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: 0 loaded, 1 failure (nothing is left behind), 2 bad usage.\n",
-		TM_CONNS_MAX, TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
+		TM_USERS_MAX, TM_CONNS_MAX, TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
 }
 
 /* Names are resolved now, in tm-load's network namespace, and kept. */
@@ -105,13 +108,14 @@ static int add_iface(struct opts *o, const char *name)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_PIN_ROOT = 256, OPT_REPLACE, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE,
-	       OPT_MAX_CONNS };
+	       OPT_MAX_CONNS, OPT_MAX_USERS };
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "iface", required_argument, NULL, OPT_IFACE },
 		{ "masks", required_argument, NULL, OPT_MASKS },
 		{ "events-size", required_argument, NULL, OPT_EVENTS_SIZE },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "max-users", required_argument, NULL, OPT_MAX_USERS },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -159,17 +163,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->events_size = v;
 			break;
 		}
-		case OPT_MAX_CONNS: {
+		case OPT_MAX_CONNS:
+		case OPT_MAX_USERS: {
+			const char *name = c == OPT_MAX_CONNS ? "--max-conns" : "--max-users";
 			uint64_t v;
 
-			err = tm_parse_count("--max-conns", optarg, &v);
+			err = tm_parse_count(name, optarg, &v);
 			if (err)
 				return err;
 			if (v > (1u << 24)) {
-				tm_usage_err("--max-conns '%s': at most 16777216", optarg);
+				tm_usage_err("%s '%s': at most 16777216", name, optarg);
 				return -TM_EUSAGE;
 			}
-			o->max_conns = v;
+			*(c == OPT_MAX_CONNS ? &o->max_conns : &o->max_users) = v;
 			break;
 		}
 		case OPT_REPLACE:
@@ -193,9 +199,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		tm_usage_err("'%s': unexpected argument", argv[optind]);
 		return -TM_EUSAGE;
 	}
-	if (o->replace && (o->events_size || o->max_conns)) {
+	if (o->replace && (o->events_size || o->max_conns || o->max_users)) {
 		tm_usage_err("--%s goes with a fresh load, not --replace",
-			     o->events_size ? "events-size" : "max-conns");
+			     o->events_size ? "events-size" : o->max_conns ? "max-conns" : "max-users");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -455,6 +461,8 @@ static int load_fresh(struct opts *o, const char *root, const char *parent)
 		bpf_map__set_max_entries(skel->maps.events, o->events_size);
 	if (o->max_conns)
 		bpf_map__set_max_entries(skel->maps.conns, o->max_conns);
+	if (o->max_users)
+		bpf_map__set_max_entries(skel->maps.users, o->max_users);
 	err = load_skel(skel);
 	if (err)
 		goto out;

@@ -143,3 +143,16 @@ B=42421
 	run tm-stat --json
 	[ "$(jq -r 'map(select(.uid == null)) | .[0].user' <<<"$output")" = unknown ]
 }
+
+@test "users beyond --max-users are counted as users_full, and tm-stat says so" {
+	tm-load --cgroup "$CG" --max-users 2
+	udp_exchange "$CG" $A_UID "$CG" $B 127.0.0.1 4 100
+	udp_exchange "$CG" 42423 "$CG" 42424 127.0.0.1 3 100
+	# The first two (uid, family) pairs got rows; the rest is counted apart.
+	run tm-stat --json
+	[ "$(jq 'length' <<<"$output")" = 2 ]
+	run tm-stat
+	[[ "$output" == *"tm-stat: note: 6 packets (768 bytes) had no room in the per-user map and are not in any row"* ]]
+	run tm-load --replace --max-users 4
+	[ "$status" = 2 ]
+}
