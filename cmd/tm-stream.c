@@ -300,16 +300,6 @@ static const char *proto_name(uint8_t p, char *buf, size_t len)
 	return buf;
 }
 
-static void addr(const struct tm_event *e, const uint8_t *a, char *buf, size_t len)
-{
-	if (e->family == TM_FAMILY_IPV4)
-		inet_ntop(AF_INET, a, buf, len);
-	else if (e->family == TM_FAMILY_IPV6)
-		inet_ntop(AF_INET6, a, buf, len);
-	else
-		snprintf(buf, len, "?");
-}
-
 /* The per-user file of this event, opened on first use and kept open. */
 static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
 {
@@ -396,14 +386,107 @@ static void flush_files(struct stream *s)
 			fflush(s->files[i].f);
 }
 
+/*
+ * A line is built by appending to a buffer: printf's format parsing was
+ * most of the cost of an event.
+ */
+struct line {
+	char *p;
+	char buf[768];
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+#define PUT(l, lit) put(l, lit, sizeof(lit) - 1)
+
+static void put_str(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void put_u64(struct line *l, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (n)
+		*l->p++ = tmp[--n];
+}
+
+/* seconds.nanoseconds, the nanoseconds always nine digits */
+static void put_ts(struct line *l, int64_t ns)
+{
+	uint32_t frac = ns % 1000000000;
+	int i;
+
+	put_u64(l, ns / 1000000000);
+	*l->p++ = '.';
+	for (i = 8; i >= 0; i--) {
+		l->p[i] = '0' + frac % 10;
+		frac /= 10;
+	}
+	l->p += 9;
+}
+
+static void put_addr(struct line *l, const struct tm_event *e, const uint8_t *a)
+{
+	if (e->family == TM_FAMILY_IPV4) {
+		int i;
+
+		for (i = 0; i < 4; i++) {
+			if (i)
+				*l->p++ = '.';
+			put_u64(l, a[i]);
+		}
+	} else if (e->family == TM_FAMILY_IPV6) {
+		char s[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, a, s, sizeof(s));
+		put_str(l, s);
+	} else {
+		*l->p++ = '?';
+	}
+}
+
+static void put_comm(struct line *l, const char *comm)
+{
+	char esc[TM_COMM_LEN * 6 + 1];
+	size_t i;
+
+	for (i = 0; i < TM_COMM_LEN && comm[i]; i++)
+		if (comm[i] == '"' || comm[i] == '\\' || (unsigned char)comm[i] < 0x20 ||
+		    comm[i] == 0x7f)
+			break;
+	if (i == TM_COMM_LEN || !comm[i]) {
+		put(l, comm, i);	/* nothing to escape: the usual case */
+		return;
+	}
+	json_escape(comm, TM_COMM_LEN, esc, sizeof(esc));
+	put_str(l, esc);
+}
+
+static void put_port(struct line *l, const struct tm_event *e, uint16_t port)
+{
+	if (e->has_ports)
+		put_u64(l, port);
+	else
+		PUT(l, "null");
+}
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct tm_event *e = data;
 	struct stream *s = ctx;
-	char ts[40], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
-	char ifbuf[IF_NAMESIZE], comm[TM_COMM_LEN * 6 + 1], uid[16], sp[8], dp[8];
-	struct timespec wall;
-	int64_t real_ns;
+	char pbuf[8], ifbuf[IF_NAMESIZE];
+	struct line l;
 	struct user *u;
 	FILE *f = stdout;
 
@@ -428,36 +511,61 @@ static int on_event(void *ctx, void *data, size_t len)
 			return 0;
 		}
 	}
-	real_ns = (int64_t)e->ts_ns + s->mono_to_real;
-	wall.tv_sec = real_ns / 1000000000;
-	wall.tv_nsec = real_ns % 1000000000;
-	tm_format_ts(&wall, ts, sizeof(ts));
-	addr(e, e->saddr, src, sizeof(src));
-	addr(e, e->daddr, dst, sizeof(dst));
-
+	l.p = l.buf;
 	if (s->o->format == FMT_CSV) {
-		fprintf(f, "%s,%u,%s,%s,%s,%" PRIu64 ",%" PRIu64 "\n",
-			e->dir == TM_DIR_OUT ? "out" : "in", e->bytes, src, dst, ts,
-			u->in, u->out);
+		put_str(&l, e->dir == TM_DIR_OUT ? "out," : "in,");
+		put_u64(&l, e->bytes);
+		*l.p++ = ',';
+		put_addr(&l, e, e->saddr);
+		*l.p++ = ',';
+		put_addr(&l, e, e->daddr);
+		*l.p++ = ',';
+		put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
+		*l.p++ = ',';
+		put_u64(&l, u->in);
+		*l.p++ = ',';
+		put_u64(&l, u->out);
 	} else {
+		PUT(&l, "{\"ts\":\"");
+		put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
+		PUT(&l, "\",\"dir\":\"");
+		put_str(&l, e->dir == TM_DIR_OUT ? "out" : "in");
+		PUT(&l, "\",\"uid\":");
 		if (e->uid == TM_UID_UNKNOWN)
-			snprintf(uid, sizeof(uid), "null");
+			PUT(&l, "null");
 		else
-			snprintf(uid, sizeof(uid), "%u", e->uid);
-		snprintf(sp, sizeof(sp), e->has_ports ? "%u" : "null", e->sport);
-		snprintf(dp, sizeof(dp), e->has_ports ? "%u" : "null", e->dport);
-		json_escape(e->comm, TM_COMM_LEN, comm, sizeof(comm));
-		fprintf(f, "{\"ts\":\"%s\",\"dir\":\"%s\",\"uid\":%s,\"user\":\"%s\","
-			"\"pid\":%u,\"comm\":\"%s\",\"proto\":\"%s\",\"family\":\"%s\","
-			"\"src\":\"%s\",\"sport\":%s,\"dst\":\"%s\",\"dport\":%s,"
-			"\"bytes\":%u,\"iface\":\"%s\",\"total_in\":%" PRIu64
-			",\"total_out\":%" PRIu64 "}\n",
-			ts, e->dir == TM_DIR_OUT ? "out" : "in", uid, u->name, e->pid, comm,
-			proto_name(e->proto, pbuf, sizeof(pbuf)),
-			e->family == TM_FAMILY_IPV4 ? "ipv4" :
-			e->family == TM_FAMILY_IPV6 ? "ipv6" : "other",
-			src, sp, dst, dp, e->bytes, ifname(s, e->ifindex, ifbuf), u->in, u->out);
+			put_u64(&l, e->uid);
+		PUT(&l, ",\"user\":\"");
+		put_str(&l, u->name);
+		PUT(&l, "\",\"pid\":");
+		put_u64(&l, e->pid);
+		PUT(&l, ",\"comm\":\"");
+		put_comm(&l, e->comm);
+		PUT(&l, "\",\"proto\":\"");
+		put_str(&l, proto_name(e->proto, pbuf, sizeof(pbuf)));
+		PUT(&l, "\",\"family\":\"");
+		put_str(&l, e->family == TM_FAMILY_IPV4 ? "ipv4" :
+			    e->family == TM_FAMILY_IPV6 ? "ipv6" : "other");
+		PUT(&l, "\",\"src\":\"");
+		put_addr(&l, e, e->saddr);
+		PUT(&l, "\",\"sport\":");
+		put_port(&l, e, e->sport);
+		PUT(&l, ",\"dst\":\"");
+		put_addr(&l, e, e->daddr);
+		PUT(&l, "\",\"dport\":");
+		put_port(&l, e, e->dport);
+		PUT(&l, ",\"bytes\":");
+		put_u64(&l, e->bytes);
+		PUT(&l, ",\"iface\":\"");
+		put_str(&l, ifname(s, e->ifindex, ifbuf));
+		PUT(&l, "\",\"total_in\":");
+		put_u64(&l, u->in);
+		PUT(&l, ",\"total_out\":");
+		put_u64(&l, u->out);
+		*l.p++ = '}';
 	}
+	*l.p++ = '\n';
+	fwrite(l.buf, 1, l.p - l.buf, f);
 	if (f == stdout && ferror(stdout)) {
 		s->epipe = errno == EPIPE;
 		return s->epipe ? STOP_COUNT : -errno;
@@ -571,6 +679,11 @@ static int stream(struct stream *s)
 			err = ring_buffer__consume(rb);
 		if (err > 0)
 			err = 0;
+		/* Every line read in this round goes out now, whole. */
+		if (fflush(stdout) && errno == EPIPE && !err) {
+			s->epipe = true;
+			err = STOP_COUNT;
+		}
 		if (hup) {
 			hup = 0;
 			close_files(s);
@@ -609,7 +722,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	err = parse_args(argc, argv, &o);
 	if (!err) {
-		tm_stdout_line_buffered();
+		/*
+		 * Not line-buffered: stdout is flushed after each round of
+		 * reading the ring, so a pipe sees every line as soon as its
+		 * round is read, without a write for each line at high rates.
+		 */
+		static char outbuf[1 << 16];
+
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 		err = stream(&s);
 	}
 	free(s.users);
