@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <jansson.h>
 #include <bpf/bpf.h>
 
 #include "tm.h"
@@ -613,23 +612,7 @@ static const char *cgroup_path(struct ctx *x, uint64_t id, char *buf, size_t len
 	return buf;
 }
 
-static void wall_of(const struct ctx *x, uint64_t mono_ns, char *buf, size_t len)
-{
-	int64_t ns = (int64_t)mono_ns + x->mono_to_real;
-	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
-
-	tm_format_ts(&ts, buf, len);
-}
-
 /* -------------------------------------------------------------- output */
-
-static void bytes_cell(const struct opts *o, uint64_t v, char *buf, size_t len)
-{
-	if (o->exact)
-		snprintf(buf, len, "%" PRIu64, v);
-	else
-		tm_human_bytes(v, buf, len);
-}
 
 /* The key columns of a breakdown, as text, in table and CSV order. */
 struct keycols {
@@ -638,56 +621,115 @@ struct keycols {
 	char vals[8][PATH_MAX];
 };
 
+static struct tm_buf col(struct keycols *k, const char *head)
+{
+	struct tm_buf b = { k->vals[k->n], k->vals[k->n] + PATH_MAX - 1 };
+
+	k->heads[k->n++] = head;
+	return b;
+}
+
+static void end(struct tm_buf *b)
+{
+	*b->p = '\0';
+}
+
+/* ADDR:PORT, [ADDR]:PORT for IPv6, ADDR alone without ports. */
+static void put_endpoint(struct tm_buf *b, const struct row *r, const uint8_t *a, uint16_t port)
+{
+	bool ports = r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP;
+	bool v6 = r->family == TM_FAMILY_IPV6 && ports;
+
+	if (v6)
+		tm_put_lit(b, "[");
+	tm_put_addr(b, r->family, a);
+	if (v6)
+		tm_put_lit(b, "]");
+	if (ports) {
+		tm_put_lit(b, ":");
+		tm_put_u64(b, port);
+	}
+}
+
 static void key_columns(struct ctx *x, const struct row *r, struct keycols *k, bool csv)
 {
-	char b[64];
+	char tmp[PATH_MAX];
+	struct tm_buf b;
 
 	k->n = 0;
-#define COL(h, ...) do { k->heads[k->n] = h; snprintf(k->vals[k->n], PATH_MAX, __VA_ARGS__); k->n++; } while (0)
 	switch (x->o->by) {
 	case BY_CONN:
-		COL(csv ? "proto" : "PROTO", "%s", proto_name(r->proto, b, sizeof(b)));
+		b = col(k, csv ? "proto" : "PROTO");
+		tm_put_str(&b, proto_name(r->proto, tmp, sizeof(tmp)));
+		end(&b);
 		if (csv) {
-			COL("family", "%s", family_name(r->family));
-			COL("local", "%s", addr_str(r->family, r->laddr, b, sizeof(b)));
-			COL("lport", "%u", r->lport);
-			COL("remote", "%s", addr_str(r->family, r->raddr, b, sizeof(b)));
-			COL("rport", "%u", r->rport);
+			b = col(k, "family");
+			tm_put_str(&b, family_name(r->family));
+			end(&b);
+			b = col(k, "local");
+			tm_put_addr(&b, r->family, r->laddr);
+			end(&b);
+			b = col(k, "lport");
+			tm_put_u64(&b, r->lport);
+			end(&b);
+			b = col(k, "remote");
+			tm_put_addr(&b, r->family, r->raddr);
+			end(&b);
+			b = col(k, "rport");
+			tm_put_u64(&b, r->rport);
+			end(&b);
 		} else {
-			char e[80];
-
-			COL("LOCAL", "%s", endpoint(r, r->laddr, r->lport, e, sizeof(e)));
-			COL("REMOTE", "%s", endpoint(r, r->raddr, r->rport, e, sizeof(e)));
+			b = col(k, "LOCAL");
+			put_endpoint(&b, r, r->laddr, r->lport);
+			end(&b);
+			b = col(k, "REMOTE");
+			put_endpoint(&b, r, r->raddr, r->rport);
+			end(&b);
 		}
-		COL(csv ? "pid" : "PID", "%u", r->pid);
-		COL(csv ? "comm" : "COMM", "%.*s", TM_COMM_LEN, r->comm);
-		break;
+		/* A connection also names its process. */
+		__attribute__((fallthrough));
 	case BY_PROC:
-		COL(csv ? "pid" : "PID", "%u", r->pid);
-		COL(csv ? "comm" : "COMM", "%.*s", TM_COMM_LEN, r->comm);
+		b = col(k, csv ? "pid" : "PID");
+		tm_put_u64(&b, r->pid);
+		end(&b);
+		b = col(k, csv ? "comm" : "COMM");
+		tm_put(&b, r->comm, strnlen(r->comm, TM_COMM_LEN));
+		end(&b);
 		break;
-	case BY_IFACE: {
-		char n[IF_NAMESIZE];
-
-		COL(csv ? "iface" : "IFACE", "%s", iface_name(r->ifindex, n));
+	case BY_IFACE:
+		b = col(k, csv ? "iface" : "IFACE");
+		tm_put_str(&b, iface_name(r->ifindex, tmp));
+		end(&b);
 		break;
-	}
 	case BY_PROTO:
-		COL(csv ? "proto" : "PROTO", "%s", proto_name(r->proto, b, sizeof(b)));
+		b = col(k, csv ? "proto" : "PROTO");
+		tm_put_str(&b, proto_name(r->proto, tmp, sizeof(tmp)));
+		end(&b);
 		break;
-	case BY_CGROUP: {
-		char p[PATH_MAX];
-
-		COL(csv ? "cgroup" : "CGROUP", "%s", cgroup_path(x, r->cgroup_id, p, sizeof(p)));
+	case BY_CGROUP:
+		b = col(k, csv ? "cgroup" : "CGROUP");
+		tm_put_str(&b, cgroup_path(x, r->cgroup_id, tmp, sizeof(tmp)));
+		end(&b);
 		break;
-	}
 	default:
 		break;
 	}
-#undef COL
 }
 
-static int print_table(struct ctx *x, const struct snapshot *s, size_t nrows)
+static void put_bytes_cell(const struct opts *o, struct tm_buf *b, uint64_t v)
+{
+	char h[32];
+
+	if (o->exact) {
+		tm_put_u64(b, v);
+	} else {
+		tm_human_bytes(v, h, sizeof(h));
+		tm_put_str(b, h);
+	}
+}
+
+static int print_table(struct ctx *x, const struct row *const *rows, size_t nrows,
+		       const struct snapshot *s)
 {
 	const struct opts *o = x->o;
 	const char *heads[16];
@@ -718,31 +760,35 @@ static int print_table(struct ctx *x, const struct snapshot *s, size_t nrows)
 	}
 	tm_table_init(&t, ncols, heads, align);
 	for (i = 0; i < nrows && !err; i++) {
-		const struct row *r = &s->rows[i];
-		char cells[16][96];
+		const struct row *r = rows[i];
+		char cells[8][96];
 		const char *cellp[16];
-		size_t c = 0, j;
+		size_t c = 0, j, nc = 0;
+		struct tm_buf b;
 
-		row_user(r, cells[c++], 96);
+#define CELL() (b = (struct tm_buf){ cells[nc], cells[nc] + 95 }, cellp[c++] = cells[nc++])
+		CELL();
+		row_user(r, cells[nc - 1], 96);
 		if (o->by == BY_USER) {
+			CELL();
 			if (r->uid == TM_UID_UNKNOWN)
-				snprintf(cells[c++], 96, "-");
+				tm_put_lit(&b, "-");
 			else
-				snprintf(cells[c++], 96, "%u", r->uid);
+				tm_put_u64(&b, r->uid);
+			end(&b);
 		}
 		key_columns(x, r, &k, false);
 		for (j = 0; j < (size_t)k.n; j++)
-			snprintf(cells[c++], 96, "%s", k.vals[j]);
-		bytes_cell(o, r->c.in_bytes, cells[c++], 96);
-		bytes_cell(o, r->c.out_bytes, cells[c++], 96);
-		snprintf(cells[c++], 96, "%" PRIu64, (uint64_t)r->c.in_packets);
-		snprintf(cells[c++], 96, "%" PRIu64, (uint64_t)r->c.out_packets);
+			cellp[c++] = k.vals[j];
+		CELL(); put_bytes_cell(o, &b, r->c.in_bytes); end(&b);
+		CELL(); put_bytes_cell(o, &b, r->c.out_bytes); end(&b);
+		CELL(); tm_put_u64(&b, r->c.in_packets); end(&b);
+		CELL(); tm_put_u64(&b, r->c.out_packets); end(&b);
 		if (o->interval) {
-			tm_human_rate(r->in_rate, cells[c++], 96);
-			tm_human_rate(r->out_rate, cells[c++], 96);
+			CELL(); tm_human_rate(r->in_rate, cells[nc - 1], 96);
+			CELL(); tm_human_rate(r->out_rate, cells[nc - 1], 96);
 		}
-		for (j = 0; j < c; j++)
-			cellp[j] = cells[j];
+#undef CELL
 		err = tm_table_add(&t, cellp);
 	}
 	if (o->interval) {
@@ -764,88 +810,119 @@ static int print_table(struct ctx *x, const struct snapshot *s, size_t nrows)
 	return err;
 }
 
-static int print_json(struct ctx *x, const struct snapshot *s, size_t nrows)
+static void put_kv_u64(struct tm_buf *b, const char *key, uint64_t v)
+{
+	tm_put_lit(b, ",\"");
+	tm_put_str(b, key);
+	tm_put_lit(b, "\":");
+	tm_put_u64(b, v);
+}
+
+static void put_kv_str(struct tm_buf *b, const char *key, const char *v, size_t max)
+{
+	tm_put_lit(b, ",\"");
+	tm_put_str(b, key);
+	tm_put_lit(b, "\":\"");
+	tm_put_json(b, v, max);
+	tm_put_lit(b, "\"");
+}
+
+static void put_kv_real(struct tm_buf *b, const char *key, double v)
+{
+	char num[40];
+
+	snprintf(num, sizeof(num), "%.3f", v);
+	tm_put_lit(b, ",\"");
+	tm_put_str(b, key);
+	tm_put_lit(b, "\":");
+	tm_put_str(b, num);
+}
+
+/* One compact array: rows written field by field, strings escaped. */
+static int print_json(struct ctx *x, const struct row *const *rows, size_t nrows,
+		      const struct snapshot *s)
 {
 	const struct opts *o = x->o;
-	json_t *arr = json_array();
-	char name[64], ts[40], b[PATH_MAX];
+	char name[64], ts[40], tmp[PATH_MAX], line[2 * PATH_MAX + 1024];
 	size_t i;
-	int err = arr ? 0 : -ENOMEM;
 
 	tm_format_ts(&s->wall, ts, sizeof(ts));
-	for (i = 0; i < nrows && !err; i++) {
-		const struct row *r = &s->rows[i];
-		json_t *row;
+	putchar('[');
+	for (i = 0; i < nrows; i++) {
+		const struct row *r = rows[i];
+		bool ports = r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP;
+		TM_BUF(b, line);
 
-		row = json_pack("{s:o, s:s, s:I, s:I, s:I, s:I}",
-				"uid", r->uid == TM_UID_UNKNOWN ? json_null() : json_integer(r->uid),
-				"user", row_user(r, name, sizeof(name)),
-				"in_bytes", (json_int_t)r->c.in_bytes,
-				"out_bytes", (json_int_t)r->c.out_bytes,
-				"in_packets", (json_int_t)r->c.in_packets,
-				"out_packets", (json_int_t)r->c.out_packets);
-		if (!row) {
-			err = -ENOMEM;
-			break;
-		}
+		tm_put_str(&b, i ? ",{\"uid\":" : "{\"uid\":");
+		if (r->uid == TM_UID_UNKNOWN)
+			tm_put_lit(&b, "null");
+		else
+			tm_put_u64(&b, r->uid);
+		put_kv_str(&b, "user", row_user(r, name, sizeof(name)), sizeof(name));
+		put_kv_u64(&b, "in_bytes", r->c.in_bytes);
+		put_kv_u64(&b, "out_bytes", r->c.out_bytes);
+		put_kv_u64(&b, "in_packets", r->c.in_packets);
+		put_kv_u64(&b, "out_packets", r->c.out_packets);
 		switch (o->by) {
-		case BY_CONN: {
-			char comm[TM_COMM_LEN + 1];
-			bool ports = r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP;
-
-			snprintf(comm, sizeof(comm), "%.*s", TM_COMM_LEN, r->comm);
-			json_object_set_new(row, "proto", json_string(proto_name(r->proto, b, sizeof(b))));
-			json_object_set_new(row, "family", json_string(family_name(r->family)));
-			json_object_set_new(row, "local", json_string(addr_str(r->family, r->laddr, b, sizeof(b))));
-			json_object_set_new(row, "lport", ports ? json_integer(r->lport) : json_null());
-			json_object_set_new(row, "remote", json_string(addr_str(r->family, r->raddr, b, sizeof(b))));
-			json_object_set_new(row, "rport", ports ? json_integer(r->rport) : json_null());
-			json_object_set_new(row, "pid", json_integer(r->pid));
-			json_object_set_new(row, "comm", json_string(comm));
-			wall_of(x, r->first_ns, b, sizeof(b));
-			json_object_set_new(row, "first_seen", json_string(b));
-			wall_of(x, r->last_ns, b, sizeof(b));
-			json_object_set_new(row, "last_seen", json_string(b));
+		case BY_CONN:
+			put_kv_str(&b, "proto", proto_name(r->proto, tmp, sizeof(tmp)), 16);
+			put_kv_str(&b, "family", family_name(r->family), 8);
+			tm_put_lit(&b, ",\"local\":\"");
+			tm_put_addr(&b, r->family, r->laddr);
+			tm_put_lit(&b, "\",\"lport\":");
+			if (ports)
+				tm_put_u64(&b, r->lport);
+			else
+				tm_put_lit(&b, "null");
+			tm_put_lit(&b, ",\"remote\":\"");
+			tm_put_addr(&b, r->family, r->raddr);
+			tm_put_lit(&b, "\",\"rport\":");
+			if (ports)
+				tm_put_u64(&b, r->rport);
+			else
+				tm_put_lit(&b, "null");
+			put_kv_u64(&b, "pid", r->pid);
+			put_kv_str(&b, "comm", r->comm, TM_COMM_LEN);
+			tm_put_lit(&b, ",\"first_seen\":\"");
+			tm_put_ts(&b, (int64_t)r->first_ns + x->mono_to_real);
+			tm_put_lit(&b, "\",\"last_seen\":\"");
+			tm_put_ts(&b, (int64_t)r->last_ns + x->mono_to_real);
+			tm_put_lit(&b, "\"");
 			break;
-		}
-		case BY_PROC: {
-			char comm[TM_COMM_LEN + 1];
-
-			snprintf(comm, sizeof(comm), "%.*s", TM_COMM_LEN, r->comm);
-			json_object_set_new(row, "pid", json_integer(r->pid));
-			json_object_set_new(row, "comm", json_string(comm));
+		case BY_PROC:
+			put_kv_u64(&b, "pid", r->pid);
+			put_kv_str(&b, "comm", r->comm, TM_COMM_LEN);
 			break;
-		}
 		case BY_IFACE:
-			json_object_set_new(row, "iface", json_string(iface_name(r->ifindex, b)));
+			put_kv_str(&b, "iface", iface_name(r->ifindex, tmp), IF_NAMESIZE);
 			break;
 		case BY_PROTO:
-			json_object_set_new(row, "proto", json_string(proto_name(r->proto, b, sizeof(b))));
+			put_kv_str(&b, "proto", proto_name(r->proto, tmp, sizeof(tmp)), 16);
 			break;
 		case BY_CGROUP:
-			json_object_set_new(row, "cgroup", json_string(cgroup_path(x, r->cgroup_id, b, sizeof(b))));
+			put_kv_str(&b, "cgroup", cgroup_path(x, r->cgroup_id, tmp, sizeof(tmp)),
+				   sizeof(tmp));
 			break;
 		default:
 			break;
 		}
 		if (o->interval) {
-			json_object_set_new(row, "in_rate", json_real(round(r->in_rate * 1000) / 1000));
-			json_object_set_new(row, "out_rate", json_real(round(r->out_rate * 1000) / 1000));
-			json_object_set_new(row, "ts", json_string(ts));
+			put_kv_real(&b, "in_rate", r->in_rate);
+			put_kv_real(&b, "out_rate", r->out_rate);
+			put_kv_str(&b, "ts", ts, sizeof(ts));
 		}
-		if (json_array_append_new(arr, row))
-			err = -ENOMEM;
+		tm_put_lit(&b, "}");
+		fwrite(line, 1, b.p - line, stdout);
 	}
-	if (!err && (json_dumpf(arr, stdout, JSON_COMPACT) || putchar('\n') == EOF))
-		err = -errno;
-	json_decref(arr);
-	return err;
+	fputs("]\n", stdout);
+	return ferror(stdout) ? -errno : 0;
 }
 
-static int print_csv(struct ctx *x, const struct snapshot *s, size_t nrows, bool header)
+static int print_csv(struct ctx *x, const struct row *const *rows, size_t nrows,
+		     const struct snapshot *s, bool header)
 {
 	const struct opts *o = x->o;
-	char name[64], ts[40];
+	char name[64], ts[40], line[9 * PATH_MAX];
 	struct keycols k;
 	size_t i;
 	int j;
@@ -862,22 +939,38 @@ static int print_csv(struct ctx *x, const struct snapshot *s, size_t nrows, bool
 		       o->interval ? ",in_rate,out_rate" : "");
 	}
 	for (i = 0; i < nrows; i++) {
-		const struct row *r = &s->rows[i];
+		const struct row *r = rows[i];
+		TM_BUF(b, line);
 
-		if (o->interval)
-			printf("%s,", ts);
+		if (o->interval) {
+			tm_put_str(&b, ts);
+			tm_put_lit(&b, ",");
+		}
 		if (r->uid != TM_UID_UNKNOWN)
-			printf("%u", r->uid);
-		printf(",%s", row_user(r, name, sizeof(name)));
+			tm_put_u64(&b, r->uid);
+		tm_put_lit(&b, ",");
+		tm_put_str(&b, row_user(r, name, sizeof(name)));
 		key_columns(x, r, &k, true);
-		for (j = 0; j < k.n; j++)
-			printf(",%s", k.vals[j]);
-		printf(",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-		       (uint64_t)r->c.in_bytes, (uint64_t)r->c.out_bytes,
-		       (uint64_t)r->c.in_packets, (uint64_t)r->c.out_packets);
-		if (o->interval)
-			printf(",%.0f,%.0f", r->in_rate, r->out_rate);
-		putchar('\n');
+		for (j = 0; j < k.n; j++) {
+			tm_put_lit(&b, ",");
+			tm_put_str(&b, k.vals[j]);
+		}
+		tm_put_lit(&b, ",");
+		tm_put_u64(&b, r->c.in_bytes);
+		tm_put_lit(&b, ",");
+		tm_put_u64(&b, r->c.out_bytes);
+		tm_put_lit(&b, ",");
+		tm_put_u64(&b, r->c.in_packets);
+		tm_put_lit(&b, ",");
+		tm_put_u64(&b, r->c.out_packets);
+		if (o->interval) {
+			tm_put_lit(&b, ",");
+			tm_put_u64(&b, (uint64_t)llround(r->in_rate));
+			tm_put_lit(&b, ",");
+			tm_put_u64(&b, (uint64_t)llround(r->out_rate));
+		}
+		tm_put_lit(&b, "\n");
+		fwrite(line, 1, b.p - line, stdout);
 	}
 	return 0;
 }
@@ -984,27 +1077,39 @@ static void notes(struct ctx *x, const struct snapshot *s)
 		       (uint64_t)s->g.details_full_packets, (uint64_t)s->g.details_full_bytes);
 }
 
+static int cmp_display_ptr(const void *a, const void *b)
+{
+	return cmp_display(*(const struct row *const *)a, *(const struct row *const *)b);
+}
+
 static int report(struct ctx *x, struct snapshot *s, bool first)
 {
 	const struct opts *o = x->o;
-	size_t nrows;
+	const struct row **order;
+	size_t nrows, i;
 	int err;
 
-	/* The display order; the caller keeps its own copy in key order. */
+	/* The display order, as pointers: the rows stay in key order. */
+	order = malloc((s->n ? s->n : 1) * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < s->n; i++)
+		order[i] = &s->rows[i];
 	sort_key = o->sort;
-	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_display);
+	qsort(order, s->n, sizeof(*order), cmp_display_ptr);
 	nrows = o->top && o->top < s->n ? o->top : s->n;
 	switch (o->format) {
 	case FMT_JSON:
-		err = print_json(x, s, nrows);
+		err = print_json(x, order, nrows, s);
 		break;
 	case FMT_CSV:
-		err = print_csv(x, s, nrows, first);
+		err = print_csv(x, order, nrows, s, first);
 		break;
 	default:
-		err = print_table(x, s, nrows);
+		err = print_table(x, order, nrows, s);
 		break;
 	}
+	free(order);
 	if (!err && (fflush(stdout) || ferror(stdout)))
 		err = -errno;
 	/* A reader that went away (| head) is not an error. */
@@ -1012,9 +1117,6 @@ static int report(struct ctx *x, struct snapshot *s, bool first)
 		pipe_gone = true, err = 0;
 	if (!err && first)
 		notes(x, s);
-	/* The next interval's rates look rows up by key. */
-	if (o->interval)
-		qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_key);
 	return err;
 }
 

@@ -191,26 +191,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* JSON string contents: quotes, backslashes and control characters escaped. */
-static void json_escape(const char *s, size_t max, char *out, size_t len)
-{
-	size_t o = 0, i;
-
-	for (i = 0; i < max && s[i] && o + 7 < len; i++) {
-		unsigned char ch = s[i];
-
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			o += snprintf(out + o, len - o, "\\u%04x", ch);
-		} else {
-			out[o++] = ch;
-		}
-	}
-	out[o] = '\0';
-}
-
 static struct user *user_slot(struct stream *s, uint32_t uid)
 {
 	size_t mask = s->users_cap - 1, i = (uid * 2654435761u) & mask;
@@ -247,8 +227,12 @@ static struct user *user_get(struct stream *s, uint32_t uid)
 	if (!u->used) {
 		u->used = true;
 		u->uid = uid;
+		TM_BUF(b, u->name);
+
 		tm_user_name(uid, name, sizeof(name));
-		json_escape(name, sizeof(name), u->name, sizeof(u->name));
+		b.end--;	/* room for the NUL */
+		tm_put_json(&b, name, sizeof(name));
+		*b.p = '\0';
 		s->users_n++;
 	}
 	return u;
@@ -386,107 +370,20 @@ static void flush_files(struct stream *s)
 			fflush(s->files[i].f);
 }
 
-/*
- * A line is built by appending to a buffer: printf's format parsing was
- * most of the cost of an event.
- */
-struct line {
-	char *p;
-	char buf[768];
-};
-
-static void put(struct line *l, const char *s, size_t n)
-{
-	memcpy(l->p, s, n);
-	l->p += n;
-}
-
-#define PUT(l, lit) put(l, lit, sizeof(lit) - 1)
-
-static void put_str(struct line *l, const char *s)
-{
-	put(l, s, strlen(s));
-}
-
-static void put_u64(struct line *l, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	while (n)
-		*l->p++ = tmp[--n];
-}
-
-/* seconds.nanoseconds, the nanoseconds always nine digits */
-static void put_ts(struct line *l, int64_t ns)
-{
-	uint32_t frac = ns % 1000000000;
-	int i;
-
-	put_u64(l, ns / 1000000000);
-	*l->p++ = '.';
-	for (i = 8; i >= 0; i--) {
-		l->p[i] = '0' + frac % 10;
-		frac /= 10;
-	}
-	l->p += 9;
-}
-
-static void put_addr(struct line *l, const struct tm_event *e, const uint8_t *a)
-{
-	if (e->family == TM_FAMILY_IPV4) {
-		int i;
-
-		for (i = 0; i < 4; i++) {
-			if (i)
-				*l->p++ = '.';
-			put_u64(l, a[i]);
-		}
-	} else if (e->family == TM_FAMILY_IPV6) {
-		char s[INET6_ADDRSTRLEN];
-
-		inet_ntop(AF_INET6, a, s, sizeof(s));
-		put_str(l, s);
-	} else {
-		*l->p++ = '?';
-	}
-}
-
-static void put_comm(struct line *l, const char *comm)
-{
-	char esc[TM_COMM_LEN * 6 + 1];
-	size_t i;
-
-	for (i = 0; i < TM_COMM_LEN && comm[i]; i++)
-		if (comm[i] == '"' || comm[i] == '\\' || (unsigned char)comm[i] < 0x20 ||
-		    comm[i] == 0x7f)
-			break;
-	if (i == TM_COMM_LEN || !comm[i]) {
-		put(l, comm, i);	/* nothing to escape: the usual case */
-		return;
-	}
-	json_escape(comm, TM_COMM_LEN, esc, sizeof(esc));
-	put_str(l, esc);
-}
-
-static void put_port(struct line *l, const struct tm_event *e, uint16_t port)
+static void put_port(struct tm_buf *b, const struct tm_event *e, uint16_t port)
 {
 	if (e->has_ports)
-		put_u64(l, port);
+		tm_put_u64(b, port);
 	else
-		PUT(l, "null");
+		tm_put_lit(b, "null");
 }
 
 static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct tm_event *e = data;
 	struct stream *s = ctx;
-	char pbuf[8], ifbuf[IF_NAMESIZE];
-	struct line l;
+	char pbuf[8], ifbuf[IF_NAMESIZE], line[768];
+	TM_BUF(l, line);
 	struct user *u;
 	FILE *f = stdout;
 
@@ -511,61 +408,60 @@ static int on_event(void *ctx, void *data, size_t len)
 			return 0;
 		}
 	}
-	l.p = l.buf;
 	if (s->o->format == FMT_CSV) {
-		put_str(&l, e->dir == TM_DIR_OUT ? "out," : "in,");
-		put_u64(&l, e->bytes);
-		*l.p++ = ',';
-		put_addr(&l, e, e->saddr);
-		*l.p++ = ',';
-		put_addr(&l, e, e->daddr);
-		*l.p++ = ',';
-		put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
-		*l.p++ = ',';
-		put_u64(&l, u->in);
-		*l.p++ = ',';
-		put_u64(&l, u->out);
+		tm_put_str(&l, e->dir == TM_DIR_OUT ? "out," : "in,");
+		tm_put_u64(&l, e->bytes);
+		tm_put_lit(&l, ",");
+		tm_put_addr(&l, e->family, e->saddr);
+		tm_put_lit(&l, ",");
+		tm_put_addr(&l, e->family, e->daddr);
+		tm_put_lit(&l, ",");
+		tm_put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
+		tm_put_lit(&l, ",");
+		tm_put_u64(&l, u->in);
+		tm_put_lit(&l, ",");
+		tm_put_u64(&l, u->out);
 	} else {
-		PUT(&l, "{\"ts\":\"");
-		put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
-		PUT(&l, "\",\"dir\":\"");
-		put_str(&l, e->dir == TM_DIR_OUT ? "out" : "in");
-		PUT(&l, "\",\"uid\":");
+		tm_put_lit(&l, "{\"ts\":\"");
+		tm_put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
+		tm_put_lit(&l, "\",\"dir\":\"");
+		tm_put_str(&l, e->dir == TM_DIR_OUT ? "out" : "in");
+		tm_put_lit(&l, "\",\"uid\":");
 		if (e->uid == TM_UID_UNKNOWN)
-			PUT(&l, "null");
+			tm_put_lit(&l, "null");
 		else
-			put_u64(&l, e->uid);
-		PUT(&l, ",\"user\":\"");
-		put_str(&l, u->name);
-		PUT(&l, "\",\"pid\":");
-		put_u64(&l, e->pid);
-		PUT(&l, ",\"comm\":\"");
-		put_comm(&l, e->comm);
-		PUT(&l, "\",\"proto\":\"");
-		put_str(&l, proto_name(e->proto, pbuf, sizeof(pbuf)));
-		PUT(&l, "\",\"family\":\"");
-		put_str(&l, e->family == TM_FAMILY_IPV4 ? "ipv4" :
+			tm_put_u64(&l, e->uid);
+		tm_put_lit(&l, ",\"user\":\"");
+		tm_put_str(&l, u->name);
+		tm_put_lit(&l, "\",\"pid\":");
+		tm_put_u64(&l, e->pid);
+		tm_put_lit(&l, ",\"comm\":\"");
+		tm_put_json(&l, e->comm, TM_COMM_LEN);
+		tm_put_lit(&l, "\",\"proto\":\"");
+		tm_put_str(&l, proto_name(e->proto, pbuf, sizeof(pbuf)));
+		tm_put_lit(&l, "\",\"family\":\"");
+		tm_put_str(&l, e->family == TM_FAMILY_IPV4 ? "ipv4" :
 			    e->family == TM_FAMILY_IPV6 ? "ipv6" : "other");
-		PUT(&l, "\",\"src\":\"");
-		put_addr(&l, e, e->saddr);
-		PUT(&l, "\",\"sport\":");
+		tm_put_lit(&l, "\",\"src\":\"");
+		tm_put_addr(&l, e->family, e->saddr);
+		tm_put_lit(&l, "\",\"sport\":");
 		put_port(&l, e, e->sport);
-		PUT(&l, ",\"dst\":\"");
-		put_addr(&l, e, e->daddr);
-		PUT(&l, "\",\"dport\":");
+		tm_put_lit(&l, ",\"dst\":\"");
+		tm_put_addr(&l, e->family, e->daddr);
+		tm_put_lit(&l, "\",\"dport\":");
 		put_port(&l, e, e->dport);
-		PUT(&l, ",\"bytes\":");
-		put_u64(&l, e->bytes);
-		PUT(&l, ",\"iface\":\"");
-		put_str(&l, ifname(s, e->ifindex, ifbuf));
-		PUT(&l, "\",\"total_in\":");
-		put_u64(&l, u->in);
-		PUT(&l, ",\"total_out\":");
-		put_u64(&l, u->out);
-		*l.p++ = '}';
+		tm_put_lit(&l, ",\"bytes\":");
+		tm_put_u64(&l, e->bytes);
+		tm_put_lit(&l, ",\"iface\":\"");
+		tm_put_str(&l, ifname(s, e->ifindex, ifbuf));
+		tm_put_lit(&l, "\",\"total_in\":");
+		tm_put_u64(&l, u->in);
+		tm_put_lit(&l, ",\"total_out\":");
+		tm_put_u64(&l, u->out);
+		tm_put_lit(&l, "}");
 	}
-	*l.p++ = '\n';
-	fwrite(l.buf, 1, l.p - l.buf, f);
+	tm_put_lit(&l, "\n");
+	fwrite(line, 1, l.p - line, f);
 	if (f == stdout && ferror(stdout)) {
 		s->epipe = errno == EPIPE;
 		return s->epipe ? STOP_COUNT : -errno;

@@ -12,21 +12,36 @@
 
 static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 
+/*
+ * 1023 B, 1.50 KiB, 10.0 KiB, 500 GiB: three significant digits, in
+ * integers (a float format for every cell of a large report is slow).
+ */
 void tm_human_bytes(uint64_t v, char *buf, size_t len)
 {
-	double d = v;
+	unsigned __int128 div = 1;
+	uint64_t r;
 	size_t u = 0;
 
 	if (v < 1024) {
 		snprintf(buf, len, "%llu B", (unsigned long long)v);
 		return;
 	}
-	while (d >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		d /= 1024;
+	while ((unsigned __int128)v >= div * 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		div *= 1024;
 		u++;
 	}
-	snprintf(buf, len, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s",
-		 d, units[u]);
+	if ((unsigned __int128)v < div * 10) {
+		r = ((unsigned __int128)v * 100 + div / 2) / div;
+		snprintf(buf, len, "%llu.%02llu %s", (unsigned long long)(r / 100),
+			 (unsigned long long)(r % 100), units[u]);
+	} else if ((unsigned __int128)v < div * 100) {
+		r = ((unsigned __int128)v * 10 + div / 2) / div;
+		snprintf(buf, len, "%llu.%llu %s", (unsigned long long)(r / 10),
+			 (unsigned long long)(r % 10), units[u]);
+	} else {
+		r = ((unsigned __int128)v + div / 2) / div;
+		snprintf(buf, len, "%llu %s", (unsigned long long)r, units[u]);
+	}
 }
 
 void tm_human_rate(double bps, char *buf, size_t len)
@@ -144,7 +159,7 @@ static void pad(FILE *f, size_t n)
 	while (n > 0) {
 		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
 
-		fwrite(spaces, 1, k, f);
+		fwrite_unlocked(spaces, 1, k, f);
 		n -= k;
 	}
 }
@@ -156,12 +171,12 @@ static void print_cell(const struct tm_table *t, size_t col, const char *s, FILE
 
 	if (t->align[col] == TM_RIGHT)
 		pad(f, w - l);
-	fwrite(s, 1, l, f);
+	fwrite_unlocked(s, 1, l, f);
 	/* No trailing blanks after a left-aligned last column. */
 	if (t->align[col] == TM_LEFT && !last)
 		pad(f, w - l);
 	if (!last)
-		fwrite("  ", 1, 2, f);
+		fwrite_unlocked("  ", 1, 2, f);
 }
 
 void tm_table_print(const struct tm_table *t, FILE *f)
@@ -170,14 +185,17 @@ void tm_table_print(const struct tm_table *t, FILE *f)
 
 	if (!t->width)
 		return;
+	/* One lock for the whole table, not one a write. */
+	flockfile(f);
 	for (i = 0; i < t->ncols; i++)
 		print_cell(t, i, t->heads[i], f);
-	fputc('\n', f);
+	fputc_unlocked('\n', f);
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++)
 			print_cell(t, i, t->arena + t->cells[r * t->ncols + i], f);
-		fputc('\n', f);
+		fputc_unlocked('\n', f);
 	}
+	funlockfile(f);
 }
 
 void tm_table_free(struct tm_table *t)

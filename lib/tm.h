@@ -102,6 +102,21 @@ void tm_masks_set_counts(struct tm_control *ctl, const struct tm_masks *m);
 int tm_masks_replace(int fd4, int fd6, struct tm_control *ctl,
 		     const struct tm_masks *want, int *added, int *removed);
 
+/* buf.c: appending text to a fixed buffer, cut at its end */
+struct tm_buf {
+	char *p, *end;
+};
+
+#define TM_BUF(b, arr) struct tm_buf b = { (arr), (arr) + sizeof(arr) }
+#define tm_put_lit(b, lit) tm_put(b, lit, sizeof(lit) - 1)
+
+void tm_put(struct tm_buf *b, const char *s, size_t n);
+void tm_put_str(struct tm_buf *b, const char *s);
+void tm_put_u64(struct tm_buf *b, uint64_t v);
+void tm_put_ts(struct tm_buf *b, int64_t ns);
+void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a);
+void tm_put_json(struct tm_buf *b, const char *s, size_t max);
+
 /* format.c */
 void tm_human_bytes(uint64_t v, char *buf, size_t len);
 void tm_human_rate(double bytes_per_sec, char *buf, size_t len);

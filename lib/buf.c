@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Text built by appending: for the lines a command writes by the thousand,
+ * printf's format parsing would be most of the cost.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tm.h"
+
+void tm_put(struct tm_buf *b, const char *s, size_t n)
+{
+	if (n > (size_t)(b->end - b->p))
+		n = b->end - b->p;	/* a line is sized for its worst case */
+	memcpy(b->p, s, n);
+	b->p += n;
+}
+
+void tm_put_str(struct tm_buf *b, const char *s)
+{
+	tm_put(b, s, strlen(s));
+}
+
+void tm_put_u64(struct tm_buf *b, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (n && b->p < b->end)
+		*b->p++ = tmp[--n];
+}
+
+void tm_put_ts(struct tm_buf *b, int64_t ns)
+{
+	char frac[9];
+	uint32_t f = ns % 1000000000;
+	int i;
+
+	tm_put_u64(b, ns / 1000000000);
+	for (i = 8; i >= 0; i--) {
+		frac[i] = '0' + f % 10;
+		f /= 10;
+	}
+	tm_put(b, ".", 1);
+	tm_put(b, frac, 9);
+}
+
+void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a)
+{
+	if (family == TM_FAMILY_IPV4) {
+		int i;
+
+		for (i = 0; i < 4; i++) {
+			if (i)
+				tm_put(b, ".", 1);
+			tm_put_u64(b, a[i]);
+		}
+	} else if (family == TM_FAMILY_IPV6) {
+		char s[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, a, s, sizeof(s));
+		tm_put_str(b, s);
+	} else {
+		tm_put(b, "?", 1);
+	}
+}
+
+/* JSON string contents, at most max bytes of s: quotes, backslashes and
+ * control characters escaped. */
+void tm_put_json(struct tm_buf *b, const char *s, size_t max)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < max && s[i]; i++) {
+		unsigned char ch = s[i];
+		char esc[8];
+
+		if (ch != '"' && ch != '\\' && ch >= 0x20 && ch != 0x7f)
+			continue;
+		tm_put(b, s + start, i - start);
+		if (ch == '"' || ch == '\\') {
+			esc[0] = '\\';
+			esc[1] = ch;
+			tm_put(b, esc, 2);
+		} else {
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			tm_put(b, esc, 6);
+		}
+		start = i + 1;
+	}
+	tm_put(b, s + start, i - start);
+}
