@@ -107,7 +107,7 @@ static int add_iface(struct opts *o, const char *name)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIN_ROOT = 256, OPT_REPLACE, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE,
+	enum { OPT_REPLACE = TM_OPT_OWN, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE,
 	       OPT_MAX_CONNS, OPT_MAX_USERS };
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -117,9 +117,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "max-users", required_argument, NULL, OPT_MAX_USERS },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
-		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TM_COMMON_OPTIONS,
 		{}
 	};
 	int c, err;
@@ -181,24 +179,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_REPLACE:
 			o->replace = true;
 			break;
-		case OPT_PIN_ROOT:
-			o->pin_root = optarg;
-			break;
-		case 'v':
-			tm_verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(TM_EXIT_OK);
 		default:
-			fprintf(stderr, "Try 'tm-load --help' for more information.\n");
-			return -TM_EUSAGE;
+			err = tm_common_opt(c, optarg, &o->pin_root, usage);
+			if (err)
+				return err;
+			break;
 		}
 	}
-	if (optind < argc) {
-		tm_usage_err("'%s': unexpected argument", argv[optind]);
-		return -TM_EUSAGE;
-	}
+	err = tm_no_more_args(argc, argv, optind);
+	if (err)
+		return err;
 	if (o->replace && (o->events_size || o->max_conns || o->max_users)) {
 		tm_usage_err("--%s goes with a fresh load, not --replace",
 			     o->events_size ? "events-size" : o->max_conns ? "max-conns" : "max-users");

@@ -191,16 +191,13 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PIN_ROOT = 256 };
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TM_COMMON_OPTIONS,
 		{}
 	};
 	struct opts o = {};
-	int c;
+	int c, err;
 
 	tm_init("tm-mask");
 	/* "+": options end at the command, so entries like -1 are entries. */
@@ -209,18 +206,11 @@ int main(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
-		case OPT_PIN_ROOT:
-			o.pin_root = optarg;
-			break;
-		case 'v':
-			tm_verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			return TM_EXIT_OK;
 		default:
-			fprintf(stderr, "Try 'tm-mask --help' for more information.\n");
-			return TM_EXIT_USAGE;
+			err = tm_common_opt(c, optarg, &o.pin_root, usage);
+			if (err)
+				return tm_exit_code(err);
+			break;
 		}
 	}
 	if (optind == argc) {

@@ -149,36 +149,9 @@ static int pick(const char *opt, const char *arg, const char *const *names, int 
 	return -TM_EUSAGE;
 }
 
-static int check_template(const char *t)
-{
-	char dir[PATH_MAX], *p;
-
-	for (p = strchr(t, '%'); p; p = strchr(p + 2, '%'))
-		if (!p[1] || !strchr("uU%", p[1])) {
-			tm_usage_err("--output '%s': '%%%c': not a placeholder (%%u, %%U, %%%%)",
-				     t, p[1] ? p[1] : ' ');
-			return -TM_EUSAGE;
-		}
-	snprintf(dir, sizeof(dir), "%s", t);
-	if ((p = strchr(dir, '%')))
-		*p = '\0';
-	p = strrchr(dir, '/');
-	if (!p)
-		snprintf(dir, sizeof(dir), ".");
-	else if (p == dir)
-		dir[1] = '\0';
-	else
-		*p = '\0';
-	if (access(dir, W_OK | X_OK)) {
-		tm_usage_err("--output '%s': cannot write in '%s': %s", t, dir, strerror(errno));
-		return -TM_EUSAGE;
-	}
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIN_ROOT = 256, OPT_FORMAT };
+	enum { OPT_FORMAT = TM_OPT_OWN };
 	static const struct option longopts[] = {
 		{ "by", required_argument, NULL, 'B' },
 		{ "user", required_argument, NULL, 'u' },
@@ -190,9 +163,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TM_COMMON_OPTIONS,
 		{}
 	};
 	static const char *const formats[] = { "table", "json", "csv" };
@@ -239,28 +210,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'o':
 			o->output = optarg;
-			err = check_template(optarg);
+			err = tm_check_template(optarg, "uU");
 			break;
-		case OPT_PIN_ROOT:
-			o->pin_root = optarg;
-			break;
-		case 'v':
-			tm_verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(TM_EXIT_OK);
 		default:
-			fprintf(stderr, "Try 'tm-stat --help' for more information.\n");
-			return -TM_EUSAGE;
+			err = tm_common_opt(c, optarg, &o->pin_root, usage);
+			break;
 		}
 		if (err)
 			return err;
 	}
-	if (optind < argc) {
-		tm_usage_err("'%s': unexpected argument", argv[optind]);
-		return -TM_EUSAGE;
-	}
+	err = tm_no_more_args(argc, argv, optind);
+	if (err)
+		return err;
 	if (have_count && !o->interval) {
 		tm_usage_err("--count goes with --interval");
 		return -TM_EUSAGE;
@@ -270,18 +231,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return -TM_EUSAGE;
 	}
 	return 0;
-}
-
-static bool wanted(const struct opts *o, uint32_t uid)
-{
-	int i;
-
-	if (!o->nusers)
-		return true;
-	for (i = 0; i < o->nusers; i++)
-		if (o->users[i] == uid)
-			return true;
-	return false;
 }
 
 static struct row *new_row(struct snapshot *s)
@@ -304,20 +253,28 @@ struct read_ctx {
 	struct snapshot *s;
 };
 
+/* A new row for uid, or *r NULL when --user leaves uid out. */
+static int start_row(struct read_ctx *rc, uint32_t uid, struct row **r)
+{
+	*r = NULL;
+	if (!tm_users_match(rc->o->users, rc->o->nusers, uid))
+		return 0;
+	*r = new_row(rc->s);
+	if (!*r)
+		return -ENOMEM;
+	(*r)->uid = uid;
+	return 0;
+}
+
 static int add_user(const void *key, const void *value, void *ctx)
 {
 	const struct tm_user_key *k = key;
-	struct read_ctx *rc = ctx;
 	struct row *r;
+	int err = start_row(ctx, k->uid, &r);
 
-	if (!wanted(rc->o, k->uid))
-		return 0;
-	r = new_row(rc->s);
-	if (!r)
-		return -ENOMEM;
-	r->uid = k->uid;
-	r->c = *(const struct tm_counters *)value;
-	return 0;
+	if (r)
+		r->c = *(const struct tm_counters *)value;
+	return err;
 }
 
 /* Keeps only the fields the breakdown groups by. */
@@ -328,13 +285,10 @@ static int add_detail(const void *key, const void *value, void *ctx)
 	struct read_ctx *rc = ctx;
 	enum by by = rc->o->by;
 	struct row *r;
+	int err = start_row(rc, k->uid, &r);
 
-	if (!wanted(rc->o, k->uid))
-		return 0;
-	r = new_row(rc->s);
 	if (!r)
-		return -ENOMEM;
-	r->uid = k->uid;
+		return err;
 	r->c = v->c;
 	if (by == BY_PROC) {
 		r->pid = k->pid;
@@ -355,14 +309,12 @@ static int add_conn(const void *key, const void *value, void *ctx)
 	const struct tm_conn *v = value;
 	struct read_ctx *rc = ctx;
 	struct row *r;
+	int err;
 
 	rc->s->conns_live++;
-	if (!wanted(rc->o, k->uid))
-		return 0;
-	r = new_row(rc->s);
+	err = start_row(rc, k->uid, &r);
 	if (!r)
-		return -ENOMEM;
-	r->uid = k->uid;
+		return err;
 	r->family = k->family;
 	r->proto = k->proto;
 	r->lport = k->lport;
@@ -518,23 +470,6 @@ static const char *row_user(const struct row *r, char *buf, size_t len)
 	return buf;
 }
 
-static const char *proto_name(uint8_t p, char *buf, size_t len)
-{
-	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	}
-	snprintf(buf, len, "%u", p);
-	return buf;
-}
-
-static const char *family_name(uint8_t f)
-{
-	return f == TM_FAMILY_IPV4 ? "ipv4" : f == TM_FAMILY_IPV6 ? "ipv6" : "other";
-}
-
 static const char *addr_str(uint8_t family, const uint8_t *a, char *buf, size_t len)
 {
 	if (family == TM_FAMILY_IPV4)
@@ -660,11 +595,11 @@ static void key_columns(struct ctx *x, const struct row *r, struct keycols *k, b
 	switch (x->o->by) {
 	case BY_CONN:
 		b = col(k, csv ? "proto" : "PROTO");
-		tm_put_str(&b, proto_name(r->proto, tmp, sizeof(tmp)));
+		tm_put_str(&b, tm_proto_name(r->proto, tmp, sizeof(tmp)));
 		end(&b);
 		if (csv) {
 			b = col(k, "family");
-			tm_put_str(&b, family_name(r->family));
+			tm_put_str(&b, tm_family_name(r->family));
 			end(&b);
 			b = col(k, "local");
 			tm_put_addr(&b, r->family, r->laddr);
@@ -703,7 +638,7 @@ static void key_columns(struct ctx *x, const struct row *r, struct keycols *k, b
 		break;
 	case BY_PROTO:
 		b = col(k, csv ? "proto" : "PROTO");
-		tm_put_str(&b, proto_name(r->proto, tmp, sizeof(tmp)));
+		tm_put_str(&b, tm_proto_name(r->proto, tmp, sizeof(tmp)));
 		end(&b);
 		break;
 	case BY_CGROUP:
@@ -865,8 +800,8 @@ static int print_json(struct ctx *x, const struct row *const *rows, size_t nrows
 		put_kv_u64(&b, "out_packets", r->c.out_packets);
 		switch (o->by) {
 		case BY_CONN:
-			put_kv_str(&b, "proto", proto_name(r->proto, tmp, sizeof(tmp)), 16);
-			put_kv_str(&b, "family", family_name(r->family), 8);
+			put_kv_str(&b, "proto", tm_proto_name(r->proto, tmp, sizeof(tmp)), 16);
+			put_kv_str(&b, "family", tm_family_name(r->family), 8);
 			tm_put_lit(&b, ",\"local\":\"");
 			tm_put_addr(&b, r->family, r->laddr);
 			tm_put_lit(&b, "\",\"lport\":");
@@ -897,7 +832,7 @@ static int print_json(struct ctx *x, const struct row *const *rows, size_t nrows
 			put_kv_str(&b, "iface", iface_name(r->ifindex, tmp), IF_NAMESIZE);
 			break;
 		case BY_PROTO:
-			put_kv_str(&b, "proto", proto_name(r->proto, tmp, sizeof(tmp)), 16);
+			put_kv_str(&b, "proto", tm_proto_name(r->proto, tmp, sizeof(tmp)), 16);
 			break;
 		case BY_CGROUP:
 			put_kv_str(&b, "cgroup", cgroup_path(x, r->cgroup_id, tmp, sizeof(tmp)),
@@ -992,32 +927,13 @@ static int write_reports(struct ctx *x, const struct snapshot *users, const stru
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
 	for (i = 0; i < users->n; i++) {
 		const struct row *u = &users->rows[i];
-		const char *t;
-		size_t n = 0;
 		FILE *f;
 		int fd;
 
 		if (u->untracked)
 			continue;
 		tm_user_name(u->uid, name, sizeof(name));
-		for (t = o->output; *t && n + 1 < sizeof(path); t++) {
-			if (*t != '%') {
-				path[n++] = *t;
-				continue;
-			}
-			t++;
-			if (*t == 'u')
-				n += snprintf(path + n, sizeof(path) - n, "%s", name);
-			else if (*t == 'U' && u->uid == TM_UID_UNKNOWN)
-				n += snprintf(path + n, sizeof(path) - n, "unknown");
-			else if (*t == 'U')
-				n += snprintf(path + n, sizeof(path) - n, "%u", u->uid);
-			else
-				path[n++] = '%';
-			if (n >= sizeof(path))
-				n = sizeof(path) - 1;
-		}
-		path[n] = '\0';
+		tm_expand_template(o->output, u->uid, NULL, path, sizeof(path));
 		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		f = fd >= 0 ? fdopen(fd, "a") : NULL;
 		if (!f) {
@@ -1042,7 +958,7 @@ static int write_reports(struct ctx *x, const struct snapshot *users, const stru
 
 			if (c->uid != u->uid)
 				continue;
-			fprintf(f, "conn %s %s -> %s  pid %u %.*s\n", proto_name(c->proto, pb, sizeof(pb)),
+			fprintf(f, "conn %s %s -> %s  pid %u %.*s\n", tm_proto_name(c->proto, pb, sizeof(pb)),
 				endpoint(c, c->laddr, c->lport, src, sizeof(src)),
 				endpoint(c, c->raddr, c->rport, dst, sizeof(dst)), c->pid,
 				TM_COMM_LEN, c->comm);

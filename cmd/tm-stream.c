@@ -97,46 +97,15 @@ static void usage(FILE *f)
 		TM_DEFAULT_PIN_ROOT);
 }
 
-/* The part of the template before any placeholder must be a writable directory. */
-static int check_template(const char *t)
-{
-	char dir[PATH_MAX], *p;
-
-	snprintf(dir, sizeof(dir), "%s", t);
-	if ((p = strchr(dir, '%')))
-		*p = '\0';
-	p = strrchr(dir, '/');
-	if (!p) {
-		snprintf(dir, sizeof(dir), ".");
-	} else {
-		*p = '\0';
-		if (!*dir)
-			snprintf(dir, sizeof(dir), "/");
-	}
-	if (access(dir, W_OK | X_OK)) {
-		tm_usage_err("--output '%s': cannot write in '%s': %s", t, dir, strerror(errno));
-		return -TM_EUSAGE;
-	}
-	for (p = strchr(t, '%'); p; p = strchr(p + 2, '%'))
-		if (!p[1] || !strchr("uUi%", p[1])) {
-			tm_usage_err("--output '%s': '%%%c': not a placeholder (%%u, %%U, %%i, %%%%)",
-				     t, p[1] ? p[1] : ' ');
-			return -TM_EUSAGE;
-		}
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PIN_ROOT = 256, OPT_FORMAT };
+	enum { OPT_FORMAT = TM_OPT_OWN };
 	static const struct option longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "count", required_argument, NULL, 'n' },
-		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TM_COMMON_OPTIONS,
 		{}
 	};
 	int c, err;
@@ -163,31 +132,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'o':
 			o->output = optarg;
-			err = check_template(optarg);
+			err = tm_check_template(optarg, "uUi");
 			break;
 		case 'n':
 			err = tm_parse_count("--count", optarg, &o->count);
 			break;
-		case OPT_PIN_ROOT:
-			o->pin_root = optarg;
-			break;
-		case 'v':
-			tm_verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(TM_EXIT_OK);
 		default:
-			fprintf(stderr, "Try 'tm-stream --help' for more information.\n");
-			return -TM_EUSAGE;
+			err = tm_common_opt(c, optarg, &o->pin_root, usage);
+			break;
 		}
 		if (err)
 			return err;
 	}
-	if (optind < argc) {
-		tm_usage_err("'%s': unexpected argument", argv[optind]);
-		return -TM_EUSAGE;
-	}
+	err = tm_no_more_args(argc, argv, optind);
+	if (err)
+		return err;
 	return 0;
 }
 
@@ -251,18 +210,6 @@ static int add_snapshot(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-static bool wanted(const struct opts *o, uint32_t uid)
-{
-	int i;
-
-	if (!o->nusers)
-		return true;
-	for (i = 0; i < o->nusers; i++)
-		if (o->users[i] == uid)
-			return true;
-	return false;
-}
-
 static const char *ifname(struct stream *s, uint32_t ifindex, char *buf)
 {
 	char *name = ifindex < 256 ? s->ifnames[ifindex] : buf;
@@ -272,58 +219,20 @@ static const char *ifname(struct stream *s, uint32_t ifindex, char *buf)
 	return name;
 }
 
-static const char *proto_name(uint8_t p, char *buf, size_t len)
-{
-	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	}
-	snprintf(buf, len, "%u", p);
-	return buf;
-}
-
 /* The per-user file of this event, opened on first use and kept open. */
 static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
 {
-	char path[PATH_MAX], ifbuf[IF_NAMESIZE], num[16], name[64];
+	char path[PATH_MAX], ifbuf[IF_NAMESIZE];
 	const bool by_if = strstr(s->o->output, "%i") != NULL;
 	struct out_file *of;
-	const char *t;
-	size_t i, n = 0;
+	size_t i;
 	int fd;
 
 	for (i = 0; i < s->nfiles; i++)
 		if (s->files[i].uid == u->uid && (!by_if || s->files[i].ifindex == ifindex))
 			return s->files[i].f;
-	for (t = s->o->output; *t && n + 1 < sizeof(path); t++) {
-		const char *v = NULL;
-
-		if (*t != '%') {
-			path[n++] = *t;
-			continue;
-		}
-		switch (*++t) {
-		case 'u':
-			v = tm_user_name(u->uid, name, sizeof(name));
-			break;
-		case 'U':
-			snprintf(num, sizeof(num), "%u", u->uid);
-			v = u->uid == TM_UID_UNKNOWN ? "unknown" : num;
-			break;
-		case 'i':
-			v = ifname(s, ifindex, ifbuf);
-			break;
-		default:
-			v = "%";
-			break;
-		}
-		n += snprintf(path + n, sizeof(path) - n, "%s", v);
-		if (n >= sizeof(path))
-			n = sizeof(path) - 1;
-	}
-	path[n] = '\0';
+	tm_expand_template(s->o->output, u->uid, by_if ? ifname(s, ifindex, ifbuf) : NULL,
+			   path, sizeof(path));
 	if (s->nfiles == s->files_cap) {
 		size_t cap = s->files_cap ? s->files_cap * 2 : 16;
 		struct out_file *f = realloc(s->files, cap * sizeof(*f));
@@ -399,7 +308,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		else
 			u->in += e->bytes;
 	}
-	if (!wanted(s->o, e->uid))
+	if (!tm_users_match(s->o->users, s->o->nusers, e->uid))
 		return 0;
 	if (s->o->output) {
 		f = out_file(s, u, e->ifindex);
@@ -438,7 +347,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		tm_put_lit(&l, ",\"comm\":\"");
 		tm_put_json(&l, e->comm, TM_COMM_LEN);
 		tm_put_lit(&l, "\",\"proto\":\"");
-		tm_put_str(&l, proto_name(e->proto, pbuf, sizeof(pbuf)));
+		tm_put_str(&l, tm_proto_name(e->proto, pbuf, sizeof(pbuf)));
 		tm_put_lit(&l, "\",\"family\":\"");
 		tm_put_str(&l, e->family == TM_FAMILY_IPV4 ? "ipv4" :
 			    e->family == TM_FAMILY_IPV6 ? "ipv6" : "other");

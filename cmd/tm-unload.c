@@ -27,11 +27,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PIN_ROOT = 256 };
 	static const struct option longopts[] = {
-		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TM_COMMON_OPTIONS,
 		{}
 	};
 	const char *opt_root = NULL, *root;
@@ -42,25 +39,13 @@ int main(int argc, char **argv)
 
 	tm_init("tm-unload");
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_PIN_ROOT:
-			opt_root = optarg;
-			break;
-		case 'v':
-			tm_verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			return TM_EXIT_OK;
-		default:
-			fprintf(stderr, "Try 'tm-unload --help' for more information.\n");
-			return TM_EXIT_USAGE;
-		}
+		err = tm_common_opt(c, optarg, &opt_root, usage);
+		if (err)
+			return tm_exit_code(err);
 	}
-	if (optind < argc) {
-		tm_usage_err("'%s': unexpected argument", argv[optind]);
-		return TM_EXIT_USAGE;
-	}
+	err = tm_no_more_args(argc, argv, optind);
+	if (err)
+		return tm_exit_code(err);
 	root = tm_pin_root(opt_root);
 	if (stat(root, &st) && errno == ENOENT) {
 		fprintf(stderr, "tm-unload: nothing loaded at %s\n", root);

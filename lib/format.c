@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
 
 #include "tm.h"
 
@@ -42,6 +43,23 @@ void tm_human_bytes(uint64_t v, char *buf, size_t len)
 		r = ((unsigned __int128)v + div / 2) / div;
 		snprintf(buf, len, "%llu %s", (unsigned long long)r, units[u]);
 	}
+}
+
+const char *tm_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+const char *tm_family_name(uint8_t family)
+{
+	return family == TM_FAMILY_IPV4 ? "ipv4" : family == TM_FAMILY_IPV6 ? "ipv6" : "other";
 }
 
 void tm_human_rate(double bps, char *buf, size_t len)

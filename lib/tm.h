@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "tm_abi.h"
 
@@ -32,6 +33,17 @@ int tm_exit_code(int err);
 const char *tm_priv_hint(int err);
 bool tm_has_bpf_privilege(void);
 int tm_need_privilege(void);
+
+/* opts.c: a command's own long options are numbered from TM_OPT_OWN */
+#define TM_OPT_PIN_ROOT		256
+#define TM_OPT_OWN		257
+#define TM_COMMON_OPTIONS \
+	{ "pin-root", required_argument, NULL, TM_OPT_PIN_ROOT }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+
+int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(FILE *));
+int tm_no_more_args(int argc, char **argv, int next);
 
 /* pins.c */
 struct tm_pins {
@@ -71,6 +83,7 @@ int tm_cgroup_open(const char *path, int *fd, uint64_t *id);
 
 /* user.c */
 int tm_parse_user(const char *s, uint32_t *uid);
+bool tm_users_match(const uint32_t *users, int n, uint32_t uid);
 const char *tm_user_name(uint32_t uid, char *buf, size_t len);
 
 /* cidr.c */
@@ -117,8 +130,14 @@ void tm_put_ts(struct tm_buf *b, int64_t ns);
 void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a);
 void tm_put_json(struct tm_buf *b, const char *s, size_t max);
 
+/* template.c */
+int tm_check_template(const char *t, const char *allowed);
+void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *path, size_t len);
+
 /* format.c */
 void tm_human_bytes(uint64_t v, char *buf, size_t len);
+const char *tm_proto_name(uint8_t proto, char *buf, size_t len);
+const char *tm_family_name(uint8_t family);
 void tm_human_rate(double bytes_per_sec, char *buf, size_t len);
 int tm_parse_interval(const char *opt, const char *s, double *sec);
 int tm_parse_count(const char *opt, const char *s, uint64_t *n);

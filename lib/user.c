@@ -38,6 +38,17 @@ int tm_parse_user(const char *s, uint32_t *uid)
 	return -TM_EUSAGE;
 }
 
+/* A --user filter: no users named means every user. */
+bool tm_users_match(const uint32_t *users, int n, uint32_t uid)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (users[i] == uid)
+			return true;
+	return n == 0;
+}
+
 /*
  * getpwuid() reads the passwd database on every call, and a report of
  * 65,536 connections or 10,000 users would make that thousands of reads.
