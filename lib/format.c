@@ -14,34 +14,48 @@
 static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 
 /*
- * 1023 B, 1.50 KiB, 10.0 KiB, 500 GiB: three significant digits, in
- * integers (a float format for every cell of a large report is slow).
+ * 1023 B, 1.50 KiB, 10.0 KiB, 500 GiB: three significant digits. Dividing
+ * by a power of two is exact in a double; the digits are written by hand,
+ * as a large report formats two of these a row.
  */
 void tm_human_bytes(uint64_t v, char *buf, size_t len)
 {
-	unsigned __int128 div = 1;
-	uint64_t r;
+	char out[32];
+	TM_BUF(b, out);
+	double d = v;
 	size_t u = 0;
+	uint64_t r;
 
 	if (v < 1024) {
-		snprintf(buf, len, "%llu B", (unsigned long long)v);
-		return;
-	}
-	while ((unsigned __int128)v >= div * 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		div *= 1024;
-		u++;
-	}
-	if ((unsigned __int128)v < div * 10) {
-		r = ((unsigned __int128)v * 100 + div / 2) / div;
-		snprintf(buf, len, "%llu.%02llu %s", (unsigned long long)(r / 100),
-			 (unsigned long long)(r % 100), units[u]);
-	} else if ((unsigned __int128)v < div * 100) {
-		r = ((unsigned __int128)v * 10 + div / 2) / div;
-		snprintf(buf, len, "%llu.%llu %s", (unsigned long long)(r / 10),
-			 (unsigned long long)(r % 10), units[u]);
+		tm_put_u64(&b, v);
+		tm_put_lit(&b, " B");
 	} else {
-		r = ((unsigned __int128)v + div / 2) / div;
-		snprintf(buf, len, "%llu %s", (unsigned long long)r, units[u]);
+		while (d >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+			d /= 1024;
+			u++;
+		}
+		if (d < 10) {
+			r = (uint64_t)(d * 100 + 0.5);
+			tm_put_u64(&b, r / 100);
+			tm_put_lit(&b, ".");
+			tm_put_u64(&b, r / 10 % 10);
+			tm_put_u64(&b, r % 10);
+		} else if (d < 100) {
+			r = (uint64_t)(d * 10 + 0.5);
+			tm_put_u64(&b, r / 10);
+			tm_put_lit(&b, ".");
+			tm_put_u64(&b, r % 10);
+		} else {
+			tm_put_u64(&b, (uint64_t)(d + 0.5));
+		}
+		tm_put_lit(&b, " ");
+		tm_put_str(&b, units[u]);
+	}
+	if (len) {
+		size_t n = (size_t)(b.p - out) < len - 1 ? (size_t)(b.p - out) : len - 1;
+
+		memcpy(buf, out, n);
+		buf[n] = '\0';
 	}
 }
 
