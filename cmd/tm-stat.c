@@ -928,18 +928,14 @@ static int write_reports(struct ctx *x, const struct snapshot *users, const stru
 	for (i = 0; i < users->n; i++) {
 		const struct row *u = &users->rows[i];
 		FILE *f;
-		int fd;
 
 		if (u->untracked)
 			continue;
 		tm_user_name(u->uid, name, sizeof(name));
 		tm_expand_template(o->output, u->uid, NULL, path, sizeof(path));
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		f = fd >= 0 ? fdopen(fd, "a") : NULL;
+		f = tm_open_output(path);
 		if (!f) {
 			tm_err("cannot write '%s': %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
 			err = -EIO;
 			continue;
 		}

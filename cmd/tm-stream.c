@@ -226,7 +226,6 @@ static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
 	const bool by_if = strstr(s->o->output, "%i") != NULL;
 	struct out_file *of;
 	size_t i;
-	int fd;
 
 	for (i = 0; i < s->nfiles; i++)
 		if (s->files[i].uid == u->uid && (!by_if || s->files[i].ifindex == ifindex))
@@ -246,15 +245,9 @@ static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
 	of->uid = u->uid;
 	of->ifindex = ifindex;
 	of->path = strdup(path);
-	of->f = NULL;
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (fd >= 0)
-		of->f = fdopen(fd, "a");
-	if (!of->f) {
+	of->f = tm_open_output(path);
+	if (!of->f)
 		tm_err("cannot write '%s': %s; its lines are dropped", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	}
 	return of->f;
 }
 

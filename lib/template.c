@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-user file names from a template: %u name, %U uid, %i interface, %%. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,4 +74,29 @@ void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *p
 			n = len - 1;
 	}
 	path[n] = '\0';
+}
+
+/*
+ * Appends to path; a file made here is mode 0640 whatever the umask, and
+ * one that exists keeps the mode its owner gave it.
+ */
+FILE *tm_open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+	FILE *f;
+
+	if (fd >= 0)
+		fchmod(fd, 0640);
+	else if (errno == EEXIST)
+		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "a");
+	if (!f) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return f;
 }

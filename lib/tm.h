@@ -133,6 +133,7 @@ void tm_put_json(struct tm_buf *b, const char *s, size_t max);
 /* template.c */
 int tm_check_template(const char *t, const char *allowed);
 void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *path, size_t len);
+FILE *tm_open_output(const char *path);
 
 /* format.c */
 void tm_human_bytes(uint64_t v, char *buf, size_t len);

@@ -105,7 +105,8 @@ $VA	1024" ]
 	local rport
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
 	mkdir -m 755 "$BIN/reports"
-	run tm-stat --interval 0.2 --count 2 --output "$BIN/reports/%u.log"
+	# A strict umask does not change the files' mode.
+	run bash -c 'umask 077; exec tm-stat --interval 0.2 --count 2 --output "$1"' sh "$BIN/reports/%u.log"
 	[ "$status" = 0 ]
 	[ -z "$output" ]
 	local f=$BIN/reports/$A.log
