@@ -144,10 +144,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		if (err)
 			return err;
 	}
-	err = tm_no_more_args(argc, argv, optind);
-	if (err)
-		return err;
-	return 0;
+	return tm_no_more_args(argc, argv, optind);
 }
 
 static struct user *user_slot(struct stream *s, uint32_t uid)

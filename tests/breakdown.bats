@@ -71,11 +71,7 @@ conn_rows() {
 @test "traffic over a veth shows under that interface, and per protocol" {
 	veth_pair
 	tm-load --cgroup "$CG"
-	local pf=$BIN/port
-	IN_NETNS=$NSB bg as "$CG" $B "$BIN/tmtraffic" udp-recv 192.0.2.2 "$pf" 8 >/dev/null
-	wait_file "$pf"
-	IN_NETNS=$NSA as "$CG" $A "$BIN/tmtraffic" udp-send 192.0.2.2 "$(cat "$pf")" 8 100 >/dev/null
-	wait "${PIDS[-1]}"
+	veth_udp $A $B 192.0.2.2 8 100
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 100
 	# Interface names belong to a network namespace: ask in the sender's.
 	run nsenter --net=/run/netns/"$NSA" "$BUILD/tm-stat" --by iface --json --user $A

@@ -112,6 +112,18 @@ udp_exchange() {
 	[ "$(cat "$out")" = "$n" ]
 }
 
+# veth_udp UID_A UID_B ADDR N SIZE: UID_B receives in $NSB, UID_A sends N
+# datagrams of SIZE bytes from $NSA (see veth_pair); fails unless all arrive.
+veth_udp() {
+	local pf=$BIN/port.$RANDOM out=$BIN/recv.$RANDOM
+	IN_NETNS=$NSB bg as "$CG" "$2" "$BIN/tmtraffic" udp-recv "$3" "$pf" "$4" >"$out"
+	local rpid=${PIDS[-1]}
+	wait_file "$pf"
+	IN_NETNS=$NSA as "$CG" "$1" "$BIN/tmtraffic" udp-send "$3" "$(cat "$pf")" "$4" "$5" >/dev/null
+	wait "$rpid"
+	[ "$(cat "$out")" = "$4" ]
+}
+
 # stat_field USER FIELD: one field of USER's row from tm-stat --json.
 stat_field() {
 	tm-stat --json --user "$1" | jq -r ".[0].$2"

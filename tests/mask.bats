@@ -28,21 +28,13 @@ B=42452
 	veth_pair
 	tm-load --cgroup "$CG"
 	tm-mask add 2001:db8::1 2001:db8::2
-	local pf=$BIN/port out=$BIN/recv
-	IN_NETNS=$NSB bg as "$CG" $B "$BIN/tmtraffic" udp-recv 2001:db8::2 "$pf" 10 >"$out"
-	wait_file "$pf"
-	IN_NETNS=$NSA as "$CG" $A "$BIN/tmtraffic" udp-send 2001:db8::2 "$(cat "$pf")" 10 200
-	wait "${PIDS[-1]}"
+	veth_udp $A $B 2001:db8::2 10 200
 	[ "$(stat_field $A out_bytes)" = 0 ]
 	[ "$(untracked_field out_bytes)" = $((10 * 248)) ]
 	[ "$(untracked_field in_bytes)" = $((10 * 248)) ]
 	# Only the destination stays untracked now: both ends count again.
 	tm-mask del 2001:db8::1
-	rm -f "$pf"
-	IN_NETNS=$NSB bg as "$CG" $B "$BIN/tmtraffic" udp-recv 2001:db8::2 "$pf" 7 >"$out"
-	wait_file "$pf"
-	IN_NETNS=$NSA as "$CG" $A "$BIN/tmtraffic" udp-send 2001:db8::2 "$(cat "$pf")" 7 200
-	wait "${PIDS[-1]}"
+	veth_udp $A $B 2001:db8::2 7 200
 	[ "$(stat_field $A out_bytes)" = $((7 * 248)) ]
 	[ "$(stat_field $B in_bytes)" = $((7 * 248)) ]
 	[ "$(untracked_field out_bytes)" = $((10 * 248)) ]
@@ -52,11 +44,7 @@ B=42452
 	veth_pair
 	tm-load --cgroup "$CG"
 	tm-mask add 192.0.2.1
-	local pf=$BIN/port out=$BIN/recv
-	IN_NETNS=$NSB bg as "$CG" $B "$BIN/tmtraffic" udp-recv 192.0.2.2 "$pf" 9 >"$out"
-	wait_file "$pf"
-	IN_NETNS=$NSA as "$CG" $A "$BIN/tmtraffic" udp-send 192.0.2.2 "$(cat "$pf")" 9 100
-	wait "${PIDS[-1]}"
+	veth_udp $A $B 192.0.2.2 9 100
 	[ "$(stat_field $A out_bytes)" = $((9 * 128)) ]
 	[ "$(stat_field $B in_bytes)" = $((9 * 128)) ]
 	[ "$(untracked_field out_bytes)" = 0 ]
@@ -156,17 +144,10 @@ B=42452
 	veth_pair
 	# Interface names are resolved in tm-load's network namespace.
 	nsenter --net=/run/netns/"$NSA" "$BUILD/tm-load" --cgroup "$CG" --iface "$VA"
-	local pf=$BIN/port out=$BIN/recv
-	IN_NETNS=$NSB bg as "$CG" $B "$BIN/tmtraffic" udp-recv 192.0.2.2 "$pf" 6 >"$out"
-	wait_file "$pf"
-	IN_NETNS=$NSA as "$CG" $A "$BIN/tmtraffic" udp-send 192.0.2.2 "$(cat "$pf")" 6 100
-	wait "${PIDS[-1]}"
+	veth_udp $A $B 192.0.2.2 6 100
 	[ "$(stat_field $A out_bytes)" = $((6 * 128)) ]
-	rm -f "$pf"
-	IN_NETNS=$NSA bg as "$CG" $B "$BIN/tmtraffic" udp-recv 127.0.0.1 "$pf" 5 >"$out"
-	wait_file "$pf"
-	IN_NETNS=$NSA as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 "$(cat "$pf")" 5 100
-	wait "${PIDS[-1]}"
+	# Loopback inside the same namespace: not on the veth, not counted.
+	IN_NETNS=$NSA udp_exchange "$CG" $A "$CG" $B 127.0.0.1 5 100
 	[ "$(stat_field $A out_bytes)" = $((6 * 128)) ]
 	[ "$(stat_field $A out_packets)" = 6 ]
 	run tm-stat
