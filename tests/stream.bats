@@ -181,3 +181,35 @@ recv_bg() {
 	[ "$status" = 2 ]
 	[ "$(reader_pid)" = 0 ]
 }
+
+@test "IPv6 extension headers are walked to the ports" {
+	tm-load --cgroup "$CG"
+	start_stream --user 0 --count 3
+	recv_bg ::1 3
+	# Setting a Destination Options header needs CAP_NET_RAW: root sends.
+	TM_DSTOPTS=1 udp_send "$CG" 0 ::1 "$RPORT" 3 100
+	wait "$STREAM"
+	# 40 (IPv6) + 8 (options) + 8 (UDP) + 100
+	[ "$(jq -s 'map(select(.bytes == 156 and .proto == "udp" and .sport == '"$SPORT"'
+		and .dport == '"$RPORT"')) | length' "$BIN/stream.out")" = 3 ]
+}
+
+@test "every event is either printed or counted as lost" {
+	tm-load --cgroup "$CG" --events-size 4096
+	start_stream
+	# The reader stops; 400 events meet a ring with room for about 40.
+	kill -STOP "$STREAM"
+	recv_bg 127.0.0.1 200
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 200 10
+	wait "$RECEIVER"
+	kill -CONT "$STREAM"
+	sleep 0.3
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	local written lost
+	read -r written lost < <(tail -1 "$BIN/stream.err" | awk '{ print $2, $5 }')
+	[ "$(wc -l <"$BIN/stream.out")" = "$written" ]
+	[ "$lost" -gt 0 ]
+	[ $((written + lost)) = 400 ]
+	grep -q "events lost in the last" "$BIN/stream.err"
+}

@@ -124,3 +124,20 @@ nothing_loaded() {
 	[ "$status" = 0 ]
 	[ -z "$output" ]
 }
+
+@test "a pin layout of another version is refused, and left alone" {
+	tm-load --cgroup "$CG"
+	# layout_version 99, the other fields as they were
+	bpftool map update pinned "$TM_PIN_ROOT/control" key 0 0 0 0 \
+		value 99 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+	for c in tm-stat tm-mask tm-stream tm-unload; do
+		args=()
+		[ $c = tm-mask ] && args=(list)
+		run $c "${args[@]}"
+		[ "$status" = 1 ]
+		[[ "$output" == "$c: '$TM_PIN_ROOT' holds a pin layout this tm does not understand"* ]]
+	done
+	[ -e "$TM_PIN_ROOT/control" ]
+	bpftool map update pinned "$TM_PIN_ROOT/control" key 0 0 0 0 \
+		value 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+}

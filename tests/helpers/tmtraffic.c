@@ -7,7 +7,10 @@
  *   udp-recv ADDR PORTFILE N        bind ADDR:0, write the port to PORTFILE,
  *                                   receive N datagrams (10 s at most)
  *   udp-send ADDR PORT N SIZE [US]  send N datagrams of SIZE payload bytes,
- *                                   US microseconds apart; print the local port
+ *                                   US microseconds apart; print the local port.
+ *                                   With TM_DSTOPTS set (IPv6, needs
+ *                                   CAP_NET_RAW), each carries an 8-byte
+ *                                   Destination Options header
  *   udp-drain ADDR PORTFILE         bind, publish the port, read until ended
  *   udp-rate ADDR PORT PPS SEC SIZE send PPS datagrams a second for SEC
  *                                   seconds, paced every millisecond; print
@@ -120,6 +123,13 @@ static int udp_send(const char *host, int port, long n, long size, long gap_us)
 
 	if (fd < 0 || !buf)
 		die("socket");
+	if (getenv("TM_DSTOPTS")) {
+		/* next header, length 0 (8 bytes), then a PadN option of 4 */
+		unsigned char opts[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_DSTOPTS, opts, sizeof(opts)))
+			die("IPV6_DSTOPTS");
+	}
 	for (i = 0; i < n; i++) {
 		if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, len) != size)
 			die("sendto");
