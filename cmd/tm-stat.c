@@ -431,33 +431,38 @@ static void compute_rates(struct snapshot *cur, const struct snapshot *prev)
 	}
 }
 
-static enum sort sort_key;
-
-static uint64_t sort_value(const struct row *r)
+static uint64_t sort_value(const struct row *r, enum sort key)
 {
-	switch (sort_key) {
+	switch (key) {
 	case SORT_IN:
 		return r->c.in_bytes;
 	case SORT_OUT:
 		return r->c.out_bytes;
 	case SORT_PACKETS:
 		return r->c.in_packets + r->c.out_packets;
+	case SORT_KEY:
+		return 0;
 	default:
 		return r->c.in_bytes + r->c.out_bytes;
 	}
 }
 
+/* A row in display order, with its sort value worked out once. */
+struct ordered {
+	uint64_t value;
+	const struct row *row;
+};
+
 /* Largest first, the key breaking ties; the untracked row last. */
 static int cmp_display(const void *a, const void *b)
 {
-	const struct row *x = a, *y = b;
-	uint64_t vx = sort_value(x), vy = sort_value(y);
+	const struct ordered *x = a, *y = b;
 
-	if (x->untracked != y->untracked)
-		return x->untracked - y->untracked;
-	if (sort_key != SORT_KEY && vx != vy)
-		return vx > vy ? -1 : 1;
-	return cmp_key(x, y);
+	if (x->row->untracked != y->row->untracked)
+		return x->row->untracked - y->row->untracked;
+	if (x->value != y->value)
+		return x->value > y->value ? -1 : 1;
+	return cmp_key(x->row, y->row);
 }
 
 /* --------------------------------------------------------------- names */
@@ -989,26 +994,30 @@ static void notes(struct ctx *x, const struct snapshot *s)
 		       (uint64_t)s->g.details_full_packets, (uint64_t)s->g.details_full_bytes);
 }
 
-static int cmp_display_ptr(const void *a, const void *b)
-{
-	return cmp_display(*(const struct row *const *)a, *(const struct row *const *)b);
-}
-
 static int report(struct ctx *x, struct snapshot *s, bool first)
 {
 	const struct opts *o = x->o;
+	struct ordered *ord;
 	const struct row **order;
 	size_t nrows, i;
 	int err;
 
 	/* The display order, as pointers: the rows stay in key order. */
+	ord = malloc((s->n ? s->n : 1) * sizeof(*ord));
 	order = malloc((s->n ? s->n : 1) * sizeof(*order));
-	if (!order)
+	if (!ord || !order) {
+		free(ord);
+		free(order);
 		return -ENOMEM;
+	}
+	for (i = 0; i < s->n; i++) {
+		ord[i].row = &s->rows[i];
+		ord[i].value = sort_value(&s->rows[i], o->sort);
+	}
+	qsort(ord, s->n, sizeof(*ord), cmp_display);
 	for (i = 0; i < s->n; i++)
-		order[i] = &s->rows[i];
-	sort_key = o->sort;
-	qsort(order, s->n, sizeof(*order), cmp_display_ptr);
+		order[i] = ord[i].row;
+	free(ord);
 	nrows = o->top && o->top < s->n ? o->top : s->n;
 	switch (o->format) {
 	case FMT_JSON:

@@ -152,7 +152,7 @@ int tm_table_add(struct tm_table *t, const char **row)
 		return -ENOMEM;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		size_t *c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+		size_t *c = realloc(t->cells, cap * t->ncols * 2 * sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
@@ -160,13 +160,13 @@ int tm_table_add(struct tm_table *t, const char **row)
 		t->cap = cap;
 	}
 	for (i = 0; i < t->ncols; i++) {
-		size_t l = strlen(row[i]);
+		size_t l = strlen(row[i]), *cell = &t->cells[(t->nrows * t->ncols + i) * 2];
 
-		if (t->used + l + 1 > t->size) {
+		if (t->used + l > t->size) {
 			size_t size = t->size ? t->size * 2 : 65536;
 			char *a;
 
-			while (size < t->used + l + 1)
+			while (size < t->used + l)
 				size *= 2;
 			a = realloc(t->arena, size);
 			if (!a)
@@ -174,9 +174,10 @@ int tm_table_add(struct tm_table *t, const char **row)
 			t->arena = a;
 			t->size = size;
 		}
-		memcpy(t->arena + t->used, row[i], l + 1);
-		t->cells[t->nrows * t->ncols + i] = t->used;
-		t->used += l + 1;
+		memcpy(t->arena + t->used, row[i], l);
+		cell[0] = t->used;
+		cell[1] = l;
+		t->used += l;
 		if (l > t->width[i])
 			t->width[i] = l;
 	}
@@ -184,50 +185,65 @@ int tm_table_add(struct tm_table *t, const char **row)
 	return 0;
 }
 
-static void pad(FILE *f, size_t n)
+/* One row, padded, into line; returns its length. */
+static size_t format_row(const struct tm_table *t, const char *const *text,
+			 const size_t *len, char *line)
 {
-	static const char spaces[] = "                                ";
+	char *p = line;
+	size_t i;
 
-	while (n > 0) {
-		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+	for (i = 0; i < t->ncols; i++) {
+		size_t w = t->width[i], l = len[i];
+		bool last = i + 1 == t->ncols;
 
-		fwrite_unlocked(spaces, 1, k, f);
-		n -= k;
+		if (t->align[i] == TM_RIGHT) {
+			memset(p, ' ', w - l);
+			p += w - l;
+		}
+		memcpy(p, text[i], l);
+		p += l;
+		/* No trailing blanks after a left-aligned last column. */
+		if (t->align[i] == TM_LEFT && !last) {
+			memset(p, ' ', w - l);
+			p += w - l;
+		}
+		if (!last) {
+			memcpy(p, "  ", 2);
+			p += 2;
+		}
 	}
-}
-
-static void print_cell(const struct tm_table *t, size_t col, const char *s, FILE *f)
-{
-	size_t l = strlen(s), w = t->width[col];
-	bool last = col + 1 == t->ncols;
-
-	if (t->align[col] == TM_RIGHT)
-		pad(f, w - l);
-	fwrite_unlocked(s, 1, l, f);
-	/* No trailing blanks after a left-aligned last column. */
-	if (t->align[col] == TM_LEFT && !last)
-		pad(f, w - l);
-	if (!last)
-		fwrite_unlocked("  ", 1, 2, f);
+	*p++ = '\n';
+	return p - line;
 }
 
 void tm_table_print(const struct tm_table *t, FILE *f)
 {
-	size_t i, r;
+	const char *text[t->ncols ? t->ncols : 1];
+	size_t len[t->ncols ? t->ncols : 1], i, r, linelen = 1;
+	char *line;
 
 	if (!t->width)
 		return;
-	/* One lock for the whole table, not one a write. */
-	flockfile(f);
 	for (i = 0; i < t->ncols; i++)
-		print_cell(t, i, t->heads[i], f);
-	fputc_unlocked('\n', f);
-	for (r = 0; r < t->nrows; r++) {
-		for (i = 0; i < t->ncols; i++)
-			print_cell(t, i, t->arena + t->cells[r * t->ncols + i], f);
-		fputc_unlocked('\n', f);
+		linelen += t->width[i] + 2;
+	line = malloc(linelen);
+	if (!line)
+		return;
+	for (i = 0; i < t->ncols; i++) {
+		text[i] = t->heads[i];
+		len[i] = strlen(t->heads[i]);
 	}
-	funlockfile(f);
+	fwrite(line, 1, format_row(t, text, len, line), f);
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			const size_t *cell = &t->cells[(r * t->ncols + i) * 2];
+
+			text[i] = t->arena + cell[0];
+			len[i] = cell[1];
+		}
+		fwrite(line, 1, format_row(t, text, len, line), f);
+	}
+	free(line);
 }
 
 void tm_table_free(struct tm_table *t)

@@ -153,7 +153,7 @@ struct tm_table {
 	const enum tm_align *align;
 	size_t *width;		/* widest cell of each column so far */
 	size_t nrows, cap;
-	size_t *cells;		/* nrows * ncols offsets into arena */
+	size_t *cells;		/* nrows * ncols (offset, length) pairs in arena */
 	char *arena;
 	size_t used, size;
 };

@@ -59,7 +59,7 @@ bool tm_users_match(const uint32_t *users, int n, uint32_t uid)
 struct name {
 	uint32_t uid;
 	bool used;
-	char *name;		/* NULL: no such user */
+	char *name;		/* the user's name, or the UID in digits */
 };
 
 static struct name *names;
@@ -98,9 +98,18 @@ static struct name *name_add(uint32_t uid, const char *name)
 	n = name_slot(uid);
 	if (n->used)
 		return n;	/* the first entry of a UID wins, as with getpwuid */
+	if (name) {
+		n->name = strdup(name);
+	} else {
+		char digits[16];
+
+		snprintf(digits, sizeof(digits), "%u", uid);
+		n->name = strdup(digits);
+	}
+	if (!n->name)
+		return NULL;
 	n->used = true;
 	n->uid = uid;
-	n->name = name ? strdup(name) : NULL;
 	names_n++;
 	return n;
 }
@@ -156,9 +165,15 @@ const char *tm_user_name(uint32_t uid, char *buf, size_t len)
 
 		n = name_add(uid, pw ? pw->pw_name : NULL);
 	}
-	if (n && n->name)
-		snprintf(buf, len, "%s", n->name);
-	else
+	if (n && len) {
+		size_t l = strlen(n->name);
+
+		if (l >= len)
+			l = len - 1;
+		memcpy(buf, n->name, l);
+		buf[l] = '\0';
+	} else {
 		snprintf(buf, len, "%u", uid);
+	}
 	return buf;
 }
