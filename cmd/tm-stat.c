@@ -178,11 +178,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->by = v;
 			break;
 		case 'u':
-			if (o->nusers == MAX_USERS) {
-				tm_usage_err("at most %d --user options", MAX_USERS);
-				return -TM_EUSAGE;
-			}
-			err = tm_parse_user(optarg, &o->users[o->nusers++]);
+			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
 			break;
 		case OPT_FORMAT:
 			err = pick("--format", optarg, formats, 3, &v);

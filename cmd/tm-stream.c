@@ -114,11 +114,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		err = 0;
 		switch (c) {
 		case 'u':
-			if (o->nusers == MAX_USERS) {
-				tm_usage_err("at most %d --user options", MAX_USERS);
-				return -TM_EUSAGE;
-			}
-			err = tm_parse_user(optarg, &o->users[o->nusers++]);
+			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "json")) {

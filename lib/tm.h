@@ -84,6 +84,7 @@ int tm_cgroup_open(const char *path, int *fd, uint64_t *id);
 /* user.c */
 int tm_parse_user(const char *s, uint32_t *uid);
 bool tm_users_match(const uint32_t *users, int n, uint32_t uid);
+int tm_add_user(const char *arg, uint32_t *users, int *n, int max);
 const char *tm_user_name(uint32_t uid, char *buf, size_t len);
 
 /* cidr.c */

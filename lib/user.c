@@ -38,6 +38,16 @@ int tm_parse_user(const char *s, uint32_t *uid)
 	return -TM_EUSAGE;
 }
 
+/* One more --user for a filter of at most max users. */
+int tm_add_user(const char *arg, uint32_t *users, int *n, int max)
+{
+	if (*n == max) {
+		tm_usage_err("at most %d --user options", max);
+		return -TM_EUSAGE;
+	}
+	return tm_parse_user(arg, &users[(*n)++]);
+}
+
 /* A --user filter: no users named means every user. */
 bool tm_users_match(const uint32_t *users, int n, uint32_t uid)
 {
