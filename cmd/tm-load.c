@@ -435,7 +435,7 @@ static int apply_filters(const struct opts *o, int masks4, int masks6, int iface
  * renamed into place only when complete, so a failure at any step leaves
  * nothing: removing the staging pins detaches what was attached.
  */
-static int load_fresh(struct opts *o, const char *root, const char *parent)
+static int load_fresh(struct opts *o, const char *root)
 {
 	char staging[PATH_MAX], links[PATH_MAX];
 	struct tm_bpf *skel = NULL;
@@ -694,7 +694,7 @@ static int run(struct opts *o)
 		err = -EEXIST;
 		goto out;
 	}
-	err = load_fresh(o, root, parent);
+	err = load_fresh(o, root);
 	if (!err) {
 		int i;
 

@@ -471,32 +471,6 @@ static const char *row_user(const struct row *r, char *buf, size_t len)
 	return buf;
 }
 
-static const char *addr_str(uint8_t family, const uint8_t *a, char *buf, size_t len)
-{
-	if (family == TM_FAMILY_IPV4)
-		return inet_ntop(AF_INET, a, buf, len);
-	if (family == TM_FAMILY_IPV6)
-		return inet_ntop(AF_INET6, a, buf, len);
-	snprintf(buf, len, "?");
-	return buf;
-}
-
-/* ADDR:PORT, [ADDR]:PORT for IPv6, ADDR alone without ports. */
-static const char *endpoint(const struct row *r, const uint8_t *a, uint16_t port,
-			    char *buf, size_t len)
-{
-	char s[INET6_ADDRSTRLEN];
-
-	addr_str(r->family, a, s, sizeof(s));
-	if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
-		snprintf(buf, len, "%s", s);
-	else if (r->family == TM_FAMILY_IPV6)
-		snprintf(buf, len, "[%s]:%u", s, port);
-	else
-		snprintf(buf, len, "%s:%u", s, port);
-	return buf;
-}
-
 static const char *iface_name(uint32_t ifindex, char *buf)
 {
 	if (!if_indextoname(ifindex, buf))
@@ -952,13 +926,17 @@ static int write_reports(struct ctx *x, const struct snapshot *users, const stru
 		for (j = 0; j < conns->n; j++) {
 			const struct row *c = &conns->rows[j];
 			char src[80], dst[80], pb[8];
+			struct tm_buf sb = { src, src + sizeof(src) - 1 };
+			struct tm_buf db = { dst, dst + sizeof(dst) - 1 };
 
 			if (c->uid != u->uid)
 				continue;
+			put_endpoint(&sb, c, c->laddr, c->lport);
+			end(&sb);
+			put_endpoint(&db, c, c->raddr, c->rport);
+			end(&db);
 			fprintf(f, "conn %s %s -> %s  pid %u %.*s\n", tm_proto_name(c->proto, pb, sizeof(pb)),
-				endpoint(c, c->laddr, c->lport, src, sizeof(src)),
-				endpoint(c, c->raddr, c->rport, dst, sizeof(dst)), c->pid,
-				TM_COMM_LEN, c->comm);
+				src, dst, c->pid, TM_COMM_LEN, c->comm);
 			fprintf(f, "  TX %" PRIu64 " bytes %" PRIu64 " packets  RX %" PRIu64
 				" bytes %" PRIu64 " packets\n",
 				(uint64_t)c->c.out_bytes, (uint64_t)c->c.out_packets,
