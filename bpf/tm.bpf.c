@@ -18,8 +18,13 @@
 
 #define SOCK_RAW 3	/* not in the UAPI headers */
 #define WAKE_BYTES (32 * 1024)
+/* An event's room in the ring: its 8-byte header and the record. */
+#define WAKE_STEP (8 + sizeof(struct tm_event))
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* 0 where libbpf cannot read the kernel's configuration. */
+extern unsigned int CONFIG_HZ __kconfig __weak;
 
 struct tm_control control = {
 	.layout_version = TM_LAYOUT_VERSION,
@@ -68,15 +73,16 @@ struct {
 } events SEC(".maps");
 
 /*
- * Who created each socket, recorded at creation; BPF_F_CLONE hands a
- * listener's record to the sockets it accepts.
+ * Per socket: who created it, recorded at creation (BPF_F_CLONE hands a
+ * listener's record to the sockets it accepts), and its packets since they
+ * were last moved into the maps.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
 	__type(key, int);
-	__type(value, struct tm_owner);
-} owners SEC(".maps");
+	__type(value, struct tm_sock);
+} socks SEC(".maps");
 
 /* Connections, least recently active evicted first (tm-load --max-conns). */
 struct {
@@ -147,23 +153,6 @@ static __always_inline __u32 skb_owner(struct __sk_buff *skb)
 	return uid;
 }
 
-static __always_inline struct tm_counters *user_counters(__u32 uid, __u8 family)
-{
-	struct tm_user_key key = {
-		.uid = uid,
-		.family = family,
-	};
-	struct tm_counters zero = {};
-	struct tm_counters *c;
-
-	c = bpf_map_lookup_elem(&users, &key);
-	if (c)
-		return c;
-	/* First packet of this user: racing CPUs may both try, one wins. */
-	bpf_map_update_elem(&users, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&users, &key);
-}
-
 /*
  * Copies len bytes at off of the network header: straight from the linear
  * data when it is there (always, in practice, for the IP header at these
@@ -182,56 +171,52 @@ static __always_inline int load(struct __sk_buff *skb, __u32 off, void *to, __u3
 }
 
 /*
- * A packet is untracked when its source and its destination both lie in
- * untracked networks. The source is looked up first: for most packets of
- * most sites that one lookup settles it. With no entries, no lookup at all.
+ * A slot is untracked when both its ends lie in untracked networks. The
+ * local end is looked up first: for most traffic of most sites that one
+ * lookup settles it. With no entries, no lookup at all.
  */
-static __always_inline bool untracked(struct __sk_buff *skb, __u8 family)
+static __always_inline bool untracked(const struct tm_conn_key *k)
 {
-	if (family == TM_FAMILY_IPV4) {
+	if (k->family == TM_FAMILY_IPV4) {
 		struct tm_mask4_key key = { .prefixlen = 32 };
-		__u32 addrs[2];
 
-		if (!control.masks4 || load(skb, 12, addrs, 8))
+		if (!control.masks4)
 			return false;
-		__builtin_memcpy(key.addr, &addrs[0], 4);
+		__builtin_memcpy(key.addr, k->laddr, 4);
 		if (!bpf_map_lookup_elem(&masks4, &key))
 			return false;
-		__builtin_memcpy(key.addr, &addrs[1], 4);
+		__builtin_memcpy(key.addr, k->raddr, 4);
 		return bpf_map_lookup_elem(&masks4, &key) != NULL;
 	}
-	if (family == TM_FAMILY_IPV6) {
+	if (k->family == TM_FAMILY_IPV6) {
 		struct tm_mask6_key key = { .prefixlen = 128 };
-		__u32 addrs[8];
 
-		if (!control.masks6 || load(skb, 8, addrs, 32))
+		if (!control.masks6)
 			return false;
-		__builtin_memcpy(key.addr, &addrs[0], 16);
+		__builtin_memcpy(key.addr, k->laddr, 16);
 		if (!bpf_map_lookup_elem(&masks6, &key))
 			return false;
-		__builtin_memcpy(key.addr, &addrs[4], 16);
+		__builtin_memcpy(key.addr, k->raddr, 16);
 		return bpf_map_lookup_elem(&masks6, &key) != NULL;
 	}
 	return false;
 }
 
-/* What one packet is, worked out once for every consumer of it. */
+/*
+ * What one packet is. key and ifindex are laid out as in struct tm_slot,
+ * so a packet is compared with a socket's slot as six words.
+ */
 struct pkt {
-	__u64 bytes;
-	__u64 packets;
-	__u64 now;
-	__u32 uid;
+	struct tm_conn_key key;		/* local end first; uid set last */
 	__u32 ifindex;
-	int egress;
-	__u8 family;
-	__u8 proto;		/* IPPROTO_*, 0 if not reached */
-	__u8 has_ports;		/* 0: no ports (ICMP, a later fragment) */
-	__u16 sport;		/* host order */
-	__u16 dport;
-	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
-	__u8 daddr[16];
-	struct tm_owner *owner;	/* NULL: socket older than the load */
+	__u32 bytes;
+	__u32 packets;
+	__u8 egress;
+	__u8 has_ports;			/* 0: no ports (ICMP, a later fragment) */
 };
+
+_Static_assert(__builtin_offsetof(struct pkt, ifindex) ==
+	       __builtin_offsetof(struct tm_slot, ifindex), "pkt and tm_slot differ");
 
 /*
  * Addresses, protocol and ports. IPv6 extension headers are walked to the
@@ -242,25 +227,35 @@ static __always_inline void parse(struct __sk_buff *skb, struct pkt *p)
 	__u32 off;
 	__u8 proto;
 
-	if (p->family == TM_FAMILY_IPV4) {
+	if (p->key.family == TM_FAMILY_IPV4) {
 		struct iphdr ip;
 
 		if (load(skb, 0, &ip, sizeof(ip)))
 			return;
-		__builtin_memcpy(p->saddr, &ip.saddr, 4);
-		__builtin_memcpy(p->daddr, &ip.daddr, 4);
-		p->proto = ip.protocol;
+		if (p->egress) {
+			__builtin_memcpy(p->key.laddr, &ip.saddr, 4);
+			__builtin_memcpy(p->key.raddr, &ip.daddr, 4);
+		} else {
+			__builtin_memcpy(p->key.laddr, &ip.daddr, 4);
+			__builtin_memcpy(p->key.raddr, &ip.saddr, 4);
+		}
+		p->key.proto = ip.protocol;
 		if (ip.frag_off & bpf_htons(0x1fff))
 			return;
 		off = ip.ihl * 4;
-	} else if (p->family == TM_FAMILY_IPV6) {
+	} else if (p->key.family == TM_FAMILY_IPV6) {
 		struct ipv6hdr ip6;
 		int i;
 
 		if (load(skb, 0, &ip6, sizeof(ip6)))
 			return;
-		__builtin_memcpy(p->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(p->daddr, &ip6.daddr, 16);
+		if (p->egress) {
+			__builtin_memcpy(p->key.laddr, &ip6.saddr, 16);
+			__builtin_memcpy(p->key.raddr, &ip6.daddr, 16);
+		} else {
+			__builtin_memcpy(p->key.laddr, &ip6.daddr, 16);
+			__builtin_memcpy(p->key.raddr, &ip6.saddr, 16);
+		}
 		proto = ip6.nexthdr;
 		off = sizeof(ip6);
 #pragma unroll
@@ -278,7 +273,7 @@ static __always_inline void parse(struct __sk_buff *skb, struct pkt *p)
 				if (load(skb, off + 2, &frag, 2))
 					return;
 				if (frag & bpf_htons(0xfff8)) {
-					p->proto = ext[0];
+					p->key.proto = ext[0];
 					return;
 				}
 				off += 8;
@@ -289,31 +284,24 @@ static __always_inline void parse(struct __sk_buff *skb, struct pkt *p)
 			}
 			proto = ext[0];
 		}
-		p->proto = proto;
+		p->key.proto = proto;
 	} else {
 		return;
 	}
-	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+	if (p->key.proto == IPPROTO_TCP || p->key.proto == IPPROTO_UDP) {
 		__u16 ports[2];
 
 		if (load(skb, off, ports, 4))
 			return;
-		p->sport = bpf_ntohs(ports[0]);
-		p->dport = bpf_ntohs(ports[1]);
+		if (p->egress) {
+			p->key.lport = bpf_ntohs(ports[0]);
+			p->key.rport = bpf_ntohs(ports[1]);
+		} else {
+			p->key.lport = bpf_ntohs(ports[1]);
+			p->key.rport = bpf_ntohs(ports[0]);
+		}
 		p->has_ports = 1;
 	}
-}
-
-static __always_inline struct tm_owner *owner_of(struct __sk_buff *skb)
-{
-	struct bpf_sock *sk = skb->sk;
-
-	if (!sk)
-		return NULL;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return NULL;
-	return bpf_sk_storage_get(&owners, sk, 0, 0);
 }
 
 static __always_inline struct tm_global *global_counters(void)
@@ -324,54 +312,84 @@ static __always_inline struct tm_global *global_counters(void)
 }
 
 /* Shared by all CPUs: contention is per entry, never global. */
-static __always_inline void add_atomic(struct tm_counters *c, const struct pkt *p)
+static __always_inline void add_atomic(struct tm_counters *c, const struct tm_counters *d)
 {
-	if (p->egress) {
-		__sync_fetch_and_add(&c->out_bytes, p->bytes);
-		__sync_fetch_and_add(&c->out_packets, p->packets);
-	} else {
-		__sync_fetch_and_add(&c->in_bytes, p->bytes);
-		__sync_fetch_and_add(&c->in_packets, p->packets);
+	if (d->in_packets) {
+		__sync_fetch_and_add(&c->in_bytes, d->in_bytes);
+		__sync_fetch_and_add(&c->in_packets, d->in_packets);
+	}
+	if (d->out_packets) {
+		__sync_fetch_and_add(&c->out_bytes, d->out_bytes);
+		__sync_fetch_and_add(&c->out_packets, d->out_packets);
 	}
 }
 
-/* One entry feeds tm-stat --by proc, iface, proto and cgroup. */
-static __always_inline void count_detail(struct __sk_buff *skb, const struct pkt *p)
+static __always_inline void add(struct tm_counters *c, const struct tm_counters *d)
 {
-	struct tm_detail_key key = {
-		.uid = p->uid,
-		.ifindex = p->ifindex,
-		.family = p->family,
-		.proto = p->proto,
+	c->in_bytes += d->in_bytes;
+	c->in_packets += d->in_packets;
+	c->out_bytes += d->out_bytes;
+	c->out_packets += d->out_packets;
+}
+
+static __always_inline void count_user(const struct tm_slot *s)
+{
+	struct tm_user_key key = {
+		.uid = s->key.uid,
+		.family = s->key.family,
 	};
-	struct tm_detail *d;
+	struct tm_counters *c;
 	struct tm_global *g;
 
-	if (p->owner) {
-		key.pid = p->owner->pid;
-		key.cgroup_id = p->owner->cgroup_id;
-	} else {
-		key.cgroup_id = bpf_skb_cgroup_id(skb);
-	}
-	d = bpf_map_lookup_elem(&details, &key);
-	if (!d) {
-		struct tm_detail fresh = {};
+	c = bpf_map_lookup_elem(&users, &key);
+	if (!c) {
+		struct tm_counters zero = {};
 
-		if (p->owner)
-			__builtin_memcpy(fresh.comm, p->owner->comm, sizeof(fresh.comm));
-		else
-			fresh.comm[0] = '?';
-		bpf_map_update_elem(&details, &key, &fresh, BPF_NOEXIST);
-		d = bpf_map_lookup_elem(&details, &key);
+		/* The user's first packets: racing CPUs may both try, one wins. */
+		bpf_map_update_elem(&users, &key, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&users, &key);
 	}
-	if (d) {
-		add_atomic(&d->c, p);
+	if (c) {
+		add(c, &s->c);
 		return;
 	}
 	g = global_counters();
 	if (g) {
-		g->details_full_bytes += p->bytes;
-		g->details_full_packets += p->packets;
+		g->users_full_bytes += s->c.in_bytes + s->c.out_bytes;
+		g->users_full_packets += s->c.in_packets + s->c.out_packets;
+	}
+}
+
+/* One entry feeds tm-stat --by proc, iface, proto and cgroup. */
+static __always_inline void count_detail(const struct tm_owner *o, const struct tm_slot *s)
+{
+	struct tm_detail_key key = {
+		.uid = s->key.uid,
+		.pid = o->pid,
+		.cgroup_id = o->cgroup_id,
+		.ifindex = s->ifindex,
+		.family = s->key.family,
+		.proto = s->key.proto,
+	};
+	struct tm_detail *d;
+	struct tm_global *g;
+
+	d = bpf_map_lookup_elem(&details, &key);
+	if (!d) {
+		struct tm_detail fresh = {};
+
+		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+		bpf_map_update_elem(&details, &key, &fresh, BPF_NOEXIST);
+		d = bpf_map_lookup_elem(&details, &key);
+	}
+	if (d) {
+		add_atomic(&d->c, &s->c);
+		return;
+	}
+	g = global_counters();
+	if (g) {
+		g->details_full_bytes += s->c.in_bytes + s->c.out_bytes;
+		g->details_full_packets += s->c.in_packets + s->c.out_packets;
 	}
 }
 
@@ -380,53 +398,76 @@ static __always_inline void count_detail(struct __sk_buff *skb, const struct pkt
  * full the least recently active connection makes room, and its bytes
  * stay in the per-user totals, which never depend on this map.
  */
-static __always_inline void count_conn(const struct pkt *p)
+static __always_inline void count_conn(const struct tm_owner *o, const struct tm_slot *s)
 {
-	struct tm_conn_key key = {
-		.uid = p->uid,
-		.family = p->family,
-		.proto = p->proto,
-	};
 	struct tm_conn *v;
 
-	if (p->egress) {
-		__builtin_memcpy(key.laddr, p->saddr, 16);
-		__builtin_memcpy(key.raddr, p->daddr, 16);
-		key.lport = p->sport;
-		key.rport = p->dport;
-	} else {
-		__builtin_memcpy(key.laddr, p->daddr, 16);
-		__builtin_memcpy(key.raddr, p->saddr, 16);
-		key.lport = p->dport;
-		key.rport = p->sport;
-	}
-	v = bpf_map_lookup_elem(&conns, &key);
+	v = bpf_map_lookup_elem(&conns, &s->key);
 	if (!v) {
-		struct tm_conn fresh = { .first_ns = p->now };
+		struct tm_conn fresh = {
+			.first_ns = s->first_ns,
+			.pid = o->pid,
+		};
 		struct tm_global *g;
 
-		if (p->owner) {
-			fresh.pid = p->owner->pid;
-			__builtin_memcpy(fresh.comm, p->owner->comm, sizeof(fresh.comm));
-		} else {
-			fresh.comm[0] = '?';
-		}
-		if (!bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST)) {
+		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+		if (!bpf_map_update_elem(&conns, &s->key, &fresh, BPF_NOEXIST)) {
 			g = global_counters();
 			if (g)
 				g->conns_new++;
 		}
-		v = bpf_map_lookup_elem(&conns, &key);
+		v = bpf_map_lookup_elem(&conns, &s->key);
 		if (!v)
 			return;
 	}
-	add_atomic(&v->c, p);
-	v->last_ns = p->now;
+	add_atomic(&v->c, &s->c);
+	if (s->last_ns > v->last_ns)
+		v->last_ns = s->last_ns;
 }
 
-static __always_inline void emit(const struct pkt *p)
+/*
+ * Reading the clock is a helper call; reading jiffies costs a load, since
+ * the verifier inlines it. So a slot keeps the time of its first packet
+ * and the jiffies of its first and last, and works out the time of its last
+ * when it is read. Without the kernel's HZ, the clock it is.
+ */
+static __always_inline __u64 tick(void)
+{
+	return CONFIG_HZ ? bpf_jiffies64() : bpf_ktime_get_coarse_ns();
+}
+
+static __always_inline void set_last_ns(struct tm_slot *s)
+{
+	if (CONFIG_HZ)
+		s->last_ns = s->first_ns + (s->last_tick - s->first_tick) *
+					   (1000000000ull / CONFIG_HZ);
+	else
+		s->last_ns = s->last_tick;
+}
+
+/* A slot's packets go into the maps. */
+static __always_inline void flush(const struct tm_owner *o, struct tm_slot *s)
+{
+	struct tm_global *g;
+
+	if (!s->c.in_packets && !s->c.out_packets)
+		return;
+	set_last_ns(s);
+	if (s->untracked) {
+		g = global_counters();
+		if (g)
+			add(&g->untracked, &s->c);
+		return;
+	}
+	count_user(s);
+	count_detail(o, s);
+	count_conn(o, s);
+}
+
+static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
 {
 	struct tm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 queued;
 
 	if (!e) {
 		struct tm_global *g = global_counters();
@@ -436,47 +477,70 @@ static __always_inline void emit(const struct pkt *p)
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->uid = p->uid;
+	e->uid = p->key.uid;
+	e->pid = o->pid;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 	e->bytes = p->bytes;
 	e->packets = p->packets;
 	e->ifindex = p->ifindex;
 	e->dir = p->egress ? TM_DIR_OUT : TM_DIR_IN;
-	e->family = p->family;
-	e->proto = p->proto;
+	e->family = p->key.family;
+	e->proto = p->key.proto;
 	e->has_ports = p->has_ports;
-	e->sport = p->sport;
-	e->dport = p->dport;
+	e->sport = p->egress ? p->key.lport : p->key.rport;
+	e->dport = p->egress ? p->key.rport : p->key.lport;
 	e->pad = 0;
-	__builtin_memcpy(e->saddr, p->saddr, 16);
-	__builtin_memcpy(e->daddr, p->daddr, 16);
-	if (p->owner) {
-		e->pid = p->owner->pid;
-		__builtin_memcpy(e->comm, p->owner->comm, sizeof(e->comm));
-	} else {
-		e->pid = 0;
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
-		e->comm[0] = '?';
-	}
+	__builtin_memcpy(e->saddr, p->egress ? p->key.laddr : p->key.raddr, 16);
+	__builtin_memcpy(e->daddr, p->egress ? p->key.raddr : p->key.laddr, 16);
 	/*
 	 * Waking the reader costs more than the rest of the event: wake it
-	 * only once a batch is waiting. It polls with a timeout and reads
-	 * what is there, so a quiet stream still flows within that timeout.
+	 * once, as the queue grows past a batch. It reads all there is before
+	 * it sleeps, and polls with a timeout, so a quiet stream still flows
+	 * within that timeout, and so does one whose wake-up was missed when
+	 * two CPUs stepped past the mark together.
 	 */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKE_BYTES ?
+	queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, queued >= WAKE_BYTES && queued < WAKE_BYTES + WAKE_STEP ?
 			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void add(struct tm_counters *c, const struct pkt *p)
+/* The packet as a slot of its own. */
+static __always_inline void fill_slot(struct tm_slot *s, const struct pkt *p, __u64 now)
 {
+	s->first_ns = bpf_ktime_get_coarse_ns();
+	s->first_tick = now;
+	s->last_tick = now;
+	__builtin_memcpy(&s->key, &p->key, sizeof(s->key));
+	s->ifindex = p->ifindex;
+	s->valid = 1;
+	s->masks_gen = control.masks_gen;
+	s->untracked = untracked(&p->key);
 	if (p->egress) {
-		c->out_bytes += p->bytes;
-		c->out_packets += p->packets;
+		s->c.out_bytes = p->bytes;
+		s->c.out_packets = p->packets;
 	} else {
-		c->in_bytes += p->bytes;
-		c->in_packets += p->packets;
+		s->c.in_bytes = p->bytes;
+		s->c.in_packets = p->packets;
 	}
 }
 
+/* The packet has the slot's key and the masks have not changed since. */
+static __always_inline bool same_slot(const struct tm_slot *s, const struct pkt *p)
+{
+	const __u64 *a = (const void *)&s->key, *b = (const void *)&p->key;
+
+	return s->valid && s->masks_gen == control.masks_gen &&
+	       a[0] == b[0] && a[1] == b[1] && a[2] == b[2] &&
+	       a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
+}
+
+/*
+ * Most packets only add to their socket's slot: one socket-storage lookup
+ * (the kernel caches it in the socket) and a compare, under the slot's
+ * lock. The maps are written when the slot changes key, when the socket is
+ * released, and for every packet of a socket that keeps no slot: one
+ * released, one made before the load or by the kernel, a listener.
+ */
 static __always_inline void account(struct __sk_buff *skb, int egress)
 {
 	struct pkt p = {
@@ -484,53 +548,186 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 		/* A GSO/GRO super-packet carries gso_segs segments, a plain one 1. */
 		.packets = skb->gso_segs ? skb->gso_segs : 1,
 		.egress = egress,
-		.family = skb_family(skb),
 		.ifindex = skb->ifindex,
+		.key.family = skb_family(skb),
 	};
-	struct tm_counters *c;
-	struct tm_global *g;
+	struct tm_owner none = { .comm = "?" };
+	struct tm_slot fresh = {}, old;
+	struct tm_sock *st = NULL;
+	struct bpf_sock *sk;
+	bool listener = false;
+	__u8 skip;
+	__u64 now;
 
 	if (control.ifaces && !bpf_map_lookup_elem(&ifaces, &p.ifindex))
 		return;
-	if (untracked(skb, p.family)) {
-		g = global_counters();
-		if (g)
-			add(&g->untracked, &p);
-		return;
-	}
-	p.uid = skb_owner(skb);
-	c = user_counters(p.uid, p.family);
-	if (c) {
-		add(c, &p);
-	} else {
-		g = global_counters();
-		if (g) {
-			g->users_full_bytes += p.bytes;
-			g->users_full_packets += p.packets;
-		}
-	}
-	/* Jiffy resolution is plenty for first and last seen, at a third the cost. */
-	p.now = bpf_ktime_get_coarse_ns();
-	p.owner = owner_of(skb);
 	parse(skb, &p);
-	count_detail(skb, &p);
-	count_conn(&p);
-	if (control.reader_pid)
-		emit(&p);
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk) {
+		st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		/*
+		 * A listener's packets (SYN-ACKs) go straight to the maps: its
+		 * storage is copied to every socket it accepts, slot and all.
+		 */
+		listener = sk->state == BPF_TCP_LISTEN;
+	}
+	/*
+	 * Storage made here, not when the socket was: a socket older than the
+	 * load, or one of the kernel's, which is never released. Their packets
+	 * go straight to the maps. Marked direct before the owner is set, so
+	 * no CPU that sees the owner can still make a slot.
+	 */
+	if (st && !st->owner.cgroup_id) {
+		bpf_spin_lock(&st->lock);
+		st->direct = 1;
+		bpf_spin_unlock(&st->lock);
+		st->owner.comm[0] = '?';
+		st->owner.cgroup_id = bpf_skb_cgroup_id(skb);
+	}
+	now = tick();
+	if (st && !listener) {
+		bpf_spin_lock(&st->lock);
+		/* The owner is the socket's: only a new slot works it out. */
+		p.key.uid = st->slot.key.uid;
+		if (same_slot(&st->slot, &p) && !st->direct) {
+			if (egress) {
+				st->slot.c.out_bytes += p.bytes;
+				st->slot.c.out_packets += p.packets;
+			} else {
+				st->slot.c.in_bytes += p.bytes;
+				st->slot.c.in_packets += p.packets;
+			}
+			st->slot.last_tick = now;
+			skip = st->slot.untracked;
+			bpf_spin_unlock(&st->lock);
+			if (control.reader_pid && !skip)
+				emit(&p, &st->owner);
+			return;
+		}
+		bpf_spin_unlock(&st->lock);
+	}
+	p.key.uid = skb_owner(skb);
+	fill_slot(&fresh, &p, now);
+	skip = fresh.untracked;
+	if (st && !listener) {
+		bpf_spin_lock(&st->lock);
+		if (!st->direct) {
+			old = st->slot;
+			st->slot = fresh;
+			fresh = old;
+		}
+		bpf_spin_unlock(&st->lock);
+	}
+	/* fresh is now what leaves the socket: its old slot, or this packet. */
+	flush(st ? &st->owner : &none, &fresh);
+	if (control.reader_pid && !skip)
+		emit(&p, st ? &st->owner : &none);
 }
 
 SEC("cgroup/sock_create")
 int tm_sock_create(struct bpf_sock *sk)
 {
-	struct tm_owner *o;
+	struct tm_sock *st;
 
-	o = bpf_sk_storage_get(&owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (o) {
-		o->pid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(o->comm, sizeof(o->comm));
-		o->cgroup_id = bpf_get_current_cgroup_id();
+	st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (st) {
+		st->owner.pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(st->owner.comm, sizeof(st->owner.comm));
+		st->owner.cgroup_id = bpf_get_current_cgroup_id();
 	}
 	return 1;
+}
+
+/* The socket keeps no slot from now on; the one it had goes to the maps. */
+static __always_inline void go_direct(struct tm_sock *st)
+{
+	struct tm_slot s = {};
+
+	bpf_spin_lock(&st->lock);
+	st->direct = 1;
+	s = st->slot;
+	st->slot.valid = 0;
+	st->slot.c.in_bytes = 0;
+	st->slot.c.in_packets = 0;
+	st->slot.c.out_bytes = 0;
+	st->slot.c.out_packets = 0;
+	bpf_spin_unlock(&st->lock);
+	flush(&st->owner, &s);
+}
+
+/*
+ * A socket closed by its process may still send (what is left in its
+ * buffer, the FIN) and receive: from now on, those packets go straight to
+ * the maps.
+ */
+SEC("cgroup/sock_release")
+int tm_sock_release(struct bpf_sock *sk)
+{
+	struct tm_sock *st = bpf_sk_storage_get(&socks, sk, 0, 0);
+
+	if (st)
+		go_direct(st);
+	return 1;
+}
+
+/*
+ * A connection its server never accepts is never released: it goes when
+ * the listener closes, by way of TCP_CLOSE. So each connection a listener
+ * makes asks to be told of its state changes, and goes direct as it closes.
+ */
+SEC("sockops")
+int tm_sockops(struct bpf_sock_ops *ops)
+{
+	struct bpf_sock *sk;
+	struct tm_sock *st;
+
+	if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		bpf_sock_ops_cb_flags_set(ops, ops->bpf_sock_ops_cb_flags |
+					  BPF_SOCK_OPS_STATE_CB_FLAG);
+		return 1;
+	}
+	if (ops->op != BPF_SOCK_OPS_STATE_CB || ops->args[1] != BPF_TCP_CLOSE)
+		return 1;
+	sk = ops->sk;
+	if (!sk)
+		return 1;
+	st = bpf_sk_storage_get(&socks, sk, 0, 0);
+	if (st)
+		go_direct(st);
+	return 1;
+}
+
+/*
+ * The slots not yet in the maps, one struct tm_pending each, for the
+ * commands to add to what the maps hold (pinned as "pending").
+ */
+struct bpf_iter_meta {
+	struct seq_file *seq;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__bpf_sk_storage_map {
+	struct bpf_iter_meta *meta;
+	struct sock *sk;
+	void *value;
+} __attribute__((preserve_access_index));
+
+SEC("iter/bpf_sk_storage_map")
+int tm_pending(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct tm_sock *st = ctx->value;
+	struct tm_pending rec;
+
+	if (!ctx->sk || !st)
+		return 0;
+	__builtin_memcpy(&rec.owner, &st->owner, sizeof(rec.owner));
+	__builtin_memcpy(&rec.slot, &st->slot, sizeof(rec.slot));
+	if (!rec.slot.valid || (!rec.slot.c.in_packets && !rec.slot.c.out_packets))
+		return 0;
+	set_last_ns(&rec.slot);
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
 }
 
 SEC("cgroup_skb/ingress")

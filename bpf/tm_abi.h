@@ -9,12 +9,13 @@
 #define TM_ABI_H
 
 #include <linux/types.h>
+#include <linux/bpf.h>
 
 /*
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	1
+#define TM_LAYOUT_VERSION	2
 
 /* Names under the pin root (default /sys/fs/bpf/tm). */
 #define TM_PIN_CONTROL		"control"
@@ -25,7 +26,8 @@
 #define TM_PIN_MASKS6		"masks6"
 #define TM_PIN_IFACES		"ifaces"
 #define TM_PIN_EVENTS		"events"
-#define TM_PIN_OWNERS		"owners"
+#define TM_PIN_SOCKS		"socks"
+#define TM_PIN_PENDING		"pending"
 #define TM_PIN_CONNS		"conns"
 #define TM_PIN_DETAILS		"details"
 
@@ -131,12 +133,55 @@ struct tm_detail {
 	char comm[TM_COMM_LEN];		/* at the entry's first packet */
 };
 
-/* Value of the socket storage "owners": who created the socket, where. */
+/* Who created a socket, where: recorded at creation. */
 struct tm_owner {
-	__u32 pid;			/* thread group id */
-	char comm[TM_COMM_LEN];
+	__u32 pid;			/* thread group id; 0: older than the load */
+	char comm[TM_COMM_LEN];		/* "?" with pid 0 */
 	__u32 pad;
 	__u64 cgroup_id;		/* the creating task's cgroup v2 id */
+};
+
+/*
+ * What a socket's packets count under, and what they have added up to since
+ * they were last moved into "users", "conns" and "details". A socket keeps
+ * one slot: a packet with another key (a new peer of an unconnected socket,
+ * another interface) moves the slot into the maps and starts a new one.
+ */
+struct tm_slot {
+	struct tm_conn_key key;		/* uid included */
+	__u32 ifindex;
+	__u8 valid;
+	__u8 untracked;			/* both ends in untracked networks */
+	__u16 pad;
+	__u32 masks_gen;		/* tm_control.masks_gen it was checked at */
+	__u64 first_ns;			/* CLOCK_MONOTONIC, coarse */
+	__u64 last_ns;			/* worked out when the slot is read */
+	__u64 first_tick;		/* jiffies at first_ns (ns if HZ unknown) */
+	__u64 last_tick;		/* and at the last packet */
+	struct tm_counters c;
+};
+
+/*
+ * Value of the socket storage "socks". The owner is cloned to accepted
+ * sockets (a listener's slot is always empty). A socket that is released
+ * (closed by its process), or was not made under the programs' eyes (made
+ * before the load, or by the kernel), keeps no slot: its packets count
+ * straight into the maps.
+ */
+struct tm_sock {
+	struct bpf_spin_lock lock;	/* guards slot and direct */
+	__u32 direct;
+	struct tm_owner owner;
+	struct tm_slot slot;
+};
+
+/*
+ * One record read from the "pending" iterator: a socket's slot not yet in
+ * the maps. Readers add these to what the maps hold.
+ */
+struct tm_pending {
+	struct tm_owner owner;
+	struct tm_slot slot;
 };
 
 enum tm_dir {
@@ -191,7 +236,7 @@ struct tm_control {
 	__u32 masks6;			/* entries in masks6 */
 	__u32 ifaces;			/* entries in ifaces; 0: every interface */
 	__u32 reader_pid;		/* the tm-stream reading events; 0: none */
-	__u32 pad;
+	__u32 masks_gen;		/* bumped by every change to masks4/masks6 */
 };
 
 #endif /* TM_ABI_H */

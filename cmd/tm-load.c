@@ -316,14 +316,20 @@ static struct bpf_program *prog_by_kind(struct tm_bpf *skel, const char *kind)
 		return skel->progs.tm_egress;
 	if (!strcmp(kind, "sock_create"))
 		return skel->progs.tm_sock_create;
+	if (!strcmp(kind, "sock_release"))
+		return skel->progs.tm_sock_release;
+	if (!strcmp(kind, "sockops"))
+		return skel->progs.tm_sockops;
 	return NULL;
 }
 
 /*
- * sock_create first, so sockets made from now on know their process; then
+ * sock_create first, so sockets made from now on know their process, and
+ * sock_release and sockops before any packet is held in a socket; then
  * egress before ingress, so a reply is never counted without its request.
  */
-static const char *const kinds[] = { "sock_create", "egress", "ingress" };
+static const char *const kinds[] = { "sock_create", "sock_release", "sockops", "egress",
+				     "ingress" };
 
 static int attach_all(struct tm_bpf *skel, const struct cgroup *cg, const char *dir)
 {
@@ -345,7 +351,7 @@ static int pin_maps(struct tm_bpf *skel, const char *dir)
 		{ skel->maps.masks6, TM_PIN_MASKS6 },
 		{ skel->maps.ifaces, TM_PIN_IFACES },
 		{ skel->maps.events, TM_PIN_EVENTS },
-		{ skel->maps.owners, TM_PIN_OWNERS },
+		{ skel->maps.socks, TM_PIN_SOCKS },
 		{ skel->maps.conns, TM_PIN_CONNS },
 		{ skel->maps.details, TM_PIN_DETAILS },
 	};
@@ -362,6 +368,36 @@ static int pin_maps(struct tm_bpf *skel, const char *dir)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The iterator over the sockets' slots, pinned as a file: reading it gives
+ * one struct tm_pending for each slot not yet in the maps.
+ */
+static int pin_pending(struct tm_bpf *skel, const char *dir)
+{
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info info = {};
+	char path[PATH_MAX];
+	struct bpf_link *link;
+	int err;
+
+	info.map.map_fd = bpf_map__fd(skel->maps.socks);
+	opts.link_info = &info;
+	opts.link_info_len = sizeof(info);
+	link = bpf_program__attach_iter(skel->progs.tm_pending, &opts);
+	if (!link) {
+		err = -errno;
+		tm_err("cannot make the socket iterator: %s%s", strerror(-err),
+		       tm_priv_hint(err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, TM_PIN_PENDING);
+	err = bpf_link__pin(link, path);
+	if (err)
+		tm_err("cannot pin %s: %s", path, strerror(-err));
+	bpf_link__destroy(link);
+	return err;
 }
 
 static int open_skel(struct tm_bpf **skel)
@@ -462,6 +498,8 @@ static int load_fresh(struct opts *o, const char *root)
 		goto out;
 	}
 	err = pin_maps(skel, staging);
+	if (!err)
+		err = pin_pending(skel, staging);
 	/* Filters first, so not one packet is counted that they leave out. */
 	if (!err)
 		err = apply_filters(o, bpf_map__fd(skel->maps.masks4),
@@ -538,6 +576,27 @@ static int reuse_pin(struct bpf_map *map, const char *root, const char *name)
 	return err;
 }
 
+/* The pinned iterator gets the new program too, in place. */
+static int swap_pending(struct tm_bpf *skel, const char *root)
+{
+	char path[PATH_MAX];
+	struct bpf_link *link;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", root, TM_PIN_PENDING);
+	link = bpf_link__open(path);
+	if (!link) {
+		err = -errno;
+		tm_err("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = bpf_link__update_program(link, skel->progs.tm_pending);
+	if (err)
+		tm_err("cannot swap the program of %s: %s", path, strerror(-err));
+	bpf_link__destroy(link);
+	return err;
+}
+
 /*
  * --replace: the new programs share the pinned maps, and each pinned link
  * is switched to its new program in one atomic update, so not one packet
@@ -565,7 +624,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	    (err = bpf_map__reuse_fd(skel->maps.masks6, pins.masks6_fd)) ||
 	    (err = bpf_map__reuse_fd(skel->maps.ifaces, pins.ifaces_fd)) ||
 	    (err = reuse_pin(skel->maps.events, root, TM_PIN_EVENTS)) ||
-	    (err = reuse_pin(skel->maps.owners, root, TM_PIN_OWNERS)) ||
+	    (err = reuse_pin(skel->maps.socks, root, TM_PIN_SOCKS)) ||
 	    (err = reuse_pin(skel->maps.conns, root, TM_PIN_CONNS)) ||
 	    (err = reuse_pin(skel->maps.details, root, TM_PIN_DETAILS))) {
 		tm_err("cannot reuse the pinned maps of %s: %s", root, strerror(-err));
@@ -616,6 +675,8 @@ static int load_replace(struct opts *o, bool named, const char *root)
 		}
 		bpf_link__destroy(link);
 	}
+	if (!err)
+		err = swap_pending(skel, root);
 out:
 	free(old);
 	tm_bpf__destroy(skel);

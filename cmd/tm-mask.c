@@ -119,8 +119,11 @@ static int edit(struct tm_pins *p, const struct tm_masks *args, bool del)
 		tm_masks_set_counts(p->control, &after);
 	for (i = 0; !err && i < args->n; i++)
 		err = tm_masks_update(p->masks4_fd, p->masks6_fd, &args->v[i], del);
-	if (!err && del)
+	/* Counts only ever come down once the entries are out. */
+	if (!err || !del)
 		tm_masks_set_counts(p->control, &after);
+	else
+		tm_masks_changed(p->control);
 	tm_masks_free(&have);
 	tm_masks_free(&after);
 	return err;

@@ -78,7 +78,9 @@ struct snapshot {
 	size_t n, cap;
 	struct tm_global g;
 	uint64_t conns_live;
+	uint64_t pending;	/* rows from sockets' slots */
 	struct timespec mono, wall;
+	int (*cmp)(const void *, const void *);
 };
 
 struct ctx {
@@ -299,15 +301,11 @@ static int add_detail(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-static int add_conn(const void *key, const void *value, void *ctx)
+static int conn_row(struct read_ctx *rc, const struct tm_conn_key *k, const struct tm_conn *v)
 {
-	const struct tm_conn_key *k = key;
-	const struct tm_conn *v = value;
-	struct read_ctx *rc = ctx;
 	struct row *r;
 	int err;
 
-	rc->s->conns_live++;
 	err = start_row(rc, k->uid, &r);
 	if (!r)
 		return err;
@@ -325,23 +323,92 @@ static int add_conn(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+static int add_conn(const void *key, const void *value, void *ctx)
+{
+	struct read_ctx *rc = ctx;
+
+	rc->s->conns_live++;
+	return conn_row(rc, key, value);
+}
+
+/* A socket's packets not yet in the maps, as the maps would hold them. */
+static int add_pending(const struct tm_pending *p, void *ctx)
+{
+	const struct tm_slot *sl = &p->slot;
+	struct read_ctx *rc = ctx;
+	struct row *r;
+	int err;
+
+	rc->s->pending++;
+	if (sl->untracked) {
+		struct tm_counters *u = &rc->s->g.untracked;
+
+		u->in_bytes += sl->c.in_bytes;
+		u->in_packets += sl->c.in_packets;
+		u->out_bytes += sl->c.out_bytes;
+		u->out_packets += sl->c.out_packets;
+		return 0;
+	}
+	if (rc->o->by == BY_USER) {
+		err = start_row(rc, sl->key.uid, &r);
+		if (r)
+			r->c = sl->c;
+		return err;
+	}
+	if (rc->o->by == BY_CONN) {
+		struct tm_conn v = {
+			.c = sl->c,
+			.first_ns = sl->first_ns,
+			.last_ns = sl->last_ns,
+			.pid = p->owner.pid,
+		};
+
+		memcpy(v.comm, p->owner.comm, sizeof(v.comm));
+		return conn_row(rc, &sl->key, &v);
+	} else {
+		struct tm_detail_key k = {
+			.uid = sl->key.uid,
+			.pid = p->owner.pid,
+			.cgroup_id = p->owner.cgroup_id,
+			.ifindex = sl->ifindex,
+			.family = sl->key.family,
+			.proto = sl->key.proto,
+		};
+		struct tm_detail v = { .c = sl->c };
+
+		memcpy(v.comm, p->owner.comm, sizeof(v.comm));
+		return add_detail(&k, &v, rc);
+	}
+}
+
 static int cmp_key(const void *a, const void *b)
 {
 	return memcmp(a, b, ROW_KEY_LEN);
 }
 
+/*
+ * A connection is its key, as in the map: a pid and comm of its own
+ * (a socket's slot not yet in the map) do not make it another.
+ */
+static int cmp_conn(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int d = memcmp(x, y, offsetof(struct row, pid));
+
+	return d ? d : memcmp(x->laddr, y->laddr, offsetof(struct row, first_ns) -
+			      offsetof(struct row, laddr));
+}
+
 /* Sorted by key, rows with equal keys become one. */
-static void merge(struct snapshot *s, bool unique)
+static void merge(struct snapshot *s)
 {
 	size_t i, j = 0;
 
-	qsort(s->rows, s->n, sizeof(s->rows[0]), cmp_key);
-	if (unique)
-		return;
+	qsort(s->rows, s->n, sizeof(s->rows[0]), s->cmp);
 	for (i = 0; i < s->n; i++) {
 		struct row *r = &s->rows[i], *w;
 
-		if (j && !cmp_key(&s->rows[j - 1], r)) {
+		if (j && !s->cmp(&s->rows[j - 1], r)) {
 			w = &s->rows[j - 1];
 			w->c.in_bytes += r->c.in_bytes;
 			w->c.in_packets += r->c.in_packets;
@@ -367,6 +434,9 @@ static int take_snapshot(struct ctx *x, struct snapshot *s)
 
 	s->n = 0;
 	s->conns_live = 0;
+	s->pending = 0;
+	/* How rows are told apart. */
+	s->cmp = o->by == BY_CONN ? cmp_conn : cmp_key;
 	clock_gettime(CLOCK_MONOTONIC, &s->mono);
 	clock_gettime(CLOCK_REALTIME, &s->wall);
 	if (o->by == BY_USER)
@@ -380,6 +450,8 @@ static int take_snapshot(struct ctx *x, struct snapshot *s)
 				      sizeof(struct tm_detail), false, add_detail, &rc);
 	if (!err)
 		err = tm_percpu_lookup(x->pins.global_fd, &zero, &s->g, sizeof(s->g));
+	if (!err)
+		err = tm_pending_for_each(x->pins.root, add_pending, &rc);
 	if (err) {
 		tm_err("cannot read the counters in %s: %s", x->pins.root, strerror(-err));
 		return err;
@@ -402,11 +474,9 @@ static int take_snapshot(struct ctx *x, struct snapshot *s)
 		r->untracked = 1;
 		r->c = s->g.untracked;
 	}
-	/* Connections are unique keys already: the sort is for rates. */
-	if (o->by != BY_CONN)
-		merge(s, false);
-	else if (o->interval)
-		merge(s, true);
+	/* The map's connections are unique already: sorted for rates only. */
+	if (o->by != BY_CONN || o->interval || s->pending)
+		merge(s);
 	return 0;
 }
 
@@ -419,7 +489,7 @@ static void compute_rates(struct snapshot *cur, const struct snapshot *prev)
 
 	for (i = 0; i < cur->n; i++) {
 		struct row *r = &cur->rows[i];
-		const struct row *p = bsearch(r, prev->rows, prev->n, sizeof(*r), cmp_key);
+		const struct row *p = bsearch(r, prev->rows, prev->n, sizeof(*r), cur->cmp);
 		uint64_t in0 = p ? p->c.in_bytes : 0, out0 = p ? p->c.out_bytes : 0;
 
 		r->in_rate = dt > 0 && r->c.in_bytes >= in0 ? (r->c.in_bytes - in0) / dt : 0;

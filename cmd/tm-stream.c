@@ -203,6 +203,20 @@ static int add_snapshot(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+static int add_snapshot_pending(const struct tm_pending *p, void *ctx)
+{
+	struct user *u;
+
+	if (p->slot.untracked)
+		return 0;
+	u = user_get(ctx, p->slot.key.uid);
+	if (!u)
+		return -ENOMEM;
+	u->in += p->slot.c.in_bytes;
+	u->out += p->slot.c.out_bytes;
+	return 0;
+}
+
 static const char *ifname(struct stream *s, uint32_t ifindex, char *buf)
 {
 	char *name = ifindex < 256 ? s->ifnames[ifindex] : buf;
@@ -458,6 +472,8 @@ static int stream(struct stream *s)
 	s->snap_ns = now_ns(CLOCK_MONOTONIC);
 	err = tm_percpu_for_each(s->pins.users_fd, sizeof(struct tm_user_key),
 				 sizeof(struct tm_counters), add_snapshot, s);
+	if (!err)
+		err = tm_pending_for_each(s->pins.root, add_snapshot_pending, s);
 	while (!err && !stop) {
 		int64_t t;
 

@@ -207,11 +207,19 @@ static __u32 count_family(const struct tm_masks *m, __u8 family)
 /*
  * The programs skip the lookups of a family whose count is 0, so a count
  * must never be 0 while its trie has entries; an upper bound is harmless.
+ * Called once the tries are as counted, it also moves the generation on.
  */
 static void set_counts(struct tm_control *ctl, __u32 n4, __u32 n6)
 {
 	__atomic_store_n(&ctl->masks4, n4, __ATOMIC_RELAXED);
 	__atomic_store_n(&ctl->masks6, n6, __ATOMIC_RELAXED);
+	tm_masks_changed(ctl);
+}
+
+/* Sockets keep the answer for their peers until the generation moves on. */
+void tm_masks_changed(struct tm_control *ctl)
+{
+	__atomic_fetch_add(&ctl->masks_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 void tm_masks_set_counts(struct tm_control *ctl, const struct tm_masks *m)
@@ -249,6 +257,8 @@ int tm_masks_replace(int fd4, int fd6, struct tm_control *ctl,
 	if (!err)
 		tm_masks_set_counts(ctl, want);
 	else
+		tm_masks_changed(ctl);
+	if (err)
 		tm_err("the untracked list may be part-way changed; run the command again");
 	return err;
 }

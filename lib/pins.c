@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -376,5 +377,40 @@ int tm_remove_tree(const char *dir)
 	closedir(d);
 	if (rmdir(dir) && !err)
 		err = -errno;
+	return err;
+}
+
+/*
+ * Reading the pinned iterator runs it over every socket that has a slot;
+ * it writes whole records, one struct tm_pending each.
+ */
+int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
+{
+	struct tm_pending recs[256];
+	char path[PATH_MAX];
+	size_t have = 0, i;
+	ssize_t n;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", root, TM_PIN_PENDING);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (!err) {
+		n = read(fd, (char *)recs + have, sizeof(recs) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : 0;
+			break;
+		}
+		have += n;
+		for (i = 0; i + 1 <= have / sizeof(recs[0]) && !err; i++)
+			err = cb(&recs[i], ctx);
+		/* A record cut short stays for the next read. */
+		memmove(recs, (char *)recs + i * sizeof(recs[0]), have - i * sizeof(recs[0]));
+		have -= i * sizeof(recs[0]);
+	}
+	close(fd);
 	return err;
 }

@@ -77,6 +77,13 @@ int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
 int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
 		    tm_percpu_cb cb, void *ctx);
 
+/*
+ * Each socket's packets not yet in the maps: read them after the maps and
+ * add them to what the maps hold.
+ */
+typedef int (*tm_pending_cb)(const struct tm_pending *p, void *ctx);
+int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx);
+
 /* cgroup.c */
 int tm_cgroup2_mount(char *buf, size_t len);
 int tm_cgroup_open(const char *path, int *fd, uint64_t *id);
@@ -113,6 +120,7 @@ int tm_masks_parse_args(char **args, int n, struct tm_masks *m);
 int tm_masks_read(int fd4, int fd6, struct tm_masks *m);
 int tm_masks_update(int fd4, int fd6, const struct tm_cidr *c, bool del);
 void tm_masks_set_counts(struct tm_control *ctl, const struct tm_masks *m);
+void tm_masks_changed(struct tm_control *ctl);
 int tm_masks_replace(int fd4, int fd6, struct tm_control *ctl,
 		     const struct tm_masks *want, int *added, int *removed);
 

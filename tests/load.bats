@@ -17,20 +17,25 @@ prog_ids() {
 	bpftool cgroup show "$1" | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1 }' | sort
 }
 
-@test "tm-load pins maps and links, attaches ingress and egress, and exits" {
+@test "tm-load pins maps and links, attaches the five programs and the iterator, and exits" {
 	run tm-load --cgroup "$CG"
 	[ "$status" = 0 ]
 	[ -e "$TM_PIN_ROOT/control" ] && [ -e "$TM_PIN_ROOT/users" ] && [ -e "$TM_PIN_ROOT/global" ]
 	local id
 	id=$(cgroup_id "$CG")
 	[ -e "$TM_PIN_ROOT/links/ingress-$id" ] && [ -e "$TM_PIN_ROOT/links/egress-$id" ]
-	[ -e "$TM_PIN_ROOT/links/sock_create-$id" ]
-	[ -e "$TM_PIN_ROOT/events" ] && [ -e "$TM_PIN_ROOT/owners" ]
+	[ -e "$TM_PIN_ROOT/links/sock_create-$id" ] && [ -e "$TM_PIN_ROOT/links/sock_release-$id" ]
+	[ -e "$TM_PIN_ROOT/events" ] && [ -e "$TM_PIN_ROOT/socks" ] && [ -e "$TM_PIN_ROOT/pending" ]
+	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_sock_release.*tm_sock_release')" = 1 ]
+	[ -e "$TM_PIN_ROOT/links/sockops-$id" ]
+	[ "$(bpftool cgroup show "$CG" | grep -c 'sock_ops.*tm_sockops')" = 1 ]
+	# Nothing held in sockets yet: the iterator reads empty.
+	[ "$(wc -c <"$TM_PIN_ROOT/pending")" = 0 ]
 	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_sock_create.*tm_sock_create')" = 1 ]
 	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_ingress.*tm_ingress')" = 1 ]
 	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_egress.*tm_egress')" = 1 ]
 	# The maps carry BTF: bpftool prints named fields.
-	bpftool map dump pinned "$TM_PIN_ROOT/control" | grep -q '"layout_version": 1'
+	bpftool map dump pinned "$TM_PIN_ROOT/control" | grep -q '"layout_version": 2'
 }
 
 @test "the pin root is root-owned and not world-accessible" {
@@ -44,7 +49,7 @@ prog_ids() {
 	run tm-load --cgroup "$CG"
 	[ "$status" = 1 ]
 	[[ "$output" == *"already loaded at '$TM_PIN_ROOT'"*"--replace"* ]]
-	[ "$(link_count "$CG")" = 3 ]
+	[ "$(link_count "$CG")" = 5 ]
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
 	[ "$(stat_field $A out_bytes)" = 1280 ]
 	[ "$(stat_field $B in_bytes)" = 1280 ]
@@ -58,7 +63,7 @@ prog_ids() {
 	run tm-load --replace
 	[ "$status" = 0 ]
 	[ "$(prog_ids "$CG")" != "$old" ]
-	[ "$(link_count "$CG")" = 3 ]
+	[ "$(link_count "$CG")" = 5 ]
 	[ "$(stat_field $A out_bytes)" = 1280 ]
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 10 100
 	[ "$(stat_field $A out_bytes)" = 2560 ]
@@ -92,17 +97,17 @@ prog_ids() {
 	tm-load --cgroup "$CG"
 	tm-load --replace --cgroup "$other"
 	[ "$(link_count "$CG")" = 0 ]
-	[ "$(link_count "$other")" = 3 ]
+	[ "$(link_count "$other")" = 5 ]
 	local id
 	id=$(cgroup_id "$other")
-	[ "$(ls "$TM_PIN_ROOT/links" | sort | tr '\n' ' ')" = "egress-$id ingress-$id sock_create-$id " ]
+	[ "$(ls "$TM_PIN_ROOT/links" | sort | tr '\n' ' ')" = "egress-$id ingress-$id sock_create-$id sock_release-$id sockops-$id " ]
 }
 
 @test "tm-unload leaves no pin, link or attachment, and a second one is a note" {
 	new_cgroup two
 	local two=$REPLY
 	tm-load --cgroup "$CG" --cgroup "$two"
-	[ "$(link_count "$two")" = 3 ]
+	[ "$(link_count "$two")" = 5 ]
 	run tm-unload
 	[ "$status" = 0 ]
 	[ ! -e "$TM_PIN_ROOT" ]

@@ -19,6 +19,14 @@
  *                                   the bytes read
  *   tcp-send ADDR PORT BYTES        send BYTES, half-close, wait for the peer
  *                                   to close, print tcpi_segs_out
+ *   tcp-blast ADDR PORT BYTES       send BYTES and close at once, with data
+ *                                   still queued: print how much was queued
+ *   tcp-ignore ADDR PORTFILE MS     listen, accept nothing, close after MS
+ *                                   milliseconds
+ *   udp-script ADDR                 one socket, kept open: for each line
+ *                                   "PORT N SIZE" on stdin, send N datagrams
+ *                                   of SIZE to ADDR:PORT and print "sent";
+ *                                   close at end of input
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +154,29 @@ static int udp_send(const char *host, int port, long n, long size, long gap_us)
 	return 0;
 }
 
+static int udp_script(const char *host)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, 0, &ss);
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	long port, n, size, i;
+	char buf[65536] = "";
+
+	if (fd < 0)
+		die("socket");
+	while (scanf("%ld %ld %ld", &port, &n, &size) == 3) {
+		if (size < 0 || size > (long)sizeof(buf))
+			die("size");
+		len = make_addr(host, port, &ss);
+		for (i = 0; i < n; i++)
+			if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, len) != size)
+				die("sendto");
+		printf("sent\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -201,6 +234,38 @@ static int tcp_sink(const char *host, const char *portfile)
 	return 0;
 }
 
+static int tcp_ignore(const char *host, const char *portfile, long ms)
+{
+	int lfd = bound_socket(host, SOCK_STREAM, portfile);
+
+	usleep(ms * 1000);
+	close(lfd);
+	return 0;
+}
+
+static int tcp_blast(const char *host, int port, long long bytes)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, port, &ss);
+	static char buf[65536];
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0), queued = 0;
+	ssize_t w;
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
+		die("connect");
+	while (bytes > 0) {
+		w = write(fd, buf, bytes < (long long)sizeof(buf) ? bytes : (long long)sizeof(buf));
+		if (w < 0)
+			die("write");
+		bytes -= w;
+	}
+	if (ioctl(fd, SIOCOUTQ, &queued))
+		die("SIOCOUTQ");
+	close(fd);
+	printf("%d\n", queued);
+	return 0;
+}
+
 static int tcp_send(const char *host, int port, long long bytes)
 {
 	struct sockaddr_storage ss;
@@ -251,6 +316,12 @@ int main(int argc, char **argv)
 		return tcp_sink(argv[2], argv[3]);
 	if (!strcmp(mode, "tcp-send") && argc == 5)
 		return tcp_send(argv[2], atoi(argv[3]), atoll(argv[4]));
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send ... (see source)\n");
+	if (!strcmp(mode, "tcp-ignore") && argc == 5)
+		return tcp_ignore(argv[2], argv[3], atol(argv[4]));
+	if (!strcmp(mode, "tcp-blast") && argc == 5)
+		return tcp_blast(argv[2], atoi(argv[3]), atoll(argv[4]));
+	if (!strcmp(mode, "udp-script") && argc == 3)
+		return udp_script(argv[2]);
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-blast|tcp-ignore|udp-script ... (see source)\n");
 	return 2;
 }

@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Packets held in their socket until it closes or changes peer: counted
+# while they are held, once, under the right peer and the current masks.
+
+load lib
+
+setup() { tm_setup; }
+teardown() { tm_teardown; }
+
+A=42491
+B=42492
+
+# drain_bg: a receiver of $B on 127.0.0.1 that reads until ended; port in REPLY.
+drain_bg() {
+	local pf=$BIN/drain.$RANDOM
+	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
+	wait_file "$pf"
+	REPLY=$(cat "$pf")
+}
+
+# script_start: one socket of $A, kept open, fed lines by script_send.
+# The test holds the only writer of its input, on fd 8 (bats has 3).
+script_start() {
+	mkfifo "$BIN/cmd"
+	exec 8<>"$BIN/cmd"
+	# Not through bg: a background command's stdin is /dev/null unless
+	# redirected on that very command.
+	AS_EXEC=1 as "$CG" $A "$BIN/tmtraffic" udp-script 127.0.0.1 <"$BIN/cmd" \
+		>"$BIN/script.out" 8>&- &
+	SCRIPT=$!
+	PIDS+=("$SCRIPT")
+	SENT=0
+}
+
+# script_send PORT N SIZE: sends and waits until the socket has sent them.
+script_send() {
+	local i
+	echo "$1 $2 $3" >&8
+	SENT=$((SENT + 1))
+	for ((i = 0; i < 100; i++)); do
+		[ "$(wc -l <"$BIN/script.out")" -ge "$SENT" ] && return 0
+		sleep 0.05
+	done
+	echo "udp-script sent $(wc -l <"$BIN/script.out") of $SENT batches" >&2
+	return 1
+}
+
+script_end() {
+	exec 8>&-
+	wait "$SCRIPT"
+}
+
+# pending_of UID: how many sockets hold packets of UID not yet in the maps.
+# Records are struct tm_pending, 152 bytes: a 32-byte owner, then the slot,
+# whose key starts with the uid.
+pending_of() {
+	od -A n -v -t u4 -w152 "$TM_PIN_ROOT/pending" | awk -v u="$1" '$9 == u' | wc -l
+}
+
+# peer_rows: $A's connections as "rport out_packets out_bytes", by port.
+peer_rows() {
+	tm-stat --by conn --json --user $A |
+		jq -r 'sort_by(.rport) | map([.rport, .out_packets, .out_bytes] | @tsv) | .[]'
+}
+
+@test "an open socket's packets count before it closes, and only once after" {
+	tm-load --cgroup "$CG"
+	drain_bg; local port=$REPLY
+	script_start
+	script_send "$port" 10 100
+	# Held in both sockets, not yet in the maps: tm-stat still has them.
+	[ "$(pending_of $A)" = 1 ] && [ "$(pending_of $B)" = 1 ]
+	[ "$(stat_field $A out_bytes)" = 1280 ] && [ "$(stat_field $A out_packets)" = 10 ]
+	[ "$(stat_field $B in_bytes)" = 1280 ] && [ "$(stat_field $B in_packets)" = 10 ]
+	run tm-stat --by proc --json --user $A
+	[ "$(jq -r '.[0] | [.comm, .out_bytes] | @tsv' <<<"$output")" = "tmtraffic	1280" ]
+	script_send "$port" 5 100
+	[ "$(stat_field $A out_bytes)" = 1920 ]
+	# Closed: the slot went into the maps, and nothing is counted twice.
+	script_end
+	[ "$(pending_of $A)" = 0 ]
+	[ "$(stat_field $A out_bytes)" = 1920 ] && [ "$(stat_field $A out_packets)" = 15 ]
+	[ "$(stat_field $B in_bytes)" = 1920 ]
+}
+
+@test "a socket that changes peer counts each peer's packets to its own connection" {
+	tm-load --cgroup "$CG"
+	drain_bg; local p1=$REPLY
+	drain_bg; local p2=$REPLY
+	script_start
+	script_send "$p1" 3 100
+	script_send "$p2" 4 200
+	script_send "$p1" 2 100
+	# Open: one peer's slot is in the socket, the rest in the maps.
+	local want
+	want=$(printf '%s\t5\t640\n%s\t4\t912\n' "$p1" "$p2" | sort -n)
+	[ "$(pending_of $A)" = 1 ]
+	[ "$(peer_rows)" = "$want" ]
+	script_end
+	[ "$(pending_of $A)" = 0 ]
+	[ "$(peer_rows)" = "$want" ]
+	[ "$(stat_field $A out_bytes)" = 1552 ]
+}
+
+@test "a mask added or removed applies at once to a socket's next packets" {
+	tm-load --cgroup "$CG"
+	drain_bg; local port=$REPLY
+	script_start
+	script_send "$port" 10 100
+	tm-mask add 127.0.0.0/8
+	script_send "$port" 7 100
+	[ "$(stat_field $A out_packets)" = 10 ] && [ "$(stat_field $B in_packets)" = 10 ]
+	[ "$(untracked_field out_packets)" = 7 ] && [ "$(untracked_field in_packets)" = 7 ]
+	tm-mask del 127.0.0.0/8
+	script_send "$port" 4 100
+	script_end
+	[ "$(stat_field $A out_packets)" = 14 ] && [ "$(stat_field $A out_bytes)" = 1792 ]
+	[ "$(stat_field $B in_packets)" = 14 ]
+	[ "$(untracked_field out_bytes)" = 896 ]
+}
+
+# floor_attach: bench/floor.bpf.c, a meter that counts every packet on its
+# own as it passes, attached beside tm: the reference for the slots.
+floor_attach() {
+	FLOOR=/sys/fs/bpf/${ID}floor
+	EXTRA_PINS+=("$FLOOR")
+	mkdir -p "$FLOOR/maps"
+	bpftool prog loadall "$BUILD/bench/floor.bpf.o" "$FLOOR" pinmaps "$FLOOR/maps"
+	bpftool cgroup attach "$CG" ingress pinned "$FLOOR/floor_ingress" multi
+	bpftool cgroup attach "$CG" egress pinned "$FLOOR/floor_egress" multi
+}
+
+# floor_of UID: "bytes packets" the floor counted for UID, in and out.
+floor_of() {
+	local key
+	key=$(printf '%08x' "$1" | sed -E 's/(..)(..)(..)(..)/0x\4 0x\3 0x\2 0x\1/')
+	# shellcheck disable=SC2086
+	bpftool -j map lookup pinned "$FLOOR/maps/floor_users" key $key |
+		jq -r '[.formatted.values[].value] | "\(map(.bytes) | add) \(map(.packets) | add)"'
+}
+
+# tm_of UID: "bytes packets" tm counted for UID, in and out.
+tm_of() {
+	tm-stat --json --user "$1" |
+		jq -r '.[0] | "\(.in_bytes + .out_bytes) \(.in_packets + .out_packets)"'
+}
+
+@test "what a TCP socket sends and receives after its close counts, as a per-packet meter sees it" {
+	tm-load --cgroup "$CG"
+	floor_attach
+	local pf=$BIN/tcp.port
+	bg as "$CG" $B "$BIN/tmtraffic" tcp-sink 127.0.0.1 "$pf" >"$BIN/sink.out"
+	local sink=${PIDS[-1]}
+	wait_file "$pf"
+	run as "$CG" $A "$BIN/tmtraffic" tcp-blast 127.0.0.1 "$(cat "$pf")" 8000000
+	[ "$status" = 0 ]
+	# The case at hand: data was still queued when the socket was closed.
+	[ "$output" -gt 0 ]
+	wait "$sink"
+	[ "$(cat "$BIN/sink.out")" = 8000000 ]
+	# The last packets come after the processes are gone.
+	local i
+	for ((i = 0; i < 20; i++)); do
+		[ "$(tm_of $A)" = "$(floor_of $A)" ] && [ "$(tm_of $B)" = "$(floor_of $B)" ] && break
+		sleep 0.1
+	done
+	[ "$(tm_of $A)" = "$(floor_of $A)" ]
+	[ "$(tm_of $B)" = "$(floor_of $B)" ]
+	[ "$(tm_of $A | cut -d' ' -f1)" -gt 8000000 ]
+}
+
+@test "a connection its server never accepts counts when the server closes, as a per-packet meter sees it" {
+	tm-load --cgroup "$CG"
+	floor_attach
+	local pf=$BIN/tcp.port
+	bg as "$CG" $B "$BIN/tmtraffic" tcp-ignore 127.0.0.1 "$pf" 1500
+	local server=${PIDS[-1]}
+	wait_file "$pf"
+	# Queued in the accepted socket nobody took, then thrown away with it.
+	run as "$CG" $A "$BIN/tmtraffic" tcp-blast 127.0.0.1 "$(cat "$pf")" 50000
+	[ "$status" = 0 ]
+	wait "$server"
+	local i
+	for ((i = 0; i < 20; i++)); do
+		[ "$(tm_of $B)" = "$(floor_of $B)" ] && [ "$(tm_of $A)" = "$(floor_of $A)" ] && break
+		sleep 0.1
+	done
+	[ "$(tm_of $A)" = "$(floor_of $A)" ]
+	[ "$(tm_of $B)" = "$(floor_of $B)" ]
+	[ "$(tm_of $B | cut -d' ' -f1)" -gt 50000 ]
+}
