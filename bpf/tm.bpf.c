@@ -213,8 +213,10 @@ struct pkt {
 	__u32 packets;
 	__u8 egress;
 	__u8 has_ports;			/* 0: no ports (ICMP, a later fragment) */
+	__u8 untracked;
 };
 
+_Static_assert(sizeof(struct tm_slot) % 8 == 0, "tm_slot is swapped as words");
 _Static_assert(__builtin_offsetof(struct pkt, ifindex) ==
 	       __builtin_offsetof(struct tm_slot, ifindex), "pkt and tm_slot differ");
 
@@ -505,7 +507,7 @@ static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
 }
 
 /* The packet as a slot of its own. */
-static __always_inline void fill_slot(struct tm_slot *s, const struct pkt *p, __u64 now)
+static __always_inline void fill_slot(struct tm_slot *s, struct pkt *p, __u64 now)
 {
 	s->first_ns = bpf_ktime_get_coarse_ns();
 	s->first_tick = now;
@@ -515,6 +517,7 @@ static __always_inline void fill_slot(struct tm_slot *s, const struct pkt *p, __
 	s->valid = 1;
 	s->masks_gen = control.masks_gen;
 	s->untracked = untracked(&p->key);
+	p->untracked = s->untracked;
 	if (p->egress) {
 		s->c.out_bytes = p->bytes;
 		s->c.out_packets = p->packets;
@@ -541,6 +544,49 @@ static __always_inline bool same_slot(const struct tm_slot *s, const struct pkt 
  * released, and for every packet of a socket that keeps no slot: one
  * released, one made before the load or by the kernel, a listener.
  */
+/*
+ * The packet's slot is another, or the socket keeps none: the packet gets
+ * its own, which takes the socket's place (whose slot leaves for the maps)
+ * or goes to the maps itself.
+ */
+static __always_inline void settle(struct __sk_buff *skb, struct tm_sock *st,
+				   struct pkt *p, __u64 now, bool keep)
+{
+	struct tm_owner none = { .comm = "?" };
+	struct tm_slot fresh = {};
+	__u64 *a, *b, t;
+	int i;
+
+	p->key.uid = skb_owner(skb);
+	fill_slot(&fresh, p, now);
+	if (st && keep) {
+		a = (__u64 *)&st->slot;
+		b = (__u64 *)&fresh;
+		bpf_spin_lock(&st->lock);
+		if (!st->direct) {
+			/* Swapped word by word: no third copy on the stack. */
+#pragma unroll
+			for (i = 0; i < sizeof(fresh) / 8; i++) {
+				t = a[i];
+				a[i] = b[i];
+				b[i] = t;
+			}
+		}
+		bpf_spin_unlock(&st->lock);
+	}
+	/* fresh is now what leaves: the socket's old slot, or this packet. */
+	flush(st ? &st->owner : &none, &fresh);
+	if (control.reader_pid && !p->untracked)
+		emit(p, st ? &st->owner : &none);
+}
+
+/*
+ * Most packets only add to their socket's slot: one socket-storage lookup
+ * (the kernel caches it in the socket) and a compare, under the slot's
+ * lock. The maps are written when the slot changes key, when the socket is
+ * released, and for every packet of a socket that keeps no slot: one
+ * released, one made before the load or by the kernel, a listener.
+ */
 static __always_inline void account(struct __sk_buff *skb, int egress)
 {
 	struct pkt p = {
@@ -551,21 +597,17 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 		.ifindex = skb->ifindex,
 		.key.family = skb_family(skb),
 	};
-	struct tm_owner none = { .comm = "?" };
-	struct tm_slot fresh = {}, old;
 	struct tm_sock *st = NULL;
 	struct bpf_sock *sk;
 	bool listener = false;
-	__u8 skip;
 	__u64 now;
 
 	if (control.ifaces && !bpf_map_lookup_elem(&ifaces, &p.ifindex))
 		return;
 	parse(skb, &p);
 	sk = skb->sk;
-	if (sk)
-		sk = bpf_sk_fullsock(sk);
 	if (sk) {
+		/* NULL for a socket that is not a full one. */
 		st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		/*
 		 * A listener's packets (SYN-ACKs) go straight to the maps: its
@@ -600,30 +642,15 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 				st->slot.c.in_packets += p.packets;
 			}
 			st->slot.last_tick = now;
-			skip = st->slot.untracked;
+			p.untracked = st->slot.untracked;
 			bpf_spin_unlock(&st->lock);
-			if (control.reader_pid && !skip)
+			if (control.reader_pid && !p.untracked)
 				emit(&p, &st->owner);
 			return;
 		}
 		bpf_spin_unlock(&st->lock);
 	}
-	p.key.uid = skb_owner(skb);
-	fill_slot(&fresh, &p, now);
-	skip = fresh.untracked;
-	if (st && !listener) {
-		bpf_spin_lock(&st->lock);
-		if (!st->direct) {
-			old = st->slot;
-			st->slot = fresh;
-			fresh = old;
-		}
-		bpf_spin_unlock(&st->lock);
-	}
-	/* fresh is now what leaves the socket: its old slot, or this packet. */
-	flush(st ? &st->owner : &none, &fresh);
-	if (control.reader_pid && !skip)
-		emit(&p, st ? &st->owner : &none);
+	settle(skb, st, &p, now, !listener);
 }
 
 SEC("cgroup/sock_create")
