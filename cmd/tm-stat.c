@@ -1210,9 +1210,8 @@ int main(int argc, char **argv)
 	/* EPIPE comes back from write(), not as a signal that kills us. */
 	signal(SIGPIPE, SIG_IGN);
 	err = parse_args(argc, argv, &o);
-	if (!err) {
-		tm_stdout_line_buffered();
+	/* Fully buffered: each report is flushed whole when it is done. */
+	if (!err)
 		err = run(&o);
-	}
 	return tm_exit_code(err);
 }

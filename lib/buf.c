@@ -22,17 +22,32 @@ void tm_put_str(struct tm_buf *b, const char *s)
 	tm_put(b, s, strlen(s));
 }
 
+/* Two digits a division: "00" to "99". */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 void tm_put_u64(struct tm_buf *b, uint64_t v)
 {
-	char tmp[20];
-	int n = 0;
+	char tmp[20], *p = tmp + sizeof(tmp);
 
-	do {
-		tmp[n++] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	while (n && b->p < b->end)
-		*b->p++ = tmp[--n];
+	while (v >= 100) {
+		const char *d = digit_pairs + (v % 100) * 2;
+
+		*--p = d[1];
+		*--p = d[0];
+		v /= 100;
+	}
+	if (v >= 10) {
+		*--p = digit_pairs[v * 2 + 1];
+		*--p = digit_pairs[v * 2];
+	} else {
+		*--p = '0' + v;
+	}
+	/* A few bytes: a loop, not a call to memcpy. */
+	while (p < tmp + sizeof(tmp) && b->p < b->end)
+		*b->p++ = *p++;
 }
 
 void tm_put_ts(struct tm_buf *b, int64_t ns)

@@ -152,7 +152,7 @@ int tm_table_add(struct tm_table *t, const char **row)
 		return -ENOMEM;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		size_t *c = realloc(t->cells, cap * t->ncols * 2 * sizeof(*c));
+		uint32_t *c = realloc(t->cells, cap * t->ncols * 2 * sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
@@ -160,7 +160,8 @@ int tm_table_add(struct tm_table *t, const char **row)
 		t->cap = cap;
 	}
 	for (i = 0; i < t->ncols; i++) {
-		size_t l = strlen(row[i]), *cell = &t->cells[(t->nrows * t->ncols + i) * 2];
+		size_t l = strlen(row[i]);
+		uint32_t *cell = &t->cells[(t->nrows * t->ncols + i) * 2];
 
 		if (t->used + l > t->size) {
 			size_t size = t->size ? t->size * 2 : 65536;
@@ -168,6 +169,8 @@ int tm_table_add(struct tm_table *t, const char **row)
 
 			while (size < t->used + l)
 				size *= 2;
+			if (size > UINT32_MAX)
+				return -ENOMEM;	/* offsets are 32 bits */
 			a = realloc(t->arena, size);
 			if (!a)
 				return -ENOMEM;
@@ -236,7 +239,7 @@ void tm_table_print(const struct tm_table *t, FILE *f)
 	fwrite(line, 1, format_row(t, text, len, line), f);
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
-			const size_t *cell = &t->cells[(r * t->ncols + i) * 2];
+			const uint32_t *cell = &t->cells[(r * t->ncols + i) * 2];
 
 			text[i] = t->arena + cell[0];
 			len[i] = cell[1];

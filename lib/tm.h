@@ -162,7 +162,7 @@ struct tm_table {
 	const enum tm_align *align;
 	size_t *width;		/* widest cell of each column so far */
 	size_t nrows, cap;
-	size_t *cells;		/* nrows * ncols (offset, length) pairs in arena */
+	uint32_t *cells;	/* nrows * ncols (offset, length) pairs in arena */
 	char *arena;
 	size_t used, size;
 };

@@ -105,6 +105,33 @@ static void test_ts(void)
 	str_is(buf, "1700000000.000000005", "timestamp seconds.nanoseconds");
 }
 
+static void test_u64(void)
+{
+	static const struct { uint64_t v; const char *s; } cases[] = {
+		{ 0, "0" }, { 7, "7" }, { 10, "10" }, { 99, "99" }, { 100, "100" },
+		{ 1005, "1005" }, { 4294967295u, "4294967295" },
+		{ UINT64_MAX, "18446744073709551615" },
+	};
+	char name[64], out[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TM_BUF(b, out);
+
+		tm_put_u64(&b, cases[i].v);
+		snprintf(name, sizeof(name), "u64 %s", cases[i].s);
+		ok(b.p - out == (long)strlen(cases[i].s) && !memcmp(out, cases[i].s, b.p - out),
+		   name);
+	}
+	{
+		char small[3];
+		TM_BUF(b, small);
+
+		tm_put_u64(&b, 12345);
+		ok(b.p - small == 3 && !memcmp(small, "123", 3), "u64 cut to the room left");
+	}
+}
+
 static void test_table(void)
 {
 	static const char *heads[] = { "USER", "IN" };
@@ -194,6 +221,7 @@ int main(void)
 	test_count();
 	test_users();
 	test_ts();
+	test_u64();
 	test_table();
 	test_cidr();
 	printf("1..%d\n", n);
