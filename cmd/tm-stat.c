@@ -381,8 +381,13 @@ static int add_pending(const struct tm_pending *p, void *ctx)
 	}
 }
 
+/* By user (as a number, so rows read in UID order), then the rest. */
 static int cmp_key(const void *a, const void *b)
 {
+	const struct row *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
 	return memcmp(a, b, ROW_KEY_LEN);
 }
 
