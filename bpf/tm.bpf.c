@@ -18,6 +18,8 @@
 
 #define SOCK_RAW 3	/* not in the UAPI headers */
 #define WAKE_BYTES (32 * 1024)
+#define barrier() asm volatile("" ::: "memory")
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 /* An event's room in the ring: its 8-byte header and the record. */
 #define WAKE_STEP (8 + sizeof(struct tm_event))
 
@@ -564,6 +566,8 @@ static __always_inline void settle(struct __sk_buff *skb, struct tm_sock *st,
 		b = (__u64 *)&fresh;
 		bpf_spin_lock(&st->lock);
 		if (!st->direct) {
+			st->seq++;
+			barrier();
 			/* Swapped word by word: no third copy on the stack. */
 #pragma unroll
 			for (i = 0; i < sizeof(fresh) / 8; i++) {
@@ -571,6 +575,8 @@ static __always_inline void settle(struct __sk_buff *skb, struct tm_sock *st,
 				a[i] = b[i];
 				b[i] = t;
 			}
+			barrier();
+			st->seq++;
 		}
 		bpf_spin_unlock(&st->lock);
 	}
@@ -674,12 +680,16 @@ static __always_inline void go_direct(struct tm_sock *st)
 
 	bpf_spin_lock(&st->lock);
 	st->direct = 1;
+	st->seq++;
+	barrier();
 	s = st->slot;
 	st->slot.valid = 0;
 	st->slot.c.in_bytes = 0;
 	st->slot.c.in_packets = 0;
 	st->slot.c.out_bytes = 0;
 	st->slot.c.out_packets = 0;
+	barrier();
+	st->seq++;
 	bpf_spin_unlock(&st->lock);
 	flush(&st->owner, &s);
 }
@@ -746,11 +756,26 @@ int tm_pending(struct bpf_iter__bpf_sk_storage_map *ctx)
 	struct tm_sock *st = ctx->value;
 	struct tm_pending rec;
 
+	__u16 seq;
+	int i;
+
 	if (!ctx->sk || !st)
 		return 0;
 	__builtin_memcpy(&rec.owner, &st->owner, sizeof(rec.owner));
-	__builtin_memcpy(&rec.slot, &st->slot, sizeof(rec.slot));
-	if (!rec.slot.valid || (!rec.slot.c.in_packets && !rec.slot.c.out_packets))
+	/*
+	 * Only a slot read whole counts: not while it is swapped (seq odd),
+	 * nor if a swap came in between. A few tries; one that never settles
+	 * is left to the next reading.
+	 */
+	for (i = 0; i < 4; i++) {
+		seq = READ_ONCE(st->seq);
+		barrier();
+		__builtin_memcpy(&rec.slot, &st->slot, sizeof(rec.slot));
+		barrier();
+		if (!(seq & 1) && seq == READ_ONCE(st->seq))
+			break;
+	}
+	if (i == 4 || !rec.slot.valid || (!rec.slot.c.in_packets && !rec.slot.c.out_packets))
 		return 0;
 	set_last_ns(&rec.slot);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));

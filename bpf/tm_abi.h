@@ -169,8 +169,11 @@ struct tm_slot {
  * straight into the maps.
  */
 struct tm_sock {
-	struct bpf_spin_lock lock;	/* guards slot and direct */
-	__u32 direct;
+	struct bpf_spin_lock lock;	/* guards slot, direct and seq */
+	__u16 direct;
+	__u16 seq;			/* odd while the slot is swapped, so the
+					 * iterator (which cannot take the lock)
+					 * can tell a torn read */
 	struct tm_owner owner;
 	struct tm_slot slot;
 };
