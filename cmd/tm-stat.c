@@ -1215,8 +1215,10 @@ int main(int argc, char **argv)
 	/* EPIPE comes back from write(), not as a signal that kills us. */
 	signal(SIGPIPE, SIG_IGN);
 	err = parse_args(argc, argv, &o);
-	/* Fully buffered: each report is flushed whole when it is done. */
-	if (!err)
+	/* Fully buffered, in large writes; each report is flushed when done. */
+	if (!err) {
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 		err = run(&o);
+	}
 	return tm_exit_code(err);
 }

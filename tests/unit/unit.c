@@ -132,6 +132,28 @@ static void test_u64(void)
 	}
 }
 
+static void test_addr(void)
+{
+	static const struct { uint8_t a[16]; uint8_t family; const char *s; } cases[] = {
+		{ { 0, 0, 0, 0 }, TM_FAMILY_IPV4, "0.0.0.0" },
+		{ { 10, 200, 7, 255 }, TM_FAMILY_IPV4, "10.200.7.255" },
+		{ { 255, 255, 255, 255 }, TM_FAMILY_IPV4, "255.255.255.255" },
+		{ { 192, 0, 2, 99 }, TM_FAMILY_IPV4, "192.0.2.99" },
+		{ { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, TM_FAMILY_IPV6, "2001:db8::1" },
+	};
+	char name[64], out[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TM_BUF(b, out);
+
+		tm_put_addr(&b, cases[i].family, cases[i].a);
+		snprintf(name, sizeof(name), "address %s", cases[i].s);
+		ok(b.p - out == (long)strlen(cases[i].s) && !memcmp(out, cases[i].s, b.p - out),
+		   name);
+	}
+}
+
 static void test_table(void)
 {
 	static const char *heads[] = { "USER", "IN" };
@@ -222,6 +244,7 @@ int main(void)
 	test_users();
 	test_ts();
 	test_u64();
+	test_addr();
 	test_table();
 	test_cidr();
 	printf("1..%d\n", n);
