@@ -146,6 +146,24 @@ tm_of() {
 		jq -r '.[0] | "\(.in_bytes + .out_bytes) \(.in_packets + .out_packets)"'
 }
 
+# agree_with_floor UID...: tm and the floor have the same bytes and packets
+# for each UID, once the last packets are in (2 s at most).
+agree_with_floor() {
+	local i u same
+	for ((i = 0; i < 20; i++)); do
+		same=1
+		for u in "$@"; do
+			[ "$(tm_of "$u")" = "$(floor_of "$u")" ] || same=0
+		done
+		[ $same = 1 ] && return 0
+		sleep 0.1
+	done
+	for u in "$@"; do
+		echo "uid $u: tm $(tm_of "$u"), floor $(floor_of "$u")" >&2
+	done
+	return 1
+}
+
 @test "what a TCP socket sends and receives after its close counts, as a per-packet meter sees it" {
 	tm-load --cgroup "$CG"
 	floor_attach
@@ -160,13 +178,7 @@ tm_of() {
 	wait "$sink"
 	[ "$(cat "$BIN/sink.out")" = 8000000 ]
 	# The last packets come after the processes are gone.
-	local i
-	for ((i = 0; i < 20; i++)); do
-		[ "$(tm_of $A)" = "$(floor_of $A)" ] && [ "$(tm_of $B)" = "$(floor_of $B)" ] && break
-		sleep 0.1
-	done
-	[ "$(tm_of $A)" = "$(floor_of $A)" ]
-	[ "$(tm_of $B)" = "$(floor_of $B)" ]
+	agree_with_floor $A $B
 	[ "$(tm_of $A | cut -d' ' -f1)" -gt 8000000 ]
 }
 
@@ -181,12 +193,6 @@ tm_of() {
 	run as "$CG" $A "$BIN/tmtraffic" tcp-blast 127.0.0.1 "$(cat "$pf")" 50000
 	[ "$status" = 0 ]
 	wait "$server"
-	local i
-	for ((i = 0; i < 20; i++)); do
-		[ "$(tm_of $B)" = "$(floor_of $B)" ] && [ "$(tm_of $A)" = "$(floor_of $A)" ] && break
-		sleep 0.1
-	done
-	[ "$(tm_of $A)" = "$(floor_of $A)" ]
-	[ "$(tm_of $B)" = "$(floor_of $B)" ]
+	agree_with_floor $A $B
 	[ "$(tm_of $B | cut -d' ' -f1)" -gt 50000 ]
 }
