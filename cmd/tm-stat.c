@@ -233,15 +233,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 static struct row *new_row(struct snapshot *s)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct row *r = realloc(s->rows, cap * sizeof(*r));
-
-		if (!r)
-			return NULL;
-		s->rows = r;
-		s->cap = cap;
-	}
+	if (tm_grow(&s->rows, &s->cap, s->n, sizeof(s->rows[0])))
+		return NULL;
 	memset(&s->rows[s->n], 0, sizeof(s->rows[0]));
 	return &s->rows[s->n++];
 }

@@ -239,15 +239,8 @@ static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
 			return s->files[i].f;
 	tm_expand_template(s->o->output, u->uid, by_if ? ifname(s, ifindex, ifbuf) : NULL,
 			   path, sizeof(path));
-	if (s->nfiles == s->files_cap) {
-		size_t cap = s->files_cap ? s->files_cap * 2 : 16;
-		struct out_file *f = realloc(s->files, cap * sizeof(*f));
-
-		if (!f)
-			return NULL;
-		s->files = f;
-		s->files_cap = cap;
-	}
+	if (tm_grow(&s->files, &s->files_cap, s->nfiles, sizeof(s->files[0])))
+		return NULL;
 	of = &s->files[s->nfiles++];
 	of->uid = u->uid;
 	of->ifindex = ifindex;

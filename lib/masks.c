@@ -10,15 +10,8 @@
 
 int tm_masks_append(struct tm_masks *m, const struct tm_cidr *c)
 {
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct tm_cidr *v = realloc(m->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
+	if (tm_grow(&m->v, &m->cap, m->n, sizeof(m->v[0])))
+		return -ENOMEM;
 	m->v[m->n++] = *c;
 	return 0;
 }

@@ -23,6 +23,9 @@
 
 enum { TM_EXIT_OK = 0, TM_EXIT_FAIL = 1, TM_EXIT_USAGE = 2 };
 
+/* grow.c */
+int tm_grow(void *arrp, size_t *cap, size_t n, size_t size);
+
 /* log.c */
 extern const char *tm_prog;
 extern int tm_verbose;
