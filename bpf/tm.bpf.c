@@ -605,7 +605,7 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 	};
 	struct tm_sock *st = NULL;
 	struct bpf_sock *sk;
-	bool listener = false;
+	bool listener = false, direct = false;
 	__u64 now;
 
 	if (control.ifaces && !bpf_map_lookup_elem(&ifaces, &p.ifindex))
@@ -654,9 +654,11 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 				emit(&p, &st->owner);
 			return;
 		}
+		/* Once direct, always: settle need not look again. */
+		direct = st->direct;
 		bpf_spin_unlock(&st->lock);
 	}
-	settle(skb, st, &p, now, !listener);
+	settle(skb, st, &p, now, !listener && !direct);
 }
 
 SEC("cgroup/sock_create")

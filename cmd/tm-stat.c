@@ -324,6 +324,14 @@ static int add_conn(const void *key, const void *value, void *ctx)
 	return conn_row(rc, key, value);
 }
 
+static void counters_add(struct tm_counters *to, const struct tm_counters *c)
+{
+	to->in_bytes += c->in_bytes;
+	to->in_packets += c->in_packets;
+	to->out_bytes += c->out_bytes;
+	to->out_packets += c->out_packets;
+}
+
 /* A socket's packets not yet in the maps, as the maps would hold them. */
 static int add_pending(const struct tm_pending *p, void *ctx)
 {
@@ -334,12 +342,7 @@ static int add_pending(const struct tm_pending *p, void *ctx)
 
 	rc->s->pending++;
 	if (sl->untracked) {
-		struct tm_counters *u = &rc->s->g.untracked;
-
-		u->in_bytes += sl->c.in_bytes;
-		u->in_packets += sl->c.in_packets;
-		u->out_bytes += sl->c.out_bytes;
-		u->out_packets += sl->c.out_packets;
+		counters_add(&rc->s->g.untracked, &sl->c);
 		return 0;
 	}
 	if (rc->o->by == BY_USER) {
@@ -408,10 +411,7 @@ static void merge(struct snapshot *s)
 
 		if (j && !s->cmp(&s->rows[j - 1], r)) {
 			w = &s->rows[j - 1];
-			w->c.in_bytes += r->c.in_bytes;
-			w->c.in_packets += r->c.in_packets;
-			w->c.out_bytes += r->c.out_bytes;
-			w->c.out_packets += r->c.out_packets;
+			counters_add(&w->c, &r->c);
 			if (r->first_ns && (!w->first_ns || r->first_ns < w->first_ns))
 				w->first_ns = r->first_ns;
 			if (r->last_ns > w->last_ns)

@@ -190,31 +190,26 @@ static struct user *user_get(struct stream *s, uint32_t uid)
 	return u;
 }
 
-static int add_snapshot(const void *key, const void *value, void *ctx)
+/* Totals start from what the counters hold, maps and sockets alike. */
+static int add_start(struct stream *s, uint32_t uid, const struct tm_counters *c)
 {
-	const struct tm_user_key *k = key;
-	const struct tm_counters *v = value;
-	struct user *u = user_get(ctx, k->uid);
+	struct user *u = user_get(s, uid);
 
 	if (!u)
 		return -ENOMEM;
-	u->in += v->in_bytes;
-	u->out += v->out_bytes;
+	u->in += c->in_bytes;
+	u->out += c->out_bytes;
 	return 0;
+}
+
+static int add_snapshot(const void *key, const void *value, void *ctx)
+{
+	return add_start(ctx, ((const struct tm_user_key *)key)->uid, value);
 }
 
 static int add_snapshot_pending(const struct tm_pending *p, void *ctx)
 {
-	struct user *u;
-
-	if (p->slot.untracked)
-		return 0;
-	u = user_get(ctx, p->slot.key.uid);
-	if (!u)
-		return -ENOMEM;
-	u->in += p->slot.c.in_bytes;
-	u->out += p->slot.c.out_bytes;
-	return 0;
+	return p->slot.untracked ? 0 : add_start(ctx, p->slot.key.uid, &p->slot.c);
 }
 
 static const char *ifname(struct stream *s, uint32_t ifindex, char *buf)

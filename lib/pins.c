@@ -405,7 +405,7 @@ int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
 			break;
 		}
 		have += n;
-		for (i = 0; i + 1 <= have / sizeof(recs[0]) && !err; i++)
+		for (i = 0; i < have / sizeof(recs[0]) && !err; i++)
 			err = cb(&recs[i], ctx);
 		/* A record cut short stays for the next read. */
 		memmove(recs, (char *)recs + i * sizeof(recs[0]), have - i * sizeof(recs[0]));
