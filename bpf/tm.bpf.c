@@ -740,28 +740,50 @@ int tm_sockops(struct bpf_sock_ops *ops)
 
 /*
  * The slots not yet in the maps, one struct tm_pending each, for the
- * commands to add to what the maps hold (pinned as "pending").
+ * commands to add to what the maps hold (pinned as "pending"). The walk is
+ * over every open file of every task: an iterator over the socket storage
+ * itself would be shorter, but kernels may refuse it (EPERM) where they
+ * allow this one. A socket open in several tasks or fds comes once per
+ * fd; its cookie lets the reader keep one. A socket with no fd (waiting in
+ * a listener's accept queue, or in flight in a unix socket) is not seen
+ * until it has one again, or until its slot goes to the maps.
  */
 struct bpf_iter_meta {
 	struct seq_file *seq;
 } __attribute__((preserve_access_index));
 
-struct bpf_iter__bpf_sk_storage_map {
+struct bpf_iter__task_file {
 	struct bpf_iter_meta *meta;
-	struct sock *sk;
-	void *value;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
 } __attribute__((preserve_access_index));
 
-SEC("iter/bpf_sk_storage_map")
-int tm_pending(struct bpf_iter__bpf_sk_storage_map *ctx)
-{
-	struct tm_sock *st = ctx->value;
-	struct tm_pending rec;
+struct socket {
+	struct sock *sk;
+} __attribute__((preserve_access_index));
 
+SEC("iter/task_file")
+int tm_pending(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct tm_pending rec;
+	struct tm_sock *st;
+	struct socket *so;
+	struct sock *sk;
 	__u16 seq;
 	int i;
 
-	if (!ctx->sk || !st)
+	if (!file)
+		return 0;
+	so = bpf_sock_from_file(file);
+	if (!so)
+		return 0;
+	sk = so->sk;
+	if (!sk)
+		return 0;
+	st = bpf_sk_storage_get(&socks, sk, 0, 0);
+	if (!st)
 		return 0;
 	__builtin_memcpy(&rec.owner, &st->owner, sizeof(rec.owner));
 	/*
@@ -780,6 +802,7 @@ int tm_pending(struct bpf_iter__bpf_sk_storage_map *ctx)
 	if (i == 4 || !rec.slot.valid || (!rec.slot.c.in_packets && !rec.slot.c.out_packets))
 		return 0;
 	set_last_ns(&rec.slot);
+	rec.cookie = bpf_get_socket_cookie(sk);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }

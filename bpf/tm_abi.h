@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	2
+#define TM_LAYOUT_VERSION	3
 
 /* Names under the pin root (default /sys/fs/bpf/tm). */
 #define TM_PIN_CONTROL		"control"
@@ -180,11 +180,13 @@ struct tm_sock {
 
 /*
  * One record read from the "pending" iterator: a socket's slot not yet in
- * the maps. Readers add these to what the maps hold.
+ * the maps. Readers add these to what the maps hold. A socket open in
+ * several places comes more than once: the cookie tells the copies.
  */
 struct tm_pending {
 	struct tm_owner owner;
 	struct tm_slot slot;
+	__u64 cookie;			/* the socket's cookie */
 };
 
 enum tm_dir {

@@ -376,16 +376,11 @@ static int pin_maps(struct tm_bpf *skel, const char *dir)
  */
 static int pin_pending(struct tm_bpf *skel, const char *dir)
 {
-	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts);
-	union bpf_iter_link_info info = {};
 	char path[PATH_MAX];
 	struct bpf_link *link;
 	int err;
 
-	info.map.map_fd = bpf_map__fd(skel->maps.socks);
-	opts.link_info = &info;
-	opts.link_info_len = sizeof(info);
-	link = bpf_program__attach_iter(skel->progs.tm_pending, &opts);
+	link = bpf_program__attach_iter(skel->progs.tm_pending, NULL);
 	if (!link) {
 		err = -errno;
 		tm_err("cannot make the socket iterator: %s%s", strerror(-err),

@@ -148,13 +148,22 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 	p->masks4_fd = p->masks6_fd = p->ifaces_fd = -1;
 	snprintf(p->root, sizeof(p->root), "%s", root);
 
+	/*
+	 * Where bpffs itself is closed to the caller (mode 0700 or 1700, as
+	 * some hosts mount it), the root cannot even be looked at: the same
+	 * answer as a root the caller may not read.
+	 */
 	if (stat(root, &st)) {
 		err = -errno;
 		if (err == -ENOENT) {
 			tm_err("nothing loaded at '%s': run tm-load first", root);
 			return err;
 		}
-		tm_usage_err("'%s': %s%s", root, strerror(-err), tm_priv_hint(err));
+		if (err == -EACCES || err == -EPERM)
+			tm_usage_err("cannot open pin root '%s': %s%s", root,
+				     strerror(-err), tm_priv_hint(err));
+		else
+			tm_usage_err("'%s': %s%s", root, strerror(-err), tm_priv_hint(err));
 		return -TM_EUSAGE;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -380,15 +389,23 @@ int tm_remove_tree(const char *dir)
 	return err;
 }
 
+static int cmp_cookie(const void *a, const void *b)
+{
+	const struct tm_pending *x = a, *y = b;
+
+	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+}
+
 /*
- * Reading the pinned iterator runs it over every socket that has a slot;
- * it writes whole records, one struct tm_pending each.
+ * Reading the pinned iterator runs it over every open file; it writes
+ * whole records, one struct tm_pending for each fd of a socket with a
+ * slot. A socket open in several fds is handed to cb once.
  */
 int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
 {
-	struct tm_pending recs[256];
+	struct tm_pending *recs = NULL;
+	size_t cap = 0, have = 0, i;
 	char path[PATH_MAX];
-	size_t have = 0, i;
 	ssize_t n;
 	int fd, err = 0;
 
@@ -396,8 +413,13 @@ int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (!err) {
-		n = read(fd, (char *)recs + have, sizeof(recs) - have);
+	for (;;) {
+		/* Room for 256 more records, whatever is cut short. */
+		while (!err && (have + 256 * sizeof(*recs)) / sizeof(*recs) > cap)
+			err = tm_grow(&recs, &cap, cap, sizeof(*recs));
+		if (err)
+			break;
+		n = read(fd, (char *)recs + have, 256 * sizeof(*recs));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -405,12 +427,14 @@ int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
 			break;
 		}
 		have += n;
-		for (i = 0; i < have / sizeof(recs[0]) && !err; i++)
-			err = cb(&recs[i], ctx);
-		/* A record cut short stays for the next read. */
-		memmove(recs, (char *)recs + i * sizeof(recs[0]), have - i * sizeof(recs[0]));
-		have -= i * sizeof(recs[0]);
 	}
 	close(fd);
+	have /= sizeof(*recs);
+	if (!err && have)
+		qsort(recs, have, sizeof(*recs), cmp_cookie);
+	for (i = 0; i < have && !err; i++)
+		if (!i || recs[i].cookie != recs[i - 1].cookie)
+			err = cb(&recs[i], ctx);
+	free(recs);
 	return err;
 }

@@ -52,10 +52,10 @@ script_end() {
 }
 
 # pending_of UID: how many sockets hold packets of UID not yet in the maps.
-# Records are struct tm_pending, 152 bytes: a 32-byte owner, then the slot,
+# Records are struct tm_pending, 160 bytes: a 32-byte owner, then the slot,
 # whose key starts with the uid.
 pending_of() {
-	od -A n -v -t u4 -w152 "$TM_PIN_ROOT/pending" | awk -v u="$1" '$9 == u' | wc -l
+	od -A n -v -t u4 -w160 "$TM_PIN_ROOT/pending" | awk -v u="$1" '$9 == u' | wc -l
 }
 
 # peer_rows: $A's connections as "rport out_packets out_bytes", by port.
@@ -168,18 +168,21 @@ agree_with_floor() {
 	tm-load --cgroup "$CG"
 	floor_attach
 	local pf=$BIN/tcp.port
-	bg as "$CG" $B "$BIN/tmtraffic" tcp-sink 127.0.0.1 "$pf" >"$BIN/sink.out"
+	# The sink reads only once the sender has closed: by construction,
+	# data is still queued when the socket is closed.
+	bg as "$CG" $B "$BIN/tmtraffic" tcp-sink 127.0.0.1 "$pf" "$BIN/go" >"$BIN/sink.out"
 	local sink=${PIDS[-1]}
 	wait_file "$pf"
-	run as "$CG" $A "$BIN/tmtraffic" tcp-blast 127.0.0.1 "$(cat "$pf")" 8000000
+	run as "$CG" $A "$BIN/tmtraffic" tcp-fill 127.0.0.1 "$(cat "$pf")"
 	[ "$status" = 0 ]
-	# The case at hand: data was still queued when the socket was closed.
-	[ "$output" -gt 0 ]
+	local written=${output% *} queued=${output#* }
+	[ "$queued" -gt 0 ]
+	touch "$BIN/go"
 	wait "$sink"
-	[ "$(cat "$BIN/sink.out")" = 8000000 ]
+	[ "$(cat "$BIN/sink.out")" = "$written" ]
 	# The last packets come after the processes are gone.
 	agree_with_floor $A $B
-	[ "$(tm_of $A | cut -d' ' -f1)" -gt 8000000 ]
+	[ "$(tm_of $A | cut -d' ' -f1)" -gt "$written" ]
 }
 
 @test "a connection its server never accepts counts when the server closes, as a per-packet meter sees it" {

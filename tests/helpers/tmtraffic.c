@@ -15,18 +15,24 @@
  *   udp-rate ADDR PORT PPS SEC SIZE send PPS datagrams a second for SEC
  *                                   seconds, paced every millisecond; print
  *                                   how many were sent
- *   tcp-sink ADDR PORTFILE          accept one connection, read to EOF, print
- *                                   the bytes read
+ *   tcp-sink ADDR PORTFILE [GOFILE] accept one connection, read to EOF, print
+ *                                   the bytes read; with GOFILE, read only
+ *                                   once GOFILE exists (30 s at most)
  *   tcp-send ADDR PORT BYTES        send BYTES, half-close, wait for the peer
  *                                   to close, print tcpi_segs_out
  *   tcp-blast ADDR PORT BYTES       send BYTES and close at once, with data
  *                                   still queued: print how much was queued
+ *   tcp-fill ADDR PORT              write until the peer's window and our
+ *                                   buffer are full, close with all that
+ *                                   still queued; print "WRITTEN QUEUED"
  *   tcp-ignore ADDR PORTFILE MS     listen, accept nothing, close after MS
  *                                   milliseconds
  *   udp-script ADDR                 one socket, kept open: for each line
  *                                   "PORT N SIZE" on stdin, send N datagrams
  *                                   of SIZE to ADDR:PORT and print "sent";
  *                                   close at end of input
+ *
+ * With TM_COMM set, the process takes that name (its comm) first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,7 +42,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <time.h>
@@ -213,17 +221,19 @@ static int udp_rate(const char *host, int port, long pps, long sec, long size)
 	return 0;
 }
 
-static int tcp_sink(const char *host, const char *portfile)
+static int tcp_sink(const char *host, const char *portfile, const char *gofile)
 {
 	int lfd = bound_socket(host, SOCK_STREAM, portfile);
 	char buf[65536];
 	long long total = 0;
 	ssize_t r;
-	int fd;
+	int fd, i;
 
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
+	for (i = 0; gofile && access(gofile, F_OK) && i < 3000; i++)
+		usleep(10000);
 	while ((r = read(fd, buf, sizeof(buf))) > 0)
 		total += r;
 	if (r < 0)
@@ -266,6 +276,43 @@ static int tcp_blast(const char *host, int port, long long bytes)
 	return 0;
 }
 
+/*
+ * The peer reads nothing yet: write until nothing more fits, so that data
+ * is sure to be queued when the socket closes.
+ */
+static int tcp_fill(const char *host, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, port, &ss);
+	static char buf[65536];
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0), queued = 0, idle = 0;
+	long long written = 0;
+	ssize_t w;
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
+		die("connect");
+	if (fcntl(fd, F_SETFL, O_NONBLOCK))
+		die("O_NONBLOCK");
+	/* Full twice in a row, 50 ms apart: the window is shut. */
+	while (idle < 2) {
+		w = write(fd, buf, sizeof(buf));
+		if (w > 0) {
+			written += w;
+			idle = 0;
+		} else if (errno == EAGAIN) {
+			idle++;
+			usleep(50000);
+		} else {
+			die("write");
+		}
+	}
+	if (ioctl(fd, SIOCOUTQ, &queued))
+		die("SIOCOUTQ");
+	close(fd);
+	printf("%lld %d\n", written, queued);
+	return 0;
+}
+
 static int tcp_send(const char *host, int port, long long bytes)
 {
 	struct sockaddr_storage ss;
@@ -302,6 +349,10 @@ static int tcp_send(const char *host, int port, long long bytes)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
+	const char *comm = getenv("TM_COMM");
+
+	if (comm && prctl(PR_SET_NAME, comm))
+		die("PR_SET_NAME");
 
 	if (!strcmp(mode, "udp-recv") && argc == 5)
 		return udp_recv(argv[2], argv[3], atol(argv[4]));
@@ -312,8 +363,10 @@ int main(int argc, char **argv)
 		return udp_drain(argv[2], argv[3]);
 	if (!strcmp(mode, "udp-rate") && argc == 7)
 		return udp_rate(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]), atol(argv[6]));
-	if (!strcmp(mode, "tcp-sink") && argc == 4)
-		return tcp_sink(argv[2], argv[3]);
+	if (!strcmp(mode, "tcp-sink") && (argc == 4 || argc == 5))
+		return tcp_sink(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (!strcmp(mode, "tcp-fill") && argc == 4)
+		return tcp_fill(argv[2], atoi(argv[3]));
 	if (!strcmp(mode, "tcp-send") && argc == 5)
 		return tcp_send(argv[2], atoi(argv[3]), atoll(argv[4]));
 	if (!strcmp(mode, "tcp-ignore") && argc == 5)
@@ -322,6 +375,6 @@ int main(int argc, char **argv)
 		return tcp_blast(argv[2], atoi(argv[3]), atoll(argv[4]));
 	if (!strcmp(mode, "udp-script") && argc == 3)
 		return udp_script(argv[2]);
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-blast|tcp-ignore|udp-script ... (see source)\n");
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script ... (see source)\n");
 	return 2;
 }
