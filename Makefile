@@ -23,9 +23,9 @@ msg := @printf '  %-8s %s\n'
 endif
 
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE
-CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf jansson 2>/dev/null)
-LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf jansson 2>/dev/null || echo -lbpf -lelf -lz -ljansson) -lm
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE
+CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lm
 
 # BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
 # directory, which the bpf target does not search by itself.
@@ -66,9 +66,9 @@ $(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB_OBJS)
 	$(msg) LINK $@
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/unit: tests/unit/unit.c $(LIB_OBJS) | $(OUT)/tests
+$(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(LIB_OBJS) | $(OUT)/tests
 	$(msg) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 $(OUT)/tests/tmtraffic: tests/helpers/tmtraffic.c | $(OUT)/tests
 	$(msg) CC $@

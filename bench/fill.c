@@ -29,7 +29,7 @@ static int fill_users(const struct tm_pins *p, long n)
 		struct tm_user_key k = { .uid = 200000 + i, .family = TM_FAMILY_IPV4 };
 
 		v[0] = (struct tm_counters){ 1000 + i, 10, 2000 + i, 20 };
-		if (bpf_map_update_elem(p->users_fd, &k, v, BPF_ANY))
+		if (bpf_map_update_elem(p->fd[TM_MAP_USERS], &k, v, BPF_ANY))
 			return -errno;
 	}
 	free(v);
@@ -38,12 +38,9 @@ static int fill_users(const struct tm_pins *p, long n)
 
 static int fill_conns(const struct tm_pins *p, long n)
 {
-	int fd, err;
+	int fd = p->fd[TM_MAP_CONNS], err = 0;
 	long i;
 
-	err = tm_pin_get(p->root, TM_PIN_CONNS, &fd);
-	if (err)
-		return err;
 	for (i = 0; i < n; i++) {
 		struct tm_conn_key k = {
 			.uid = 200000 + i % 1000,
@@ -61,7 +58,6 @@ static int fill_conns(const struct tm_pins *p, long n)
 			break;
 		}
 	}
-	close(fd);
 	return err;
 }
 

@@ -17,19 +17,33 @@
  */
 #define TM_LAYOUT_VERSION	3
 
-/* Names under the pin root (default /sys/fs/bpf/tm). */
-#define TM_PIN_CONTROL		"control"
-#define TM_PIN_USERS		"users"
-#define TM_PIN_GLOBAL		"global"
+/*
+ * The pinned maps, each once: X(ID, name under the pin root, name in the
+ * BPF object). This list drives pinning, reuse on tm-load --replace,
+ * opening and closing: adding a map is one line here.
+ */
+#define TM_MAPS(X)					\
+	X(CONTROL,	"control",	".data")	\
+	X(USERS,	"users",	"users")	\
+	X(GLOBAL,	"global",	"global")	\
+	X(MASKS4,	"masks4",	"masks4")	\
+	X(MASKS6,	"masks6",	"masks6")	\
+	X(IFACES,	"ifaces",	"ifaces")	\
+	X(EVENTS,	"events",	"events")	\
+	X(SOCKS,	"socks",	"socks")	\
+	X(CONNS,	"conns",	"conns")	\
+	X(DETAILS,	"details",	"details")
+
+enum tm_map_id {
+#define TM_MAP_ENUM(id, pin, obj) TM_MAP_##id,
+	TM_MAPS(TM_MAP_ENUM)
+#undef TM_MAP_ENUM
+	TM_MAP_COUNT
+};
+
+/* Pins that are not maps: the cgroup links' directory and the iterator. */
 #define TM_PIN_LINKS		"links"
-#define TM_PIN_MASKS4		"masks4"
-#define TM_PIN_MASKS6		"masks6"
-#define TM_PIN_IFACES		"ifaces"
-#define TM_PIN_EVENTS		"events"
-#define TM_PIN_SOCKS		"socks"
 #define TM_PIN_PENDING		"pending"
-#define TM_PIN_CONNS		"conns"
-#define TM_PIN_DETAILS		"details"
 
 /* Owner of packets whose socket has no owner UID; (uid_t)-1 is never a UID. */
 #define TM_UID_UNKNOWN		0xffffffffu

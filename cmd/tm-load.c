@@ -281,7 +281,13 @@ static int prepare_parent(const char *parent)
 static int link_pin_name(char *buf, size_t len, const char *dir,
 			 const char *dirn, uint64_t cgid)
 {
-	return snprintf(buf, len, "%s/%s/%s-%" PRIu64, dir, TM_PIN_LINKS, dirn, cgid);
+	int n = snprintf(buf, len, "%s/%s/%s-%" PRIu64, dir, TM_PIN_LINKS, dirn, cgid);
+
+	if (n < 0 || (size_t)n >= len) {
+		tm_err("'%s': path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 static int attach_one(struct bpf_program *prog, const char *dirn,
@@ -298,8 +304,9 @@ static int attach_one(struct bpf_program *prog, const char *dirn,
 		       tm_priv_hint(err));
 		return err;
 	}
-	link_pin_name(path, sizeof(path), dir, dirn, cg->id);
-	err = bpf_link__pin(link, path);
+	err = link_pin_name(path, sizeof(path), dir, dirn, cg->id);
+	if (!err)
+		err = bpf_link__pin(link, path);
 	if (err)
 		tm_err("cannot pin %s: %s", path, strerror(-err));
 	/* Pinned, the link outlives this fd; unpinned, closing it detaches. */
@@ -341,29 +348,50 @@ static int attach_all(struct tm_bpf *skel, const struct cgroup *cg, const char *
 	return err;
 }
 
+static struct bpf_map *skel_map(struct tm_bpf *skel, int id)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, tm_maps[id].obj);
+
+	if (!m)
+		tm_err("the BPF object has no map '%s'", tm_maps[id].obj);
+	return m;
+}
+
 static int pin_maps(struct tm_bpf *skel, const char *dir)
 {
-	struct { struct bpf_map *map; const char *name; } pins[] = {
-		{ skel->maps.data, TM_PIN_CONTROL },
-		{ skel->maps.users, TM_PIN_USERS },
-		{ skel->maps.global, TM_PIN_GLOBAL },
-		{ skel->maps.masks4, TM_PIN_MASKS4 },
-		{ skel->maps.masks6, TM_PIN_MASKS6 },
-		{ skel->maps.ifaces, TM_PIN_IFACES },
-		{ skel->maps.events, TM_PIN_EVENTS },
-		{ skel->maps.socks, TM_PIN_SOCKS },
-		{ skel->maps.conns, TM_PIN_CONNS },
-		{ skel->maps.details, TM_PIN_DETAILS },
-	};
 	char path[PATH_MAX];
-	size_t i;
-	int err;
+	struct bpf_map *m;
+	int i, err;
 
-	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pins[i].name);
-		err = bpf_map__pin(pins[i].map, path);
+	for (i = 0; i < TM_MAP_COUNT; i++) {
+		m = skel_map(skel, i);
+		if (!m)
+			return -ENOENT;
+		err = tm_path(path, sizeof(path), dir, tm_maps[i].pin);
+		if (!err)
+			err = bpf_map__pin(m, path);
 		if (err) {
 			tm_err("cannot pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* --replace: the new programs share every pinned map. */
+static int reuse_maps(struct tm_bpf *skel, const struct tm_pins *pins)
+{
+	struct bpf_map *m;
+	int i, err;
+
+	for (i = 0; i < TM_MAP_COUNT; i++) {
+		m = skel_map(skel, i);
+		if (!m)
+			return -ENOENT;
+		err = bpf_map__reuse_fd(m, pins->fd[i]);
+		if (err) {
+			tm_err("cannot reuse the pinned map '%s/%s': %s", pins->root,
+			       tm_maps[i].pin, strerror(-err));
 			return err;
 		}
 	}
@@ -387,8 +415,9 @@ static int pin_pending(struct tm_bpf *skel, const char *dir)
 		       tm_priv_hint(err));
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, TM_PIN_PENDING);
-	err = bpf_link__pin(link, path);
+	err = tm_path(path, sizeof(path), dir, TM_PIN_PENDING);
+	if (!err)
+		err = bpf_link__pin(link, path);
 	if (err)
 		tm_err("cannot pin %s: %s", path, strerror(-err));
 	bpf_link__destroy(link);
@@ -472,10 +501,11 @@ static int load_fresh(struct opts *o, const char *root)
 	struct tm_bpf *skel = NULL;
 	int i, err;
 
+	/* run() has made sure the root leaves room for these. */
 	snprintf(staging, sizeof(staging), "%s-loading-%d", root, (int)getpid());
-	snprintf(links, sizeof(links), "%s/%s", staging, TM_PIN_LINKS);
-
-	err = open_skel(&skel);
+	err = tm_path(links, sizeof(links), staging, TM_PIN_LINKS);
+	if (!err)
+		err = open_skel(&skel);
 	if (err)
 		return err;
 	if (o->events_size)
@@ -529,7 +559,8 @@ static int list_links(const char *root, struct old_link **out, int *n)
 
 	*out = NULL;
 	*n = 0;
-	snprintf(dir, sizeof(dir), "%s/%s", root, TM_PIN_LINKS);
+	if (tm_path(dir, sizeof(dir), root, TM_PIN_LINKS))
+		return -ENAMETOOLONG;
 	d = opendir(dir);
 	if (!d) {
 		int err = -errno;
@@ -550,25 +581,15 @@ static int list_links(const char *root, struct old_link **out, int *n)
 		}
 		*out = grown;
 		l = &grown[(*n)++];
-		snprintf(l->path, sizeof(l->path), "%s/%s", dir, de->d_name);
+		if (tm_path(l->path, sizeof(l->path), dir, de->d_name)) {
+			closedir(d);
+			return -ENAMETOOLONG;
+		}
 		snprintf(l->kind, sizeof(l->kind), "%.*s", (int)(dash - de->d_name), de->d_name);
 		l->cgid = strtoull(dash + 1, NULL, 10);
 	}
 	closedir(d);
 	return 0;
-}
-
-/* For the maps no other command opens: reuse the pin by path. */
-static int reuse_pin(struct bpf_map *map, const char *root, const char *name)
-{
-	int fd, err;
-
-	err = tm_pin_get(root, name, &fd);
-	if (err)
-		return err;
-	err = bpf_map__reuse_fd(map, fd);
-	close(fd);
-	return err;
 }
 
 /* The pinned iterator gets the new program too, in place. */
@@ -578,7 +599,9 @@ static int swap_pending(struct tm_bpf *skel, const char *root)
 	struct bpf_link *link;
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", root, TM_PIN_PENDING);
+	err = tm_path(path, sizeof(path), root, TM_PIN_PENDING);
+	if (err)
+		return err;
 	link = bpf_link__open(path);
 	if (!link) {
 		err = -errno;
@@ -612,25 +635,14 @@ static int load_replace(struct opts *o, bool named, const char *root)
 		err = open_skel(&skel);
 	if (err)
 		goto out;
-	if ((err = bpf_map__reuse_fd(skel->maps.data, pins.control_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.users, pins.users_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.global, pins.global_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.masks4, pins.masks4_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.masks6, pins.masks6_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.ifaces, pins.ifaces_fd)) ||
-	    (err = reuse_pin(skel->maps.events, root, TM_PIN_EVENTS)) ||
-	    (err = reuse_pin(skel->maps.socks, root, TM_PIN_SOCKS)) ||
-	    (err = reuse_pin(skel->maps.conns, root, TM_PIN_CONNS)) ||
-	    (err = reuse_pin(skel->maps.details, root, TM_PIN_DETAILS))) {
-		tm_err("cannot reuse the pinned maps of %s: %s", root, strerror(-err));
-		goto out;
-	}
-	err = load_skel(skel);
+	err = reuse_maps(skel, &pins);
+	if (!err)
+		err = load_skel(skel);
 	if (!err)
 		err = tm_lock(root, &pins.lock_fd);	/* as tm-mask does */
 	if (!err)
-		err = apply_filters(o, pins.masks4_fd, pins.masks6_fd, pins.ifaces_fd,
-				    pins.control);
+		err = apply_filters(o, pins.fd[TM_MAP_MASKS4], pins.fd[TM_MAP_MASKS6],
+				    pins.fd[TM_MAP_IFACES], pins.control);
 	if (err)
 		goto out;
 
@@ -697,10 +709,9 @@ static void remove_stale_staging(const char *root, const char *parent)
 		    strncmp(de->d_name + blen, "-loading-", 9))
 			continue;
 		pid = de->d_name + blen + 9;
-		if (kill(atoi(pid), 0) && errno == ESRCH) {
-			snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		if (kill(atoi(pid), 0) && errno == ESRCH &&
+		    !tm_path(path, sizeof(path), parent, de->d_name))
 			tm_remove_tree(path);
-		}
 	}
 	closedir(d);
 }
@@ -712,7 +723,12 @@ static int run(struct opts *o)
 	struct stat st;
 	int lock_fd = -1, err;
 
-	snprintf(root, sizeof(root), "%s", tm_pin_root(o->pin_root));
+	/* Room below it for "-loading-PID/links/sock_release-ID". */
+	if (snprintf(root, sizeof(root), "%s", tm_pin_root(o->pin_root)) >=
+	    (int)sizeof(root) - 80) {
+		tm_usage_err("'%s': path too long", tm_pin_root(o->pin_root));
+		return -TM_EUSAGE;
+	}
 	while (strlen(root) > 1 && root[strlen(root) - 1] == '/')
 		root[strlen(root) - 1] = '\0';
 	slash = strrchr(root, '/');

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
 
 #include "tm.h"
 
@@ -58,28 +57,31 @@ static void usage(FILE *f)
 static int list(const struct opts *o, const struct tm_pins *p)
 {
 	struct tm_masks m = {};
-	json_t *arr = NULL;
-	char net[64];
+	char net[64], line[128];
 	size_t i;
 	int err;
 
-	err = tm_masks_read(p->masks4_fd, p->masks6_fd, &m);
+	err = tm_masks_read(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], &m);
 	if (err)
 		return err;
 	if (o->json)
-		arr = json_array();
+		putchar('[');
 	for (i = 0; i < m.n; i++) {
+		TM_BUF(b, line);
+
 		tm_cidr_format(&m.v[i], net, sizeof(net));
-		if (arr)
-			json_array_append_new(arr, json_string(net));
-		else
-			printf("%s\n", net);
+		if (o->json) {
+			tm_put_str(&b, i ? ",\"" : "\"");
+			tm_put_json(&b, net, strlen(net));
+			tm_put_lit(&b, "\"");
+		} else {
+			tm_put_str(&b, net);
+			tm_put_lit(&b, "\n");
+		}
+		fwrite(line, 1, b.p - line, stdout);
 	}
-	if (arr) {
-		json_dumpf(arr, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(arr);
-	}
+	if (o->json)
+		fputs("]\n", stdout);
 	tm_masks_free(&m);
 	if (fflush(stdout) && errno != EPIPE)
 		return -errno;
@@ -97,7 +99,7 @@ static int edit(struct tm_pins *p, const struct tm_masks *args, bool del)
 	size_t i;
 	int err, missing = 0;
 
-	err = tm_masks_read(p->masks4_fd, p->masks6_fd, &have);
+	err = tm_masks_read(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], &have);
 	for (i = 0; !err && i < have.n; i++)
 		if (!del || !tm_masks_has(args, &have.v[i]))
 			err = tm_masks_append(&after, &have.v[i]);
@@ -118,7 +120,7 @@ static int edit(struct tm_pins *p, const struct tm_masks *args, bool del)
 	if (!err && !del)
 		tm_masks_set_counts(p->control, &after);
 	for (i = 0; !err && i < args->n; i++)
-		err = tm_masks_update(p->masks4_fd, p->masks6_fd, &args->v[i], del);
+		err = tm_masks_update(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], &args->v[i], del);
 	/* Counts only ever come down once the entries are out. */
 	if (!err || !del)
 		tm_masks_set_counts(p->control, &after);
@@ -133,27 +135,32 @@ static int replace(struct tm_pins *p, const struct tm_masks *want, const char *w
 {
 	int added, removed, err;
 
-	err = tm_masks_replace(p->masks4_fd, p->masks6_fd, p->control, want, &added, &removed);
+	err = tm_masks_replace(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], p->control, want, &added, &removed);
 	if (!err)
 		fprintf(stderr, "tm-mask: %s: %zu entr%s (%d added, %d removed)\n", what,
 			want->n, want->n == 1 ? "y" : "ies", added, removed);
 	return err;
 }
 
+enum { CMD_ADD, CMD_DEL, CMD_LIST, CMD_FLUSH, CMD_LOAD, CMD_MAX };
+
+static const char *const cmd_names[CMD_MAX] = { "add", "del", "list", "flush", "load" };
+
 static int run(const struct opts *o, const char *cmd, char **args, int nargs)
 {
 	struct tm_masks m = {};
 	struct tm_pins pins;
-	bool is_list = !strcmp(cmd, "list"), is_flush = !strcmp(cmd, "flush");
-	bool is_add = !strcmp(cmd, "add"), is_del = !strcmp(cmd, "del");
-	bool is_load = !strcmp(cmd, "load");
-	int err;
+	bool is_list, is_flush, is_add, is_del, is_load;
+	int err, which;
 
 	/* Check the words and every entry before touching the pins. */
-	if (!is_list && !is_flush && !is_add && !is_del && !is_load) {
-		tm_usage_err("'%s': unknown command (add, del, list, flush or load)", cmd);
+	if (tm_pick("command", cmd, cmd_names, CMD_MAX, &which))
 		return -TM_EUSAGE;
-	}
+	is_list = which == CMD_LIST;
+	is_flush = which == CMD_FLUSH;
+	is_add = which == CMD_ADD;
+	is_del = which == CMD_DEL;
+	is_load = which == CMD_LOAD;
 	if (((is_list || is_flush) && nargs) || (is_load && nargs != 1) ||
 	    ((is_add || is_del) && !nargs)) {
 		tm_usage_err("%s: %s", cmd, is_load ? "takes one FILE" :

@@ -27,11 +27,9 @@
 #define STOP_COUNT (-ECANCELED)	/* from the event callback: --count reached */
 #define POLL_MS 100		/* the longest a quiet event waits to be printed */
 
-enum format { FMT_JSON, FMT_CSV };
-
 struct opts {
 	const char *pin_root;
-	enum format format;
+	enum tm_fmt format;
 	uint32_t users[MAX_USERS];
 	int nusers;
 	const char *output;
@@ -40,10 +38,8 @@ struct opts {
 
 /* A user's running totals, starting from the pinned counters. */
 struct user {
-	uint32_t uid;
-	bool used;
 	uint64_t in, out;
-	char name[64];			/* JSON-escaped */
+	const char *name;
 };
 
 struct out_file {
@@ -55,13 +51,12 @@ struct out_file {
 struct stream {
 	const struct opts *o;
 	struct tm_pins pins;
-	int64_t mono_to_real;		/* ns to add to CLOCK_MONOTONIC */
+	struct tm_names names;
+	struct tm_out out;
 	uint64_t snap_ns;		/* events up to here are in the totals */
-	struct user *users;		/* open addressing on uid */
-	size_t users_cap, users_n;
+	struct tm_u32map users;		/* uid -> struct user */
 	struct out_file *files;
 	size_t nfiles, files_cap;
-	char ifnames[256][IF_NAMESIZE];	/* by ifindex, for the first 256 */
 	uint64_t written, unwritten, lost_at_start, lost_seen;
 	bool epipe;
 };
@@ -117,14 +112,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
 			break;
 		case OPT_FORMAT:
-			if (!strcmp(optarg, "json")) {
-				o->format = FMT_JSON;
-			} else if (!strcmp(optarg, "csv")) {
-				o->format = FMT_CSV;
-			} else {
-				tm_usage_err("--format '%s': must be json or csv", optarg);
-				return -TM_EUSAGE;
-			}
+			err = tm_parse_format("--format", optarg,
+					      1u << TM_FMT_JSON | 1u << TM_FMT_CSV, &o->format);
 			break;
 		case 'o':
 			o->output = optarg;
@@ -143,50 +132,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return tm_no_more_args(argc, argv, optind);
 }
 
-static struct user *user_slot(struct stream *s, uint32_t uid)
-{
-	size_t mask = s->users_cap - 1, i = (uid * 2654435761u) & mask;
-
-	while (s->users[i].used && s->users[i].uid != uid)
-		i = (i + 1) & mask;
-	return &s->users[i];
-}
-
-static int users_grow(struct stream *s)
-{
-	struct user *old = s->users;
-	size_t oldcap = s->users_cap, i;
-
-	s->users_cap = oldcap ? oldcap * 2 : 1024;
-	s->users = calloc(s->users_cap, sizeof(*s->users));
-	if (!s->users)
-		return -ENOMEM;
-	for (i = 0; i < oldcap; i++)
-		if (old[i].used)
-			*user_slot(s, old[i].uid) = old[i];
-	free(old);
-	return 0;
-}
-
 static struct user *user_get(struct stream *s, uint32_t uid)
 {
-	struct user *u;
-	char name[64];
+	bool fresh;
+	struct user *u = tm_u32map_put(&s->users, uid, &fresh);
 
-	if (s->users_n * 2 >= s->users_cap && users_grow(s))
-		return NULL;
-	u = user_slot(s, uid);
-	if (!u->used) {
-		u->used = true;
-		u->uid = uid;
-		TM_BUF(b, u->name);
-
-		tm_user_name(uid, name, sizeof(name));
-		b.end--;	/* room for the NUL */
-		tm_put_json(&b, name, sizeof(name));
-		*b.p = '\0';
-		s->users_n++;
-	}
+	if (u && fresh)
+		u->name = tm_uid_name(uid);
 	return u;
 }
 
@@ -212,17 +164,8 @@ static int add_snapshot_pending(const struct tm_pending *p, void *ctx)
 	return p->slot.untracked ? 0 : add_start(ctx, p->slot.key.uid, &p->slot.c);
 }
 
-static const char *ifname(struct stream *s, uint32_t ifindex, char *buf)
-{
-	char *name = ifindex < 256 ? s->ifnames[ifindex] : buf;
-
-	if (!*name && !if_indextoname(ifindex, name))
-		snprintf(name, IF_NAMESIZE, "%u", ifindex);
-	return name;
-}
-
 /* The per-user file of this event, opened on first use and kept open. */
-static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
+static FILE *out_file(struct stream *s, uint32_t uid, uint32_t ifindex)
 {
 	char path[PATH_MAX], ifbuf[IF_NAMESIZE];
 	const bool by_if = strstr(s->o->output, "%i") != NULL;
@@ -230,14 +173,15 @@ static FILE *out_file(struct stream *s, const struct user *u, uint32_t ifindex)
 	size_t i;
 
 	for (i = 0; i < s->nfiles; i++)
-		if (s->files[i].uid == u->uid && (!by_if || s->files[i].ifindex == ifindex))
+		if (s->files[i].uid == uid && (!by_if || s->files[i].ifindex == ifindex))
 			return s->files[i].f;
-	tm_expand_template(s->o->output, u->uid, by_if ? ifname(s, ifindex, ifbuf) : NULL,
+	tm_expand_template(s->o->output, uid,
+			   by_if ? tm_names_iface(&s->names, ifindex, ifbuf) : NULL,
 			   path, sizeof(path));
 	if (tm_grow(&s->files, &s->files_cap, s->nfiles, sizeof(s->files[0])))
 		return NULL;
 	of = &s->files[s->nfiles++];
-	of->uid = u->uid;
+	of->uid = uid;
 	of->ifindex = ifindex;
 	of->path = strdup(path);
 	of->f = tm_open_output(path);
@@ -267,22 +211,12 @@ static void flush_files(struct stream *s)
 			fflush(s->files[i].f);
 }
 
-static void put_port(struct tm_buf *b, const struct tm_event *e, uint16_t port)
-{
-	if (e->has_ports)
-		tm_put_u64(b, port);
-	else
-		tm_put_lit(b, "null");
-}
-
 static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct tm_event *e = data;
 	struct stream *s = ctx;
-	char pbuf[8], ifbuf[IF_NAMESIZE], line[768];
-	TM_BUF(l, line);
+	struct tm_event_ctx ec = { .names = &s->names };
 	struct user *u;
-	FILE *f = stdout;
 
 	if (len < sizeof(*e))
 		return 0;
@@ -298,68 +232,19 @@ static int on_event(void *ctx, void *data, size_t len)
 	}
 	if (!tm_users_match(s->o->users, s->o->nusers, e->uid))
 		return 0;
+	ec.user = u->name ? u->name : "?";
+	ec.total_in = u->in;
+	ec.total_out = u->out;
+	s->out.f = stdout;
 	if (s->o->output) {
-		f = out_file(s, u, e->ifindex);
-		if (!f) {
+		s->out.f = out_file(s, e->uid, e->ifindex);
+		if (!s->out.f) {
 			s->unwritten++;
 			return 0;
 		}
 	}
-	if (s->o->format == FMT_CSV) {
-		tm_put_str(&l, e->dir == TM_DIR_OUT ? "out," : "in,");
-		tm_put_u64(&l, e->bytes);
-		tm_put_lit(&l, ",");
-		tm_put_addr(&l, e->family, e->saddr);
-		tm_put_lit(&l, ",");
-		tm_put_addr(&l, e->family, e->daddr);
-		tm_put_lit(&l, ",");
-		tm_put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
-		tm_put_lit(&l, ",");
-		tm_put_u64(&l, u->in);
-		tm_put_lit(&l, ",");
-		tm_put_u64(&l, u->out);
-	} else {
-		tm_put_lit(&l, "{\"ts\":\"");
-		tm_put_ts(&l, (int64_t)e->ts_ns + s->mono_to_real);
-		tm_put_lit(&l, "\",\"dir\":\"");
-		tm_put_str(&l, e->dir == TM_DIR_OUT ? "out" : "in");
-		tm_put_lit(&l, "\",\"uid\":");
-		if (e->uid == TM_UID_UNKNOWN)
-			tm_put_lit(&l, "null");
-		else
-			tm_put_u64(&l, e->uid);
-		tm_put_lit(&l, ",\"user\":\"");
-		tm_put_str(&l, u->name);
-		tm_put_lit(&l, "\",\"pid\":");
-		tm_put_u64(&l, e->pid);
-		tm_put_lit(&l, ",\"comm\":\"");
-		tm_put_json(&l, e->comm, TM_COMM_LEN);
-		tm_put_lit(&l, "\",\"proto\":\"");
-		tm_put_str(&l, tm_proto_name(e->proto, pbuf, sizeof(pbuf)));
-		tm_put_lit(&l, "\",\"family\":\"");
-		tm_put_str(&l, e->family == TM_FAMILY_IPV4 ? "ipv4" :
-			    e->family == TM_FAMILY_IPV6 ? "ipv6" : "other");
-		tm_put_lit(&l, "\",\"src\":\"");
-		tm_put_addr(&l, e->family, e->saddr);
-		tm_put_lit(&l, "\",\"sport\":");
-		put_port(&l, e, e->sport);
-		tm_put_lit(&l, ",\"dst\":\"");
-		tm_put_addr(&l, e->family, e->daddr);
-		tm_put_lit(&l, "\",\"dport\":");
-		put_port(&l, e, e->dport);
-		tm_put_lit(&l, ",\"bytes\":");
-		tm_put_u64(&l, e->bytes);
-		tm_put_lit(&l, ",\"iface\":\"");
-		tm_put_str(&l, ifname(s, e->ifindex, ifbuf));
-		tm_put_lit(&l, "\",\"total_in\":");
-		tm_put_u64(&l, u->in);
-		tm_put_lit(&l, ",\"total_out\":");
-		tm_put_u64(&l, u->out);
-		tm_put_lit(&l, "}");
-	}
-	tm_put_lit(&l, "\n");
-	fwrite(line, 1, l.p - line, f);
-	if (f == stdout && ferror(stdout)) {
+	tm_out_row(&s->out, e, &ec);
+	if (s->out.f == stdout && ferror(stdout)) {
 		s->epipe = errno == EPIPE;
 		return s->epipe ? STOP_COUNT : -errno;
 	}
@@ -374,7 +259,7 @@ static uint64_t lost_now(const struct stream *s)
 	struct tm_global g = {};
 	__u32 zero = 0;
 
-	tm_percpu_lookup(s->pins.global_fd, &zero, &g, sizeof(g));
+	tm_percpu_lookup(s->pins.fd[TM_MAP_GLOBAL], &zero, &g, sizeof(g));
 	return g.events_lost;
 }
 
@@ -431,18 +316,22 @@ static void report_lost(struct stream *s, double interval)
 static int stream(struct stream *s)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	const struct tm_col *cols[TM_OUT_MAXCOLS];
 	struct ring_buffer *rb = NULL;
 	int64_t last = now_ns(CLOCK_MONOTONIC);
-	int fd, err;
+	size_t ncols;
+	int err;
 
 	err = tm_pins_open(&s->pins, tm_pin_root(s->o->pin_root));
 	if (err)
 		return err;
-	err = tm_pin_get(s->pins.root, TM_PIN_EVENTS, &fd);
+	tm_names_init(&s->names);
+	ncols = tm_event_columns(s->o->format, cols);
+	err = tm_out_init(&s->out, s->o->format, cols, ncols);
 	if (err)
 		goto out;
-	rb = ring_buffer__new(fd, on_event, s, NULL);
-	close(fd);
+	s->out.lines = true;
+	rb = ring_buffer__new(s->pins.fd[TM_MAP_EVENTS], on_event, s, NULL);
 	if (!rb) {
 		err = -errno;
 		tm_err("cannot read the event ring: %s", strerror(-err));
@@ -456,9 +345,8 @@ static int stream(struct stream *s)
 		goto out;
 	s->lost_at_start = lost_now(s);
 	/* Totals start from the counters; events up to now are already in them. */
-	s->mono_to_real = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
 	s->snap_ns = now_ns(CLOCK_MONOTONIC);
-	err = tm_percpu_for_each(s->pins.users_fd, sizeof(struct tm_user_key),
+	err = tm_percpu_for_each(s->pins.fd[TM_MAP_USERS], sizeof(struct tm_user_key),
 				 sizeof(struct tm_counters), add_snapshot, s);
 	if (!err)
 		err = tm_pending_for_each(s->pins.root, add_snapshot_pending, s);
@@ -501,6 +389,8 @@ static int stream(struct stream *s)
 out:
 	ring_buffer__free(rb);
 	close_files(s);
+	tm_out_free(&s->out);
+	tm_names_free(&s->names);
 	if (!s->epipe && fflush(stdout) && errno != EPIPE)
 		err = err ?: -errno;
 	tm_pins_close(&s->pins);
@@ -509,8 +399,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct opts o = {};
-	struct stream s = { .o = &o };
+	struct opts o = { .format = TM_FMT_JSON };
+	struct stream s = { .o = &o, .users = { .vsize = sizeof(struct user) } };
 	int err;
 
 	tm_init("tm-stream");
@@ -527,7 +417,7 @@ int main(int argc, char **argv)
 		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 		err = stream(&s);
 	}
-	free(s.users);
+	tm_u32map_free(&s.users, NULL);
 	free(s.files);
 	return tm_exit_code(err);
 }

@@ -97,29 +97,3 @@ void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a)
 		tm_put(b, "?", 1);
 	}
 }
-
-/* JSON string contents, at most max bytes of s: quotes, backslashes and
- * control characters escaped. */
-void tm_put_json(struct tm_buf *b, const char *s, size_t max)
-{
-	size_t i, start = 0;
-
-	for (i = 0; i < max && s[i]; i++) {
-		unsigned char ch = s[i];
-		char esc[8];
-
-		if (ch != '"' && ch != '\\' && ch >= 0x20 && ch != 0x7f)
-			continue;
-		tm_put(b, s + start, i - start);
-		if (ch == '"' || ch == '\\') {
-			esc[0] = '\\';
-			esc[1] = ch;
-			tm_put(b, esc, 2);
-		} else {
-			snprintf(esc, sizeof(esc), "\\u%04x", ch);
-			tm_put(b, esc, 6);
-		}
-		start = i + 1;
-	}
-	tm_put(b, s + start, i - start);
-}

@@ -2,6 +2,7 @@
 /* The options every command takes, and what none of them takes. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tm.h"
 
@@ -34,4 +35,23 @@ int tm_no_more_args(int argc, char **argv, int next)
 		return -TM_EUSAGE;
 	}
 	return 0;
+}
+
+/* ARG as one of NAMES, its index in *out; "must be a, b or c" otherwise. */
+int tm_pick(const char *opt, const char *arg, const char *const *names, int n, int *out)
+{
+	char list[256] = "";
+	size_t used = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(arg, names[i])) {
+			*out = i;
+			return 0;
+		}
+		used += snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0, "%s%s",
+				 i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+	}
+	tm_usage_err("%s '%s': must be %s", opt, arg, list);
+	return -TM_EUSAGE;
 }

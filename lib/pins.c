@@ -17,6 +17,24 @@
 
 #include "tm.h"
 
+const struct tm_map_pin tm_maps[TM_MAP_COUNT] = {
+#define TM_MAP_ENTRY(id, pin, obj) [TM_MAP_##id] = { pin, obj },
+	TM_MAPS(TM_MAP_ENTRY)
+#undef TM_MAP_ENTRY
+};
+
+/* DIR/NAME into buf, or -ENAMETOOLONG said once: never a cut path. */
+int tm_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= len) {
+		tm_err("'%s/%s': path too long", dir, name);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 const char *tm_pin_root(const char *opt)
 {
 	const char *env = getenv("TM_PIN_ROOT");
@@ -46,10 +64,13 @@ int tm_check_bpffs(const char *path)
 /* A missing pin is left to the caller to explain. */
 int tm_pin_get(const char *root, const char *name, int *fd)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", root, name);
+	*fd = -1;
+	err = tm_path(path, sizeof(path), root, name);
+	if (err)
+		return err;
 	*fd = bpf_obj_get(path);
 	if (*fd >= 0)
 		return 0;
@@ -74,7 +95,8 @@ int tm_check_layout(int control_fd, const char *root)
 	if (bpf_obj_get_info_by_fd(control_fd, &info, &len)) {
 		int err = -errno;
 
-		tm_err("cannot read '%s/%s': %s", root, TM_PIN_CONTROL, strerror(-err));
+		tm_err("cannot read '%s/%s': %s", root, tm_maps[TM_MAP_CONTROL].pin,
+		       strerror(-err));
 		return err;
 	}
 	if (info.value_size != sizeof(c) || bpf_map_lookup_elem(control_fd, &key, &c) ||
@@ -93,12 +115,13 @@ int tm_check_layout(int control_fd, const char *root)
 static int map_control(struct tm_pins *p)
 {
 	void *m = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       p->control_fd, 0);
+		       p->fd[TM_MAP_CONTROL], 0);
 
 	if (m == MAP_FAILED) {
 		int err = -errno;
 
-		tm_err("cannot map '%s/%s': %s", p->root, TM_PIN_CONTROL, strerror(-err));
+		tm_err("cannot map '%s/%s': %s", p->root, tm_maps[TM_MAP_CONTROL].pin,
+		       strerror(-err));
 		return err;
 	}
 	p->control = m;
@@ -141,12 +164,16 @@ void tm_reader_reap(struct tm_pins *p)
 int tm_pins_open(struct tm_pins *p, const char *root)
 {
 	struct stat st;
-	int err;
+	int i, err;
 
 	memset(p, 0, sizeof(*p));
-	p->users_fd = p->global_fd = p->control_fd = p->lock_fd = -1;
-	p->masks4_fd = p->masks6_fd = p->ifaces_fd = -1;
-	snprintf(p->root, sizeof(p->root), "%s", root);
+	for (i = 0; i < TM_MAP_COUNT; i++)
+		p->fd[i] = -1;
+	p->lock_fd = -1;
+	if (snprintf(p->root, sizeof(p->root), "%s", root) >= (int)sizeof(p->root)) {
+		tm_usage_err("'%s': path too long", root);
+		return -TM_EUSAGE;
+	}
 
 	/*
 	 * Where bpffs itself is closed to the caller (mode 0700 or 1700, as
@@ -179,23 +206,17 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 			     strerror(-err), tm_priv_hint(err));
 		return -TM_EUSAGE;
 	}
-	err = tm_pin_get(root, TM_PIN_CONTROL, &p->control_fd);
+	err = tm_pin_get(root, tm_maps[TM_MAP_CONTROL].pin, &p->fd[TM_MAP_CONTROL]);
 	if (err == -ENOENT) {
-		tm_usage_err("'%s': not a tm pin root (no '%s' in it)", root, TM_PIN_CONTROL);
+		tm_usage_err("'%s': not a tm pin root (no '%s' in it)", root,
+			     tm_maps[TM_MAP_CONTROL].pin);
 		err = -TM_EUSAGE;
 	}
 	if (!err)
-		err = tm_check_layout(p->control_fd, root);
-	if (!err)
-		err = tm_pin_get(root, TM_PIN_USERS, &p->users_fd);
-	if (!err)
-		err = tm_pin_get(root, TM_PIN_GLOBAL, &p->global_fd);
-	if (!err)
-		err = tm_pin_get(root, TM_PIN_MASKS4, &p->masks4_fd);
-	if (!err)
-		err = tm_pin_get(root, TM_PIN_MASKS6, &p->masks6_fd);
-	if (!err)
-		err = tm_pin_get(root, TM_PIN_IFACES, &p->ifaces_fd);
+		err = tm_check_layout(p->fd[TM_MAP_CONTROL], root);
+	for (i = 0; !err && i < TM_MAP_COUNT; i++)
+		if (p->fd[i] < 0)
+			err = tm_pin_get(root, tm_maps[i].pin, &p->fd[i]);
 	if (!err)
 		err = map_control(p);
 	if (!err)
@@ -209,18 +230,19 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 
 void tm_pins_close(struct tm_pins *p)
 {
-	int *fds[] = { &p->users_fd, &p->global_fd, &p->control_fd, &p->masks4_fd,
-		       &p->masks6_fd, &p->ifaces_fd, &p->lock_fd };
-	size_t i;
+	int i;
 
 	if (p->control)
 		munmap(p->control, sysconf(_SC_PAGESIZE));
 	p->control = NULL;
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
+	for (i = 0; i < TM_MAP_COUNT; i++) {
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
+		p->fd[i] = -1;
 	}
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	p->lock_fd = -1;
 }
 
 /* Editors serialise on a directory lock; readers need none. */
@@ -362,13 +384,16 @@ int tm_remove_tree(const char *dir)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		char path[4096];
+		char path[PATH_MAX];
 		struct stat st;
 		int fd;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (tm_path(path, sizeof(path), dir, de->d_name)) {
+			err = -ENAMETOOLONG;
+			continue;
+		}
 		if (lstat(path, &st))
 			continue;
 		if (S_ISDIR(st.st_mode)) {
@@ -409,7 +434,9 @@ int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
 	ssize_t n;
 	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", root, TM_PIN_PENDING);
+	err = tm_path(path, sizeof(path), root, TM_PIN_PENDING);
+	if (err)
+		return err;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -47,20 +48,34 @@ int tm_need_privilege(void);
 
 int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(FILE *));
 int tm_no_more_args(int argc, char **argv, int next);
+int tm_pick(const char *opt, const char *arg, const char *const *names, int n, int *out);
 
-/* pins.c */
+/* u32map.c: a table keyed by 32-bit numbers, values of vsize bytes */
+struct tm_u32map {
+	char *slots;
+	size_t cap, n, vsize;
+};
+
+void *tm_u32map_get(const struct tm_u32map *m, uint32_t key);
+void *tm_u32map_put(struct tm_u32map *m, uint32_t key, bool *fresh);
+void tm_u32map_free(struct tm_u32map *m, void (*free_value)(void *));
+
+/* pins.c: the maps of a pin root, opened by the list in tm_abi.h */
+struct tm_map_pin {
+	const char *pin;	/* name under the pin root */
+	const char *obj;	/* name in the BPF object */
+};
+
+extern const struct tm_map_pin tm_maps[TM_MAP_COUNT];
+
 struct tm_pins {
-	char root[4096];
-	int users_fd;
-	int global_fd;
-	int control_fd;
-	int masks4_fd;
-	int masks6_fd;
-	int ifaces_fd;
+	char root[PATH_MAX];
+	int fd[TM_MAP_COUNT];		/* by enum tm_map_id */
 	int lock_fd;
 	struct tm_control *control;	/* the pinned control map, mmapped */
 };
 
+int tm_path(char *buf, size_t len, const char *dir, const char *name);
 const char *tm_pin_root(const char *opt);
 int tm_check_bpffs(const char *path);
 int tm_pins_open(struct tm_pins *p, const char *root);
@@ -96,6 +111,7 @@ int tm_parse_user(const char *s, uint32_t *uid);
 bool tm_users_match(const uint32_t *users, int n, uint32_t uid);
 int tm_add_user(const char *arg, uint32_t *users, int *n, int max);
 const char *tm_user_name(uint32_t uid, char *buf, size_t len);
+const char *tm_uid_name(uint32_t uid);
 
 /* cidr.c */
 struct tm_cidr {
@@ -140,7 +156,13 @@ void tm_put_str(struct tm_buf *b, const char *s);
 void tm_put_u64(struct tm_buf *b, uint64_t v);
 void tm_put_ts(struct tm_buf *b, int64_t ns);
 void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a);
-void tm_put_json(struct tm_buf *b, const char *s, size_t max);
+
+/* text.c: text a user controls, made safe for each place it goes */
+int tm_utf8_char(const unsigned char *s, size_t n);
+void tm_put_json(struct tm_buf *b, const char *s, size_t n);
+void tm_put_csv(struct tm_buf *b, const char *s, size_t n);
+void tm_put_text(struct tm_buf *b, const char *s, size_t n);
+size_t tm_text_width(const char *s, size_t n);
 
 /* template.c */
 int tm_check_template(const char *t, const char *allowed);
@@ -148,32 +170,180 @@ void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *p
 FILE *tm_open_output(const char *path);
 
 /* format.c */
+void tm_put_size(struct tm_buf *b, uint64_t v);
+void tm_put_rate(struct tm_buf *b, double bytes_per_sec);
 void tm_human_bytes(uint64_t v, char *buf, size_t len);
-const char *tm_proto_name(uint8_t proto, char *buf, size_t len);
-const char *tm_family_name(uint8_t family);
 void tm_human_rate(double bytes_per_sec, char *buf, size_t len);
+void tm_put_proto(struct tm_buf *b, uint8_t proto);
+bool tm_proto_has_ports(uint8_t proto);
+const char *tm_family_name(uint8_t family);
 int tm_parse_interval(const char *opt, const char *s, double *sec);
 int tm_parse_count(const char *opt, const char *s, uint64_t *n);
-void tm_format_ts(const struct timespec *ts, char *buf, size_t len);
 void tm_stdout_line_buffered(void);
 
+/* table.c */
 enum tm_align { TM_LEFT, TM_RIGHT };
 
 struct tm_table {
 	size_t ncols;
-	const char **heads;
+	const char *const *heads;
 	const enum tm_align *align;
-	size_t *width;		/* widest cell of each column so far */
+	size_t *width;		/* widest cell of each column on screen, then in bytes */
 	size_t nrows, cap;
 	uint32_t *cells;	/* nrows * ncols (offset, length) pairs in arena */
 	char *arena;
 	size_t used, size;
 };
 
-void tm_table_init(struct tm_table *t, size_t ncols, const char **heads,
+void tm_table_init(struct tm_table *t, size_t ncols, const char *const *heads,
 		   const enum tm_align *align);
-int tm_table_add(struct tm_table *t, const char **row);
+int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len);
 void tm_table_print(const struct tm_table *t, FILE *f);
 void tm_table_free(struct tm_table *t);
+
+/* out.c: the one writer of records, from column descriptions */
+enum tm_fmt { TM_FMT_TABLE, TM_FMT_JSON, TM_FMT_CSV, TM_FMT_MAX };
+
+/* How a value is written: a table shows sizes and rates in units. */
+enum tm_kind {
+	TM_K_NUM,		/* u: a whole number */
+	TM_K_TEXT,		/* s, len: text, escaped where it goes */
+	TM_K_SIZE,		/* u: bytes */
+	TM_K_RATE,		/* d: bytes a second */
+	TM_K_TIME,		/* u: wall clock, ns since the epoch */
+};
+
+struct tm_val {
+	bool null;		/* JSON null, an empty CSV field, "-" in a table */
+	uint64_t u;
+	double d;
+	const char *s;
+	size_t len;
+};
+
+/* Reads one field of a record; text it builds goes into scratch. */
+typedef void (*tm_get_fn)(const void *rec, const void *ctx, struct tm_val *v,
+			  struct tm_buf *scratch);
+
+struct tm_col {
+	const char *key;	/* JSON key and CSV header */
+	const char *head;	/* table header */
+	enum tm_kind kind;
+	tm_get_fn get;
+	uint32_t table, data;	/* rows: the breakdowns showing it (bit per enum tm_by) */
+	bool interval;		/* rows: only in reports over an interval */
+};
+
+#define TM_OUT_MAXCOLS	32
+
+struct tm_out {
+	enum tm_fmt fmt;
+	bool lines;		/* JSON: one object a line, not one array */
+	bool exact;		/* table: sizes in bytes, not KiB, MiB, ... */
+	const struct tm_col *const *cols;
+	size_t ncols;
+	FILE *f;		/* where rows go (stdout unless set) */
+	size_t rows;
+	struct tm_table table;
+	const char *heads[TM_OUT_MAXCOLS];
+	enum tm_align align[TM_OUT_MAXCOLS];
+	char *line, *scratch;
+};
+
+int tm_parse_format(const char *opt, const char *arg, unsigned allowed, enum tm_fmt *fmt);
+int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *cols,
+		size_t ncols);
+void tm_out_begin(struct tm_out *o, bool header);
+int tm_out_row(struct tm_out *o, const void *rec, const void *ctx);
+int tm_out_end(struct tm_out *o);
+void tm_out_free(struct tm_out *o);
+
+/* names.c: cgroup paths and interface names, looked up once */
+#define TM_NAMES_IFACES	256
+
+struct tm_names {
+	int64_t mono_to_real;	/* ns to add to CLOCK_MONOTONIC */
+	bool cg_walked;
+	size_t mntlen;
+	struct { uint64_t id; char *path; } *cg;
+	size_t ncg, cgcap;
+	char ifnames[TM_NAMES_IFACES][TM_IFNAMSIZ];
+};
+
+void tm_names_init(struct tm_names *n);
+void tm_names_free(struct tm_names *n);
+const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
+const char *tm_names_iface(struct tm_names *n, uint32_t ifindex, char *buf);
+
+/* rows.c: the pins read into the rows of one breakdown */
+enum tm_by { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_IFACE, TM_BY_PROTO, TM_BY_CGROUP,
+	     TM_BY_MAX };
+
+extern const char *const tm_by_names[TM_BY_MAX];
+
+/*
+ * One row of any breakdown. The fields a breakdown does not group by are
+ * zero, so rows sort by all of them and equal neighbours merge.
+ */
+struct tm_row {
+	uint32_t uid;
+	uint8_t untracked;	/* the untracked networks' row, not a user's */
+	uint8_t family;
+	uint8_t proto;
+	uint8_t pad;
+	uint32_t pid;
+	char comm[TM_COMM_LEN];
+	uint32_t ifindex;
+	uint64_t cgroup_id;
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+	/* not part of the key: */
+	uint64_t first_ns, last_ns;
+	struct tm_counters c;
+	double in_rate, out_rate;
+};
+
+struct tm_rows {
+	enum tm_by by;
+	struct tm_row *v;
+	size_t n, cap;
+	bool sorted;		/* by key, equal keys merged */
+	struct tm_global g;
+	uint64_t conns_live;	/* rows read from the connection map */
+	uint64_t pending;	/* slots read from sockets */
+	struct timespec mono, wall;
+};
+
+/* What a row's fields are read with. */
+struct tm_row_ctx {
+	struct tm_names *names;
+	const struct tm_rows *rows;
+};
+
+void tm_counters_add(struct tm_counters *to, const struct tm_counters *c);
+int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, int nusers,
+		 struct tm_rows *s);
+void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev);
+void tm_rows_free(struct tm_rows *s);
+int tm_row_cmp_key(const void *a, const void *b);
+
+/* fields.c: every field of a row, described once */
+size_t tm_row_columns(enum tm_by by, bool table, bool interval,
+		      const struct tm_col *out[TM_OUT_MAXCOLS]);
+void tm_put_endpoint(struct tm_buf *b, uint8_t family, bool ports, const uint8_t *a,
+		     uint16_t port);
+
+/* events.c: every field of a tm-stream event, described once */
+struct tm_event_ctx {
+	struct tm_names *names;
+	const char *user;		/* the event's user, by name */
+	uint64_t total_in, total_out;	/* the user's bytes since the load */
+};
+
+size_t tm_event_columns(enum tm_fmt fmt, const struct tm_col *out[TM_OUT_MAXCOLS]);
+
+/* report.c: per-user report files */
+int tm_write_reports(const char *template, double interval, const struct tm_rows *users,
+		     const struct tm_rows *conns);
 
 #endif /* TM_H */

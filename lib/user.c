@@ -62,66 +62,30 @@ bool tm_users_match(const uint32_t *users, int n, uint32_t uid)
 /*
  * getpwuid() reads the passwd database on every call, and a report of
  * 65,536 connections or 10,000 users would make that thousands of reads.
- * The first lookup reads the whole database once into a hash. Where every
+ * The first lookup reads the whole database once into a table. Where every
  * source in nsswitch.conf can be enumerated (files, systemd), a UID not
  * found is final; with others (LDAP, SSSD) it is asked for, once.
  */
-struct name {
-	uint32_t uid;
-	bool used;
-	char *name;		/* the user's name, or the UID in digits */
-};
-
-static struct name *names;
-static size_t names_cap, names_n;
+static struct tm_u32map names = { .vsize = sizeof(char *) };
 static bool names_loaded, names_complete;
 
-static struct name *name_slot(uint32_t uid)
+/* The first entry of a UID wins, as with getpwuid. */
+static const char *name_add(uint32_t uid, const char *name)
 {
-	size_t mask = names_cap - 1, i = (uid * 2654435761u) & mask;
+	char digits[16], **slot;
+	bool fresh;
 
-	while (names[i].used && names[i].uid != uid)
-		i = (i + 1) & mask;
-	return &names[i];
-}
-
-static struct name *name_add(uint32_t uid, const char *name)
-{
-	struct name *n;
-
-	if (names_n * 2 >= names_cap) {
-		struct name *old = names;
-		size_t oldcap = names_cap, i;
-
-		names_cap = oldcap ? oldcap * 2 : 1024;
-		names = calloc(names_cap, sizeof(*names));
-		if (!names) {
-			names = old;
-			names_cap = oldcap;
-			return NULL;
-		}
-		for (i = 0; i < oldcap; i++)
-			if (old[i].used)
-				*name_slot(old[i].uid) = old[i];
-		free(old);
-	}
-	n = name_slot(uid);
-	if (n->used)
-		return n;	/* the first entry of a UID wins, as with getpwuid */
-	if (name) {
-		n->name = strdup(name);
-	} else {
-		char digits[16];
-
-		snprintf(digits, sizeof(digits), "%u", uid);
-		n->name = strdup(digits);
-	}
-	if (!n->name)
+	slot = tm_u32map_put(&names, uid, &fresh);
+	if (!slot)
 		return NULL;
-	n->used = true;
-	n->uid = uid;
-	names_n++;
-	return n;
+	if (!fresh)
+		return *slot;
+	if (!name) {
+		snprintf(digits, sizeof(digits), "%u", uid);
+		name = digits;
+	}
+	*slot = strdup(name);
+	return *slot;
 }
 
 static bool enumerable_sources(void)
@@ -159,31 +123,38 @@ static void load_names(void)
 	names_complete = enumerable_sources();
 }
 
-const char *tm_user_name(uint32_t uid, char *buf, size_t len)
+/*
+ * The name of a UID, as a user would call it: "unknown" for the unknown
+ * owner, the digits for a UID with no passwd entry. The string lives as
+ * long as the process; NULL only when out of memory.
+ */
+const char *tm_uid_name(uint32_t uid)
 {
-	struct name *n;
+	char **slot;
 
-	if (uid == TM_UID_UNKNOWN) {
-		snprintf(buf, len, "unknown");
-		return buf;
-	}
+	if (uid == TM_UID_UNKNOWN)
+		return "unknown";
 	if (!names_loaded)
 		load_names();
-	n = names_cap ? name_slot(uid) : NULL;
-	if (!n || !n->used) {
-		struct passwd *pw = names_complete ? NULL : getpwuid(uid);
+	slot = tm_u32map_get(&names, uid);
+	if (slot)
+		return *slot;
+	if (names_complete)
+		return name_add(uid, NULL);
+	{
+		struct passwd *pw = getpwuid(uid);
 
-		n = name_add(uid, pw ? pw->pw_name : NULL);
+		return name_add(uid, pw ? pw->pw_name : NULL);
 	}
-	if (n && len) {
-		size_t l = strlen(n->name);
+}
 
-		if (l >= len)
-			l = len - 1;
-		memcpy(buf, n->name, l);
-		buf[l] = '\0';
-	} else {
+const char *tm_user_name(uint32_t uid, char *buf, size_t len)
+{
+	const char *name = tm_uid_name(uid);
+
+	if (name)
+		snprintf(buf, len, "%s", name);
+	else
 		snprintf(buf, len, "%u", uid);
-	}
 	return buf;
 }

@@ -5,10 +5,11 @@
 #include <time.h>
 
 #include "tm.h"
+#include "unit.h"
 
 static int n, failed;
 
-static void ok(int cond, const char *name)
+void ok(int cond, const char *name)
 {
 	n++;
 	if (!cond)
@@ -16,7 +17,7 @@ static void ok(int cond, const char *name)
 	printf("%sok %d %s\n", cond ? "" : "not ", n, name);
 }
 
-static void str_is(const char *got, const char *want, const char *name)
+void str_is(const char *got, const char *want, const char *name)
 {
 	ok(!strcmp(got, want), name);
 	if (strcmp(got, want))
@@ -98,10 +99,11 @@ static void test_users(void)
 
 static void test_ts(void)
 {
-	struct timespec ts = { 1700000000, 5 };
 	char buf[40];
+	TM_BUF(b, buf);
 
-	tm_format_ts(&ts, buf, sizeof(buf));
+	tm_put_ts(&b, 1700000000000000005LL);
+	*b.p = '\0';
 	str_is(buf, "1700000000.000000005", "timestamp seconds.nanoseconds");
 }
 
@@ -158,18 +160,21 @@ static void test_table(void)
 {
 	static const char *heads[] = { "USER", "IN" };
 	static const enum tm_align align[] = { TM_LEFT, TM_RIGHT };
-	const char *r1[] = { "alice", "1" }, *r2[] = { "bo", "12345" };
+	const char *r1[] = { "alice", "1" }, *r2[] = { "bo", "12345" }, *r3[] = { "\xc3\xa9" "e", "7" };
+	const size_t l1[] = { 5, 1 }, l2[] = { 2, 5 }, l3[] = { 3, 1 };
 	struct tm_table t;
 	char buf[256] = "";
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 
 	tm_table_init(&t, 2, heads, align);
-	tm_table_add(&t, r1);
-	tm_table_add(&t, r2);
+	tm_table_add(&t, r1, l1);
+	tm_table_add(&t, r2, l2);
+	tm_table_add(&t, r3, l3);
 	tm_table_print(&t, f);
 	fclose(f);
 	tm_table_free(&t);
-	str_is(buf, "USER      IN\nalice      1\nbo     12345\n", "table aligns columns");
+	str_is(buf, "USER      IN\nalice      1\nbo     12345\n\xc3\xa9" "e         7\n",
+	       "table aligns columns, a UTF-8 character one column wide");
 }
 
 static void test_cidr(void)
@@ -247,6 +252,9 @@ int main(void)
 	test_addr();
 	test_table();
 	test_cidr();
+	test_text();
+	test_out();
+	test_u32map();
 	printf("1..%d\n", n);
 	return failed != 0;
 }

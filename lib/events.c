@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every field of a tm-stream event, described once, as lib/fields.c does
+ * for rows: JSON writes them all, in this order; CSV writes the historical
+ * per-packet format, direction,bytes,src_ip,dst_ip,timestamp,total_in,
+ * total_out, with no header.
+ */
+#include <string.h>
+
+#include "tm.h"
+
+static const struct tm_event *ev(const void *rec)
+{
+	return rec;
+}
+
+static const struct tm_event_ctx *ectx(const void *ctx)
+{
+	return ctx;
+}
+
+static void text(struct tm_val *v, const char *s)
+{
+	v->s = s;
+	v->len = strlen(s);
+}
+
+static void get_ts(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ev(rec)->ts_ns + ectx(ctx)->names->mono_to_real;
+}
+
+static void get_dir(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	text(v, ev(rec)->dir == TM_DIR_OUT ? "out" : "in");
+}
+
+static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ev(rec)->uid;
+	v->null = ev(rec)->uid == TM_UID_UNKNOWN;
+}
+
+static void get_user(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	text(v, ectx(ctx)->user);
+}
+
+static void get_pid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ev(rec)->pid;
+}
+
+static void get_comm(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->s = ev(rec)->comm;
+	v->len = strnlen(ev(rec)->comm, TM_COMM_LEN);
+}
+
+static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->s = sb->p;
+	tm_put_proto(sb, ev(rec)->proto);
+	v->len = sb->p - v->s;
+}
+
+static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	text(v, tm_family_name(ev(rec)->family));
+}
+
+static void addr(const struct tm_event *e, const uint8_t *a, struct tm_val *v, struct tm_buf *sb)
+{
+	v->s = sb->p;
+	tm_put_addr(sb, e->family, a);
+	v->len = sb->p - v->s;
+}
+
+static void get_src(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	addr(ev(rec), ev(rec)->saddr, v, sb);
+}
+
+static void get_dst(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	addr(ev(rec), ev(rec)->daddr, v, sb);
+}
+
+static void get_sport(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ev(rec)->sport;
+	v->null = !ev(rec)->has_ports;
+}
+
+static void get_dport(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ev(rec)->dport;
+	v->null = !ev(rec)->has_ports;
+}
+
+static void get_bytes(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ev(rec)->bytes;
+}
+
+static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	uint32_t ifindex = ev(rec)->ifindex;
+	char buf[TM_IFNAMSIZ];
+
+	text(v, tm_names_iface(ectx(ctx)->names, ifindex, buf));
+	if (v->s == buf) {
+		v->s = sb->p;
+		tm_put_str(sb, buf);
+		v->len = sb->p - v->s;
+	}
+}
+
+static void get_total_in(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ectx(ctx)->total_in;
+}
+
+static void get_total_out(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ectx(ctx)->total_out;
+}
+
+enum { TS, DIR, UID, USER, PID, COMM, PROTO, FAMILY, SRC, SPORT, DST, DPORT, BYTES, IFACE,
+       TOTAL_IN, TOTAL_OUT, NCOLS };
+
+static const struct tm_col event_cols[NCOLS] = {
+	[TS]        = { "ts",        "TIME",      TM_K_TIME, get_ts },
+	[DIR]       = { "dir",       "DIR",       TM_K_TEXT, get_dir },
+	[UID]       = { "uid",       "UID",       TM_K_NUM,  get_uid },
+	[USER]      = { "user",      "USER",      TM_K_TEXT, get_user },
+	[PID]       = { "pid",       "PID",       TM_K_NUM,  get_pid },
+	[COMM]      = { "comm",      "COMM",      TM_K_TEXT, get_comm },
+	[PROTO]     = { "proto",     "PROTO",     TM_K_TEXT, get_proto },
+	[FAMILY]    = { "family",    "FAMILY",    TM_K_TEXT, get_family },
+	[SRC]       = { "src",       "SRC",       TM_K_TEXT, get_src },
+	[SPORT]     = { "sport",     "SPORT",     TM_K_NUM,  get_sport },
+	[DST]       = { "dst",       "DST",       TM_K_TEXT, get_dst },
+	[DPORT]     = { "dport",     "DPORT",     TM_K_NUM,  get_dport },
+	[BYTES]     = { "bytes",     "BYTES",     TM_K_NUM,  get_bytes },
+	[IFACE]     = { "iface",     "IFACE",     TM_K_TEXT, get_iface },
+	[TOTAL_IN]  = { "total_in",  "TOTAL_IN",  TM_K_NUM,  get_total_in },
+	[TOTAL_OUT] = { "total_out", "TOTAL_OUT", TM_K_NUM,  get_total_out },
+};
+
+/* The historical CSV, in its order. */
+static const int csv_order[] = { DIR, BYTES, SRC, DST, TS, TOTAL_IN, TOTAL_OUT };
+
+size_t tm_event_columns(enum tm_fmt fmt, const struct tm_col *out[TM_OUT_MAXCOLS])
+{
+	size_t i, n;
+
+	if (fmt == TM_FMT_CSV) {
+		n = sizeof(csv_order) / sizeof(csv_order[0]);
+		for (i = 0; i < n; i++)
+			out[i] = &event_cols[csv_order[i]];
+		return n;
+	}
+	for (i = 0; i < NCOLS; i++)
+		out[i] = &event_cols[i];
+	return NCOLS;
+}

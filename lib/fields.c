@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every field of a row, described once: its JSON key and CSV header, its
+ * table header, its kind (which says how each format writes it), where it
+ * shows, and how it is read from a row. The table, JSON and CSV outputs are
+ * all written from this list; adding a field is one entry.
+ */
+#include <string.h>
+
+#include "tm.h"
+
+#define ALL	((1u << TM_BY_MAX) - 1)
+#define BY(x)	(1u << TM_BY_##x)
+
+static const struct tm_row *row(const void *rec)
+{
+	return rec;
+}
+
+static const struct tm_row_ctx *rctx(const void *ctx)
+{
+	return ctx;
+}
+
+static void text(struct tm_val *v, const char *s)
+{
+	v->s = s;
+	v->len = strlen(s);
+}
+
+/* What a getter built in scratch is the value. */
+static void built(struct tm_val *v, struct tm_buf *scratch, char *start)
+{
+	v->s = start;
+	v->len = scratch->p - start;
+}
+
+static bool has_ports(const struct tm_row *r)
+{
+	return tm_proto_has_ports(r->proto);
+}
+
+/* ADDR:PORT, [ADDR]:PORT for IPv6, ADDR alone without ports. */
+void tm_put_endpoint(struct tm_buf *b, uint8_t family, bool ports, const uint8_t *a,
+		     uint16_t port)
+{
+	bool v6 = family == TM_FAMILY_IPV6 && ports;
+
+	if (v6)
+		tm_put_lit(b, "[");
+	tm_put_addr(b, family, a);
+	if (v6)
+		tm_put_lit(b, "]");
+	if (ports) {
+		tm_put_lit(b, ":");
+		tm_put_u64(b, port);
+	}
+}
+
+static void get_ts(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	const struct timespec *w = &rctx(ctx)->rows->wall;
+
+	v->u = (uint64_t)w->tv_sec * 1000000000 + w->tv_nsec;
+}
+
+static void get_user(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	const struct tm_row *r = row(rec);
+	const char *name = r->untracked ? "untracked" : tm_uid_name(r->uid);
+	char *start = sb->p;
+
+	if (name) {
+		text(v, name);
+		return;
+	}
+	tm_put_u64(sb, r->uid);
+	built(v, sb, start);
+}
+
+static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->uid;
+	v->null = row(rec)->uid == TM_UID_UNKNOWN;
+}
+
+static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	char *start = sb->p;
+
+	tm_put_proto(sb, row(rec)->proto);
+	built(v, sb, start);
+}
+
+static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	text(v, tm_family_name(row(rec)->family));
+}
+
+static void endpoint(const struct tm_row *r, const uint8_t *a, uint16_t port,
+		     struct tm_val *v, struct tm_buf *sb)
+{
+	char *start = sb->p;
+
+	tm_put_endpoint(sb, r->family, has_ports(r), a, port);
+	built(v, sb, start);
+}
+
+static void get_local(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	endpoint(row(rec), row(rec)->laddr, row(rec)->lport, v, sb);
+}
+
+static void get_remote(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	endpoint(row(rec), row(rec)->raddr, row(rec)->rport, v, sb);
+}
+
+static void addr(const struct tm_row *r, const uint8_t *a, struct tm_val *v, struct tm_buf *sb)
+{
+	char *start = sb->p;
+
+	tm_put_addr(sb, r->family, a);
+	built(v, sb, start);
+}
+
+static void get_laddr(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	addr(row(rec), row(rec)->laddr, v, sb);
+}
+
+static void get_raddr(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	addr(row(rec), row(rec)->raddr, v, sb);
+}
+
+static void get_lport(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->lport;
+	v->null = !has_ports(row(rec));
+}
+
+static void get_rport(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->rport;
+	v->null = !has_ports(row(rec));
+}
+
+static void get_pid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->pid;
+}
+
+static void get_comm(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->s = row(rec)->comm;
+	v->len = strnlen(row(rec)->comm, TM_COMM_LEN);
+}
+
+static void mono_time(const void *ctx, uint64_t mono_ns, struct tm_val *v)
+{
+	v->u = mono_ns + rctx(ctx)->names->mono_to_real;
+	v->null = !mono_ns;
+}
+
+static void get_first(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	mono_time(ctx, row(rec)->first_ns, v);
+}
+
+static void get_last(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	mono_time(ctx, row(rec)->last_ns, v);
+}
+
+static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	char buf[TM_IFNAMSIZ];
+
+	/* The name may be in buf, which goes with this call: copied. */
+	text(v, tm_names_iface(rctx(ctx)->names, row(rec)->ifindex, buf));
+	if (v->s == buf) {
+		char *start = sb->p;
+
+		tm_put_str(sb, buf);
+		built(v, sb, start);
+	}
+}
+
+static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	char buf[64];
+
+	text(v, tm_names_cgroup(rctx(ctx)->names, row(rec)->cgroup_id, buf, sizeof(buf)));
+	if (v->s == buf) {
+		char *start = sb->p;
+
+		tm_put_str(sb, buf);
+		built(v, sb, start);
+	}
+}
+
+static void get_in_bytes(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->c.in_bytes;
+}
+
+static void get_out_bytes(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->c.out_bytes;
+}
+
+static void get_in_packets(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->c.in_packets;
+}
+
+static void get_out_packets(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = row(rec)->c.out_packets;
+}
+
+static void get_in_rate(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->d = row(rec)->in_rate;
+}
+
+static void get_out_rate(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->d = row(rec)->out_rate;
+}
+
+/*
+ * In this order in every format. table and data: the breakdowns whose
+ * tables, and whose JSON and CSV, show the field; interval: only in
+ * reports over an interval.
+ */
+static const struct tm_col row_cols[] = {
+	{ "ts",          "TIME",     TM_K_TIME, get_ts,          0,         ALL, true },
+	{ "user",        "USER",     TM_K_TEXT, get_user,        ALL,       ALL, false },
+	{ "uid",         "UID",      TM_K_NUM,  get_uid,         BY(USER),  ALL, false },
+	{ "proto",       "PROTO",    TM_K_TEXT, get_proto,       BY(CONN) | BY(PROTO), BY(CONN) | BY(PROTO), false },
+	{ "family",      "FAMILY",   TM_K_TEXT, get_family,      0,         BY(CONN), false },
+	{ "local",       "LOCAL",    TM_K_TEXT, get_local,       BY(CONN),  0, false },
+	{ "local",       "LOCAL",    TM_K_TEXT, get_laddr,       0,         BY(CONN), false },
+	{ "lport",       "LPORT",    TM_K_NUM,  get_lport,       0,         BY(CONN), false },
+	{ "remote",      "REMOTE",   TM_K_TEXT, get_remote,      BY(CONN),  0, false },
+	{ "remote",      "REMOTE",   TM_K_TEXT, get_raddr,       0,         BY(CONN), false },
+	{ "rport",       "RPORT",    TM_K_NUM,  get_rport,       0,         BY(CONN), false },
+	{ "pid",         "PID",      TM_K_NUM,  get_pid,         BY(CONN) | BY(PROC), BY(CONN) | BY(PROC), false },
+	{ "comm",        "COMM",     TM_K_TEXT, get_comm,        BY(CONN) | BY(PROC), BY(CONN) | BY(PROC), false },
+	{ "first_seen",  "FIRST",    TM_K_TIME, get_first,       0,         BY(CONN), false },
+	{ "last_seen",   "LAST",     TM_K_TIME, get_last,        0,         BY(CONN), false },
+	{ "iface",       "IFACE",    TM_K_TEXT, get_iface,       BY(IFACE), BY(IFACE), false },
+	{ "cgroup",      "CGROUP",   TM_K_TEXT, get_cgroup,      BY(CGROUP), BY(CGROUP), false },
+	{ "in_bytes",    "IN",       TM_K_SIZE, get_in_bytes,    ALL,       ALL, false },
+	{ "out_bytes",   "OUT",      TM_K_SIZE, get_out_bytes,   ALL,       ALL, false },
+	{ "in_packets",  "IN_PKTS",  TM_K_NUM,  get_in_packets,  ALL,       ALL, false },
+	{ "out_packets", "OUT_PKTS", TM_K_NUM,  get_out_packets, ALL,       ALL, false },
+	{ "in_rate",     "IN_RATE",  TM_K_RATE, get_in_rate,     ALL,       ALL, true },
+	{ "out_rate",    "OUT_RATE", TM_K_RATE, get_out_rate,    ALL,       ALL, true },
+};
+
+/* The columns of breakdown BY in a table or in JSON and CSV; how many. */
+size_t tm_row_columns(enum tm_by by, bool table, bool interval,
+		      const struct tm_col *out[TM_OUT_MAXCOLS])
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(row_cols) / sizeof(row_cols[0]); i++) {
+		const struct tm_col *c = &row_cols[i];
+
+		if (((table ? c->table : c->data) & (1u << by)) && (interval || !c->interval))
+			out[n++] = c;
+	}
+	return n;
+}

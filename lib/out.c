@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The one writer of records: a list of column descriptions and a record go
+ * in; a table row, a JSON object or a CSV line comes out. It alone knows
+ * separators, quoting, escaping and units, so no command writes a field by
+ * hand (bpftool's json_writer is the model).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tm.h"
+
+#define LINE_SIZE	(1 << 16)	/* the longest record: cells of PATH_MAX, escaped */
+#define SCRATCH_SIZE	(1 << 14)
+
+static const char *const fmt_names[] = { "table", "json", "csv" };
+
+int tm_parse_format(const char *opt, const char *arg, unsigned allowed, enum tm_fmt *fmt)
+{
+	const char *names[TM_FMT_MAX];
+	int idx[TM_FMT_MAX], n = 0, i, pick;
+
+	for (i = 0; i < TM_FMT_MAX; i++)
+		if (allowed & (1u << i)) {
+			idx[n] = i;
+			names[n++] = fmt_names[i];
+		}
+	if (tm_pick(opt, arg, names, n, &pick))
+		return -TM_EUSAGE;
+	*fmt = idx[pick];
+	return 0;
+}
+
+int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *cols,
+		size_t ncols)
+{
+	size_t i;
+
+	memset(o, 0, sizeof(*o));
+	o->fmt = fmt;
+	o->cols = cols;
+	o->ncols = ncols;
+	o->f = stdout;
+	o->line = malloc(LINE_SIZE);
+	o->scratch = malloc(SCRATCH_SIZE);
+	if (!o->line || !o->scratch || ncols > TM_OUT_MAXCOLS) {
+		tm_out_free(o);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ncols; i++) {
+		o->heads[i] = cols[i]->head;
+		o->align[i] = cols[i]->kind == TM_K_TEXT ? TM_LEFT : TM_RIGHT;
+	}
+	if (fmt == TM_FMT_TABLE)
+		tm_table_init(&o->table, ncols, o->heads, o->align);
+	return 0;
+}
+
+void tm_out_free(struct tm_out *o)
+{
+	free(o->line);
+	free(o->scratch);
+	if (o->fmt == TM_FMT_TABLE)
+		tm_table_free(&o->table);
+	o->line = o->scratch = NULL;
+}
+
+/* CSV: the header line, once; JSON without lines: the array opens. */
+void tm_out_begin(struct tm_out *o, bool header)
+{
+	size_t i;
+
+	o->rows = 0;
+	if (o->fmt == TM_FMT_JSON && !o->lines)
+		fputc('[', o->f);
+	if (o->fmt == TM_FMT_CSV && header) {
+		struct tm_buf b = { o->line, o->line + LINE_SIZE };
+
+		for (i = 0; i < o->ncols; i++) {
+			if (i)
+				tm_put_lit(&b, ",");
+			tm_put_str(&b, o->cols[i]->key);
+		}
+		tm_put_lit(&b, "\n");
+		fwrite(o->line, 1, b.p - o->line, o->f);
+	}
+}
+
+static void put_time(struct tm_buf *b, uint64_t ns)
+{
+	tm_put_ts(b, (int64_t)ns);
+}
+
+static void put_real(struct tm_buf *b, double v)
+{
+	char num[40];
+	int n = snprintf(num, sizeof(num), "%.3f", isfinite(v) ? v : 0);
+
+	tm_put(b, num, n > 0 ? (size_t)n : 0);
+}
+
+static void json_value(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v)
+{
+	if (v->null) {
+		tm_put_lit(b, "null");
+		return;
+	}
+	switch (c->kind) {
+	case TM_K_TEXT:
+		tm_put_lit(b, "\"");
+		tm_put_json(b, v->s, v->len);
+		tm_put_lit(b, "\"");
+		break;
+	case TM_K_RATE:
+		put_real(b, v->d);
+		break;
+	case TM_K_TIME:
+		tm_put_lit(b, "\"");
+		put_time(b, v->u);
+		tm_put_lit(b, "\"");
+		break;
+	default:
+		tm_put_u64(b, v->u);
+		break;
+	}
+}
+
+static void csv_value(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v)
+{
+	if (v->null)
+		return;
+	switch (c->kind) {
+	case TM_K_TEXT:
+		tm_put_csv(b, v->s, v->len);
+		break;
+	case TM_K_RATE:
+		tm_put_u64(b, v->d > 0 && isfinite(v->d) ? (uint64_t)llround(v->d) : 0);
+		break;
+	case TM_K_TIME:
+		put_time(b, v->u);
+		break;
+	default:
+		tm_put_u64(b, v->u);
+		break;
+	}
+}
+
+static void table_value(const struct tm_out *o, struct tm_buf *b, const struct tm_col *c,
+			const struct tm_val *v)
+{
+	if (v->null) {
+		tm_put_lit(b, "-");
+		return;
+	}
+	switch (c->kind) {
+	case TM_K_TEXT:
+		tm_put_text(b, v->s, v->len);
+		break;
+	case TM_K_SIZE:
+		if (o->exact)
+			tm_put_u64(b, v->u);
+		else
+			tm_put_size(b, v->u);
+		break;
+	case TM_K_RATE:
+		tm_put_rate(b, v->d);
+		break;
+	case TM_K_TIME: {
+		time_t t = v->u / 1000000000;
+		struct tm tm;
+		char when[32];
+		size_t n;
+
+		localtime_r(&t, &tm);
+		n = strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		tm_put(b, when, n);
+		break;
+	}
+	default:
+		tm_put_u64(b, v->u);
+		break;
+	}
+}
+
+/*
+ * One record. A table keeps it until tm_out_end; JSON and CSV go to o->f
+ * whole, in one write to its buffer.
+ */
+int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
+{
+	const char *cell[TM_OUT_MAXCOLS];
+	size_t len[TM_OUT_MAXCOLS], i;
+	struct tm_buf b = { o->line, o->line + LINE_SIZE };
+
+	if (o->fmt == TM_FMT_JSON)
+		tm_put_str(&b, o->rows && !o->lines ? ",{" : "{");
+	for (i = 0; i < o->ncols; i++) {
+		const struct tm_col *c = o->cols[i];
+		struct tm_buf scratch = { o->scratch, o->scratch + SCRATCH_SIZE };
+		struct tm_val v = { 0 };
+
+		c->get(rec, ctx, &v, &scratch);
+		switch (o->fmt) {
+		case TM_FMT_JSON:
+			if (i)
+				tm_put_lit(&b, ",");
+			tm_put_lit(&b, "\"");
+			tm_put_str(&b, c->key);
+			tm_put_lit(&b, "\":");
+			json_value(&b, c, &v);
+			break;
+		case TM_FMT_CSV:
+			if (i)
+				tm_put_lit(&b, ",");
+			csv_value(&b, c, &v);
+			break;
+		default:
+			cell[i] = b.p;
+			table_value(o, &b, c, &v);
+			len[i] = b.p - cell[i];
+			break;
+		}
+	}
+	o->rows++;
+	if (o->fmt == TM_FMT_TABLE)
+		return tm_table_add(&o->table, cell, len);
+	tm_put_str(&b, o->fmt == TM_FMT_JSON ? (o->lines ? "}\n" : "}") : "\n");
+	fwrite(o->line, 1, b.p - o->line, o->f);
+	return 0;
+}
+
+/* The array closes; a table is printed, padded to its widest cells. */
+int tm_out_end(struct tm_out *o)
+{
+	if (o->fmt == TM_FMT_JSON && !o->lines)
+		fputs("]\n", o->f);
+	if (o->fmt == TM_FMT_TABLE) {
+		tm_table_print(&o->table, o->f);
+		tm_table_free(&o->table);
+		tm_table_init(&o->table, o->ncols, o->heads, o->align);
+	}
+	return ferror(o->f) ? -(errno ? errno : EIO) : 0;
+}

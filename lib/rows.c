@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pins read into rows of one breakdown: the maps, then the sockets'
+ * slots not yet in them, added together, so a reading is exact when it is
+ * made. What every reader (tm-stat, and those to come) starts from.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "tm.h"
+
+const char *const tm_by_names[TM_BY_MAX] = {
+	"user", "conn", "proc", "iface", "proto", "cgroup",
+};
+
+#define ROW_KEY_LEN offsetof(struct tm_row, first_ns)
+
+struct reading {
+	const struct tm_pins *pins;
+	enum tm_by by;
+	const uint32_t *users;
+	int nusers;
+	struct tm_rows *s;
+};
+
+static struct tm_row *new_row(struct tm_rows *s)
+{
+	if (tm_grow(&s->v, &s->cap, s->n, sizeof(s->v[0])))
+		return NULL;
+	memset(&s->v[s->n], 0, sizeof(s->v[0]));
+	return &s->v[s->n++];
+}
+
+/* A new row for uid, or *r NULL when the filter leaves uid out. */
+static int start_row(struct reading *rd, uint32_t uid, struct tm_row **r)
+{
+	*r = NULL;
+	if (!tm_users_match(rd->users, rd->nusers, uid))
+		return 0;
+	*r = new_row(rd->s);
+	if (!*r)
+		return -ENOMEM;
+	(*r)->uid = uid;
+	return 0;
+}
+
+void tm_counters_add(struct tm_counters *to, const struct tm_counters *c)
+{
+	to->in_bytes += c->in_bytes;
+	to->in_packets += c->in_packets;
+	to->out_bytes += c->out_bytes;
+	to->out_packets += c->out_packets;
+}
+
+static int add_user(const void *key, const void *value, void *ctx)
+{
+	const struct tm_user_key *k = key;
+	struct tm_row *r;
+	int err = start_row(ctx, k->uid, &r);
+
+	if (r)
+		r->c = *(const struct tm_counters *)value;
+	return err;
+}
+
+/* Keeps only the fields the breakdown groups by. */
+static int add_detail(const void *key, const void *value, void *ctx)
+{
+	const struct tm_detail_key *k = key;
+	const struct tm_detail *v = value;
+	struct reading *rd = ctx;
+	struct tm_row *r;
+	int err = start_row(rd, k->uid, &r);
+
+	if (!r)
+		return err;
+	r->c = v->c;
+	switch (rd->by) {
+	case TM_BY_PROC:
+		r->pid = k->pid;
+		memcpy(r->comm, v->comm, sizeof(r->comm));
+		break;
+	case TM_BY_IFACE:
+		r->ifindex = k->ifindex;
+		break;
+	case TM_BY_PROTO:
+		r->proto = k->proto;
+		break;
+	case TM_BY_CGROUP:
+		r->cgroup_id = k->cgroup_id;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int conn_row(struct reading *rd, const struct tm_conn_key *k, const struct tm_conn *v)
+{
+	struct tm_row *r;
+	int err = start_row(rd, k->uid, &r);
+
+	if (!r)
+		return err;
+	r->family = k->family;
+	r->proto = k->proto;
+	r->lport = k->lport;
+	r->rport = k->rport;
+	memcpy(r->laddr, k->laddr, 16);
+	memcpy(r->raddr, k->raddr, 16);
+	r->pid = v->pid;
+	memcpy(r->comm, v->comm, sizeof(r->comm));
+	r->first_ns = v->first_ns;
+	r->last_ns = v->last_ns;
+	r->c = v->c;
+	return 0;
+}
+
+static int add_conn(const void *key, const void *value, void *ctx)
+{
+	struct reading *rd = ctx;
+
+	rd->s->conns_live++;
+	return conn_row(rd, key, value);
+}
+
+/* A socket's packets not yet in the maps, as the maps would hold them. */
+static int add_pending(const struct tm_pending *p, void *ctx)
+{
+	const struct tm_slot *sl = &p->slot;
+	struct reading *rd = ctx;
+	struct tm_row *r;
+	int err;
+
+	rd->s->pending++;
+	if (sl->untracked) {
+		tm_counters_add(&rd->s->g.untracked, &sl->c);
+		return 0;
+	}
+	if (rd->by == TM_BY_USER) {
+		err = start_row(rd, sl->key.uid, &r);
+		if (r)
+			r->c = sl->c;
+		return err;
+	}
+	if (rd->by == TM_BY_CONN) {
+		struct tm_conn v = {
+			.c = sl->c,
+			.first_ns = sl->first_ns,
+			.last_ns = sl->last_ns,
+			.pid = p->owner.pid,
+		};
+
+		memcpy(v.comm, p->owner.comm, sizeof(v.comm));
+		return conn_row(rd, &sl->key, &v);
+	} else {
+		struct tm_detail_key k = {
+			.uid = sl->key.uid,
+			.pid = p->owner.pid,
+			.cgroup_id = p->owner.cgroup_id,
+			.ifindex = sl->ifindex,
+			.family = sl->key.family,
+			.proto = sl->key.proto,
+		};
+		struct tm_detail v = { .c = sl->c };
+
+		memcpy(v.comm, p->owner.comm, sizeof(v.comm));
+		return add_detail(&k, &v, rd);
+	}
+}
+
+/* By user (as a number, so rows read in UID order), then the rest. */
+static int cmp_key(const void *a, const void *b)
+{
+	const struct tm_row *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return memcmp(a, b, ROW_KEY_LEN);
+}
+
+/*
+ * A connection is its key, as in the map: a pid and comm of its own
+ * (a socket's slot not yet in the map) do not make it another.
+ */
+static int cmp_conn(const void *a, const void *b)
+{
+	const struct tm_row *x = a, *y = b;
+	int d = memcmp(x, y, offsetof(struct tm_row, pid));
+
+	return d ? d : memcmp(x->laddr, y->laddr, offsetof(struct tm_row, first_ns) -
+			      offsetof(struct tm_row, laddr));
+}
+
+int tm_row_cmp_key(const void *a, const void *b)
+{
+	return cmp_key(a, b);
+}
+
+/* Sorted by key, rows with equal keys become one. */
+static void merge(struct tm_rows *s)
+{
+	int (*cmp)(const void *, const void *) = s->by == TM_BY_CONN ? cmp_conn : cmp_key;
+	size_t i, j = 0;
+
+	if (s->sorted)
+		return;
+	s->sorted = true;
+	if (s->n)
+		qsort(s->v, s->n, sizeof(s->v[0]), cmp);
+	for (i = 0; i < s->n; i++) {
+		struct tm_row *r = &s->v[i], *w;
+
+		if (j && !cmp(&s->v[j - 1], r)) {
+			w = &s->v[j - 1];
+			tm_counters_add(&w->c, &r->c);
+			if (r->first_ns && (!w->first_ns || r->first_ns < w->first_ns))
+				w->first_ns = r->first_ns;
+			if (r->last_ns > w->last_ns)
+				w->last_ns = r->last_ns;
+			continue;
+		}
+		s->v[j++] = *r;
+	}
+	s->n = j;
+}
+
+/*
+ * One reading of the breakdown BY, for the users named (none: all). With
+ * TM_BY_USER, a user named shows with zeros if need be, and with no filter
+ * the untracked networks are a row of their own.
+ */
+int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, int nusers,
+		 struct tm_rows *s)
+{
+	struct reading rd = { p, by, users, nusers, s };
+	__u32 zero = 0;
+	int i, err;
+
+	s->by = by;
+	s->n = 0;
+	s->conns_live = 0;
+	s->pending = 0;
+	clock_gettime(CLOCK_MONOTONIC, &s->mono);
+	clock_gettime(CLOCK_REALTIME, &s->wall);
+	if (by == TM_BY_USER)
+		err = tm_percpu_for_each(p->fd[TM_MAP_USERS], sizeof(struct tm_user_key),
+					 sizeof(struct tm_counters), add_user, &rd);
+	else if (by == TM_BY_CONN)
+		err = tm_map_for_each(p->fd[TM_MAP_CONNS], sizeof(struct tm_conn_key),
+				      sizeof(struct tm_conn), false, add_conn, &rd);
+	else
+		err = tm_map_for_each(p->fd[TM_MAP_DETAILS], sizeof(struct tm_detail_key),
+				      sizeof(struct tm_detail), false, add_detail, &rd);
+	if (!err)
+		err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &s->g, sizeof(s->g));
+	if (!err)
+		err = tm_pending_for_each(p->root, add_pending, &rd);
+	if (err) {
+		tm_err("cannot read the counters in %s: %s", p->root, strerror(-err));
+		return err;
+	}
+	for (i = 0; by == TM_BY_USER && i < nusers; i++) {
+		struct tm_row *r = new_row(s);
+
+		if (!r)
+			return -ENOMEM;
+		r->uid = users[i];
+	}
+	if (by == TM_BY_USER && !nusers &&
+	    (s->g.untracked.in_packets || s->g.untracked.out_packets)) {
+		struct tm_row *r = new_row(s);
+
+		if (!r)
+			return -ENOMEM;
+		r->uid = TM_UID_UNKNOWN;
+		r->untracked = 1;
+		r->c = s->g.untracked;
+	}
+	/* The map's connections are unique already: sorted for rates only. */
+	s->sorted = false;
+	if (by != TM_BY_CONN || s->pending)
+		merge(s);
+	return 0;
+}
+
+/* Rates over the interval since prev, a reading of the same breakdown. */
+void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev)
+{
+	int (*cmp)(const void *, const void *) = cur->by == TM_BY_CONN ? cmp_conn : cmp_key;
+	double dt = (cur->mono.tv_sec - prev->mono.tv_sec) +
+		    (cur->mono.tv_nsec - prev->mono.tv_nsec) / 1e9;
+	size_t i;
+
+	merge(cur);
+	merge(prev);
+	for (i = 0; i < cur->n; i++) {
+		struct tm_row *r = &cur->v[i];
+		const struct tm_row *p = prev->n ? bsearch(r, prev->v, prev->n, sizeof(*r), cmp) : NULL;
+		uint64_t in0 = p ? p->c.in_bytes : 0, out0 = p ? p->c.out_bytes : 0;
+
+		r->in_rate = dt > 0 && r->c.in_bytes >= in0 ? (r->c.in_bytes - in0) / dt : 0;
+		r->out_rate = dt > 0 && r->c.out_bytes >= out0 ? (r->c.out_bytes - out0) / dt : 0;
+	}
+}
+
+void tm_rows_free(struct tm_rows *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
