@@ -336,23 +336,36 @@ static __always_inline void add(struct tm_counters *c, const struct tm_counters 
 	c->out_packets += d->out_packets;
 }
 
+/*
+ * The entry of key, made from init if there is none. Racing CPUs may both
+ * try to make it; one wins, and both get the same entry. *made: this call
+ * made it.
+ */
+static __always_inline void *lookup_or_insert(void *map, const void *key, const void *init,
+					      bool *made)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+	int err;
+
+	if (v)
+		return v;
+	err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	if (made)
+		*made = !err;
+	return bpf_map_lookup_elem(map, key);
+}
+
 static __always_inline void count_user(const struct tm_slot *s)
 {
 	struct tm_user_key key = {
 		.uid = s->key.uid,
 		.family = s->key.family,
 	};
+	struct tm_counters zero = {};
 	struct tm_counters *c;
 	struct tm_global *g;
 
-	c = bpf_map_lookup_elem(&users, &key);
-	if (!c) {
-		struct tm_counters zero = {};
-
-		/* The user's first packets: racing CPUs may both try, one wins. */
-		bpf_map_update_elem(&users, &key, &zero, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&users, &key);
-	}
+	c = lookup_or_insert(&users, &key, &zero, NULL);
 	if (c) {
 		add(c, &s->c);
 		return;
@@ -375,17 +388,12 @@ static __always_inline void count_detail(const struct tm_owner *o, const struct 
 		.family = s->key.family,
 		.proto = s->key.proto,
 	};
+	struct tm_detail fresh = {};
 	struct tm_detail *d;
 	struct tm_global *g;
 
-	d = bpf_map_lookup_elem(&details, &key);
-	if (!d) {
-		struct tm_detail fresh = {};
-
-		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-		bpf_map_update_elem(&details, &key, &fresh, BPF_NOEXIST);
-		d = bpf_map_lookup_elem(&details, &key);
-	}
+	__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+	d = lookup_or_insert(&details, &key, &fresh, NULL);
 	if (d) {
 		add_atomic(&d->c, &s->c);
 		return;
@@ -406,24 +414,22 @@ static __always_inline void count_conn(const struct tm_owner *o, const struct tm
 {
 	struct tm_conn *v;
 
-	v = bpf_map_lookup_elem(&conns, &s->key);
-	if (!v) {
-		struct tm_conn fresh = {
-			.first_ns = s->first_ns,
-			.pid = o->pid,
-		};
-		struct tm_global *g;
+	struct tm_conn fresh = {
+		.first_ns = s->first_ns,
+		.pid = o->pid,
+	};
+	struct tm_global *g;
+	bool made = false;
 
-		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-		if (!bpf_map_update_elem(&conns, &s->key, &fresh, BPF_NOEXIST)) {
-			g = global_counters();
-			if (g)
-				g->conns_new++;
-		}
-		v = bpf_map_lookup_elem(&conns, &s->key);
-		if (!v)
-			return;
+	__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+	v = lookup_or_insert(&conns, &s->key, &fresh, &made);
+	if (made) {
+		g = global_counters();
+		if (g)
+			g->conns_new++;
 	}
+	if (!v)
+		return;
 	add_atomic(&v->c, &s->c);
 	if (s->last_ns > v->last_ns)
 		v->last_ns = s->last_ns;
