@@ -376,9 +376,14 @@ int main(int argc, char **argv)
 	/* EPIPE comes back from write(), not as a signal that kills us. */
 	signal(SIGPIPE, SIG_IGN);
 	err = parse_args(argc, argv, &o);
-	/* Fully buffered, in large writes; each report is flushed when done. */
+	/*
+	 * Fully buffered, in large writes (glibc takes the size only with a
+	 * buffer of ours); each report is flushed when done.
+	 */
 	if (!err) {
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+		static char outbuf[1 << 16];
+
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 		err = run(&o);
 	}
 	return tm_exit_code(err);

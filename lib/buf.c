@@ -9,19 +9,6 @@
 
 #include "tm.h"
 
-void tm_put(struct tm_buf *b, const char *s, size_t n)
-{
-	if (n > (size_t)(b->end - b->p))
-		n = b->end - b->p;	/* a line is sized for its worst case */
-	memcpy(b->p, s, n);
-	b->p += n;
-}
-
-void tm_put_str(struct tm_buf *b, const char *s)
-{
-	tm_put(b, s, strlen(s));
-}
-
 /* Two digits a division: "00" to "99". */
 static const char digit_pairs[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -68,7 +55,7 @@ void tm_put_ts(struct tm_buf *b, int64_t ns)
 void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a)
 {
 	if (family == TM_FAMILY_IPV4) {
-		char s[16], *p = s;
+		char s[24], *p = s;	/* 15 at most; room the compiler can see */
 		int i;
 
 		/* Built whole, then put once: a dotted quad is 7 to 15 bytes. */

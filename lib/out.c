@@ -53,6 +53,13 @@ int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *c
 	for (i = 0; i < ncols; i++) {
 		o->heads[i] = cols[i]->head;
 		o->align[i] = cols[i]->kind == TM_K_TEXT ? TM_LEFT : TM_RIGHT;
+		/* Each key made once, with its separator: one copy a field. */
+		if (asprintf(&o->json_key[i], "%s\"%s\":", i ? "," : "", cols[i]->key) < 0) {
+			o->json_key[i] = NULL;
+			tm_out_free(o);
+			return -ENOMEM;
+		}
+		o->json_key_len[i] = strlen(o->json_key[i]);
 	}
 	if (fmt == TM_FMT_TABLE)
 		tm_table_init(&o->table, ncols, o->heads, o->align);
@@ -61,6 +68,12 @@ int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *c
 
 void tm_out_free(struct tm_out *o)
 {
+	size_t i;
+
+	for (i = 0; i < o->ncols; i++) {
+		free(o->json_key[i]);
+		o->json_key[i] = NULL;
+	}
 	free(o->line);
 	free(o->scratch);
 	if (o->fmt == TM_FMT_TABLE)
@@ -205,11 +218,7 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 		c->get(rec, ctx, &v, &scratch);
 		switch (o->fmt) {
 		case TM_FMT_JSON:
-			if (i)
-				tm_put_lit(&b, ",");
-			tm_put_lit(&b, "\"");
-			tm_put_str(&b, c->key);
-			tm_put_lit(&b, "\":");
+			tm_put(&b, o->json_key[i], o->json_key_len[i]);
 			json_value(&b, c, &v);
 			break;
 		case TM_FMT_CSV:

@@ -31,7 +31,7 @@ int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
 		return -ENOMEM;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		uint32_t *c = realloc(t->cells, cap * t->ncols * 2 * sizeof(*c));
+		uint32_t *c = realloc(t->cells, cap * t->ncols * 3 * sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
@@ -40,7 +40,7 @@ int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
 	}
 	for (i = 0; i < t->ncols; i++) {
 		size_t l = len[i], w;
-		uint32_t *cell = &t->cells[(t->nrows * t->ncols + i) * 2];
+		uint32_t *cell = &t->cells[(t->nrows * t->ncols + i) * 3];
 
 		if (t->used + l > t->size) {
 			size_t size = t->size ? t->size * 2 : 65536;
@@ -57,10 +57,11 @@ int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
 			t->size = size;
 		}
 		memcpy(t->arena + t->used, text[i], l);
+		w = tm_text_width(text[i], l);
 		cell[0] = t->used;
 		cell[1] = l;
+		cell[2] = w;
 		t->used += l;
-		w = tm_text_width(text[i], l);
 		if (w > t->width[i])
 			t->width[i] = w;
 		if (l > t->width[t->ncols + i])
@@ -72,13 +73,13 @@ int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
 
 /* One row, padded, into line; returns its length. */
 static size_t format_row(const struct tm_table *t, const char *const *text,
-			 const size_t *len, char *line)
+			 const size_t *len, const size_t *width, char *line)
 {
 	char *p = line;
 	size_t i;
 
 	for (i = 0; i < t->ncols; i++) {
-		size_t l = len[i], pad = t->width[i] - tm_text_width(text[i], l);
+		size_t l = len[i], pad = t->width[i] - width[i];
 		bool last = i + 1 == t->ncols;
 
 		if (t->align[i] == TM_RIGHT) {
@@ -104,7 +105,7 @@ static size_t format_row(const struct tm_table *t, const char *const *text,
 void tm_table_print(const struct tm_table *t, FILE *f)
 {
 	const char *text[t->ncols ? t->ncols : 1];
-	size_t len[t->ncols ? t->ncols : 1], i, r, linelen = 1;
+	size_t len[t->ncols ? t->ncols : 1], width[t->ncols ? t->ncols : 1], i, r, linelen = 1;
 	char *line;
 
 	if (!t->width)
@@ -117,17 +118,18 @@ void tm_table_print(const struct tm_table *t, FILE *f)
 		return;
 	for (i = 0; i < t->ncols; i++) {
 		text[i] = t->heads[i];
-		len[i] = strlen(t->heads[i]);
+		len[i] = width[i] = strlen(t->heads[i]);
 	}
-	fwrite(line, 1, format_row(t, text, len, line), f);
+	fwrite(line, 1, format_row(t, text, len, width, line), f);
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
-			const uint32_t *cell = &t->cells[(r * t->ncols + i) * 2];
+			const uint32_t *cell = &t->cells[(r * t->ncols + i) * 3];
 
 			text[i] = t->arena + cell[0];
 			len[i] = cell[1];
+			width[i] = cell[2];
 		}
-		fwrite(line, 1, format_row(t, text, len, line), f);
+		fwrite(line, 1, format_row(t, text, len, width, line), f);
 	}
 	free(line);
 }

@@ -56,7 +56,7 @@ void tm_put_json(struct tm_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, start = 0;
-	int l;
+	int l = 0;
 
 	while (i < n) {
 		unsigned char c = s[i];
@@ -98,7 +98,7 @@ void tm_put_csv(struct tm_buf *b, const char *str, size_t n)
 	const unsigned char *s = (const unsigned char *)str;
 	bool quote = false, valid = true;
 	size_t i, start;
-	int l;
+	int l = 0;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];

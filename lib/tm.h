@@ -151,8 +151,29 @@ struct tm_buf {
 #define TM_BUF(b, arr) struct tm_buf b = { (arr), (arr) + sizeof(arr) }
 #define tm_put_lit(b, lit) tm_put(b, lit, sizeof(lit) - 1)
 
-void tm_put(struct tm_buf *b, const char *s, size_t n);
-void tm_put_str(struct tm_buf *b, const char *s);
+/*
+ * Inline: most pieces are a few bytes, and a call to memcpy for each would
+ * be most of the cost of a line.
+ */
+static inline void tm_put(struct tm_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	if (n > (size_t)(b->end - b->p))
+		n = b->end - b->p;	/* a line is sized for its worst case */
+	if (n > 16) {
+		__builtin_memcpy(b->p, s, n);
+	} else {
+		for (i = 0; i < n; i++)
+			b->p[i] = s[i];
+	}
+	b->p += n;
+}
+
+static inline void tm_put_str(struct tm_buf *b, const char *s)
+{
+	tm_put(b, s, __builtin_strlen(s));
+}
 void tm_put_u64(struct tm_buf *b, uint64_t v);
 void tm_put_ts(struct tm_buf *b, int64_t ns);
 void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a);
@@ -190,7 +211,7 @@ struct tm_table {
 	const enum tm_align *align;
 	size_t *width;		/* widest cell of each column on screen, then in bytes */
 	size_t nrows, cap;
-	uint32_t *cells;	/* nrows * ncols (offset, length) pairs in arena */
+	uint32_t *cells;	/* nrows * ncols (offset, length, width) in arena */
 	char *arena;
 	size_t used, size;
 };
@@ -245,6 +266,8 @@ struct tm_out {
 	FILE *f;		/* where rows go (stdout unless set) */
 	size_t rows;
 	struct tm_table table;
+	char *json_key[TM_OUT_MAXCOLS];	/* ,"key": (no comma for the first) */
+	size_t json_key_len[TM_OUT_MAXCOLS];
 	const char *heads[TM_OUT_MAXCOLS];
 	enum tm_align align[TM_OUT_MAXCOLS];
 	char *line, *scratch;
