@@ -290,6 +290,20 @@ static int link_pin_name(char *buf, size_t len, const char *dir,
 	return 0;
 }
 
+/*
+ * A new link, pinned at path unless err already says no. Pinned, it
+ * outlives this fd; unpinned, closing it detaches it.
+ */
+static int keep_link(struct bpf_link *link, const char *path, int err)
+{
+	if (!err)
+		err = bpf_link__pin(link, path);
+	if (err)
+		tm_err("cannot pin %s: %s", path, strerror(-err));
+	bpf_link__destroy(link);
+	return err;
+}
+
 static int attach_one(struct bpf_program *prog, const char *dirn,
 		      const struct cgroup *cg, const char *dir)
 {
@@ -305,13 +319,7 @@ static int attach_one(struct bpf_program *prog, const char *dirn,
 		return err;
 	}
 	err = link_pin_name(path, sizeof(path), dir, dirn, cg->id);
-	if (!err)
-		err = bpf_link__pin(link, path);
-	if (err)
-		tm_err("cannot pin %s: %s", path, strerror(-err));
-	/* Pinned, the link outlives this fd; unpinned, closing it detaches. */
-	bpf_link__destroy(link);
-	return err;
+	return keep_link(link, path, err);
 }
 
 /* The programs by the names their link pins carry. */
@@ -357,7 +365,11 @@ static struct bpf_map *skel_map(struct tm_bpf *skel, int id)
 	return m;
 }
 
-static int pin_maps(struct tm_bpf *skel, const char *dir)
+/*
+ * Every map of the list in tm_abi.h: pinned under dir for a fresh load, or,
+ * for --replace, the pinned one of reuse taken over by the new programs.
+ */
+static int setup_maps(struct tm_bpf *skel, const char *dir, const struct tm_pins *reuse)
 {
 	char path[PATH_MAX];
 	struct bpf_map *m;
@@ -367,31 +379,12 @@ static int pin_maps(struct tm_bpf *skel, const char *dir)
 		m = skel_map(skel, i);
 		if (!m)
 			return -ENOENT;
-		err = tm_path(path, sizeof(path), dir, tm_maps[i].pin);
+		err = tm_path(path, sizeof(path), reuse ? reuse->root : dir, tm_maps[i].pin);
 		if (!err)
-			err = bpf_map__pin(m, path);
+			err = reuse ? bpf_map__reuse_fd(m, reuse->fd[i]) : bpf_map__pin(m, path);
 		if (err) {
-			tm_err("cannot pin %s: %s", path, strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-/* --replace: the new programs share every pinned map. */
-static int reuse_maps(struct tm_bpf *skel, const struct tm_pins *pins)
-{
-	struct bpf_map *m;
-	int i, err;
-
-	for (i = 0; i < TM_MAP_COUNT; i++) {
-		m = skel_map(skel, i);
-		if (!m)
-			return -ENOENT;
-		err = bpf_map__reuse_fd(m, pins->fd[i]);
-		if (err) {
-			tm_err("cannot reuse the pinned map '%s/%s': %s", pins->root,
-			       tm_maps[i].pin, strerror(-err));
+			tm_err("cannot %s %s: %s", reuse ? "reuse the pinned map" : "pin", path,
+			       strerror(-err));
 			return err;
 		}
 	}
@@ -415,13 +408,7 @@ static int pin_pending(struct tm_bpf *skel, const char *dir)
 		       tm_priv_hint(err));
 		return err;
 	}
-	err = tm_path(path, sizeof(path), dir, TM_PIN_PENDING);
-	if (!err)
-		err = bpf_link__pin(link, path);
-	if (err)
-		tm_err("cannot pin %s: %s", path, strerror(-err));
-	bpf_link__destroy(link);
-	return err;
+	return keep_link(link, path, tm_path(path, sizeof(path), dir, TM_PIN_PENDING));
 }
 
 static int open_skel(struct tm_bpf **skel)
@@ -522,7 +509,7 @@ static int load_fresh(struct opts *o, const char *root)
 		tm_err("cannot create %s: %s", staging, strerror(-err));
 		goto out;
 	}
-	err = pin_maps(skel, staging);
+	err = setup_maps(skel, staging, NULL);
 	if (!err)
 		err = pin_pending(skel, staging);
 	/* Filters first, so not one packet is counted that they leave out. */
@@ -635,7 +622,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 		err = open_skel(&skel);
 	if (err)
 		goto out;
-	err = reuse_maps(skel, &pins);
+	err = setup_maps(skel, NULL, &pins);
 	if (!err)
 		err = load_skel(skel);
 	if (!err)

@@ -373,17 +373,10 @@ int main(int argc, char **argv)
 	int err;
 
 	tm_init("tm-stat");
-	/* EPIPE comes back from write(), not as a signal that kills us. */
-	signal(SIGPIPE, SIG_IGN);
 	err = parse_args(argc, argv, &o);
-	/*
-	 * Fully buffered, in large writes (glibc takes the size only with a
-	 * buffer of ours); each report is flushed when done.
-	 */
+	/* Each report is flushed whole when done. */
 	if (!err) {
-		static char outbuf[1 << 16];
-
-		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+		tm_stdout_block_buffered();
 		err = run(&o);
 	}
 	return tm_exit_code(err);

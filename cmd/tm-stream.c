@@ -167,7 +167,7 @@ static int add_snapshot_pending(const struct tm_pending *p, void *ctx)
 /* The per-user file of this event, opened on first use and kept open. */
 static FILE *out_file(struct stream *s, uint32_t uid, uint32_t ifindex)
 {
-	char path[PATH_MAX], ifbuf[IF_NAMESIZE];
+	char path[PATH_MAX];
 	const bool by_if = strstr(s->o->output, "%i") != NULL;
 	struct out_file *of;
 	size_t i;
@@ -176,7 +176,7 @@ static FILE *out_file(struct stream *s, uint32_t uid, uint32_t ifindex)
 		if (s->files[i].uid == uid && (!by_if || s->files[i].ifindex == ifindex))
 			return s->files[i].f;
 	tm_expand_template(s->o->output, uid,
-			   by_if ? tm_names_iface(&s->names, ifindex, ifbuf) : NULL,
+			   by_if ? tm_names_iface(&s->names, ifindex) : NULL,
 			   path, sizeof(path));
 	if (tm_grow(&s->files, &s->files_cap, s->nfiles, sizeof(s->files[0])))
 		return NULL;
@@ -404,7 +404,6 @@ int main(int argc, char **argv)
 	int err;
 
 	tm_init("tm-stream");
-	signal(SIGPIPE, SIG_IGN);
 	err = parse_args(argc, argv, &o);
 	if (!err) {
 		/*
@@ -412,9 +411,7 @@ int main(int argc, char **argv)
 		 * reading the ring, so a pipe sees every line as soon as its
 		 * round is read, without a write for each line at high rates.
 		 */
-		static char outbuf[1 << 16];
-
-		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+		tm_stdout_block_buffered();
 		err = stream(&s);
 	}
 	tm_u32map_free(&s.users, NULL);

@@ -19,12 +19,6 @@ static const struct tm_event_ctx *ectx(const void *ctx)
 	return ctx;
 }
 
-static void text(struct tm_val *v, const char *s)
-{
-	v->s = s;
-	v->len = strlen(s);
-}
-
 static void get_ts(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	v->u = ev(rec)->ts_ns + ectx(ctx)->names->mono_to_real;
@@ -32,7 +26,7 @@ static void get_ts(const void *rec, const void *ctx, struct tm_val *v, struct tm
 
 static void get_dir(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	text(v, ev(rec)->dir == TM_DIR_OUT ? "out" : "in");
+	tm_val_text(v, ev(rec)->dir == TM_DIR_OUT ? "out" : "in");
 }
 
 static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -43,7 +37,7 @@ static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct t
 
 static void get_user(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	text(v, ectx(ctx)->user);
+	tm_val_text(v, ectx(ctx)->user);
 }
 
 static void get_pid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -59,21 +53,23 @@ static void get_comm(const void *rec, const void *ctx, struct tm_val *v, struct 
 
 static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	v->s = sb->p;
+	const char *start = sb->p;
+
 	tm_put_proto(sb, ev(rec)->proto);
-	v->len = sb->p - v->s;
+	tm_val_built(v, sb, start);
 }
 
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	text(v, tm_family_name(ev(rec)->family));
+	tm_val_text(v, tm_family_name(ev(rec)->family));
 }
 
 static void addr(const struct tm_event *e, const uint8_t *a, struct tm_val *v, struct tm_buf *sb)
 {
-	v->s = sb->p;
+	const char *start = sb->p;
+
 	tm_put_addr(sb, e->family, a);
-	v->len = sb->p - v->s;
+	tm_val_built(v, sb, start);
 }
 
 static void get_src(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -105,15 +101,9 @@ static void get_bytes(const void *rec, const void *ctx, struct tm_val *v, struct
 
 static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	uint32_t ifindex = ev(rec)->ifindex;
-	char buf[TM_IFNAMSIZ];
+	const char *name = tm_names_iface(ectx(ctx)->names, ev(rec)->ifindex);
 
-	text(v, tm_names_iface(ectx(ctx)->names, ifindex, buf));
-	if (v->s == buf) {
-		v->s = sb->p;
-		tm_put_str(sb, buf);
-		v->len = sb->p - v->s;
-	}
+	tm_val_text(v, name ? name : "?");
 }
 
 static void get_total_in(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)

@@ -22,19 +22,6 @@ static const struct tm_row_ctx *rctx(const void *ctx)
 	return ctx;
 }
 
-static void text(struct tm_val *v, const char *s)
-{
-	v->s = s;
-	v->len = strlen(s);
-}
-
-/* What a getter built in scratch is the value. */
-static void built(struct tm_val *v, struct tm_buf *scratch, char *start)
-{
-	v->s = start;
-	v->len = scratch->p - start;
-}
-
 static bool has_ports(const struct tm_row *r)
 {
 	return tm_proto_has_ports(r->proto);
@@ -71,11 +58,11 @@ static void get_user(const void *rec, const void *ctx, struct tm_val *v, struct 
 	char *start = sb->p;
 
 	if (name) {
-		text(v, name);
+		tm_val_text(v, name);
 		return;
 	}
 	tm_put_u64(sb, r->uid);
-	built(v, sb, start);
+	tm_val_built(v, sb, start);
 }
 
 static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -89,12 +76,12 @@ static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct
 	char *start = sb->p;
 
 	tm_put_proto(sb, row(rec)->proto);
-	built(v, sb, start);
+	tm_val_built(v, sb, start);
 }
 
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	text(v, tm_family_name(row(rec)->family));
+	tm_val_text(v, tm_family_name(row(rec)->family));
 }
 
 static void endpoint(const struct tm_row *r, const uint8_t *a, uint16_t port,
@@ -103,7 +90,7 @@ static void endpoint(const struct tm_row *r, const uint8_t *a, uint16_t port,
 	char *start = sb->p;
 
 	tm_put_endpoint(sb, r->family, has_ports(r), a, port);
-	built(v, sb, start);
+	tm_val_built(v, sb, start);
 }
 
 static void get_local(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -121,7 +108,7 @@ static void addr(const struct tm_row *r, const uint8_t *a, struct tm_val *v, str
 	char *start = sb->p;
 
 	tm_put_addr(sb, r->family, a);
-	built(v, sb, start);
+	tm_val_built(v, sb, start);
 }
 
 static void get_laddr(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -175,28 +162,21 @@ static void get_last(const void *rec, const void *ctx, struct tm_val *v, struct 
 
 static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	char buf[TM_IFNAMSIZ];
+	const char *name = tm_names_iface(rctx(ctx)->names, row(rec)->ifindex);
 
-	/* The name may be in buf, which goes with this call: copied. */
-	text(v, tm_names_iface(rctx(ctx)->names, row(rec)->ifindex, buf));
-	if (v->s == buf) {
-		char *start = sb->p;
-
-		tm_put_str(sb, buf);
-		built(v, sb, start);
-	}
+	tm_val_text(v, name ? name : "?");
 }
 
 static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	char buf[64];
 
-	text(v, tm_names_cgroup(rctx(ctx)->names, row(rec)->cgroup_id, buf, sizeof(buf)));
+	tm_val_text(v, tm_names_cgroup(rctx(ctx)->names, row(rec)->cgroup_id, buf, sizeof(buf)));
 	if (v->s == buf) {
 		char *start = sb->p;
 
 		tm_put_str(sb, buf);
-		built(v, sb, start);
+		tm_val_built(v, sb, start);
 	}
 }
 

@@ -2,6 +2,7 @@
 /* Units, numbers from the command line, and timestamps. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,4 +146,18 @@ void tm_stdout_line_buffered(void)
 {
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/*
+ * For commands that write many lines: stdout in 64 KiB writes (glibc takes
+ * the size only with a buffer of ours), flushed by the command when a
+ * report or a round of reading is done; and a closed pipe comes back from
+ * write() as EPIPE, not as a signal that kills.
+ */
+void tm_stdout_block_buffered(void)
+{
+	static char outbuf[1 << 16];
+
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 }

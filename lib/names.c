@@ -18,6 +18,7 @@ void tm_names_init(struct tm_names *n)
 	struct timespec mono, real;
 
 	memset(n, 0, sizeof(*n));
+	n->ifnames.vsize = IF_NAMESIZE;
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
 	n->mono_to_real = (real.tv_sec - mono.tv_sec) * 1000000000LL +
@@ -32,6 +33,7 @@ void tm_names_free(struct tm_names *n)
 		free(n->cg[i].path);
 	free(n->cg);
 	n->cg = NULL;
+	tm_u32map_free(&n->ifnames, NULL);
 	n->ncg = n->cgcap = 0;
 }
 
@@ -79,12 +81,16 @@ const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t l
 	return buf;
 }
 
-/* The name of an interface in this network namespace, else its index. */
-const char *tm_names_iface(struct tm_names *n, uint32_t ifindex, char *buf)
+/*
+ * The name of an interface in this network namespace, else its index; the
+ * string lives as long as n. NULL only when out of memory.
+ */
+const char *tm_names_iface(struct tm_names *n, uint32_t ifindex)
 {
-	char *name = ifindex < TM_NAMES_IFACES ? n->ifnames[ifindex] : buf;
+	bool fresh;
+	char *name = tm_u32map_put(&n->ifnames, ifindex, &fresh);
 
-	if (!*name && !if_indextoname(ifindex, name))
+	if (name && fresh && !if_indextoname(ifindex, name))
 		snprintf(name, IF_NAMESIZE, "%u", ifindex);
 	return name;
 }

@@ -16,6 +16,18 @@
 #define LINE_SIZE	(1 << 16)	/* the longest record: cells of PATH_MAX, escaped */
 #define SCRATCH_SIZE	(1 << 14)
 
+void tm_val_text(struct tm_val *v, const char *s)
+{
+	v->s = s;
+	v->len = strlen(s);
+}
+
+void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *start)
+{
+	v->s = start;
+	v->len = scratch->p - start;
+}
+
 static const char *const fmt_names[] = { "table", "json", "csv" };
 
 int tm_parse_format(const char *opt, const char *arg, unsigned allowed, enum tm_fmt *fmt)

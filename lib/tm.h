@@ -201,6 +201,7 @@ const char *tm_family_name(uint8_t family);
 int tm_parse_interval(const char *opt, const char *s, double *sec);
 int tm_parse_count(const char *opt, const char *s, uint64_t *n);
 void tm_stdout_line_buffered(void);
+void tm_stdout_block_buffered(void);
 
 /* table.c */
 enum tm_align { TM_LEFT, TM_RIGHT };
@@ -246,6 +247,10 @@ struct tm_val {
 typedef void (*tm_get_fn)(const void *rec, const void *ctx, struct tm_val *v,
 			  struct tm_buf *scratch);
 
+/* For getters: a string as the value, or what they built in scratch from start. */
+void tm_val_text(struct tm_val *v, const char *s);
+void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *start);
+
 struct tm_col {
 	const char *key;	/* JSON key and CSV header */
 	const char *head;	/* table header */
@@ -282,21 +287,19 @@ int tm_out_end(struct tm_out *o);
 void tm_out_free(struct tm_out *o);
 
 /* names.c: cgroup paths and interface names, looked up once */
-#define TM_NAMES_IFACES	256
-
 struct tm_names {
 	int64_t mono_to_real;	/* ns to add to CLOCK_MONOTONIC */
 	bool cg_walked;
 	size_t mntlen;
 	struct { uint64_t id; char *path; } *cg;
 	size_t ncg, cgcap;
-	char ifnames[TM_NAMES_IFACES][TM_IFNAMSIZ];
+	struct tm_u32map ifnames;	/* ifindex -> name */
 };
 
 void tm_names_init(struct tm_names *n);
 void tm_names_free(struct tm_names *n);
 const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
-const char *tm_names_iface(struct tm_names *n, uint32_t ifindex, char *buf);
+const char *tm_names_iface(struct tm_names *n, uint32_t ifindex);
 
 /* rows.c: the pins read into the rows of one breakdown */
 enum tm_by { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_IFACE, TM_BY_PROTO, TM_BY_CGROUP,
