@@ -337,19 +337,15 @@ static __always_inline void add(struct tm_counters *c, const struct tm_counters 
 }
 
 /*
- * The entry of key, made from init if there is none. Racing CPUs may both
- * try to make it; one wins, and both get the same entry. *made: this call
- * made it.
+ * A map's first entry of key, made from init: racing CPUs may both try to
+ * make it; one wins, and both get the same entry. *made: this call made it.
+ * Callers look up first and build init only on a miss, so the common case
+ * is one lookup and nothing more.
  */
-static __always_inline void *lookup_or_insert(void *map, const void *key, const void *init,
-					      bool *made)
+static __always_inline void *insert(void *map, const void *key, const void *init, bool *made)
 {
-	void *v = bpf_map_lookup_elem(map, key);
-	int err;
+	int err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
 
-	if (v)
-		return v;
-	err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
 	if (made)
 		*made = !err;
 	return bpf_map_lookup_elem(map, key);
@@ -361,11 +357,15 @@ static __always_inline void count_user(const struct tm_slot *s)
 		.uid = s->key.uid,
 		.family = s->key.family,
 	};
-	struct tm_counters zero = {};
 	struct tm_counters *c;
 	struct tm_global *g;
 
-	c = lookup_or_insert(&users, &key, &zero, NULL);
+	c = bpf_map_lookup_elem(&users, &key);
+	if (!c) {
+		struct tm_counters zero = {};
+
+		c = insert(&users, &key, &zero, NULL);
+	}
 	if (c) {
 		add(c, &s->c);
 		return;
@@ -388,12 +388,16 @@ static __always_inline void count_detail(const struct tm_owner *o, const struct 
 		.family = s->key.family,
 		.proto = s->key.proto,
 	};
-	struct tm_detail fresh = {};
 	struct tm_detail *d;
 	struct tm_global *g;
 
-	__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-	d = lookup_or_insert(&details, &key, &fresh, NULL);
+	d = bpf_map_lookup_elem(&details, &key);
+	if (!d) {
+		struct tm_detail fresh = {};
+
+		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+		d = insert(&details, &key, &fresh, NULL);
+	}
 	if (d) {
 		add_atomic(&d->c, &s->c);
 		return;
@@ -414,22 +418,23 @@ static __always_inline void count_conn(const struct tm_owner *o, const struct tm
 {
 	struct tm_conn *v;
 
-	struct tm_conn fresh = {
-		.first_ns = s->first_ns,
-		.pid = o->pid,
-	};
-	struct tm_global *g;
-	bool made = false;
+	v = bpf_map_lookup_elem(&conns, &s->key);
+	if (!v) {
+		struct tm_conn fresh = {
+			.first_ns = s->first_ns,
+			.pid = o->pid,
+		};
+		struct tm_global *g;
+		bool made = false;
 
-	__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-	v = lookup_or_insert(&conns, &s->key, &fresh, &made);
-	if (made) {
-		g = global_counters();
+		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+		v = insert(&conns, &s->key, &fresh, &made);
+		g = made ? global_counters() : NULL;
 		if (g)
 			g->conns_new++;
+		if (!v)
+			return;
 	}
-	if (!v)
-		return;
 	add_atomic(&v->c, &s->c);
 	if (s->last_ns > v->last_ns)
 		v->last_ns = s->last_ns;
