@@ -6,6 +6,12 @@
 
 #include "tm.h"
 
+/*
+ * A cell is its offset in the arena, and its length and width in 16 bits
+ * each: a longer cell (no name is) is cut.
+ */
+#define CELL_MAX	0xffff
+
 void tm_table_init(struct tm_table *t, size_t ncols, const char *const *heads,
 		   const enum tm_align *align)
 {
@@ -31,7 +37,7 @@ int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
 		return -ENOMEM;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		uint32_t *c = realloc(t->cells, cap * t->ncols * 3 * sizeof(*c));
+		uint32_t *c = realloc(t->cells, cap * t->ncols * 2 * sizeof(*c));
 
 		if (!c)
 			return -ENOMEM;
@@ -39,8 +45,8 @@ int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
 		t->cap = cap;
 	}
 	for (i = 0; i < t->ncols; i++) {
-		size_t l = len[i], w;
-		uint32_t *cell = &t->cells[(t->nrows * t->ncols + i) * 3];
+		size_t l = len[i] > CELL_MAX ? CELL_MAX : len[i], w;
+		uint32_t *cell = &t->cells[(t->nrows * t->ncols + i) * 2];
 
 		if (t->used + l > t->size) {
 			size_t size = t->size ? t->size * 2 : 65536;
@@ -59,8 +65,7 @@ int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
 		memcpy(t->arena + t->used, text[i], l);
 		w = tm_text_width(text[i], l);
 		cell[0] = t->used;
-		cell[1] = l;
-		cell[2] = w;
+		cell[1] = l << 16 | w;
 		t->used += l;
 		if (w > t->width[i])
 			t->width[i] = w;
@@ -123,11 +128,11 @@ void tm_table_print(const struct tm_table *t, FILE *f)
 	fwrite(line, 1, format_row(t, text, len, width, line), f);
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
-			const uint32_t *cell = &t->cells[(r * t->ncols + i) * 3];
+			const uint32_t *cell = &t->cells[(r * t->ncols + i) * 2];
 
 			text[i] = t->arena + cell[0];
-			len[i] = cell[1];
-			width[i] = cell[2];
+			len[i] = cell[1] >> 16;
+			width[i] = cell[1] & 0xffff;
 		}
 		fwrite(line, 1, format_row(t, text, len, width, line), f);
 	}

@@ -212,7 +212,7 @@ struct tm_table {
 	const enum tm_align *align;
 	size_t *width;		/* widest cell of each column on screen, then in bytes */
 	size_t nrows, cap;
-	uint32_t *cells;	/* nrows * ncols (offset, length, width) in arena */
+	uint32_t *cells;	/* nrows * ncols (offset, length << 16 | width) */
 	char *arena;
 	size_t used, size;
 };
