@@ -46,12 +46,9 @@ static void usage(FILE *f)
 "changes.\n"
 "\n"
 "  -j, --json           list as JSON\n"
-"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else %s)\n"
-"  -v, --verbose        show libbpf's messages\n"
-"  -h, --help           show this help and exit\n"
+TM_COMMON_HELP
 "\n"
-"Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage or entry.\n",
-		TM_DEFAULT_PIN_ROOT);
+"Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage or entry.\n");
 }
 
 static int list(const struct opts *o, const struct tm_pins *p)

@@ -62,9 +62,7 @@ static void usage(FILE *f)
 "                       own file (%%u user name, %%U uid, %%%% a %%): a header\n"
 "                       with the time, the user's totals and rates, and a block\n"
 "                       per connection; SIGINT or SIGTERM write a last report\n"
-"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else %s)\n"
-"  -v, --verbose        show libbpf's messages\n"
-"  -h, --help           show this help and exit\n"
+TM_COMMON_HELP
 "\n"
 "Rows: user, uid, in_bytes, out_bytes, in_packets, out_packets, and the keys\n"
 "of the breakdown: conn: proto, family, local, lport, remote, rport, pid, comm,\n"
@@ -75,8 +73,7 @@ static void usage(FILE *f)
 "JSON and CSV are valid UTF-8 whatever names processes have (bytes that are\n"
 "not UTF-8 become U+FFFD); tables show control characters as \\n, \\xHH.\n"
 "\n"
-"Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n",
-		TM_DEFAULT_PIN_ROOT);
+"Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)

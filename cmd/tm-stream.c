@@ -76,9 +76,7 @@ static void usage(FILE *f)
 "                       name, %%U uid, %%i interface, %%%% a %%; made mode 0640,\n"
 "                       flushed every second; SIGHUP reopens them (logrotate)\n"
 "  -n, --count N        stop after N lines\n"
-"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else %s)\n"
-"  -v, --verbose        show libbpf's messages\n"
-"  -h, --help           show this help and exit\n"
+TM_COMMON_HELP
 "\n"
 "JSON fields: ts (wall clock, seconds.nanoseconds), dir (in|out), uid (null\n"
 "for no owner), user, pid, comm (0 and \"?\" for sockets older than the load),\n"
@@ -88,8 +86,7 @@ static void usage(FILE *f)
 "\n"
 "Events the ring had no room for are counted and reported on stderr.\n"
 "Exit status: 0 success (also on SIGINT, SIGTERM, or a closed pipe), 1 failure\n"
-"or another reader, 2 bad usage.\n",
-		TM_DEFAULT_PIN_ROOT);
+"or another reader, 2 bad usage.\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)

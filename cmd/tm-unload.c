@@ -17,12 +17,9 @@ static void usage(FILE *f)
 "Detach tm's programs from every cgroup and remove everything under the pin\n"
 "root, counters included. Nothing loaded is not an error.\n"
 "\n"
-"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else %s)\n"
-"  -v, --verbose        show libbpf's messages\n"
-"  -h, --help           show this help and exit\n"
+TM_COMMON_HELP
 "\n"
-"Exit status: 0 unloaded or nothing loaded, 1 failure, 2 bad usage.\n",
-		TM_DEFAULT_PIN_ROOT);
+"Exit status: 0 unloaded or nothing loaded, 1 failure, 2 bad usage.\n");
 }
 
 int main(int argc, char **argv)

@@ -46,6 +46,12 @@ int tm_need_privilege(void);
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }
 
+/* The usage lines of the common options, for a usage text given to printf. */
+#define TM_COMMON_HELP \
+"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else " TM_DEFAULT_PIN_ROOT ")\n" \
+"  -v, --verbose        show libbpf's messages\n" \
+"  -h, --help           show this help and exit\n"
+
 int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(FILE *));
 int tm_no_more_args(int argc, char **argv, int next);
 int tm_pick(const char *opt, const char *arg, const char *const *names, int n, int *out);
