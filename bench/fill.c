@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: tm-fill users|conns N\n");
 		return 2;
 	}
-	err = tm_pins_open(&p, tm_pin_root(NULL));
+	err = tm_pins_open(&p, NULL);
 	if (err)
 		return 1;
 	err = !strcmp(argv[1], "users") ? fill_users(&p, n) : fill_conns(&p, n);

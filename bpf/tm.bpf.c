@@ -17,7 +17,6 @@
 #include "tm_abi.h"
 
 #define SOCK_RAW 3	/* not in the UAPI headers */
-#define WAKE_BYTES (32 * 1024)
 #define barrier() asm volatile("" ::: "memory")
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 /* An event's room in the ring: its 8-byte header and the record. */
@@ -30,6 +29,7 @@ extern unsigned int CONFIG_HZ __kconfig __weak;
 
 struct tm_control control = {
 	.layout_version = TM_LAYOUT_VERSION,
+	.wake_bytes = TM_WAKE_BYTES,
 };
 
 /*
@@ -515,7 +515,8 @@ static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
 	 * two CPUs stepped past the mark together.
 	 */
 	queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, queued >= WAKE_BYTES && queued < WAKE_BYTES + WAKE_STEP ?
+	bpf_ringbuf_submit(e, queued >= control.wake_bytes &&
+			      queued < control.wake_bytes + WAKE_STEP ?
 			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 

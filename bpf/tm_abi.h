@@ -64,6 +64,11 @@ enum tm_map_id {
 #define TM_DETAILS_MAX		65536
 /* Default size of the event ring buffer (tm-load --events-size). */
 #define TM_EVENTS_SIZE		(4u << 20)
+/*
+ * The reader is woken once as this much waits in the ring: a batch, not an
+ * event. A smaller ring wakes it at a quarter full (tm-load sets it).
+ */
+#define TM_WAKE_BYTES		(32u * 1024)
 
 enum tm_family {
 	TM_FAMILY_OTHER = 0,	/* neither IPv4 nor IPv6: counted, not dropped */
@@ -256,6 +261,8 @@ struct tm_control {
 	__u32 ifaces;			/* entries in ifaces; 0: every interface */
 	__u32 reader_pid;		/* the tm-stream reading events; 0: none */
 	__u32 masks_gen;		/* bumped by every change to masks4/masks6 */
+	__u32 wake_bytes;		/* the reader is woken as the ring passes this */
+	__u32 pad;
 };
 
 #endif /* TM_ABI_H */

@@ -482,21 +482,25 @@ static int apply_filters(const struct opts *o, int masks4, int masks6, int iface
  * renamed into place only when complete, so a failure at any step leaves
  * nothing: removing the staging pins detaches what was attached.
  */
-static int load_fresh(struct opts *o, const char *root)
+static int load_fresh(struct opts *o, const struct tm_root *r)
 {
 	char staging[PATH_MAX], links[PATH_MAX];
+	const char *root = r->path;
 	struct tm_bpf *skel = NULL;
 	int i, err;
 
-	/* run() has made sure the root leaves room for these. */
-	snprintf(staging, sizeof(staging), "%s-loading-%d", root, (int)getpid());
-	err = tm_path(links, sizeof(links), staging, TM_PIN_LINKS);
+	err = tm_root_staging(r, staging, sizeof(staging));
+	if (!err)
+		err = tm_path(links, sizeof(links), staging, TM_PIN_LINKS);
 	if (!err)
 		err = open_skel(&skel);
 	if (err)
 		return err;
-	if (o->events_size)
+	if (o->events_size) {
 		bpf_map__set_max_entries(skel->maps.events, o->events_size);
+		if (o->events_size / 4 < TM_WAKE_BYTES)
+			skel->data->control.wake_bytes = o->events_size / 4;
+	}
 	if (o->max_conns)
 		bpf_map__set_max_entries(skel->maps.conns, o->max_conns);
 	if (o->max_users)
@@ -527,7 +531,7 @@ static int load_fresh(struct opts *o, const char *root)
 		err = -errno;
 out:
 	if (err)
-		tm_remove_tree(staging);
+		tm_root_remove(staging);
 	tm_bpf__destroy(skel);
 	return err;
 }
@@ -613,6 +617,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	struct tm_bpf *skel = NULL;
 	struct tm_pins pins;
 	int nold = 0, i, j, err;
+	size_t k;
 
 	err = tm_pins_open(&pins, root);
 	if (err)
@@ -633,15 +638,21 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	if (err)
 		goto out;
 
-	/* First the cgroups that are new, so none of them waits on the swap. */
-	for (i = 0; named && !err && i < o->ncg; i++) {
-		bool have = false;
+	/*
+	 * First what is missing on the cgroups named: a new cgroup, or the
+	 * rest of one that a killed --replace attached only in part. So the
+	 * same command run again completes a replace that was stopped.
+	 */
+	for (i = 0; named && !err && i < o->ncg; i++)
+		for (k = 0; !err && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			bool have = false;
 
-		for (j = 0; j < nold; j++)
-			have |= old[j].cgid == o->cg[i].id;
-		if (!have)
-			err = attach_all(skel, &o->cg[i], root);
-	}
+			for (j = 0; j < nold; j++)
+				have |= old[j].cgid == o->cg[i].id && !strcmp(old[j].kind, kinds[k]);
+			if (!have)
+				err = attach_one(prog_by_kind(skel, kinds[k]), kinds[k], &o->cg[i],
+						 root);
+		}
 	for (j = 0; !err && j < nold; j++) {
 		struct bpf_program *prog = prog_by_kind(skel, old[j].kind);
 		bool keep = !named;
@@ -678,92 +689,60 @@ out:
 	return err;
 }
 
-/* A tm-load killed half-way leaves its staging directory; clear those. */
-static void remove_stale_staging(const char *root, const char *parent)
-{
-	const char *base = strrchr(root, '/') + 1;
-	size_t blen = strlen(base);
-	struct dirent *de;
-	DIR *d = opendir(parent);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-		const char *pid;
-
-		if (strncmp(de->d_name, base, blen) ||
-		    strncmp(de->d_name + blen, "-loading-", 9))
-			continue;
-		pid = de->d_name + blen + 9;
-		if (kill(atoi(pid), 0) && errno == ESRCH &&
-		    !tm_path(path, sizeof(path), parent, de->d_name))
-			tm_remove_tree(path);
-	}
-	closedir(d);
-}
-
 static int run(struct opts *o)
 {
-	char root[PATH_MAX], parent[PATH_MAX], *slash;
 	bool named = o->ncg > 0;
-	struct stat st;
-	int lock_fd = -1, err;
+	struct tm_root r;
+	int state, err;
 
-	/* Room below it for "-loading-PID/links/sock_release-ID". */
-	if (snprintf(root, sizeof(root), "%s", tm_pin_root(o->pin_root)) >=
-	    (int)sizeof(root) - 80) {
-		tm_usage_err("'%s': path too long", tm_pin_root(o->pin_root));
-		return -TM_EUSAGE;
-	}
-	while (strlen(root) > 1 && root[strlen(root) - 1] == '/')
-		root[strlen(root) - 1] = '\0';
-	slash = strrchr(root, '/');
-	if (!slash || !slash[1] || strchr(slash, '.')) {
-		tm_usage_err("'%s': the pin root must be an absolute path whose last "
-			     "part has no dot (bpffs reserves dots)", root);
-		return -TM_EUSAGE;
-	}
-	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - root) ?: 1, root);
-
-	err = open_cgroups(o);
+	err = tm_root_name(o->pin_root, &r);
+	if (!err)
+		err = open_cgroups(o);
+	if (!err)
+		err = tm_need_privilege();
+	if (!err)
+		err = prepare_parent(r.parent);
+	if (!err)
+		err = tm_root_lock(&r);
 	if (err)
 		return err;
-	err = tm_need_privilege();
-	if (err)
-		return err;
-	err = prepare_parent(parent);
-	if (err)
-		return err;
-	err = tm_lock(parent, &lock_fd);
-	if (err)
-		return err;
-	remove_stale_staging(root, parent);
-
-	if (!stat(root, &st)) {
-		if (o->replace) {
-			err = load_replace(o, named, root);
-			if (!err)
-				fprintf(stderr, "tm-load: replaced the programs at %s, counters kept\n",
-					root);
-			goto out;
-		}
+	/* Under the lock, no live tm-load has a staging directory. */
+	tm_root_clear_staging(&r);
+	state = tm_root_state(&r);
+	if (state < 0) {
+		err = state;
+	} else if (state == TM_ROOT_OURS && o->replace) {
+		err = load_replace(o, named, r.path);
+		if (!err)
+			fprintf(stderr, "tm-load: replaced the programs at %s, counters kept\n",
+				r.path);
+	} else if (state == TM_ROOT_OURS) {
 		tm_err("already loaded at '%s': run tm-unload first, or --replace to "
-		       "swap the programs and keep the counters", root);
+		       "swap the programs and keep the counters", r.path);
 		err = -EEXIST;
-		goto out;
-	}
-	err = load_fresh(o, root);
-	if (!err) {
-		int i;
+	} else if (o->replace) {
+		/* A mistyped pin root must not start metering the whole host. */
+		tm_err("nothing loaded at '%s' to replace; without --replace, tm-load "
+		       "makes a fresh load", r.path);
+		err = -ENOENT;
+	} else {
+		/* An empty root is what an unload killed at its end left. */
+		if (state == TM_ROOT_EMPTY && rmdir(r.path)) {
+			err = -errno;
+			tm_err("cannot remove the empty %s: %s", r.path, strerror(-err));
+		}
+		if (!err)
+			err = load_fresh(o, &r);
+		if (!err) {
+			int i;
 
-		fprintf(stderr, "tm-load: loaded at %s, counting", root);
-		for (i = 0; i < o->ncg; i++)
-			fprintf(stderr, " %s", o->cg[i].path);
-		fputc('\n', stderr);
+			fprintf(stderr, "tm-load: loaded at %s, counting", r.path);
+			for (i = 0; i < o->ncg; i++)
+				fprintf(stderr, " %s", o->cg[i].path);
+			fputc('\n', stderr);
+		}
 	}
-out:
-	close(lock_fd);
+	tm_root_unlock(&r);
 	return err;
 }
 

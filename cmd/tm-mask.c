@@ -177,7 +177,7 @@ static int run(const struct opts *o, const char *cmd, char **args, int nargs)
 	if (err)
 		goto out;
 
-	err = tm_pins_open(&pins, tm_pin_root(o->pin_root));
+	err = tm_pins_open(&pins, o->pin_root);
 	if (err)
 		goto out;
 	if (!is_list)

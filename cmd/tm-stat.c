@@ -337,7 +337,7 @@ static int run(const struct opts *o)
 	size_t ncols;
 	int err;
 
-	err = tm_pins_open(&pins, tm_pin_root(o->pin_root));
+	err = tm_pins_open(&pins, o->pin_root);
 	if (err)
 		return err;
 	tm_names_init(&names);

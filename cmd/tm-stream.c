@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 #define MAX_USERS 256
 #define STOP_COUNT (-ECANCELED)	/* from the event callback: --count reached */
+#define LOAD_GONE (-ESTALE)	/* the load we read was unloaded */
 #define POLL_MS 100		/* the longest a quiet event waits to be printed */
 
 struct opts {
@@ -34,6 +36,7 @@ struct opts {
 	int nusers;
 	const char *output;
 	uint64_t count;			/* 0: for ever */
+	bool follow;			/* wait for the next load after an unload */
 };
 
 /* A user's running totals, starting from the pinned counters. */
@@ -57,7 +60,8 @@ struct stream {
 	struct tm_u32map users;		/* uid -> struct user */
 	struct out_file *files;
 	size_t nfiles, files_cap;
-	uint64_t written, unwritten, lost_at_start, lost_seen;
+	uint64_t written, unwritten, lost_at_start, lost_seen, lost_before;
+	uint32_t events_id;		/* the ring's map ID: another is another load */
 	bool epipe;
 };
 
@@ -76,6 +80,8 @@ static void usage(FILE *f)
 "                       name, %%U uid, %%i interface, %%%% a %%; made mode 0640,\n"
 "                       flushed every second; SIGHUP reopens them (logrotate)\n"
 "  -n, --count N        stop after N lines\n"
+"      --follow         when the meter is unloaded, wait for the next load and\n"
+"                       go on with it (without: exit 1 with a message)\n"
 TM_COMMON_HELP
 "\n"
 "JSON fields: ts (wall clock, seconds.nanoseconds), dir (in|out), uid (null\n"
@@ -85,18 +91,19 @@ TM_COMMON_HELP
 "CSV: direction,bytes,src_ip,dst_ip,timestamp,total_in,total_out\n"
 "\n"
 "Events the ring had no room for are counted and reported on stderr.\n"
-"Exit status: 0 success (also on SIGINT, SIGTERM, or a closed pipe), 1 failure\n"
-"or another reader, 2 bad usage.\n");
+"Exit status: 0 success (also on SIGINT, SIGTERM, or a closed pipe), 1 failure,\n"
+"another reader, or the meter unloaded, 2 bad usage.\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_FORMAT = TM_OPT_OWN };
+	enum { OPT_FORMAT = TM_OPT_OWN, OPT_FOLLOW };
 	static const struct option longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		TM_COMMON_OPTIONS,
 		{}
 	};
@@ -118,6 +125,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'n':
 			err = tm_parse_count("--count", optarg, &o->count);
+			break;
+		case OPT_FOLLOW:
+			o->follow = true;
 			break;
 		default:
 			err = tm_common_opt(c, optarg, &o->pin_root, usage);
@@ -310,38 +320,66 @@ static void report_lost(struct stream *s, double interval)
 	s->lost_seen = lost;
 }
 
-static int stream(struct stream *s)
+static uint32_t map_id(int fd)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-	const struct tm_col *cols[TM_OUT_MAXCOLS];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* The ring we read is no longer the root's: unloaded, or another load. */
+static bool load_gone(const struct stream *s)
+{
+	char path[PATH_MAX];
+	uint32_t id = 0;
+	int fd;
+
+	if (tm_path(path, sizeof(path), s->pins.root, tm_maps[TM_MAP_EVENTS].pin))
+		return true;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		id = map_id(fd);
+		close(fd);
+	}
+	return id != s->events_id;
+}
+
+/* Whoever read our stdout has gone (| head): no need to wait for an event. */
+static bool stdout_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+/*
+ * The events of one load, until a signal, --count, a closed stdout, or the
+ * load's end (LOAD_GONE). Totals start from its counters.
+ */
+static int read_load(struct stream *s)
+{
 	struct ring_buffer *rb = NULL;
 	int64_t last = now_ns(CLOCK_MONOTONIC);
-	size_t ncols;
 	int err;
 
-	err = tm_pins_open(&s->pins, tm_pin_root(s->o->pin_root));
+	err = tm_pins_open(&s->pins, s->o->pin_root);
 	if (err)
 		return err;
-	tm_names_init(&s->names);
-	ncols = tm_event_columns(s->o->format, cols);
-	err = tm_out_init(&s->out, s->o->format, cols, ncols);
-	if (err)
-		goto out;
-	s->out.lines = true;
 	rb = ring_buffer__new(s->pins.fd[TM_MAP_EVENTS], on_event, s, NULL);
 	if (!rb) {
 		err = -errno;
 		tm_err("cannot read the event ring: %s", strerror(-err));
 		goto out;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	err = register_reader(s);
 	if (err)
 		goto out;
+	s->events_id = map_id(s->pins.fd[TM_MAP_EVENTS]);
 	s->lost_at_start = lost_now(s);
+	s->lost_seen = 0;
 	/* Totals start from the counters; events up to now are already in them. */
+	tm_u32map_free(&s->users, NULL);
 	s->snap_ns = now_ns(CLOCK_MONOTONIC);
 	err = tm_percpu_for_each(s->pins.fd[TM_MAP_USERS], sizeof(struct tm_user_key),
 				 sizeof(struct tm_counters), add_snapshot, s);
@@ -360,7 +398,8 @@ static int stream(struct stream *s)
 		if (err > 0)
 			err = 0;
 		/* Every line read in this round goes out now, whole. */
-		if (fflush(stdout) && errno == EPIPE && !err) {
+		if (!err && ((fflush(stdout) && errno == EPIPE) ||
+			     (!s->o->output && stdout_gone()))) {
 			s->epipe = true;
 			err = STOP_COUNT;
 		}
@@ -373,24 +412,80 @@ static int stream(struct stream *s)
 			report_lost(s, (t - last) / 1e9);
 			flush_files(s);
 			last = t;
+			if (!err && load_gone(s))
+				err = LOAD_GONE;
 		}
 	}
 	unregister_reader(s);
-	if (err == STOP_COUNT)
-		err = 0;
-	if (!s->epipe) {
+	if (err != LOAD_GONE)
 		report_lost(s, (now_ns(CLOCK_MONOTONIC) - last) / 1e9);
-		fprintf(stderr, "tm-stream: %" PRIu64 " lines written, %" PRIu64 " events lost%s\n",
-			s->written, s->lost_seen, s->unwritten ? " (and some lines not written)" : "");
-	}
+	s->lost_before += s->lost_seen;
 out:
 	ring_buffer__free(rb);
+	tm_pins_close(&s->pins);
+	return err;
+}
+
+/* With --follow: until a load is at the root again (or a signal). */
+static void wait_for_load(const struct stream *s)
+{
+	char path[PATH_MAX];
+	struct tm_root r;
+
+	if (tm_root_name(s->o->pin_root, &r) ||
+	    tm_path(path, sizeof(path), r.path, tm_maps[TM_MAP_CONTROL].pin))
+		return;
+	while (!stop && access(path, F_OK))
+		sleep(1);
+}
+
+static int stream(struct stream *s)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	const struct tm_col *cols[TM_OUT_MAXCOLS];
+	size_t ncols;
+	int err;
+
+	tm_names_init(&s->names);
+	ncols = tm_event_columns(s->o->format, cols);
+	err = tm_out_init(&s->out, s->o->format, cols, ncols);
+	if (err)
+		goto out;
+	s->out.lines = true;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	for (;;) {
+		err = read_load(s);
+		if (err != LOAD_GONE)
+			break;
+		fflush(stdout);
+		flush_files(s);
+		if (!s->o->follow) {
+			tm_err("the meter at %s was unloaded", s->pins.root);
+			err = -ENOENT;
+			break;
+		}
+		tm_err("the meter at %s was unloaded; waiting for the next load", s->pins.root);
+		wait_for_load(s);
+		if (stop) {
+			err = 0;
+			break;
+		}
+		tm_err("following the new load at %s", s->pins.root);
+	}
+	if (err == STOP_COUNT)
+		err = 0;
+	if (!s->epipe && s->events_id)
+		fprintf(stderr, "tm-stream: %" PRIu64 " lines written, %" PRIu64 " events lost%s\n",
+			s->written, s->lost_before,
+			s->unwritten ? " (and some lines not written)" : "");
+out:
 	close_files(s);
 	tm_out_free(&s->out);
 	tm_names_free(&s->names);
 	if (!s->epipe && fflush(stdout) && errno != EPIPE)
 		err = err ?: -errno;
-	tm_pins_close(&s->pins);
 	return err;
 }
 

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tm.h"
@@ -15,11 +14,38 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: tm-unload [OPTION]...\n"
 "Detach tm's programs from every cgroup and remove everything under the pin\n"
-"root, counters included. Nothing loaded is not an error.\n"
+"root, counters included. Nothing loaded is not an error. What a tm-load or\n"
+"tm-unload that was killed left behind is removed too.\n"
 "\n"
 TM_COMMON_HELP
 "\n"
-"Exit status: 0 unloaded or nothing loaded, 1 failure, 2 bad usage.\n");
+"Exit status: 0 unloaded or nothing loaded, 1 failure (or no privilege),\n"
+"2 bad usage or a pin root that is not tm's.\n");
+}
+
+/* What is at the root, taken down; with the parent's lock held. */
+static int unload(const struct tm_root *r)
+{
+	int state, err, staged = tm_root_clear_staging(r);
+
+	if (staged)
+		fprintf(stderr, "tm-unload: removed %d unfinished load%s beside %s\n", staged,
+			staged == 1 ? "" : "s", r->path);
+	state = tm_root_state(r);
+	if (state < 0)
+		return state;
+	if (state == TM_ROOT_NONE) {
+		if (!staged)
+			fprintf(stderr, "tm-unload: nothing loaded at %s\n", r->path);
+		return 0;
+	}
+	err = tm_root_remove(r->path);
+	if (err)
+		tm_err("cannot remove %s: %s", r->path, strerror(-err));
+	else if (state == TM_ROOT_EMPTY)
+		fprintf(stderr, "tm-unload: removed %s, left empty by an unload that was "
+			"stopped\n", r->path);
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -28,10 +54,8 @@ int main(int argc, char **argv)
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	const char *opt_root = NULL, *root;
-	char parent[4096];
-	struct tm_pins pins;
-	struct stat st;
+	const char *opt_root = NULL;
+	struct tm_root r;
 	int c, err;
 
 	tm_init("tm-unload");
@@ -41,29 +65,16 @@ int main(int argc, char **argv)
 			return tm_exit_code(err);
 	}
 	err = tm_no_more_args(argc, argv, optind);
-	if (err)
-		return tm_exit_code(err);
-	root = tm_pin_root(opt_root);
-	if (stat(root, &st) && errno == ENOENT) {
-		fprintf(stderr, "tm-unload: nothing loaded at %s\n", root);
-		return TM_EXIT_OK;
-	}
-	err = tm_need_privilege();
-	if (err)
-		return tm_exit_code(err);
-	/* Refuse to empty a directory that is not tm's, or not of our layout. */
-	err = tm_pins_open(&pins, root);
-	if (err)
-		return tm_exit_code(err);
+	if (!err)
+		err = tm_root_name(opt_root, &r);
+	if (!err)
+		err = tm_need_privilege();
 	/* Loading and unloading both change the parent: they take its lock. */
-	snprintf(parent, sizeof(parent), "%s", root);
-	*(strrchr(parent, '/') ?: parent) = '\0';
-	err = tm_lock(*parent ? parent : "/", &pins.lock_fd);
+	if (!err)
+		err = tm_root_lock(&r);
 	if (!err) {
-		err = tm_remove_tree(root);
-		if (err)
-			tm_err("cannot remove %s: %s", root, strerror(-err));
+		err = unload(&r);
+		tm_root_unlock(&r);
 	}
-	tm_pins_close(&pins);
 	return tm_exit_code(err);
 }

@@ -32,7 +32,7 @@ _tm() {
 	local opts
 	case $cmd in
 	tm-load) opts="--cgroup --iface --masks --max-users --max-conns --events-size --replace --pin-root --verbose --help" ;;
-	tm-stream) opts="--user --format --output --count --pin-root --verbose --help" ;;
+	tm-stream) opts="--user --format --output --count --follow --pin-root --verbose --help" ;;
 	tm-mask)
 		local w sub=
 		for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do

@@ -35,15 +35,6 @@ int tm_path(char *buf, size_t len, const char *dir, const char *name)
 	return 0;
 }
 
-const char *tm_pin_root(const char *opt)
-{
-	const char *env = getenv("TM_PIN_ROOT");
-
-	if (opt)
-		return opt;
-	return env && *env ? env : TM_DEFAULT_PIN_ROOT;
-}
-
 int tm_check_bpffs(const char *path)
 {
 	struct statfs sfs;
@@ -76,9 +67,9 @@ int tm_pin_get(const char *root, const char *name, int *fd)
 		return 0;
 	err = -errno;
 	if (err == -EACCES || err == -EPERM) {
-		tm_usage_err("cannot open pin root '%s': %s%s", root,
-			     strerror(-err), tm_priv_hint(err));
-		return -TM_EUSAGE;
+		tm_err("cannot open pin root '%s': %s%s", root, strerror(-err),
+		       tm_priv_hint(err));
+		return err;
 	}
 	if (err != -ENOENT)
 		tm_err("cannot open '%s': %s", path, strerror(-err));
@@ -158,11 +149,15 @@ void tm_reader_reap(struct tm_pins *p)
 }
 
 /*
- * Nothing loaded is a runtime state (exit 1, with what to do); a pin root
- * that cannot be read or is not tm's is the caller's mistake (exit 2).
+ * The pins of the root that opt names (--pin-root, else $TM_PIN_ROOT, else
+ * the default). Nothing loaded is a runtime state (exit 1, with what to
+ * do); a pin root that cannot be read or is not tm's is the caller's
+ * mistake (exit 2).
  */
-int tm_pins_open(struct tm_pins *p, const char *root)
+int tm_pins_open(struct tm_pins *p, const char *opt)
 {
+	struct tm_root r;
+	const char *root = p->root;
 	struct stat st;
 	int i, err;
 
@@ -170,15 +165,16 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 	for (i = 0; i < TM_MAP_COUNT; i++)
 		p->fd[i] = -1;
 	p->lock_fd = -1;
-	if (snprintf(p->root, sizeof(p->root), "%s", root) >= (int)sizeof(p->root)) {
-		tm_usage_err("'%s': path too long", root);
-		return -TM_EUSAGE;
-	}
+	err = tm_root_name(opt, &r);
+	if (err)
+		return err;
+	memcpy(p->root, r.path, sizeof(p->root));
 
 	/*
 	 * Where bpffs itself is closed to the caller (mode 0700 or 1700, as
 	 * some hosts mount it), the root cannot even be looked at: the same
-	 * answer as a root the caller may not read.
+	 * answer as a root the caller may not read. Lacking a privilege is a
+	 * runtime failure (exit 1) from every command, as tm-load's is.
 	 */
 	if (stat(root, &st)) {
 		err = -errno;
@@ -186,11 +182,12 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 			tm_err("nothing loaded at '%s': run tm-load first", root);
 			return err;
 		}
-		if (err == -EACCES || err == -EPERM)
-			tm_usage_err("cannot open pin root '%s': %s%s", root,
-				     strerror(-err), tm_priv_hint(err));
-		else
-			tm_usage_err("'%s': %s%s", root, strerror(-err), tm_priv_hint(err));
+		if (err == -EACCES || err == -EPERM) {
+			tm_err("cannot open pin root '%s': %s%s", root, strerror(-err),
+			       tm_priv_hint(err));
+			return err;
+		}
+		tm_usage_err("'%s': %s", root, strerror(-err));
 		return -TM_EUSAGE;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -202,9 +199,9 @@ int tm_pins_open(struct tm_pins *p, const char *root)
 		return err;
 	if (access(root, R_OK | X_OK)) {
 		err = -errno;
-		tm_usage_err("cannot open pin root '%s': %s%s", root,
-			     strerror(-err), tm_priv_hint(err));
-		return -TM_EUSAGE;
+		tm_err("cannot open pin root '%s': %s%s", root, strerror(-err),
+		       tm_priv_hint(err));
+		return err;
 	}
 	err = tm_pin_get(root, tm_maps[TM_MAP_CONTROL].pin, &p->fd[TM_MAP_CONTROL]);
 	if (err == -ENOENT) {
@@ -368,50 +365,6 @@ int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
 		       tm_percpu_cb cb, void *ctx)
 {
 	return tm_map_for_each(map_fd, key_size, value_size, true, cb, ctx);
-}
-
-/*
- * Removes a pin directory and everything below it. Links are detached
- * explicitly, so they stop even if some process still holds an fd to one.
- */
-int tm_remove_tree(const char *dir)
-{
-	struct dirent *de;
-	int err = 0;
-	DIR *d;
-
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-		struct stat st;
-		int fd;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (tm_path(path, sizeof(path), dir, de->d_name)) {
-			err = -ENAMETOOLONG;
-			continue;
-		}
-		if (lstat(path, &st))
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			err = tm_remove_tree(path) ?: err;
-			continue;
-		}
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			bpf_link_detach(fd);	/* EINVAL for a map: nothing to do */
-			close(fd);
-		}
-		if (unlink(path) && !err)
-			err = -errno;
-	}
-	closedir(d);
-	if (rmdir(dir) && !err)
-		err = -errno;
-	return err;
 }
 
 static int cmp_cookie(const void *a, const void *b)

@@ -82,15 +82,13 @@ struct tm_pins {
 };
 
 int tm_path(char *buf, size_t len, const char *dir, const char *name);
-const char *tm_pin_root(const char *opt);
 int tm_check_bpffs(const char *path);
-int tm_pins_open(struct tm_pins *p, const char *root);
+int tm_pins_open(struct tm_pins *p, const char *opt);
 int tm_pin_get(const char *root, const char *name, int *fd);
 void tm_reader_reap(struct tm_pins *p);
 void tm_pins_close(struct tm_pins *p);
 int tm_check_layout(int control_fd, const char *root);
 int tm_lock(const char *dir, int *fd);
-int tm_remove_tree(const char *dir);
 
 /* Sum of one per-CPU value into its plain form (all fields __u64). */
 int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size);
@@ -107,6 +105,24 @@ int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
  */
 typedef int (*tm_pending_cb)(const struct tm_pending *p, void *ctx);
 int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx);
+
+/* root.c: the pin root's name, lock, staging and removal */
+struct tm_root {
+	char path[PATH_MAX];		/* absolute, no trailing slash */
+	char parent[PATH_MAX];
+	const char *base;		/* its last part, in path */
+	int lock_fd;			/* on parent, while held */
+};
+
+enum { TM_ROOT_NONE, TM_ROOT_EMPTY, TM_ROOT_OURS };
+
+int tm_root_name(const char *opt, struct tm_root *r);
+int tm_root_lock(struct tm_root *r);
+void tm_root_unlock(struct tm_root *r);
+int tm_root_remove(const char *dir);
+int tm_root_clear_staging(const struct tm_root *r);
+int tm_root_staging(const struct tm_root *r, char *buf, size_t len);
+int tm_root_state(const struct tm_root *r);
 
 /* cgroup.c */
 int tm_cgroup2_mount(char *buf, size_t len);
