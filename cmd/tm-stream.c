@@ -375,6 +375,8 @@ static int read_load(struct stream *s)
 	err = register_reader(s);
 	if (err)
 		goto out;
+	if (s->events_id)
+		tm_err("following the new load at %s", s->pins.root);
 	s->events_id = map_id(s->pins.fd[TM_MAP_EVENTS]);
 	s->lost_at_start = lost_now(s);
 	s->lost_seen = 0;
@@ -472,7 +474,6 @@ static int stream(struct stream *s)
 			err = 0;
 			break;
 		}
-		tm_err("following the new load at %s", s->pins.root);
 	}
 	if (err == STOP_COUNT)
 		err = 0;

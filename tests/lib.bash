@@ -93,6 +93,17 @@ wait_file() {
 	return 1
 }
 
+# wait_line FILE TEXT: until a line of FILE holds TEXT (5 s at most).
+wait_line() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for '$2' in $1" >&2
+	return 1
+}
+
 # bg CMD...: start CMD in the background and remember its PID.
 bg() {
 	AS_EXEC=1 "$@" &

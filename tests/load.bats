@@ -165,3 +165,42 @@ prog_ids() {
 	[[ "$output" == *"bpf_fs"*"control"* ]]
 	[ "$(link_count "$CG")" = 0 ]
 }
+
+@test "--replace with nothing loaded is refused and attaches nothing" {
+	ROOT_LINKS=$(link_count "$CG2")
+	run tm-load --replace --cgroup "$CG"
+	[ "$status" = 1 ]
+	[ "$output" = "tm-load: nothing loaded at '$TM_PIN_ROOT' to replace; without --replace, tm-load makes a fresh load" ]
+	[ ! -e "$TM_PIN_ROOT" ]
+	[ "$(link_count "$CG")" = 0 ]
+	[ "$(link_count "$CG2")" = "$ROOT_LINKS" ]
+}
+
+@test "a staging directory with programs attached, left by a tm-load killed before its rename, is taken down by tm-unload" {
+	# Killed as it renames the staging directory into place: everything is
+	# pinned and attached there.
+	(strace -f -qq -o /dev/null -e trace=rename -e inject=rename:signal=KILL \
+		tm-load --cgroup "$CG" >/dev/null 2>&1) 2>/dev/null || true
+	[ "$(ls -d "$TM_PIN_ROOT"-loading-* | wc -l)" = 1 ]
+	[ "$(link_count "$CG")" = 5 ]
+	run tm-unload
+	[ "$status" = 0 ]
+	[ "$output" = "tm-unload: removed 1 unfinished load beside $TM_PIN_ROOT" ]
+	[ "$(link_count "$CG")" = 0 ]
+	[ -z "$(ls -d "$TM_PIN_ROOT"-loading-* 2>/dev/null)" ]
+}
+
+@test "every command gives the same answer for an empty or relative --pin-root, and changes nothing" {
+	local c args
+	for c in tm-load tm-unload tm-stat tm-stream tm-mask; do
+		for bad in "" "relative/tm" "/sys/fs/bpf/a.b"; do
+			args=()
+			[ $c = tm-mask ] && args=(list)
+			[ $c = tm-load ] && args=(--cgroup "$CG")
+			run $c --pin-root "$bad" "${args[@]}"
+			[ "$status" = 2 ]
+			[ "${lines[0]}" = "$c: --pin-root '$bad': must be an absolute path whose last part is a name with no dot (bpffs reserves dots)" ]
+		done
+	done
+	[ "$(link_count "$CG")" = 0 ]
+}

@@ -213,3 +213,59 @@ recv_bg() {
 	[ $((written + lost)) = 400 ]
 	grep -q "events lost in the last" "$BIN/stream.err"
 }
+
+@test "tm-stream exits 1 with a message when the meter is unloaded under it" {
+	tm-load --cgroup "$CG"
+	start_stream
+	tm-unload
+	local i
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$STREAM" 2>/dev/null || break
+		sleep 0.1
+	done
+	run wait "$STREAM"
+	[ "$status" = 1 ]
+	grep -qx "tm-stream: the meter at $TM_PIN_ROOT was unloaded" "$BIN/stream.err"
+}
+
+@test "tm-stream --follow goes on with the next load, its totals from that load's counters" {
+	tm-load --cgroup "$CG"
+	start_stream --follow --user $A --count 3
+	tm-unload
+	wait_line "$BIN/stream.err" "waiting for the next load"
+	tm-load --cgroup "$CG"
+	wait_line "$BIN/stream.err" "following the new load at $TM_PIN_ROOT"
+	# The reader registers with the new load before it says so.
+	[ "$(reader_pid)" = "$STREAM" ]
+	recv_bg 127.0.0.1 3
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 3 100
+	wait "$STREAM"
+	[ "$(jq -s 'map(.total_out)' "$BIN/stream.out" | jq -c .)" = "[128,256,384]" ]
+}
+
+@test "tm-stream | head -1 ends as soon as head does, even when no more events come" {
+	tm-load --cgroup "$CG"
+	recv_bg 127.0.0.1 1
+	# One event, then nothing: tm-stream must notice head is gone by itself.
+	(sleep 0.5; as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 "$RPORT" 1 10 >/dev/null) &
+	PIDS+=($!)
+	run timeout 10 bash -c 'set -o pipefail; tm-stream --user '$A' | head -1'
+	[ "$status" = 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[ "$(reader_pid)" = 0 ]
+}
+
+@test "a 32 KiB ring wakes its reader in time: nothing lost at 10,000 events a second" {
+	tm-load --cgroup "$CG" --events-size 32768
+	start_stream
+	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$BIN/dport"
+	wait_file "$BIN/dport"
+	as "$CG" $A "$BIN/tmtraffic" udp-rate 127.0.0.1 "$(cat "$BIN/dport")" 5000 1 10 >/dev/null
+	sleep 0.3
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	local written lost
+	read -r written lost < <(tail -1 "$BIN/stream.err" | awk '{ print $2, $5 }')
+	[ "$written" -ge 9000 ]
+	[ "$lost" = 0 ]
+}
