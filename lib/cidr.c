@@ -123,6 +123,23 @@ static int parse_v6_wildcard(char *s, struct tm_cidr *c, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * An IPv4-mapped IPv6 network (::ffff:10.0.0.0/104, ::ffff:a00:*) is the
+ * IPv4 network it maps: that is how it applies, and how list shows it.
+ */
+static int unmap_v4(struct tm_cidr *c, char *why, size_t len)
+{
+	if (c->family != TM_FAMILY_IPV6 || memcmp(c->addr, v4mapped, 12))
+		return 0;
+	if (c->prefixlen < 96)
+		return fail(why, len, "an IPv4-mapped network needs a prefix of 96 or more");
+	memmove(c->addr, c->addr + 12, 4);
+	memset(c->addr + 4, 0, 12);
+	c->family = TM_FAMILY_IPV4;
+	c->prefixlen -= 96;
+	return 0;
+}
+
 static int parse_prefix(const char *p, int max, int *out, char *why, size_t len)
 {
 	char *end;
@@ -156,8 +173,10 @@ int tm_cidr_parse(const char *text, struct tm_cidr *c, char *why, size_t len)
 	if (strchr(s, '*')) {
 		if (slash)
 			return fail(why, len, "a wildcard takes no /prefix");
-		return strchr(s, ':') ? parse_v6_wildcard(s, c, why, len)
-				      : parse_v4_wildcard(s, c, why, len);
+		if (!strchr(s, ':'))
+			return parse_v4_wildcard(s, c, why, len);
+		err = parse_v6_wildcard(s, c, why, len);
+		return err ? err : unmap_v4(c, why, len);
 	}
 	if (inet_pton(AF_INET, s, c->addr) == 1) {
 		c->family = TM_FAMILY_IPV4;
@@ -174,15 +193,9 @@ int tm_cidr_parse(const char *text, struct tm_cidr *c, char *why, size_t len)
 			return err;
 	}
 	c->prefixlen = prefix;
-	/* An IPv4-mapped IPv6 network is the IPv4 network it maps. */
-	if (c->family == TM_FAMILY_IPV6 && !memcmp(c->addr, v4mapped, 12)) {
-		if (prefix < 96)
-			return fail(why, len, "an IPv4-mapped network needs a prefix of 96 or more");
-		memmove(c->addr, c->addr + 12, 4);
-		memset(c->addr + 4, 0, 12);
-		c->family = TM_FAMILY_IPV4;
-		c->prefixlen = prefix - 96;
-	}
+	err = unmap_v4(c, why, len);
+	if (err)
+		return err;
 	if (clear_host_bits(c)) {
 		char net[64];
 

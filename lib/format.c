@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Units, numbers from the command line, and timestamps. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -115,6 +116,12 @@ int tm_parse_interval(const char *opt, const char *s, double *sec)
 	char *end;
 	double v;
 
+	/* Decimal digits with a fraction at most: strtod alone takes 0x1, " 1", 1e3. */
+	if (strspn(s, "0123456789.") != strlen(s) || !isdigit((unsigned char)*s)) {
+		tm_usage_err("%s '%s': must be a number of seconds from 0.001 to 86400",
+			     opt, s);
+		return -TM_EUSAGE;
+	}
 	errno = 0;
 	v = strtod(s, &end);
 	if (!*s || *end || errno || !isfinite(v) || v < 0.001 || v > 86400) {

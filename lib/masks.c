@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 
 #include "tm.h"
@@ -27,7 +28,8 @@ void tm_masks_normalize(struct tm_masks *m)
 {
 	size_t i, j = 0;
 
-	qsort(m->v, m->n, sizeof(m->v[0]), tm_cidr_cmp);
+	if (m->n)
+		qsort(m->v, m->n, sizeof(m->v[0]), tm_cidr_cmp);
 	for (i = 0; i < m->n; i++)
 		if (!j || tm_cidr_cmp(&m->v[j - 1], &m->v[i]))
 			m->v[j++] = m->v[i];
@@ -36,19 +38,62 @@ void tm_masks_normalize(struct tm_masks *m)
 
 bool tm_masks_has(const struct tm_masks *m, const struct tm_cidr *c)
 {
-	return bsearch(c, m->v, m->n, sizeof(m->v[0]), tm_cidr_cmp) != NULL;
+	return m->n && bsearch(c, m->v, m->n, sizeof(m->v[0]), tm_cidr_cmp);
+}
+
+#define LINE_MAX_LEN	4096		/* an entry is 50 bytes; the rest, comment */
+#define FILE_MAX_SIZE	(16 << 20)	/* 16384 entries of each family, commented */
+
+/* A line as an error shows it: its start, with nothing a terminal obeys. */
+static const char *shown(const char *s, size_t n, char *buf, size_t len)
+{
+	struct tm_buf b = { buf, buf + len - 4 };
+
+	tm_put_text(&b, s, n > 60 ? 60 : n);
+	if (n > 60)
+		tm_put_lit(&b, "...");
+	*b.p = '\0';
+	return buf;
+}
+
+/*
+ * One line of f into line (at most LINE_MAX_LEN bytes kept): its length,
+ * -1 at the end of the file. *nul: it held a NUL byte; *cut: it was longer.
+ */
+static ssize_t read_line(FILE *f, char *line, bool *nul, bool *cut, size_t *total)
+{
+	size_t n = 0;
+	int ch;
+
+	*nul = *cut = false;
+	while ((ch = getc_unlocked(f)) != EOF && ++*total <= FILE_MAX_SIZE) {
+		if (ch == '\n')
+			break;
+		if (ch == '\0')
+			*nul = true;
+		if (n < LINE_MAX_LEN)
+			line[n++] = ch;
+		else
+			*cut = true;
+	}
+	line[n] = '\0';
+	return ch == EOF && !n ? -1 : (ssize_t)n;
 }
 
 /*
  * A list file: one entry a line, blank lines and # comments allowed. Every
  * line is checked and every bad one reported (by line number) before the
- * caller applies anything.
+ * caller applies anything. A file that cannot be read whole is an error,
+ * never an empty list.
  */
 int tm_masks_parse_file(const char *path, struct tm_masks *m)
 {
-	char *line = NULL, why[128];
-	size_t cap = 0;
+	char line[LINE_MAX_LEN + 1], why[128], show[256];
+	size_t total = 0;
 	int lineno = 0, bad = 0, err = 0;
+	bool nul, cut;
+	struct stat st;
+	ssize_t n;
 	FILE *f;
 
 	f = fopen(path, "re");
@@ -57,35 +102,52 @@ int tm_masks_parse_file(const char *path, struct tm_masks *m)
 		tm_usage_err("'%s': %s", path, strerror(-err));
 		return -TM_EUSAGE;
 	}
-	while (getline(&line, &cap, f) > 0 && !err) {
+	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		tm_usage_err("'%s': is a directory, not a list of networks", path);
+		return -TM_EUSAGE;
+	}
+	while (!err && (n = read_line(f, line, &nul, &cut, &total)) >= 0) {
 		char *s = line, *end;
 		struct tm_cidr c;
 
 		lineno++;
+		if (total > FILE_MAX_SIZE)
+			break;
+		if (nul || cut) {
+			if (bad++ < 20)
+				tm_err("%s:%d: '%s': %s", path, lineno, shown(line, n, show, sizeof(show)),
+				       nul ? "a NUL byte in the line" : "line too long");
+			continue;
+		}
 		if ((end = strchr(s, '#')))
 			*end = '\0';
 		while (*s == ' ' || *s == '\t')
 			s++;
 		end = s + strlen(s);
-		while (end > s && (end[-1] == '\n' || end[-1] == '\r' ||
-				   end[-1] == ' ' || end[-1] == '\t'))
+		while (end > s && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';
 		if (!*s)
 			continue;
 		if (tm_cidr_parse(s, &c, why, sizeof(why))) {
 			if (bad++ < 20)
-				tm_err("%s:%d: '%s': %s", path, lineno, s, why);
+				tm_err("%s:%d: '%s': %s", path, lineno,
+				       shown(s, strlen(s), show, sizeof(show)), why);
 			continue;
 		}
 		err = tm_masks_append(m, &c);
 	}
 	if (ferror(f) && !err)
-		err = -EIO;
-	free(line);
+		err = -(errno ? errno : EIO);
 	fclose(f);
 	if (err) {
-		tm_err("cannot read '%s': %s", path, strerror(-err));
+		tm_err("cannot read '%s': %s; nothing applied", path, strerror(-err));
 		return err;
+	}
+	if (total > FILE_MAX_SIZE) {
+		tm_usage_err("'%s': larger than %d MiB: not a list of networks; nothing applied",
+			     path, FILE_MAX_SIZE >> 20);
+		return -TM_EUSAGE;
 	}
 	if (bad) {
 		if (bad > 20)

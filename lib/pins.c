@@ -99,6 +99,13 @@ int tm_check_layout(int control_fd, const char *root)
 	return 0;
 }
 
+/* A pin of a root that was whole is missing: an unload has begun. */
+void tm_pins_gone(const char *root)
+{
+	tm_err("nothing whole is loaded at '%s': it is being unloaded, or an unload "
+	       "was stopped (tm-unload finishes it)", root);
+}
+
 /*
  * The control map is shared with the running programs; mapped, each field
  * is written on its own, so two commands never undo each other's change.
@@ -205,9 +212,14 @@ int tm_pins_open(struct tm_pins *p, const char *opt)
 	}
 	err = tm_pin_get(root, tm_maps[TM_MAP_CONTROL].pin, &p->fd[TM_MAP_CONTROL]);
 	if (err == -ENOENT) {
-		tm_usage_err("'%s': not a tm pin root (no '%s' in it)", root,
-			     tm_maps[TM_MAP_CONTROL].pin);
-		err = -TM_EUSAGE;
+		/* An unload takes the control map last: what is left is nothing. */
+		int state = tm_root_state(&r);
+
+		if (state == TM_ROOT_NONE || state == TM_ROOT_EMPTY) {
+			tm_err("nothing loaded at '%s': run tm-load first", root);
+			return -ENOENT;
+		}
+		return state < 0 ? state : -TM_EUSAGE;
 	}
 	if (!err)
 		err = tm_check_layout(p->fd[TM_MAP_CONTROL], root);
@@ -219,7 +231,7 @@ int tm_pins_open(struct tm_pins *p, const char *opt)
 	if (!err)
 		tm_reader_reap(p);
 	if (err == -ENOENT)
-		tm_err("'%s' is incomplete: a pin is missing; tm-unload and load again", root);
+		tm_pins_gone(root);
 	if (err)
 		tm_pins_close(p);
 	return err;

@@ -180,7 +180,7 @@ int tm_root_staging(const struct tm_root *r, char *buf, size_t len)
  * What is at the root: TM_ROOT_NONE, TM_ROOT_EMPTY (an unload was killed at
  * its very end), TM_ROOT_OURS (tm's control map of this layout is in it:
  * whole, or taken down half-way), or a negative errno with the reason said
- * (-TM_EUSAGE: something that is not tm's, or of another layout).
+ * (-TM_EUSAGE: something that is not tm's; -EPROTO: another layout).
  */
 int tm_root_state(const struct tm_root *r)
 {
@@ -218,5 +218,5 @@ int tm_root_state(const struct tm_root *r)
 		return err;
 	err = tm_check_layout(fd, r->path);
 	close(fd);
-	return err ? -TM_EUSAGE : TM_ROOT_OURS;
+	return err ? err : TM_ROOT_OURS;
 }

@@ -258,10 +258,12 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 		err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &s->g, sizeof(s->g));
 	if (!err)
 		err = tm_pending_for_each(p->root, add_pending, &rd);
-	if (err) {
+	if (err == -ENOENT)
+		tm_pins_gone(p->root);
+	else if (err)
 		tm_err("cannot read the counters in %s: %s", p->root, strerror(-err));
+	if (err)
 		return err;
-	}
 	for (i = 0; by == TM_BY_USER && i < nusers; i++) {
 		struct tm_row *r = new_row(s);
 

@@ -20,6 +20,10 @@ int tm_check_template(const char *t, const char *allowed)
 	char dir[PATH_MAX], *p;
 	const char *q;
 
+	if (!*t || t[strlen(t) - 1] == '/') {
+		tm_usage_err("--output '%s': must name a file", t);
+		return -TM_EUSAGE;
+	}
 	for (q = strchr(t, '%'); q; q = strchr(q + 2, '%'))
 		if (!q[1] || (q[1] != '%' && !strchr(allowed, q[1]))) {
 			tm_usage_err("--output '%s': '%%%c': not a placeholder here", t,
@@ -52,6 +56,10 @@ void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *p
 		if (*t != '%') {
 			path[n++] = *t;
 			continue;
+		}
+		if (!t[1]) {
+			path[n++] = '%';	/* a trailing % is itself */
+			break;
 		}
 		switch (*++t) {
 		case 'u':

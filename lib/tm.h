@@ -87,6 +87,7 @@ int tm_pins_open(struct tm_pins *p, const char *opt);
 int tm_pin_get(const char *root, const char *name, int *fd);
 void tm_reader_reap(struct tm_pins *p);
 void tm_pins_close(struct tm_pins *p);
+void tm_pins_gone(const char *root);
 int tm_check_layout(int control_fd, const char *root);
 int tm_lock(const char *dir, int *fd);
 

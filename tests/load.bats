@@ -204,3 +204,17 @@ prog_ids() {
 	done
 	[ "$(link_count "$CG")" = 0 ]
 }
+
+@test "a reader that meets an unload half done says nothing is loaded (exit 1), not that the root is foreign" {
+	tm-load --cgroup "$CG"
+	# Killed as it removes its first map (after the 5 links and the iterator):
+	# nothing counts any more, the control map is still there.
+	(strace -f -qq -o /dev/null -e trace=unlink -e inject=unlink:signal=KILL:when=7 \
+		tm-unload >/dev/null 2>&1) 2>/dev/null || true
+	[ -e "$TM_PIN_ROOT/control" ]
+	run tm-stat
+	[ "$status" = 1 ]
+	[ "$output" = "tm-stat: nothing whole is loaded at '$TM_PIN_ROOT': it is being unloaded, or an unload was stopped (tm-unload finishes it)" ]
+	tm-unload
+	[ ! -e "$TM_PIN_ROOT" ]
+}

@@ -177,6 +177,22 @@ static void test_table(void)
 	       "table aligns columns, a UTF-8 character one column wide");
 }
 
+static void test_template(void)
+{
+	char path[64];
+
+	tm_expand_template("/x/%U.log", 42, NULL, path, sizeof(path));
+	str_is(path, "/x/42.log", "template: %U");
+	tm_expand_template("/x/a%", 42, NULL, path, sizeof(path));
+	str_is(path, "/x/a%", "template: a trailing % is itself, nothing read past it");
+	tm_expand_template("/x/%%%i", 42, "eth0", path, sizeof(path));
+	str_is(path, "/x/%eth0", "template: %% and %i");
+	tm_expand_template("/x/%U%U%U%U%U%U%U%U", 4294967294u, NULL, path, 20);
+	ok(strlen(path) == 19, "template: cut at the buffer, terminated");
+	ok(tm_check_template("", "uU") == -TM_EUSAGE, "template: empty refused");
+	ok(tm_check_template("/tmp/", "uU") == -TM_EUSAGE, "template: a directory refused");
+}
+
 static void test_cidr(void)
 {
 	static const struct { const char *in, *out; } good[] = {
@@ -252,6 +268,7 @@ int main(void)
 	test_addr();
 	test_table();
 	test_cidr();
+	test_template();
 	test_text();
 	test_out();
 	test_u32map();
