@@ -8,6 +8,12 @@ BINDIR := $(PREFIX)/sbin
 MANDIR := $(PREFIX)/share/man
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 
+# SANITIZE=1: every binary with ASan and UBSan, no recovery, in their own
+# output folder (make check SANITIZE=1 runs the suite on them).
+ifeq ($(SANITIZE),1)
+OUT ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
 OUT ?= build
 CC ?= cc
 CLANG ?= clang
@@ -23,7 +29,8 @@ msg := @printf '  %-8s %s\n'
 endif
 
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
 CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lm
 
@@ -39,7 +46,7 @@ BINS := $(addprefix $(OUT)/,$(CMDS))
 TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall check test-bins deps run bench
+.PHONY: all clean install uninstall check test-bins deps run bench fuzz
 
 all: $(BINS)
 
@@ -68,11 +75,11 @@ $(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB_OBJS)
 
 $(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(LIB_OBJS) | $(OUT)/tests
 	$(msg) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 $(OUT)/tests/tmtraffic: tests/helpers/tmtraffic.c | $(OUT)/tests
 	$(msg) CC $@
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 test-bins: $(BINS) $(TEST_BINS)
 
@@ -84,7 +91,7 @@ $(OUT)/bench/floor.bpf.o: bench/floor.bpf.c
 $(OUT)/bench/tm-fill: bench/fill.c $(LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(msg) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Cost and speed, side by side with a floor, as ratios; needs root.
 bench: deps
@@ -99,7 +106,37 @@ deps:
 # network namespaces).
 check: deps
 	$(Q)$(MAKE) -s --no-print-directory test-bins
-	$(Q)scripts/run-tests
+	$(Q)OUT=$(OUT) scripts/run-tests
+
+# libFuzzer (clang) over the parsers and escapers, FUZZ_SECONDS each, from
+# the seed corpora in tests/fuzz/corpus; crashes are kept in $(OUT)/fuzz
+# (a target's own messages are closed off: run a crash file on its own to
+# see what it says).
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB := $(patsubst lib/%.c,$(OUT)/fuzz/lib/%.o,$(LIB_SRCS))
+
+$(OUT)/fuzz/lib/%.o: lib/%.c lib/tm.h bpf/tm_abi.h
+	$(Q)mkdir -p $(@D)
+	$(msg) FUZZCC $@
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	$(msg) FUZZ $@
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+.SECONDARY: $(FUZZ_LIB)
+
+fuzz: deps $(addprefix $(OUT)/fuzz/,$(FUZZ_TARGETS))
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(OUT)/fuzz/$$t.corpus && \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
+		$(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -close_fd_mask=2 \
+			-artifact_prefix=$(OUT)/fuzz/$$t- $(OUT)/fuzz/$$t.corpus tests/fuzz/corpus/$$t \
+			2>$(OUT)/fuzz/$$t.log || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \
+		grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $(OUT)/fuzz/$$t.log; \
+	done
 
 # Build, load the meter on the default cgroup v2 root, show live totals.
 run: deps
