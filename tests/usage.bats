@@ -148,3 +148,31 @@ nothing_loaded() {
 		value 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 128 0 0 0 0 0 0
 	tm-unload
 }
+
+@test "whatever the mode of bpffs (0755, 0700, 1700), a user who may not read the pins gets the same answer, exit 1" {
+	local mode
+	cp "$BUILD/tm-stream" "$BUILD/tm-mask" "$BUILD/tm-unload" "$BIN/"
+	for mode in 0755 0700 1700; do
+		# A bpffs of the test's own, in a mount namespace of its own.
+		run unshare --mount --propagation private sh -c '
+			umount /sys/fs/bpf 2>/dev/null
+			mount -t bpf -o mode="$1" bpf /sys/fs/bpf || exit 9
+			tm-load --cgroup "$2" 2>/dev/null || exit 8
+			for c in tm-stat tm-stream tm-mask tm-unload; do
+				a=; [ $c = tm-mask ] && a=list
+				setpriv --reuid=42443 --regid=42443 --clear-groups "$3/$c" $a 2>&1
+				echo "status $?"
+			done
+			tm-unload 2>/dev/null' sh "$mode" "$CG" "$BIN"
+		[ "$status" = 0 ]
+		[ "${lines[0]}" = "tm-stat: cannot open pin root '$TM_PIN_ROOT': Permission denied (needs root, or CAP_BPF and CAP_NET_ADMIN)" ]
+		[ "${lines[1]}" = "status 1" ]
+		[ "${lines[2]}" = "tm-stream: cannot open pin root '$TM_PIN_ROOT': Permission denied (needs root, or CAP_BPF and CAP_NET_ADMIN)" ]
+		[ "${lines[3]}" = "status 1" ]
+		[ "${lines[4]}" = "tm-mask: cannot open pin root '$TM_PIN_ROOT': Permission denied (needs root, or CAP_BPF and CAP_NET_ADMIN)" ]
+		[ "${lines[5]}" = "status 1" ]
+		[ "${lines[6]}" = "tm-unload: needs root, or CAP_BPF and CAP_NET_ADMIN" ]
+		[ "${lines[7]}" = "status 1" ]
+	done
+	[ "$(link_count "$CG")" = 0 ]
+}

@@ -159,6 +159,7 @@ static int udp_send(const char *host, int port, long n, long size, long gap_us)
 		die("getsockname");
 	printf("%d\n", ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 						     : ((struct sockaddr_in6 *)&ss)->sin6_port));
+	free(buf);
 	return 0;
 }
 
