@@ -191,9 +191,9 @@ static FILE *out_file(struct stream *s, uint32_t uid, uint32_t ifindex)
 	of->uid = uid;
 	of->ifindex = ifindex;
 	of->path = strdup(path);
-	of->f = tm_open_output(path);
+	of->f = tm_open_output(path, uid);
 	if (!of->f)
-		tm_err("cannot write '%s': %s; its lines are dropped", path, strerror(errno));
+		tm_err("'%s': its lines are dropped", path);
 	return of->f;
 }
 

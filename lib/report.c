@@ -97,9 +97,8 @@ int tm_write_reports(const char *template, double interval, const struct tm_rows
 		if (u->untracked)
 			continue;
 		tm_expand_template(template, u->uid, NULL, path, sizeof(path));
-		f = tm_open_output(path);
+		f = tm_open_output(path, u->uid);
 		if (!f) {
-			tm_err("cannot write '%s': %s", path, strerror(errno));
 			err = -EIO;
 			continue;
 		}

@@ -47,6 +47,24 @@ int tm_check_template(const char *t, const char *allowed)
 	return 0;
 }
 
+/*
+ * A user name as one part of a path: user names come from NSS (LDAP, SSSD)
+ * and may hold a '/', or be "." or "..". Those become '_', so %u never
+ * leaves the directory the template names.
+ */
+static int put_name(char *out, size_t len, const char *name)
+{
+	int n = snprintf(out, len, "%s", name);
+	size_t i;
+
+	for (i = 0; i < len && out[i]; i++)
+		if (out[i] == '/')
+			out[i] = '_';
+	if (!strcmp(out, ".") || !strcmp(out, ".."))
+		memset(out, '_', strlen(out));
+	return n;
+}
+
 void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *path, size_t len)
 {
 	char name[64];
@@ -63,7 +81,7 @@ void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *p
 		}
 		switch (*++t) {
 		case 'u':
-			n += snprintf(path + n, len - n, "%s", tm_user_name(uid, name, sizeof(name)));
+			n += put_name(path + n, len - n, tm_user_name(uid, name, sizeof(name)));
 			break;
 		case 'U':
 			if (uid == TM_UID_UNKNOWN)
@@ -85,26 +103,58 @@ void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *p
 }
 
 /*
- * Appends to path; a file made here is mode 0640 whatever the umask, and
- * one that exists keeps the mode its owner gave it.
+ * Whether root may append to a file it found at a path a user may have
+ * chosen: a regular file, one link, owned by root or by the user the file
+ * is for, and writable by nobody else. Anything else could be a file a user
+ * planted (to read another's report, or to have root write where it
+ * should not), and is left alone.
  */
-FILE *tm_open_output(const char *path)
+static bool ours(int fd, uint32_t uid)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	       (st.st_uid == 0 || st.st_uid == uid) && !(st.st_mode & 022);
+}
+
+/*
+ * Appends to path, the file of uid's lines. A file made here is mode 0640
+ * whatever the umask. No link is followed, not even to a file of tm's, and
+ * a file that exists must pass ours(); a FIFO with no reader is refused
+ * rather than waited on. NULL with errno set, and said, otherwise.
+ */
+FILE *tm_open_output(const char *path, uint32_t uid)
+{
+	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	int fd = open(path, flags | O_CREAT | O_EXCL, 0640);
 	FILE *f;
 
-	if (fd >= 0)
+	if (fd >= 0) {
 		fchmod(fd, 0640);
-	else if (errno == EEXIST)
-		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
+	} else if (errno == EEXIST) {
+		fd = open(path, flags);
+		if (fd >= 0 && !ours(fd, uid)) {
+			close(fd);
+			tm_err("'%s': not a file tm writes to (a link, a file of another user, "
+			       "or one others may write); left alone", path);
+			errno = EPERM;
+			return NULL;
+		}
+	}
+	if (fd < 0) {
+		if (errno == ELOOP)
+			errno = EPERM;	/* a symbolic link: said as refused */
+		tm_err("cannot write '%s': %s", path, strerror(errno));
 		return NULL;
+	}
+	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
 	f = fdopen(fd, "a");
 	if (!f) {
 		int err = errno;
 
 		close(fd);
 		errno = err;
+		tm_err("cannot write '%s': %s", path, strerror(errno));
 	}
 	return f;
 }

@@ -211,7 +211,7 @@ size_t tm_text_width(const char *s, size_t n);
 /* template.c */
 int tm_check_template(const char *t, const char *allowed);
 void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *path, size_t len);
-FILE *tm_open_output(const char *path);
+FILE *tm_open_output(const char *path, uint32_t uid);
 
 /* format.c */
 void tm_put_size(struct tm_buf *b, uint64_t v);

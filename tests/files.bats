@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Files root writes at a path a template names, in a directory users may
+# write: no link is followed, no planted file is written into.
+
+load lib
+
+setup() {
+	tm_setup
+	tm-load --cgroup "$CG" 2>/dev/null
+	# A directory every user may write, as /tmp is.
+	DIR=$BIN/reports
+	mkdir -m 1777 "$DIR"
+	echo "root's own" >"$BIN/victim"
+	chmod 644 "$BIN/victim"
+}
+teardown() { tm_teardown; }
+
+A=42551
+B=42552
+
+@test "tm-stat --output follows no symbolic link a user planted, and still writes the others' reports" {
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 10
+	setpriv --reuid=$A --regid=$A --clear-groups ln -s "$BIN/victim" "$DIR/$A.log"
+	run tm-stat --interval 0.1 --count 1 --output "$DIR/%U.log"
+	[ "$status" = 1 ]
+	[[ "$output" == *"cannot write '$DIR/$A.log': Operation not permitted"* ]]
+	[ "$(cat "$BIN/victim")" = "root's own" ]
+	grep -q "^=== .* user $B (uid $B)" "$DIR/$B.log"
+}
+
+@test "tm-stat --output does not write into a file another user planted for someone's report" {
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 10
+	# A plants the file B's report would go to, readable and writable by all.
+	setpriv --reuid=$A --regid=$A --clear-groups sh -c "umask 0; : >'$DIR/$B.log'"
+	run tm-stat --interval 0.1 --count 1 --output "$DIR/%U.log"
+	[ "$status" = 1 ]
+	[[ "$output" == *"'$DIR/$B.log': not a file tm writes to"* ]]
+	[ ! -s "$DIR/$B.log" ]
+	# A hard link to another file is refused too.
+	rm -f "$DIR/$B.log"
+	ln "$BIN/victim" "$DIR/$B.log"
+	run tm-stat --interval 0.1 --count 1 --output "$DIR/%U.log"
+	[ "$status" = 1 ]
+	[ "$(cat "$BIN/victim")" = "root's own" ]
+}
+
+@test "tm-stream --output follows no symbolic link either, and a FIFO is not waited on" {
+	setpriv --reuid=$A --regid=$A --clear-groups ln -s "$BIN/victim" "$DIR/$A.log"
+	setpriv --reuid=$A --regid=$A --clear-groups mkfifo "$DIR/$B.log"
+	start_stream --output "$DIR/%U.log"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 10
+	sleep 0.3
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	[ "$(cat "$BIN/victim")" = "root's own" ]
+	grep -q "'$DIR/$A.log': its lines are dropped" "$BIN/stream.err"
+	# A FIFO nobody reads: refused at once (ENXIO), never waited on.
+	grep -q "cannot write '$DIR/$B.log': No such device or address" "$BIN/stream.err"
+}
