@@ -52,13 +52,15 @@ int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *c
 	size_t i;
 
 	memset(o, 0, sizeof(*o));
+	if (ncols > TM_OUT_MAXCOLS)
+		return -E2BIG;
 	o->fmt = fmt;
 	o->cols = cols;
 	o->ncols = ncols;
 	o->f = stdout;
 	o->line = malloc(LINE_SIZE);
 	o->scratch = malloc(SCRATCH_SIZE);
-	if (!o->line || !o->scratch || ncols > TM_OUT_MAXCOLS) {
+	if (!o->line || !o->scratch) {
 		tm_out_free(o);
 		return -ENOMEM;
 	}
