@@ -157,8 +157,14 @@ int tm_root_clear_staging(const struct tm_root *r)
 	while ((de = readdir(d))) {
 		char path[PATH_MAX];
 
+		const char *pid;
+
+		/* <root>-loading-<pid>, digits only: no other root's name. */
 		if (strncmp(de->d_name, r->base, blen) ||
-		    strncmp(de->d_name + blen, STAGING, strlen(STAGING)) ||
+		    strncmp(de->d_name + blen, STAGING, strlen(STAGING)))
+			continue;
+		pid = de->d_name + blen + strlen(STAGING);
+		if (!*pid || strspn(pid, "0123456789") != strlen(pid) ||
 		    tm_path(path, sizeof(path), r->parent, de->d_name))
 			continue;
 		if (!tm_root_remove(path))

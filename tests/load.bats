@@ -218,3 +218,15 @@ prog_ids() {
 	tm-unload
 	[ ! -e "$TM_PIN_ROOT" ]
 }
+
+@test "another pin root whose name only begins like a staging directory is not touched" {
+	local other=$TM_PIN_ROOT-loading-x
+	EXTRA_PINS+=("$other")
+	TM_PIN_ROOT=$other tm-load --cgroup "$CG"
+	new_cgroup b
+	tm-load --cgroup "$REPLY"
+	tm-unload
+	[ -e "$other/control" ]
+	TM_PIN_ROOT=$other tm-unload
+	[ ! -e "$other" ]
+}
