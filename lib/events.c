@@ -53,10 +53,7 @@ static void get_comm(const void *rec, const void *ctx, struct tm_val *v, struct 
 
 static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	const char *start = sb->p;
-
-	tm_put_proto(sb, ev(rec)->proto);
-	tm_val_built(v, sb, start);
+	tm_val_proto(v, sb, ev(rec)->proto);
 }
 
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -64,22 +61,14 @@ static void get_family(const void *rec, const void *ctx, struct tm_val *v, struc
 	tm_val_text(v, tm_family_name(ev(rec)->family));
 }
 
-static void addr(const struct tm_event *e, const uint8_t *a, struct tm_val *v, struct tm_buf *sb)
-{
-	const char *start = sb->p;
-
-	tm_put_addr(sb, e->family, a);
-	tm_val_built(v, sb, start);
-}
-
 static void get_src(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	addr(ev(rec), ev(rec)->saddr, v, sb);
+	tm_val_addr(v, sb, ev(rec)->family, ev(rec)->saddr);
 }
 
 static void get_dst(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	addr(ev(rec), ev(rec)->daddr, v, sb);
+	tm_val_addr(v, sb, ev(rec)->family, ev(rec)->daddr);
 }
 
 static void get_sport(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)

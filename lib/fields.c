@@ -73,10 +73,7 @@ static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct t
 
 static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	char *start = sb->p;
-
-	tm_put_proto(sb, row(rec)->proto);
-	tm_val_built(v, sb, start);
+	tm_val_proto(v, sb, row(rec)->proto);
 }
 
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -103,22 +100,14 @@ static void get_remote(const void *rec, const void *ctx, struct tm_val *v, struc
 	endpoint(row(rec), row(rec)->raddr, row(rec)->rport, v, sb);
 }
 
-static void addr(const struct tm_row *r, const uint8_t *a, struct tm_val *v, struct tm_buf *sb)
-{
-	char *start = sb->p;
-
-	tm_put_addr(sb, r->family, a);
-	tm_val_built(v, sb, start);
-}
-
 static void get_laddr(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	addr(row(rec), row(rec)->laddr, v, sb);
+	tm_val_addr(v, sb, row(rec)->family, row(rec)->laddr);
 }
 
 static void get_raddr(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	addr(row(rec), row(rec)->raddr, v, sb);
+	tm_val_addr(v, sb, row(rec)->family, row(rec)->raddr);
 }
 
 static void get_lport(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)

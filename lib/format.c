@@ -59,16 +59,6 @@ void tm_put_rate(struct tm_buf *b, double bytes_per_sec)
 	tm_put_lit(b, "/s");
 }
 
-/* Into a string: what tm_put_size and tm_put_rate write. */
-void tm_human_bytes(uint64_t v, char *buf, size_t len)
-{
-	char out[32];
-	TM_BUF(b, out);
-
-	tm_put_size(&b, v);
-	snprintf(buf, len, "%.*s", (int)(b.p - out), out);
-}
-
 static const char *proto_name(uint8_t proto)
 {
 	switch (proto) {
@@ -99,15 +89,6 @@ bool tm_proto_has_ports(uint8_t proto)
 const char *tm_family_name(uint8_t family)
 {
 	return family == TM_FAMILY_IPV4 ? "ipv4" : family == TM_FAMILY_IPV6 ? "ipv6" : "other";
-}
-
-void tm_human_rate(double bps, char *buf, size_t len)
-{
-	char out[32];
-	TM_BUF(b, out);
-
-	tm_put_rate(&b, bps);
-	snprintf(buf, len, "%.*s", (int)(b.p - out), out);
 }
 
 /* Seconds, fractions allowed: 0.5, 2, 10.25; at least 1 ms, at most a day. */

@@ -28,6 +28,23 @@ void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *st
 	v->len = scratch->p - start;
 }
 
+/* An address, or a protocol's name, built in scratch as the value. */
+void tm_val_addr(struct tm_val *v, struct tm_buf *scratch, uint8_t family, const uint8_t *a)
+{
+	const char *start = scratch->p;
+
+	tm_put_addr(scratch, family, a);
+	tm_val_built(v, scratch, start);
+}
+
+void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto)
+{
+	const char *start = scratch->p;
+
+	tm_put_proto(scratch, proto);
+	tm_val_built(v, scratch, start);
+}
+
 static const char *const fmt_names[] = { "table", "json", "csv" };
 
 int tm_parse_format(const char *opt, const char *arg, unsigned allowed, enum tm_fmt *fmt)

@@ -216,8 +216,6 @@ FILE *tm_open_output(const char *path, uint32_t uid);
 /* format.c */
 void tm_put_size(struct tm_buf *b, uint64_t v);
 void tm_put_rate(struct tm_buf *b, double bytes_per_sec);
-void tm_human_bytes(uint64_t v, char *buf, size_t len);
-void tm_human_rate(double bytes_per_sec, char *buf, size_t len);
 void tm_put_proto(struct tm_buf *b, uint8_t proto);
 bool tm_proto_has_ports(uint8_t proto);
 const char *tm_family_name(uint8_t family);
@@ -273,6 +271,8 @@ typedef void (*tm_get_fn)(const void *rec, const void *ctx, struct tm_val *v,
 /* For getters: a string as the value, or what they built in scratch from start. */
 void tm_val_text(struct tm_val *v, const char *s);
 void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *start);
+void tm_val_addr(struct tm_val *v, struct tm_buf *scratch, uint8_t family, const uint8_t *a);
+void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto);
 
 struct tm_col {
 	const char *key;	/* JSON key and CSV header */

@@ -24,6 +24,27 @@ void str_is(const char *got, const char *want, const char *name)
 		printf("# got '%s', want '%s'\n", got, want);
 }
 
+/* What a tm_buf writer wrote, as a string. */
+static const char *put_size(uint64_t v)
+{
+	static char buf[32];
+	struct tm_buf b = { buf, buf + sizeof(buf) - 1 };
+
+	tm_put_size(&b, v);
+	*b.p = '\0';
+	return buf;
+}
+
+static const char *put_rate(double v)
+{
+	static char buf[32];
+	struct tm_buf b = { buf, buf + sizeof(buf) - 1 };
+
+	tm_put_rate(&b, v);
+	*b.p = '\0';
+	return buf;
+}
+
 static void test_human_bytes(void)
 {
 	static const struct { uint64_t v; const char *s; } cases[] = {
@@ -32,18 +53,15 @@ static void test_human_bytes(void)
 		{ 1048576, "1.00 MiB" }, { 500ULL << 30, "500 GiB" },
 		{ UINT64_MAX, "16.0 EiB" },
 	};
-	char buf[32], name[64];
+	char name[64];
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		tm_human_bytes(cases[i].v, buf, sizeof(buf));
 		snprintf(name, sizeof(name), "human bytes %s", cases[i].s);
-		str_is(buf, cases[i].s, name);
+		str_is(put_size(cases[i].v), cases[i].s, name);
 	}
-	tm_human_rate(1536.4, buf, sizeof(buf));
-	str_is(buf, "1.50 KiB/s", "human rate");
-	tm_human_rate(-3, buf, sizeof(buf));
-	str_is(buf, "0 B/s", "negative rate shows as 0");
+	str_is(put_rate(1536.4), "1.50 KiB/s", "human rate");
+	str_is(put_rate(-3), "0 B/s", "negative rate shows as 0");
 }
 
 static void test_interval(void)
