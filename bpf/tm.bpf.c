@@ -13,10 +13,12 @@
 #include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #include "tm_abi.h"
 
 #define SOCK_RAW 3	/* not in the UAPI headers */
+#define E2BIG 7
 #define barrier() asm volatile("" ::: "memory")
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 /* An event's room in the ring: its 8-byte header and the record. */
@@ -107,9 +109,35 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TM_IFACES_MAX);
-	__type(key, __u32);
+	__type(key, struct tm_iface_key);
 	__type(value, struct tm_iface);
 } ifaces SEC(".maps");
+
+/* Every interface that carried a slot, named as in its own namespace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_IFNAMES_MAX);
+	__type(key, struct tm_iface_key);
+	__type(value, struct tm_iface);
+} ifnames SEC(".maps");
+
+/* Cgroups by id: name and parent, recorded while they exist. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_CGROUPS_MAX);
+	__type(key, __u64);
+	__type(value, struct tm_cgroup);
+} cgroups SEC(".maps");
+
+/* Room to build a struct tm_cgroup: too big for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tm_cgroup);
+} cgroup_scratch SEC(".maps");
 
 static __always_inline __u8 skb_family(const struct __sk_buff *skb)
 {
@@ -124,35 +152,97 @@ static __always_inline __u8 skb_family(const struct __sk_buff *skb)
 }
 
 /*
- * The hook only ever sees full sockets: for a request socket's SYN-ACK the
- * kernel hands it the listener, whose UID is the right owner. What has no
- * owner is the kernel's own reply traffic: TCP resets and time-wait ACKs
- * from the per-namespace TCP control socket, ICMP errors and echo replies,
- * NDP and MLD. Those come from root-owned raw sockets of these protocols;
- * charging them to root would be a lie, so they go to the unknown owner.
- * bpf_get_socket_uid() answers the overflow UID (65534) when there is no
- * full socket. Only those two UIDs need a look at the socket itself.
+ * The kernel's side of what the programs read: only the fields used, found
+ * by name in the running kernel's BTF (CO-RE), so no kernel header is
+ * needed and the offsets are always the kernel's own.
  */
-#define OVERFLOW_UID 65534
+struct ns_common___tm {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
 
-static __always_inline __u32 skb_owner(struct __sk_buff *skb)
+struct net___tm {
+	struct ns_common___tm ns;
+	__u64 net_cookie;
+} __attribute__((preserve_access_index));
+
+struct possible_net_t___tm {
+	struct net___tm *net;
+} __attribute__((preserve_access_index));
+
+struct sock_common___tm {
+	struct possible_net_t___tm skc_net;
+} __attribute__((preserve_access_index));
+
+struct kuid_t___tm {
+	__u32 val;
+} __attribute__((preserve_access_index));
+
+struct sock___tm {
+	struct sock_common___tm __sk_common;
+	struct kuid_t___tm sk_uid;
+	__u8 sk_kern_sock:1;
+} __attribute__((preserve_access_index));
+
+struct net_device___tm {
+	char name[TM_IFNAMSIZ];
+} __attribute__((preserve_access_index));
+
+struct sk_buff___tm {
+	struct net_device___tm *dev;
+	struct sock___tm *sk;
+} __attribute__((preserve_access_index));
+
+struct kernfs_node___tm {
+	__u64 id;
+	const char *name;
+	struct kernfs_node___tm *__parent;	/* Linux 6.15 and later */
+} __attribute__((preserve_access_index));
+
+struct kernfs_node___old {
+	struct kernfs_node___tm *parent;	/* before */
+} __attribute__((preserve_access_index));
+
+struct cgroup___tm {
+	struct kernfs_node___tm *kn;
+} __attribute__((preserve_access_index));
+
+struct css_set___tm {
+	struct cgroup___tm *dfl_cgrp;
+} __attribute__((preserve_access_index));
+
+struct task_struct___tm {
+	struct css_set___tm *cgroups;
+} __attribute__((preserve_access_index));
+
+/* The kernel's own object behind a program's context (Linux 6.3). */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/*
+ * Whose a packet is: the UID of its socket as the host sees it. The kernel
+ * keeps a socket's owner as a kuid, the UID in the initial user namespace;
+ * bpf_get_socket_uid() would map it into the user namespace that owns the
+ * socket's network namespace, so a container's root would read as the
+ * host's root. What has no owner is the kernel's own traffic: TCP resets
+ * and time-wait ACKs from its per-namespace control sockets, ICMP errors
+ * and echo replies, NDP and MLD. Those sockets are the kernel's
+ * (sk_kern_sock); a root process's own raw socket is root's.
+ */
+static __always_inline __u32 sock_owner(const struct sock___tm *sk)
 {
-	__u32 uid = bpf_get_socket_uid(skb);
-	struct bpf_sock *sk;
+	if (!sk || BPF_CORE_READ_BITFIELD(sk, sk_kern_sock))
+		return TM_UID_UNKNOWN;
+	return sk->sk_uid.val;
+}
 
-	if (uid != 0 && uid != OVERFLOW_UID)
-		return uid;
-	sk = skb->sk;
-	if (!sk)
-		return TM_UID_UNKNOWN;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return TM_UID_UNKNOWN;
-	if (uid == 0 && sk->type == SOCK_RAW &&
-	    (sk->protocol == IPPROTO_TCP || sk->protocol == IPPROTO_ICMP ||
-	     sk->protocol == IPPROTO_ICMPV6))
-		return TM_UID_UNKNOWN;
-	return uid;
+/* The socket's network namespace, as its owner record keeps it. */
+static __always_inline void set_netns(struct tm_owner *o, const struct sock___tm *sk)
+{
+	struct net___tm *net = sk ? sk->__sk_common.skc_net.net : NULL;
+
+	if (net) {
+		o->netns = net->ns.inum;
+		o->netns_cookie = net->net_cookie;
+	}
 }
 
 /*
@@ -216,6 +306,7 @@ struct pkt {
 	__u8 egress;
 	__u8 has_ports;			/* 0: no ports (ICMP, a later fragment) */
 	__u8 untracked;
+	__u16 l4off;			/* transport header; 0: not reached */
 };
 
 _Static_assert(sizeof(struct tm_slot) % 8 == 0, "tm_slot is swapped as words");
@@ -247,6 +338,7 @@ static __always_inline void parse(struct __sk_buff *skb, struct pkt *p)
 		if (ip.frag_off & bpf_htons(0x1fff))
 			return;
 		off = ip.ihl * 4;
+		p->l4off = off;
 	} else if (p->key.family == TM_FAMILY_IPV6) {
 		struct ipv6hdr ip6;
 		int i;
@@ -289,6 +381,7 @@ static __always_inline void parse(struct __sk_buff *skb, struct pkt *p)
 			proto = ext[0];
 		}
 		p->key.proto = proto;
+		p->l4off = off;
 	} else {
 		return;
 	}
@@ -384,6 +477,7 @@ static __always_inline void count_detail(const struct tm_owner *o, const struct 
 		.uid = s->key.uid,
 		.pid = o->pid,
 		.cgroup_id = o->cgroup_id,
+		.netns_cookie = o->netns_cookie,
 		.ifindex = s->ifindex,
 		.family = s->key.family,
 		.proto = s->key.proto,
@@ -504,7 +598,7 @@ static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
 	e->has_ports = p->has_ports;
 	e->sport = p->egress ? p->key.lport : p->key.rport;
 	e->dport = p->egress ? p->key.rport : p->key.lport;
-	e->pad = 0;
+	e->netns = o->netns;
 	__builtin_memcpy(e->saddr, p->egress ? p->key.laddr : p->key.raddr, 16);
 	__builtin_memcpy(e->daddr, p->egress ? p->key.raddr : p->key.laddr, 16);
 	/*
@@ -551,27 +645,132 @@ static __always_inline bool same_slot(const struct tm_slot *s, const struct pkt 
 	       a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
 }
 
+#define ICMP_ECHOREPLY		0
+#define ICMP_ECHO		8
+#define ICMPV6_ECHO_REQUEST	128
+#define ICMPV6_ECHO_REPLY	129
+
+/* ICMP errors, which quote the packet they answer. */
+static __always_inline bool icmp_error(__u8 family, __u8 type)
+{
+	if (family == TM_FAMILY_IPV4)
+		return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+	return type >= 1 && type <= 4;
+}
+
 /*
- * Most packets only add to their socket's slot: one socket-storage lookup
- * (the kernel caches it in the socket) and a compare, under the slot's
- * lock. The maps are written when the slot changes key, when the socket is
- * released, and for every packet of a socket that keeps no slot: one
- * released, one made before the load or by the kernel, a listener.
+ * The kernel hands every raw socket of a packet's protocol a copy of each
+ * incoming packet, and the hook runs on each copy before the socket's own
+ * filter: two users pinging at once would each be charged both users'
+ * replies, and a raw TCP socket every segment a TCP socket also gets. The
+ * one thing that tells whose such a packet is, is ICMP's echo identifier:
+ * a raw socket owns an incoming packet when it is an echo reply with the
+ * identifier of the socket's last echo request, or an ICMP error quoting
+ * that request. Everything else a raw socket is handed is a copy, counted
+ * apart (tm_global.raw_copies_*) and in no row. Outgoing packets are
+ * always the socket's; an echo request there records its identifier.
  */
+static __always_inline bool raw_copy(struct __sk_buff *skb, struct tm_sock *st,
+				     const struct pkt *p)
+{
+	bool v4 = p->key.family == TM_FAMILY_IPV4;
+	__u8 icmp[8], ip[40];
+	__u16 id;
+	__u32 off;
+
+	if ((p->key.family != TM_FAMILY_IPV4 && p->key.family != TM_FAMILY_IPV6) ||
+	    p->key.proto != (v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6) || !p->l4off ||
+	    bpf_skb_load_bytes(skb, p->l4off, icmp, sizeof(icmp)))
+		return !p->egress;
+	__builtin_memcpy(&id, icmp + 4, 2);
+	if (p->egress) {
+		if (icmp[0] == (v4 ? ICMP_ECHO : ICMPV6_ECHO_REQUEST)) {
+			st->echo_id = id;
+			st->echo_set = 1;
+		}
+		return false;
+	}
+	if (!st->echo_set)
+		return true;
+	if (icmp[0] == (v4 ? ICMP_ECHOREPLY : ICMPV6_ECHO_REPLY))
+		return id != st->echo_id;
+	if (!icmp_error(p->key.family, icmp[0]))
+		return true;
+	/* The quoted packet: its IP header, then its ICMP header. */
+	off = p->l4off + 8;
+	if (v4) {
+		if (bpf_skb_load_bytes(skb, off, ip, 20) || ip[9] != IPPROTO_ICMP)
+			return true;
+		off += (ip[0] & 0xf) * 4;
+	} else {
+		if (bpf_skb_load_bytes(skb, off, ip, 40) || ip[6] != IPPROTO_ICMPV6)
+			return true;
+		off += 40;
+	}
+	if (bpf_skb_load_bytes(skb, off, icmp, sizeof(icmp)))
+		return true;
+	__builtin_memcpy(&id, icmp + 4, 2);
+	return icmp[0] != (v4 ? ICMP_ECHO : ICMPV6_ECHO_REQUEST) || id != st->echo_id;
+}
+
+/*
+ * Each interface a slot starts on gets its name in "ifnames", as its own
+ * namespace names it, while it exists; a socket remembers the last one it
+ * checked, so a socket that keeps no slot does not look it up each time.
+ */
+static __always_inline void name_iface(const struct sk_buff___tm *k, struct tm_sock *st,
+				       const struct tm_owner *o, __u32 ifindex)
+{
+	struct tm_iface_key key = {
+		.netns_cookie = o->netns_cookie,
+		.ifindex = ifindex,
+	};
+	struct net_device___tm *dev;
+
+	if (st && st->named_ifindex == ifindex)
+		return;
+	if (!bpf_map_lookup_elem(&ifnames, &key)) {
+		struct tm_iface v = { .netns = o->netns };
+
+		dev = k->dev;
+		if (!dev || bpf_probe_read_kernel_str(v.name, sizeof(v.name), dev->name) < 0)
+			return;
+		bpf_map_update_elem(&ifnames, &key, &v, BPF_NOEXIST);
+	}
+	if (st)
+		st->named_ifindex = ifindex;
+}
+
 /*
  * The packet's slot is another, or the socket keeps none: the packet gets
  * its own, which takes the socket's place (whose slot leaves for the maps)
  * or goes to the maps itself.
  */
-static __always_inline void settle(struct __sk_buff *skb, struct tm_sock *st,
-				   struct pkt *p, __u64 now, bool keep)
+static __always_inline void settle(struct __sk_buff *skb, const struct sk_buff___tm *k,
+				   struct tm_sock *st, struct pkt *p, __u64 now, bool keep)
 {
 	struct tm_owner none = { .comm = "?" };
+	const struct tm_owner *o = &none;
 	struct tm_slot fresh = {};
+	struct tm_global *g;
 	__u64 *a, *b, t;
 	int i;
 
-	p->key.uid = skb_owner(skb);
+	if (st) {
+		o = &st->owner;
+		if (st->raw && raw_copy(skb, st, p)) {
+			g = global_counters();
+			if (g) {
+				g->raw_copies_bytes += p->bytes;
+				g->raw_copies_packets += p->packets;
+			}
+			return;
+		}
+	} else {
+		set_netns(&none, k->sk);
+	}
+	p->key.uid = sock_owner(k->sk);
+	name_iface(k, st, o, p->ifindex);
 	fill_slot(&fresh, p, now);
 	if (st && keep) {
 		a = (__u64 *)&st->slot;
@@ -593,9 +792,31 @@ static __always_inline void settle(struct __sk_buff *skb, struct tm_sock *st,
 		bpf_spin_unlock(&st->lock);
 	}
 	/* fresh is now what leaves: the socket's old slot, or this packet. */
-	flush(st ? &st->owner : &none, &fresh);
+	flush(o, &fresh);
 	if (control.reader_pid && !p->untracked)
-		emit(p, st ? &st->owner : &none);
+		emit(p, o);
+}
+
+/* With --iface, only packets on the interfaces named count. */
+static __always_inline bool iface_counted(const struct sk_buff___tm *k,
+					  const struct tm_sock *st, __u32 ifindex)
+{
+	struct tm_iface_key key = { .ifindex = ifindex };
+	struct tm_owner o = {};
+
+	/*
+	 * The barriers keep the compiler from merging the two loads into one
+	 * instruction on two kinds of pointer, which the verifier refuses.
+	 */
+	if (st) {
+		key.netns_cookie = st->owner.netns_cookie;
+		barrier();
+	} else {
+		set_netns(&o, k->sk);
+		barrier();
+		key.netns_cookie = o.netns_cookie;
+	}
+	return bpf_map_lookup_elem(&ifaces, &key) != NULL;
 }
 
 /*
@@ -603,10 +824,12 @@ static __always_inline void settle(struct __sk_buff *skb, struct tm_sock *st,
  * (the kernel caches it in the socket) and a compare, under the slot's
  * lock. The maps are written when the slot changes key, when the socket is
  * released, and for every packet of a socket that keeps no slot: one
- * released, one made before the load or by the kernel, a listener.
+ * released, one made before the load or by the kernel, a listener, a raw
+ * socket.
  */
 static __always_inline void account(struct __sk_buff *skb, int egress)
 {
+	struct sk_buff___tm *k = bpf_cast_to_kern_ctx(skb);
 	struct pkt p = {
 		.bytes = skb->len,
 		/* A GSO/GRO super-packet carries gso_segs segments, a plain one 1. */
@@ -616,13 +839,10 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 		.key.family = skb_family(skb),
 	};
 	struct tm_sock *st = NULL;
-	struct bpf_sock *sk;
+	struct bpf_sock *sk, *full;
 	bool listener = false, direct = false;
 	__u64 now;
 
-	if (control.ifaces && !bpf_map_lookup_elem(&ifaces, &p.ifindex))
-		return;
-	parse(skb, &p);
 	sk = skb->sk;
 	if (sk) {
 		/* NULL for a socket that is not a full one. */
@@ -644,8 +864,14 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 		st->direct = 1;
 		bpf_spin_unlock(&st->lock);
 		st->owner.comm[0] = '?';
+		set_netns(&st->owner, k->sk);
+		full = sk ? bpf_sk_fullsock(sk) : NULL;
+		st->raw = full && full->type == SOCK_RAW;
 		st->owner.cgroup_id = bpf_skb_cgroup_id(skb);
 	}
+	if (control.ifaces && !iface_counted(k, st, p.ifindex))
+		return;
+	parse(skb, &p);
 	now = tick();
 	if (st && !listener) {
 		bpf_spin_lock(&st->lock);
@@ -670,19 +896,71 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 		direct = st->direct;
 		bpf_spin_unlock(&st->lock);
 	}
-	settle(skb, st, &p, now, !listener && !direct);
+	settle(skb, k, st, &p, now, !listener && !direct);
+}
+
+/*
+ * The creating task's cgroup and its ancestors, as far up as one is not
+ * yet recorded: name and parent, while they exist, so the cgroup keeps its
+ * path after it is removed. The kernel's own objects are read with probes
+ * (its cgroup names are not reachable otherwise from this hook).
+ */
+static __always_inline struct kernfs_node___tm *kn_parent(struct kernfs_node___tm *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+static __always_inline void record_cgroups(void)
+{
+	struct task_struct___tm *task = (void *)bpf_get_current_task();
+	struct kernfs_node___tm *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	struct kernfs_node___tm *parent;
+	struct tm_global *g;
+	struct tm_cgroup *v;
+	__u32 zero = 0;
+	__u64 id;
+	int i;
+
+	v = bpf_map_lookup_elem(&cgroup_scratch, &zero);
+	if (!v)
+		return;
+	for (i = 0; i < 64 && kn; i++) {
+		id = BPF_CORE_READ(kn, id);
+		if (bpf_map_lookup_elem(&cgroups, &id))
+			return;
+		parent = kn_parent(kn);
+		v->parent = parent ? BPF_CORE_READ(parent, id) : 0;
+		if (bpf_probe_read_kernel_str(v->name, sizeof(v->name), BPF_CORE_READ(kn, name)) < 0)
+			return;
+		if (bpf_map_update_elem(&cgroups, &id, v, BPF_NOEXIST) == -E2BIG) {
+			g = global_counters();
+			if (g)
+				g->cgroups_full++;
+			return;
+		}
+		kn = parent;
+	}
 }
 
 SEC("cgroup/sock_create")
 int tm_sock_create(struct bpf_sock *sk)
 {
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
 	struct tm_sock *st;
 
+	if (!bpf_map_lookup_elem(&cgroups, &cgroup_id))
+		record_cgroups();
 	st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (st) {
 		st->owner.pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(st->owner.comm, sizeof(st->owner.comm));
-		st->owner.cgroup_id = bpf_get_current_cgroup_id();
+		set_netns(&st->owner, bpf_cast_to_kern_ctx(sk));
+		/* A raw socket keeps no slot: raw_copy() looks at each packet. */
+		st->raw = sk->type == SOCK_RAW;
+		st->direct = st->raw;
+		st->owner.cgroup_id = cgroup_id;
 	}
 	return 1;
 }

@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	3
+#define TM_LAYOUT_VERSION	4
 
 /*
  * The pinned maps, each once: X(ID, name under the pin root, name in the
@@ -32,7 +32,9 @@
 	X(EVENTS,	"events",	"events")	\
 	X(SOCKS,	"socks",	"socks")	\
 	X(CONNS,	"conns",	"conns")	\
-	X(DETAILS,	"details",	"details")
+	X(DETAILS,	"details",	"details")	\
+	X(IFNAMES,	"ifnames",	"ifnames")	\
+	X(CGROUPS,	"cgroups",	"cgroups")
 
 enum tm_map_id {
 #define TM_MAP_ENUM(id, pin, obj) TM_MAP_##id,
@@ -62,6 +64,11 @@ enum tm_map_id {
 #define TM_CONNS_MAX		65536
 /* Capacity of the per (uid, process, interface, cgroup, protocol) map. */
 #define TM_DETAILS_MAX		65536
+/* Interfaces named (each network namespace's own) and cgroups recorded. */
+#define TM_IFNAMES_MAX		4096
+#define TM_CGROUPS_MAX		16384
+/* A cgroup's name in its parent: kernfs allows NAME_MAX (255) bytes. */
+#define TM_CGNAME_LEN		256
 /* Default size of the event ring buffer (tm-load --events-size). */
 #define TM_EVENTS_SIZE		(4u << 20)
 /*
@@ -105,6 +112,14 @@ struct tm_global {
 					 * live ones: those evicted */
 	__u64 details_full_bytes;	/* "details" map was full */
 	__u64 details_full_packets;
+	/*
+	 * Incoming packets a raw socket got a copy of that were not its own
+	 * (another socket's echo reply, a TCP segment a TCP socket also got):
+	 * in no row, so per-user totals stay equal to the wire.
+	 */
+	__u64 raw_copies_bytes;
+	__u64 raw_copies_packets;
+	__u64 cgroups_full;		/* cgroups not recorded: map full */
 };
 
 /*
@@ -134,12 +149,15 @@ struct tm_conn {
 
 /*
  * Key of the "details" hash: what tm-stat --by proc, iface, proto and
- * cgroup add up. Kept short: it is hashed for every packet.
+ * cgroup add up. Kept short: it is hashed as a slot leaves for the maps.
+ * An interface is its index in a network namespace, told by the
+ * namespace's cookie (never reused, unlike its inode number).
  */
 struct tm_detail_key {
 	__u32 uid;
 	__u32 pid;			/* 0: socket older than the load */
 	__u64 cgroup_id;		/* the socket's cgroup v2 id */
+	__u64 netns_cookie;
 	__u32 ifindex;
 	__u8 family;
 	__u8 proto;
@@ -152,12 +170,17 @@ struct tm_detail {
 	char comm[TM_COMM_LEN];		/* at the entry's first packet */
 };
 
-/* Who created a socket, where: recorded at creation. */
+/*
+ * Who created a socket, where: recorded at creation. The owner's UID is
+ * not here: it is read from the socket as each slot starts (an accepted
+ * socket takes the UID of the process that accepts it).
+ */
 struct tm_owner {
 	__u32 pid;			/* thread group id; 0: older than the load */
 	char comm[TM_COMM_LEN];		/* "?" with pid 0 */
-	__u32 pad;
+	__u32 netns;			/* the socket's network namespace: inode */
 	__u64 cgroup_id;		/* the creating task's cgroup v2 id */
+	__u64 netns_cookie;		/* and cookie */
 };
 
 /*
@@ -194,6 +217,10 @@ struct tm_sock {
 					 * iterator (which cannot take the lock)
 					 * can tell a torn read */
 	struct tm_owner owner;
+	__u32 named_ifindex;		/* last interface checked in "ifnames" */
+	__u8 raw;			/* a raw socket: every packet is settled */
+	__u8 echo_set;			/* it has sent an ICMP echo request */
+	__u16 echo_id;			/* the identifier of its last one */
 	struct tm_slot slot;
 };
 
@@ -228,7 +255,7 @@ struct tm_event {
 	__u8 has_ports;			/* 0: no ports (ICMP, a later fragment) */
 	__u16 sport;			/* host order */
 	__u16 dport;
-	__u32 pad;
+	__u32 netns;			/* inode of the socket's network namespace */
 	__u8 saddr[16];			/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 };
@@ -244,9 +271,36 @@ struct tm_mask6_key {
 	__u8 addr[16];
 };
 
-/* Value of the "ifaces" hash, keyed by ifindex (__u32). */
+/*
+ * Key of the "ifaces" filter and of "ifnames": an interface index in one
+ * network namespace, told by its cookie.
+ */
+struct tm_iface_key {
+	__u64 netns_cookie;
+	__u32 ifindex;
+	__u32 pad;
+};
+
+/*
+ * Value of "ifaces" and of "ifnames": the interface's name in its own
+ * namespace (for "ifnames", as at its first packet) and the namespace's
+ * inode number, as ls -l /proc/PID/ns/net shows it.
+ */
 struct tm_iface {
 	char name[TM_IFNAMSIZ];
+	__u32 netns;
+	__u32 pad;
+};
+
+/*
+ * Value of "cgroups", keyed by cgroup v2 id (__u64): each cgroup that
+ * carried traffic, and its ancestors, recorded while they exist (at load
+ * and as a new cgroup makes its first socket), so a cgroup keeps its path
+ * after it is removed. The root's parent is 0 and its name "".
+ */
+struct tm_cgroup {
+	__u64 parent;
+	char name[TM_CGNAME_LEN];	/* NUL-terminated */
 };
 
 /*

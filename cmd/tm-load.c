@@ -5,9 +5,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,7 @@ struct cgroup {
 };
 
 struct iface {
-	__u32 index;
+	struct tm_iface_key key;
 	struct tm_iface v;
 };
 
@@ -62,8 +64,10 @@ static void usage(FILE *f)
 "  -c, --cgroup PATH    count the sockets of this cgroup v2 directory and all\n"
 "                       below it (repeatable; default: the cgroup v2 root, found\n"
 "                       in /proc/self/mountinfo)\n"
-"      --iface IF       count only packets on this interface (repeatable;\n"
-"                       default: every interface)\n"
+"      --iface [NS:]IF  count only packets on this interface (repeatable;\n"
+"                       default: every interface): IF in tm-load's network\n"
+"                       namespace, or in NS, a name under /run/netns or a\n"
+"                       namespace file such as /proc/PID/ns/net\n"
 "      --masks FILE     untracked networks, one a line (as tm-mask load FILE)\n"
 "      --max-users N    (user, address family) pairs counted (default %u; a\n"
 "                       fresh load only); more are counted as 'users_full'\n"
@@ -82,27 +86,77 @@ static void usage(FILE *f)
 		TM_USERS_MAX, TM_CONNS_MAX, TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
 }
 
-/* Names are resolved now, in tm-load's network namespace, and kept. */
-static int add_iface(struct opts *o, const char *name)
+/*
+ * [NS:]NAME is resolved now and kept as the interface's index and its
+ * namespace's cookie: an index alone would also match the interface with
+ * that index in every other namespace (lo is 1 in each). ':' cannot be in
+ * an interface name, so the last one splits.
+ */
+static int add_iface(struct opts *o, const char *arg)
 {
-	__u32 index = if_nametoindex(name);
-	int i;
+	const char *colon = strrchr(arg, ':');
+	const char *name = colon ? colon + 1 : arg;
+	struct iface f = {};
+	char nspath[PATH_MAX];
+	int self = -1, ns = -1, i, err = 0;
+	struct stat st;
 
-	if (!index || strlen(name) >= TM_IFNAMSIZ) {
-		tm_usage_err("--iface '%s': no such interface", name);
-		return -TM_EUSAGE;
+	if (colon) {
+		if (colon == arg || !*name) {
+			tm_usage_err("--iface '%s': NAMESPACE:INTERFACE, both named", arg);
+			return -TM_EUSAGE;
+		}
+		if (memchr(arg, '/', colon - arg))
+			snprintf(nspath, sizeof(nspath), "%.*s", (int)(colon - arg), arg);
+		else
+			snprintf(nspath, sizeof(nspath), "/run/netns/%.*s", (int)(colon - arg), arg);
+		ns = open(nspath, O_RDONLY | O_CLOEXEC);
+		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (ns < 0 || self < 0) {
+			tm_usage_err("--iface '%s': '%s': %s", arg, nspath, strerror(errno));
+			err = -TM_EUSAGE;
+		} else if (setns(ns, CLONE_NEWNET)) {
+			err = errno == EPERM ? -EPERM : -TM_EUSAGE;
+			if (err == -EPERM)
+				tm_err("--iface '%s': cannot enter '%s': %s", arg, nspath,
+				       strerror(errno));
+			else
+				tm_usage_err("--iface '%s': '%s' is not a network namespace", arg,
+					     nspath);
+		}
+		if (err)
+			goto out;
+	}
+	f.key.ifindex = strlen(name) < TM_IFNAMSIZ ? if_nametoindex(name) : 0;
+	f.key.netns_cookie = tm_netns_cookie();
+	if (!stat("/proc/self/ns/net", &st))
+		f.v.netns = st.st_ino;
+	snprintf(f.v.name, TM_IFNAMSIZ, "%s", name);
+	if (colon && setns(self, CLONE_NEWNET)) {
+		tm_err("cannot return to tm-load's network namespace: %s", strerror(errno));
+		exit(1);
+	}
+	if (!f.key.ifindex) {
+		tm_usage_err("--iface '%s': no such interface%s%s", arg, colon ? " in " : "",
+			     colon ? nspath : "");
+		err = -TM_EUSAGE;
+		goto out;
 	}
 	for (i = 0; i < o->nif; i++)
-		if (o->ifaces[i].index == index)
-			return 0;
+		if (!memcmp(&o->ifaces[i].key, &f.key, sizeof(f.key)))
+			goto out;
 	if (o->nif == TM_IFACES_MAX) {
 		tm_usage_err("at most %d interfaces", TM_IFACES_MAX);
-		return -TM_EUSAGE;
+		err = -TM_EUSAGE;
+		goto out;
 	}
-	o->ifaces[o->nif].index = index;
-	snprintf(o->ifaces[o->nif].v.name, TM_IFNAMSIZ, "%s", name);
-	o->nif++;
-	return 0;
+	o->ifaces[o->nif++] = f;
+out:
+	if (ns >= 0)
+		close(ns);
+	if (self >= 0)
+		close(self);
+	return err;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -436,16 +490,19 @@ static int load_skel(struct tm_bpf *skel)
 
 /*
  * The interface filter becomes exactly the interfaces named: the new ones
- * go in and the count is set before the old ones go out.
+ * go in and the count is set before the old ones go out. Each is named in
+ * "ifnames" too, for the rows to come.
  */
-static int apply_ifaces(int fd, struct tm_control *ctl, const struct opts *o)
+static int apply_ifaces(int fd, int names_fd, struct tm_control *ctl, const struct opts *o)
 {
-	__u32 key, next, *prev = NULL;
+	struct tm_iface_key key, next, *prev = NULL;
 	int i, err = 0;
 
-	for (i = 0; i < o->nif && !err; i++)
-		if (bpf_map_update_elem(fd, &o->ifaces[i].index, &o->ifaces[i].v, BPF_ANY))
+	for (i = 0; i < o->nif && !err; i++) {
+		if (bpf_map_update_elem(fd, &o->ifaces[i].key, &o->ifaces[i].v, BPF_ANY))
 			err = -errno;
+		bpf_map_update_elem(names_fd, &o->ifaces[i].key, &o->ifaces[i].v, BPF_NOEXIST);
+	}
 	if (err) {
 		tm_err("cannot set the interface filter: %s", strerror(-err));
 		return err;
@@ -455,7 +512,7 @@ static int apply_ifaces(int fd, struct tm_control *ctl, const struct opts *o)
 		bool keep = false;
 
 		for (i = 0; i < o->nif; i++)
-			keep |= o->ifaces[i].index == next;
+			keep |= !memcmp(&o->ifaces[i].key, &next, sizeof(next));
 		if (!keep && !bpf_map_delete_elem(fd, &next))
 			continue;	/* the walk goes on from the same place */
 		key = next;
@@ -466,15 +523,28 @@ static int apply_ifaces(int fd, struct tm_control *ctl, const struct opts *o)
 
 /* What --masks and --iface ask for, applied to the maps of a load. */
 static int apply_filters(const struct opts *o, int masks4, int masks6, int ifaces,
-			 struct tm_control *ctl)
+			 int ifnames, struct tm_control *ctl)
 {
 	int added, removed, err = 0;
 
 	if (o->masks_file)
 		err = tm_masks_replace(masks4, masks6, ctl, &o->masks, &added, &removed);
 	if (!err && o->nif)
-		err = apply_ifaces(ifaces, ctl, o);
+		err = apply_ifaces(ifaces, ifnames, ctl, o);
 	return err;
+}
+
+/*
+ * The cgroups there are now under those metered, and their ancestors, are
+ * recorded so each keeps its path once removed; the programs record those
+ * that come later as they make their first socket.
+ */
+static void record_cgroups(const struct opts *o, int fd)
+{
+	int i;
+
+	for (i = 0; i < o->ncg; i++)
+		tm_cgroups_record(fd, o->cg[i].real);
 }
 
 /*
@@ -520,9 +590,12 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 	if (!err)
 		err = apply_filters(o, bpf_map__fd(skel->maps.masks4),
 				    bpf_map__fd(skel->maps.masks6),
-				    bpf_map__fd(skel->maps.ifaces), &skel->data->control);
+				    bpf_map__fd(skel->maps.ifaces),
+				    bpf_map__fd(skel->maps.ifnames), &skel->data->control);
 	for (i = 0; !err && i < o->ncg; i++)
 		err = attach_all(skel, &o->cg[i], staging);
+	if (!err)
+		record_cgroups(o, bpf_map__fd(skel->maps.cgroups));
 	if (!err && rename(staging, root)) {
 		err = -errno;
 		tm_err("cannot move %s to %s: %s", staging, root, strerror(-err));
@@ -634,7 +707,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 		err = tm_lock(root, &pins.lock_fd);	/* as tm-mask does */
 	if (!err)
 		err = apply_filters(o, pins.fd[TM_MAP_MASKS4], pins.fd[TM_MAP_MASKS6],
-				    pins.fd[TM_MAP_IFACES], pins.control);
+				    pins.fd[TM_MAP_IFACES], pins.fd[TM_MAP_IFNAMES], pins.control);
 	if (err)
 		goto out;
 
@@ -682,6 +755,8 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	}
 	if (!err)
 		err = swap_pending(skel, root);
+	if (!err && named)
+		record_cgroups(o, pins.fd[TM_MAP_CGROUPS]);
 out:
 	free(old);
 	tm_bpf__destroy(skel);

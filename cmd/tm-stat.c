@@ -35,6 +35,7 @@ struct opts {
 	double interval;
 	uint64_t count;		/* 0: for ever */
 	uint64_t top;		/* 0: every row */
+	int depth;		/* --by cgroup: roll up below this; -1: don't */
 	const char *output;
 };
 
@@ -48,6 +49,10 @@ static void usage(FILE *f)
 "since tm-load, per user or broken down further, largest first.\n"
 "\n"
 "  -B, --by KEY         user (default), conn, proc, iface, proto or cgroup\n"
+"  -d, --depth N        with --by cgroup: each cgroup deeper than N levels\n"
+"                       below the metered cgroup counts under its ancestor N\n"
+"                       levels below it (a job with its steps, a unit, a\n"
+"                       container: one row); 0 sums into the metered cgroup\n"
 "  -u, --user USER      only this user, by name or UID (repeatable); with --by\n"
 "                       user a named user with no traffic shows zeros\n"
 "      --format FMT     table (default), json or csv\n"
@@ -66,8 +71,12 @@ TM_COMMON_HELP
 "\n"
 "Rows: user, uid, in_bytes, out_bytes, in_packets, out_packets, and the keys\n"
 "of the breakdown: conn: proto, family, local, lport, remote, rport, pid, comm,\n"
-"first_seen, last_seen; proc: pid, comm; iface: iface; proto: proto; cgroup:\n"
-"cgroup. With --interval also ts, in_rate and out_rate (bytes per second).\n"
+"first_seen, last_seen; proc: pid, comm; iface: iface, netns; proto: proto;\n"
+"cgroup: cgroup. With --interval also ts, in_rate and out_rate (bytes per\n"
+"second). Users are UIDs as the host sees them, in user namespaces too. An\n"
+"interface is named as in its own network namespace: NAME@NS when that is not\n"
+"this one (NS: its name under /run/netns, else the inode netns gives). A\n"
+"cgroup keeps its path after it is removed.\n"
 "Packets of no user socket are the row uid null, user \"unknown\"; with --by\n"
 "user, traffic of untracked networks is the row uid null, user \"untracked\".\n"
 "JSON and CSV are valid UTF-8 whatever names processes have (bytes that are\n"
@@ -81,6 +90,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	enum { OPT_FORMAT = TM_OPT_OWN };
 	static const struct option longopts[] = {
 		{ "by", required_argument, NULL, 'B' },
+		{ "depth", required_argument, NULL, 'd' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "json", no_argument, NULL, 'j' },
@@ -95,14 +105,28 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	};
 	const unsigned formats = 1u << TM_FMT_TABLE | 1u << TM_FMT_JSON | 1u << TM_FMT_CSV;
 	bool have_count = false;
+	uint64_t depth;
 	int c, err, v;
 
-	while ((c = getopt_long(argc, argv, "B:u:jbt:s:i:n:o:vh", longopts, NULL)) != -1) {
+	o->depth = -1;
+	while ((c = getopt_long(argc, argv, "B:d:u:jbt:s:i:n:o:vh", longopts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
 		case 'B':
 			err = tm_pick("--by", optarg, tm_by_names, TM_BY_MAX, &v);
 			o->by = v;
+			break;
+		case 'd':
+			if (!strcmp(optarg, "0")) {
+				o->depth = 0;
+				break;
+			}
+			err = tm_parse_count("--depth", optarg, &depth);
+			if (!err && depth > 1000) {
+				tm_usage_err("--depth '%s': at most 1000", optarg);
+				err = -TM_EUSAGE;
+			}
+			o->depth = depth;
 			break;
 		case 'u':
 			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
@@ -152,6 +176,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		tm_usage_err("--output goes with --interval");
 		return -TM_EUSAGE;
 	}
+	if (o->depth >= 0 && o->by != TM_BY_CGROUP) {
+		tm_usage_err("--depth goes with --by cgroup");
+		return -TM_EUSAGE;
+	}
 	return 0;
 }
 
@@ -190,10 +218,10 @@ static int cmp_display(const void *a, const void *b)
 }
 
 /* What a reader of the table should know: the interval, the filter. */
-static void table_notes(const struct opts *o, const struct tm_pins *p, const struct tm_rows *s,
-			size_t nrows, bool before)
+static void table_notes(const struct opts *o, const struct tm_pins *p,
+			struct tm_names *names, const struct tm_rows *s, size_t nrows, bool before)
 {
-	__u32 key, *prev = NULL;
+	struct tm_iface_key key, *prev = NULL;
 	struct tm_iface v;
 	bool first = true;
 
@@ -212,7 +240,13 @@ static void table_notes(const struct opts *o, const struct tm_pins *p, const str
 		printf("(no traffic counted yet)\n");
 	while (p->control->ifaces && !bpf_map_get_next_key(p->fd[TM_MAP_IFACES], prev, &key)) {
 		if (!bpf_map_lookup_elem(p->fd[TM_MAP_IFACES], &key, &v)) {
-			printf("%s%.*s", first ? "(only packets on " : ", ", TM_IFNAMSIZ, v.name);
+			const char *name = tm_names_iface(names, key.netns_cookie, v.netns,
+							  key.ifindex, NULL);
+			char line[256];
+			TM_BUF(b, line);
+
+			tm_put_text(&b, name ? name : "?", name ? strlen(name) : 1);
+			printf("%s%.*s", first ? "(only packets on " : ", ", (int)(b.p - line), line);
 			first = false;
 		}
 		prev = &key;
@@ -234,6 +268,13 @@ static void notes(const struct opts *o, const struct tm_rows *s)
 	if (o->by == TM_BY_CONN && evicted)
 		tm_err("note: %" PRIu64 " connections were evicted to make room (tm-load "
 		       "--max-conns); their bytes are in the per-user totals", evicted);
+	if (s->g.raw_copies_packets)
+		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) were copies handed to "
+		       "raw sockets they were not for, and are in no row",
+		       (uint64_t)s->g.raw_copies_packets, (uint64_t)s->g.raw_copies_bytes);
+	if (o->by == TM_BY_CGROUP && s->g.cgroups_full)
+		tm_err("note: %" PRIu64 " cgroups could not be recorded (the map is full); "
+		       "once removed they show as (gone: ID)", (uint64_t)s->g.cgroups_full);
 	if (o->by >= TM_BY_PROC && s->g.details_full_packets)
 		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
 		       "breakdown map and are not in these rows",
@@ -260,7 +301,7 @@ static int report(const struct opts *o, const struct tm_pins *p, struct tm_out *
 		qsort(ord, s->n, sizeof(*ord), cmp_display);
 	nrows = o->top && o->top < s->n ? o->top : s->n;
 	if (o->format == TM_FMT_TABLE)
-		table_notes(o, p, s, nrows, true);
+		table_notes(o, p, names, s, nrows, true);
 	tm_out_begin(out, first);
 	for (i = 0; i < nrows && !err; i++)
 		err = tm_out_row(out, ord[i].row, &ctx);
@@ -268,7 +309,7 @@ static int report(const struct opts *o, const struct tm_pins *p, struct tm_out *
 	if (!err)
 		err = tm_out_end(out);
 	if (!err && o->format == TM_FMT_TABLE)
-		table_notes(o, p, s, nrows, false);
+		table_notes(o, p, names, s, nrows, false);
 	if (!err && (fflush(stdout) || ferror(stdout)))
 		err = -errno;
 	if (!err && first)
@@ -289,6 +330,17 @@ static void sleep_interval(double sec)
 	nanosleep(&ts, NULL);
 }
 
+/* One reading of the breakdown asked for, rolled up with --depth. */
+static int read_rows(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
+		     struct tm_rows *s)
+{
+	int err = tm_rows_read(p, o->by, o->users, o->nusers, s);
+
+	if (!err && o->depth >= 0)
+		tm_rows_cgroup_depth(s, names, o->depth);
+	return err;
+}
+
 /*
  * A reading every interval, with rates since the one before. Report files
  * also need each user's connections: a second reading, by connection.
@@ -302,12 +354,12 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 	bool last = false;
 	int err;
 
-	err = tm_rows_read(p, o->by, o->users, o->nusers, prev);
+	err = read_rows(o, p, names, prev);
 	for (n = 0; !err && !last && (!o->count || n < o->count); n++) {
 		sleep_interval(o->interval);
 		/* SIGINT or SIGTERM: one last report, then out. */
 		last = stop;
-		err = tm_rows_read(p, o->by, o->users, o->nusers, cur);
+		err = read_rows(o, p, names, cur);
 		if (err)
 			break;
 		tm_rows_rates(cur, prev);
@@ -340,14 +392,14 @@ static int run(const struct opts *o)
 	err = tm_pins_open(&pins, o->pin_root);
 	if (err)
 		return err;
-	tm_names_init(&names);
+	tm_names_init(&names, &pins);
 	ncols = tm_row_columns(o->by, o->format == TM_FMT_TABLE, o->interval > 0, cols);
 	err = tm_out_init(&out, o->format, cols, ncols);
 	if (err)
 		goto out;
 	out.exact = o->exact;
 	if (!o->interval) {
-		err = tm_rows_read(&pins, o->by, o->users, o->nusers, &s);
+		err = read_rows(o, &pins, &names, &s);
 		if (!err)
 			err = report(o, &pins, &out, &names, &s, true);
 		tm_rows_free(&s);

@@ -46,7 +46,7 @@ struct user {
 };
 
 struct out_file {
-	uint32_t uid, ifindex;
+	uint32_t uid, netns, ifindex;
 	char *path;
 	FILE *f;			/* NULL: could not be opened (said once) */
 };
@@ -172,7 +172,7 @@ static int add_snapshot_pending(const struct tm_pending *p, void *ctx)
 }
 
 /* The per-user file of this event, opened on first use and kept open. */
-static FILE *out_file(struct stream *s, uint32_t uid, uint32_t ifindex)
+static FILE *out_file(struct stream *s, uint32_t uid, uint32_t netns, uint32_t ifindex)
 {
 	char path[PATH_MAX];
 	const bool by_if = strstr(s->o->output, "%i") != NULL;
@@ -180,16 +180,18 @@ static FILE *out_file(struct stream *s, uint32_t uid, uint32_t ifindex)
 	size_t i;
 
 	for (i = 0; i < s->nfiles; i++)
-		if (s->files[i].uid == uid && (!by_if || s->files[i].ifindex == ifindex))
+		if (s->files[i].uid == uid &&
+		    (!by_if || (s->files[i].ifindex == ifindex && s->files[i].netns == netns)))
 			return s->files[i].f;
 	tm_expand_template(s->o->output, uid,
-			   by_if ? tm_names_iface(&s->names, ifindex) : NULL,
+			   by_if ? tm_names_iface(&s->names, 0, netns, ifindex, NULL) : NULL,
 			   path, sizeof(path));
 	if (tm_grow(&s->files, &s->files_cap, s->nfiles, sizeof(s->files[0])))
 		return NULL;
 	of = &s->files[s->nfiles++];
 	of->uid = uid;
 	of->ifindex = ifindex;
+	of->netns = netns;
 	of->path = strdup(path);
 	of->f = tm_open_output(path, uid);
 	if (!of->f)
@@ -244,7 +246,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	ec.total_out = u->out;
 	s->out.f = stdout;
 	if (s->o->output) {
-		s->out.f = out_file(s, e->uid, e->ifindex);
+		s->out.f = out_file(s, e->uid, e->netns, e->ifindex);
 		if (!s->out.f) {
 			s->unwritten++;
 			return 0;
@@ -448,7 +450,7 @@ static int stream(struct stream *s)
 	size_t ncols;
 	int err;
 
-	tm_names_init(&s->names);
+	tm_names_init(&s->names, &s->pins);
 	ncols = tm_event_columns(s->o->format, cols);
 	err = tm_out_init(&s->out, s->o->format, cols, ncols);
 	if (err)

@@ -2,6 +2,7 @@
 /* Finding cgroup v2 and opening directories in it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <bpf/bpf.h>
 
 #include "tm.h"
 
@@ -90,5 +92,64 @@ int tm_cgroup_open(const char *path, int *fd, uint64_t *id)
 	*fd = cfd;
 	/* On cgroup2 the inode number is the cgroup id the kernel reports. */
 	*id = st.st_ino;
+	return 0;
+}
+
+/*
+ * Records dir, its ancestors up to the cgroup v2 mount, and every cgroup
+ * below it in the "cgroups" map (fd): what the programs record themselves
+ * only for cgroups that make a socket after the load. Existing entries
+ * stay. Best effort: a cgroup removed during the walk is skipped.
+ */
+static int record_fd;
+static size_t record_mntlen;
+
+static int record_one(const char *path, uint64_t id)
+{
+	struct tm_cgroup v = {};
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (strlen(path) <= record_mntlen || !slash) {
+		/* The mount's root: the root cgroup, "" with no parent. */
+		return bpf_map_update_elem(record_fd, &id, &v, BPF_NOEXIST);
+	}
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	if (stat(parent, &st))
+		return -errno;
+	v.parent = st.st_ino;
+	snprintf(v.name, sizeof(v.name), "%s", slash + 1);
+	return bpf_map_update_elem(record_fd, &id, &v, BPF_NOEXIST);
+}
+
+static int record_walk(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_D && record_one(path, st->st_ino) && errno == E2BIG)
+		return 1;	/* full: the rest would not fit either */
+	return 0;
+}
+
+int tm_cgroups_record(int fd, const char *dir)
+{
+	char mnt[PATH_MAX], up[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (tm_cgroup2_mount(mnt, sizeof(mnt)))
+		return -ENOENT;
+	record_fd = fd;
+	record_mntlen = strlen(mnt);
+	if (record_mntlen == 1)
+		record_mntlen = 0;	/* mounted on / */
+	snprintf(up, sizeof(up), "%s", dir);
+	while (strlen(up) > record_mntlen && (slash = strrchr(up, '/'))) {
+		*slash = '\0';
+		if (strlen(up) < record_mntlen)
+			break;
+		if (!stat(*up ? up : "/", &st))
+			record_one(*up ? up : "/", st.st_ino);
+	}
+	nftw(dir, record_walk, 32, FTW_PHYS | FTW_MOUNT);
 	return 0;
 }

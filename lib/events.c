@@ -90,9 +90,17 @@ static void get_bytes(const void *rec, const void *ctx, struct tm_val *v, struct
 
 static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	const char *name = tm_names_iface(ectx(ctx)->names, ev(rec)->ifindex);
+	const char *name = tm_names_iface(ectx(ctx)->names, 0, ev(rec)->netns, ev(rec)->ifindex,
+					  NULL);
 
 	tm_val_text(v, name ? name : "?");
+}
+
+/* The inode of the network namespace of the packet's socket. */
+static void get_netns(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	v->u = ev(rec)->netns;
+	v->null = !ev(rec)->netns;
 }
 
 static void get_total_in(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -106,7 +114,7 @@ static void get_total_out(const void *rec, const void *ctx, struct tm_val *v, st
 }
 
 enum { TS, DIR, UID, USER, PID, COMM, PROTO, FAMILY, SRC, SPORT, DST, DPORT, BYTES, IFACE,
-       TOTAL_IN, TOTAL_OUT, NCOLS };
+       NETNS, TOTAL_IN, TOTAL_OUT, NCOLS };
 
 static const struct tm_col event_cols[NCOLS] = {
 	[TS]        = { "ts",        "TIME",      TM_K_TIME, get_ts },
@@ -123,6 +131,7 @@ static const struct tm_col event_cols[NCOLS] = {
 	[DPORT]     = { "dport",     "DPORT",     TM_K_NUM,  get_dport },
 	[BYTES]     = { "bytes",     "BYTES",     TM_K_NUM,  get_bytes },
 	[IFACE]     = { "iface",     "IFACE",     TM_K_TEXT, get_iface },
+	[NETNS]     = { "netns",     "NETNS",     TM_K_NUM,  get_netns },
 	[TOTAL_IN]  = { "total_in",  "TOTAL_IN",  TM_K_NUM,  get_total_in },
 	[TOTAL_OUT] = { "total_out", "TOTAL_OUT", TM_K_NUM,  get_total_out },
 };
@@ -140,7 +149,9 @@ size_t tm_event_columns(enum tm_fmt fmt, const struct tm_col *out[TM_OUT_MAXCOLS
 			out[i] = &event_cols[csv_order[i]];
 		return n;
 	}
-	for (i = 0; i < NCOLS; i++)
-		out[i] = &event_cols[i];
-	return NCOLS;
+	/* A table shows the namespace in IFACE (NAME@NS) only. */
+	for (i = n = 0; i < NCOLS; i++)
+		if (fmt != TM_FMT_TABLE || i != NETNS)
+			out[n++] = &event_cols[i];
+	return n;
 }

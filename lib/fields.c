@@ -151,9 +151,21 @@ static void get_last(const void *rec, const void *ctx, struct tm_val *v, struct 
 
 static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	const char *name = tm_names_iface(rctx(ctx)->names, row(rec)->ifindex);
+	const struct tm_row *r = row(rec);
+	const char *name = tm_names_iface(rctx(ctx)->names, r->netns_cookie, 0, r->ifindex, NULL);
 
 	tm_val_text(v, name ? name : "?");
+}
+
+/* The interface's network namespace, by inode; null if not known. */
+static void get_netns(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	const struct tm_row *r = row(rec);
+	uint32_t ino = 0;
+
+	tm_names_iface(rctx(ctx)->names, r->netns_cookie, 0, r->ifindex, &ino);
+	v->u = ino;
+	v->null = !ino;
 }
 
 static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -221,6 +233,7 @@ static const struct tm_col row_cols[] = {
 	{ "first_seen",  "FIRST",    TM_K_TIME, get_first,       0,         BY(CONN), false },
 	{ "last_seen",   "LAST",     TM_K_TIME, get_last,        0,         BY(CONN), false },
 	{ "iface",       "IFACE",    TM_K_TEXT, get_iface,       BY(IFACE), BY(IFACE), false },
+	{ "netns",       "NETNS",    TM_K_NUM,  get_netns,       0,         BY(IFACE), false },
 	{ "cgroup",      "CGROUP",   TM_K_TEXT, get_cgroup,      BY(CGROUP), BY(CGROUP), false },
 	{ "in_bytes",    "IN",       TM_K_SIZE, get_in_bytes,    ALL,       ALL, false },
 	{ "out_bytes",   "OUT",      TM_K_SIZE, get_out_bytes,   ALL,       ALL, false },

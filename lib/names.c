@@ -1,96 +1,435 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What rows are named by, besides users: cgroup paths (from one walk of the
- * cgroup v2 tree) and interface names, each looked up once per process.
+ * What rows are named by, besides users: cgroup paths and interface names.
+ *
+ * Cgroups: the programs record each cgroup that makes a socket, with its
+ * ancestors, and tm-load records those under the metered cgroups at load
+ * ("cgroups" pin): id, parent, name. A walk of the cgroup v2 tree adds any
+ * live one that is missing. So a path is built from parents, and a cgroup
+ * removed since keeps its path.
+ *
+ * Interfaces: an index means something only in its network namespace. The
+ * programs record each interface that carries a slot by namespace cookie
+ * and index, with its name there and the namespace's inode ("ifnames"
+ * pin). An interface of this process's own namespace shows as its name;
+ * another's as NAME@NS, NS being the namespace's name under /run/netns
+ * (ip netns) or its inode number.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "tm.h"
 
-void tm_names_init(struct tm_names *n)
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* The cookie of this process's network namespace; 0 if the kernel has none. */
+uint64_t tm_netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+			cookie = 0;
+		close(fd);
+	}
+	return cookie;
+}
+
+void tm_names_init(struct tm_names *n, const struct tm_pins *pins)
 {
 	struct timespec mono, real;
+	struct stat st;
 
 	memset(n, 0, sizeof(*n));
-	n->ifnames.vsize = IF_NAMESIZE;
+	n->pins = pins;
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
 	n->mono_to_real = (real.tv_sec - mono.tv_sec) * 1000000000LL +
 			  (real.tv_nsec - mono.tv_nsec);
+	if (!stat("/proc/self/ns/net", &st))
+		n->own_netns = st.st_ino;
+	n->own_cookie = tm_netns_cookie();
 }
 
 void tm_names_free(struct tm_names *n)
 {
 	size_t i;
 
-	for (i = 0; i < n->ncg; i++)
+	for (i = 0; i < n->ncg; i++) {
+		free(n->cg[i].name);
 		free(n->cg[i].path);
+	}
 	free(n->cg);
-	n->cg = NULL;
-	tm_u32map_free(&n->ifnames, NULL);
-	n->ncg = n->cgcap = 0;
+	for (i = 0; i < n->nif; i++)
+		free(n->ifs[i].shown);
+	free(n->ifs);
+	for (i = 0; i < n->nns; i++)
+		free(n->ns[i].name);
+	free(n->ns);
+	free(n->metered);
+	memset(n, 0, sizeof(*n));
+}
+
+/* ---- cgroups ---- */
+
+static struct tm_cgnode *cg_add(struct tm_names *n, uint64_t id, uint64_t parent,
+				const char *name)
+{
+	struct tm_cgnode *c;
+
+	if (tm_grow(&n->cg, &n->cgcap, n->ncg, sizeof(n->cg[0])))
+		return NULL;
+	c = &n->cg[n->ncg];
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->parent = parent;
+	c->name = strdup(name);
+	if (!c->name)
+		return NULL;
+	n->ncg++;
+	return c;
+}
+
+static int cg_cmp(const void *a, const void *b)
+{
+	const struct tm_cgnode *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static struct tm_cgnode *cg_find(struct tm_names *n, uint64_t id)
+{
+	struct tm_cgnode key = { .id = id };
+
+	return n->ncg ? bsearch(&key, n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp) : NULL;
+}
+
+static int add_recorded(const void *key, const void *value, void *ctx)
+{
+	const struct tm_cgroup *v = value;
+	char name[TM_CGNAME_LEN];
+
+	memcpy(name, v->name, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	return cg_add(ctx, *(const uint64_t *)key, v->parent, name) ? 0 : -ENOMEM;
 }
 
 static struct tm_names *walking;
+static size_t walk_sorted;	/* entries before the walk, sorted */
 
 static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	struct tm_names *n = walking;
-	const char *rel = path + n->mntlen;
+	struct tm_cgnode key = { .id = st->st_ino };
+	struct stat up;
+	char parent[PATH_MAX];
+	const char *slash;
 
 	if (flag != FTW_D)
 		return 0;
-	if (tm_grow(&n->cg, &n->cgcap, n->ncg, sizeof(n->cg[0])))
-		return 1;
-	n->cg[n->ncg].id = st->st_ino;
-	n->cg[n->ncg].path = strdup(*rel ? rel : "/");
-	if (!n->cg[n->ncg].path)
-		return 1;
-	n->ncg++;
-	return 0;
+	if (walk_sorted && bsearch(&key, n->cg, walk_sorted, sizeof(n->cg[0]), cg_cmp))
+		return 0;
+	if (ftw->level == 0)
+		return cg_add(n, st->st_ino, 0, "") ? 0 : 1;
+	slash = strrchr(path, '/');
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	if (stat(parent, &up))
+		return 0;
+	return cg_add(n, st->st_ino, up.st_ino, slash + 1) ? 0 : 1;
+}
+
+/* What the pins recorded, then what the tree has now; sorted by id. */
+static void cg_load(struct tm_names *n)
+{
+	char mnt[PATH_MAX];
+
+	if (n->cg_loaded)
+		return;
+	n->cg_loaded = true;
+	if (n->pins && n->pins->fd[TM_MAP_CGROUPS] >= 0)
+		tm_map_for_each(n->pins->fd[TM_MAP_CGROUPS], sizeof(uint64_t),
+				sizeof(struct tm_cgroup), false, add_recorded, n);
+	if (n->ncg)
+		qsort(n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp);
+	if (!tm_cgroup2_mount(mnt, sizeof(mnt))) {
+		walking = n;
+		walk_sorted = n->ncg;
+		nftw(mnt, walk_one, 32, FTW_PHYS | FTW_MOUNT);
+		walking = NULL;
+	}
+	if (n->ncg)
+		qsort(n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp);
+}
+
+/* Up to TM_CG_DEPTH ids from id to the root, id first; how many. */
+#define TM_CG_DEPTH 128
+
+static size_t cg_chain(struct tm_names *n, uint64_t id, uint64_t chain[TM_CG_DEPTH])
+{
+	struct tm_cgnode *c;
+	size_t k = 0;
+
+	while (k < TM_CG_DEPTH) {
+		chain[k++] = id;
+		c = cg_find(n, id);
+		if (!c || !c->parent)
+			break;
+		id = c->parent;
+	}
+	return k;
 }
 
 /*
  * The cgroup v2 path of an id, relative to the mount ("/" is the root). A
- * cgroup that is gone by the time of the walk is "(gone: ID)".
+ * cgroup neither recorded nor alive is "(gone: ID)".
  */
 const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len)
 {
-	char mnt[PATH_MAX];
-	size_t i;
+	uint64_t chain[TM_CG_DEPTH];
+	char path[8192];
+	TM_BUF(b, path);
+	struct tm_cgnode *c;
+	size_t k, i;
 
-	if (!n->cg_walked) {
-		n->cg_walked = true;
-		if (!tm_cgroup2_mount(mnt, sizeof(mnt))) {
-			n->mntlen = strlen(mnt);
-			walking = n;
-			nftw(mnt, walk_one, 32, FTW_PHYS | FTW_MOUNT);
-			walking = NULL;
-		}
+	cg_load(n);
+	c = cg_find(n, id);
+	if (!c) {
+		snprintf(buf, len, id ? "(gone: %" PRIu64 ")" : "?", id);
+		return buf;
 	}
-	for (i = 0; i < n->ncg; i++)
-		if (n->cg[i].id == id)
-			return n->cg[i].path;
-	snprintf(buf, len, id ? "(gone: %" PRIu64 ")" : "?", id);
-	return buf;
+	if (c->path)
+		return c->path;
+	/* The chain ends at the root, or at an ancestor neither recorded nor alive. */
+	k = cg_chain(n, id, chain);
+	if (!cg_find(n, chain[k - 1])) {
+		tm_put_lit(&b, "(gone: ");
+		tm_put_u64(&b, chain[k - 1]);
+		tm_put_lit(&b, ")");
+	}
+	for (i = k - 1; i-- > 0;) {
+		tm_put_lit(&b, "/");
+		tm_put_str(&b, cg_find(n, chain[i])->name);
+	}
+	if (b.p == path)
+		tm_put_lit(&b, "/");
+	c->path = strndup(path, b.p - path);
+	return c->path ? c->path : "?";
+}
+
+/* The cgroups tm-load attached to: the ids of the pinned links' cgroups. */
+static void load_metered(struct tm_names *n)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	n->metered_loaded = true;
+	if (!n->pins || tm_path(dir, sizeof(dir), n->pins->root, TM_PIN_LINKS))
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (de->d_name[0] == '.' || tm_path(path, sizeof(path), dir, de->d_name))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_LINK_TYPE_CGROUP &&
+		    !tm_grow(&n->metered, &n->metcap, n->nmetered, sizeof(n->metered[0])))
+			n->metered[n->nmetered++] = info.cgroup.cgroup_id;
+		close(fd);
+	}
+	closedir(d);
 }
 
 /*
- * The name of an interface in this network namespace, else its index; the
- * string lives as long as n. NULL only when out of memory.
+ * The cgroup a row of id rolls up into with --depth: its ancestor depth
+ * levels below the metered cgroup it is under, or id itself if it is no
+ * deeper than that (or under no metered cgroup, or not known).
  */
-const char *tm_names_iface(struct tm_names *n, uint32_t ifindex)
+uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth)
 {
-	bool fresh;
-	char *name = tm_u32map_put(&n->ifnames, ifindex, &fresh);
+	uint64_t chain[TM_CG_DEPTH];
+	size_t k, i, j;
 
-	if (name && fresh && !if_indextoname(ifindex, name))
-		snprintf(name, IF_NAMESIZE, "%u", ifindex);
-	return name;
+	cg_load(n);
+	if (!n->metered_loaded)
+		load_metered(n);
+	k = cg_chain(n, id, chain);
+	for (i = 0; i < k; i++)
+		for (j = 0; j < n->nmetered; j++)
+			if (chain[i] == n->metered[j])
+				return i > (size_t)depth ? chain[i - depth] : id;
+	return id;
+}
+
+/* ---- interfaces ---- */
+
+static int add_ifname(const void *key, const void *value, void *ctx)
+{
+	const struct tm_iface_key *k = key;
+	const struct tm_iface *v = value;
+	struct tm_names *n = ctx;
+	struct tm_ifname *e;
+
+	if (tm_grow(&n->ifs, &n->ifcap, n->nif, sizeof(n->ifs[0])))
+		return -ENOMEM;
+	e = &n->ifs[n->nif++];
+	memset(e, 0, sizeof(*e));
+	e->cookie = k->netns_cookie;
+	e->ifindex = k->ifindex;
+	e->netns = v->netns;
+	memcpy(e->name, v->name, TM_IFNAMSIZ);
+	e->name[TM_IFNAMSIZ] = '\0';
+	return 0;
+}
+
+/* (Re)reads "ifnames": entries already read keep their place. */
+static void if_load(struct tm_names *n)
+{
+	struct timespec now;
+	size_t i, old = n->nif;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* A miss rereads the map, at most once a second. */
+	if (n->if_loaded && now.tv_sec == n->if_loaded_at)
+		return;
+	n->if_loaded = true;
+	n->if_loaded_at = now.tv_sec;
+	if (!n->pins || n->pins->fd[TM_MAP_IFNAMES] < 0)
+		return;
+	tm_map_for_each(n->pins->fd[TM_MAP_IFNAMES], sizeof(struct tm_iface_key),
+			sizeof(struct tm_iface), false, add_ifname, n);
+	/* Drop what was read again. */
+	for (i = old; i < n->nif;) {
+		size_t j;
+		bool dup = false;
+
+		for (j = 0; j < old && !dup; j++)
+			dup = n->ifs[j].cookie == n->ifs[i].cookie &&
+			      n->ifs[j].ifindex == n->ifs[i].ifindex;
+		if (dup)
+			n->ifs[i] = n->ifs[--n->nif];
+		else
+			i++;
+	}
+}
+
+/* The name of a namespace under /run/netns, by inode; NULL if none. */
+static const char *netns_name(struct tm_names *n, uint32_t ino)
+{
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+
+	if (!n->ns_read) {
+		n->ns_read = true;
+		d = opendir("/run/netns");
+		while (d && (de = readdir(d))) {
+			struct stat st;
+
+			if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) ||
+			    tm_grow(&n->ns, &n->nscap, n->nns, sizeof(n->ns[0])))
+				continue;
+			n->ns[n->nns].ino = st.st_ino;
+			n->ns[n->nns].name = strdup(de->d_name);
+			if (n->ns[n->nns].name)
+				n->nns++;
+		}
+		if (d)
+			closedir(d);
+	}
+	for (i = 0; i < n->nns; i++)
+		if (n->ns[i].ino == ino)
+			return n->ns[i].name;
+	return NULL;
+}
+
+static struct tm_ifname *if_find(struct tm_names *n, uint64_t cookie, uint32_t netns,
+				 uint32_t ifindex)
+{
+	int pass;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n->nif; i++) {
+			struct tm_ifname *e = &n->ifs[i];
+
+			if (e->ifindex == ifindex &&
+			    (cookie ? e->cookie == cookie : e->netns == netns))
+				return e;
+		}
+		if_load(n);
+	}
+	return NULL;
+}
+
+/*
+ * An interface as rows and events show it: its name in its own namespace,
+ * with @NS after it if that is not this process's. cookie 0: the namespace
+ * is told by its inode, netns (events carry only that). *ino: the
+ * namespace's inode, 0 if unknown. NULL only when out of memory.
+ */
+const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
+			   uint32_t ifindex, uint32_t *ino)
+{
+	struct tm_ifname *e = if_find(n, cookie, netns, ifindex);
+	bool own;
+	char tmp[TM_IFNAMSIZ + 1];
+
+	if (!e) {
+		/* Never recorded: named here if it is this namespace's. */
+		if (tm_grow(&n->ifs, &n->ifcap, n->nif, sizeof(n->ifs[0])))
+			return NULL;
+		e = &n->ifs[n->nif++];
+		memset(e, 0, sizeof(*e));
+		e->cookie = cookie;
+		e->netns = netns;
+		e->ifindex = ifindex;
+		own = cookie ? cookie == n->own_cookie : netns == n->own_netns;
+		if (own)
+			e->netns = n->own_netns;
+		if (!own || !if_indextoname(ifindex, tmp))
+			snprintf(tmp, sizeof(tmp), "%u", ifindex);
+		memcpy(e->name, tmp, sizeof(e->name));
+	}
+	if (ino)
+		*ino = e->netns;
+	if (!e->shown) {
+		const char *ns = NULL;
+		char num[16];
+
+		if (e->netns && e->netns != n->own_netns) {
+			ns = netns_name(n, e->netns);
+			if (!ns) {
+				snprintf(num, sizeof(num), "%" PRIu32, e->netns);
+				ns = num;
+			}
+		}
+		if (ns ? asprintf(&e->shown, "%s@%s", e->name, ns) < 0 :
+			 !(e->shown = strdup(e->name)))
+			e->shown = NULL;
+	}
+	return e->shown;
 }

@@ -84,6 +84,7 @@ static int add_detail(const void *key, const void *value, void *ctx)
 		break;
 	case TM_BY_IFACE:
 		r->ifindex = k->ifindex;
+		r->netns_cookie = k->netns_cookie;
 		break;
 	case TM_BY_PROTO:
 		r->proto = k->proto;
@@ -160,6 +161,7 @@ static int add_pending(const struct tm_pending *p, void *ctx)
 			.uid = sl->key.uid,
 			.pid = p->owner.pid,
 			.cgroup_id = p->owner.cgroup_id,
+			.netns_cookie = p->owner.netns_cookie,
 			.ifindex = sl->ifindex,
 			.family = sl->key.family,
 			.proto = sl->key.proto,
@@ -286,6 +288,20 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 	if (by != TM_BY_CONN || s->pending)
 		merge(s);
 	return 0;
+}
+
+/*
+ * tm-stat --depth: each cgroup row counts under its ancestor depth levels
+ * below the metered cgroup; rows that meet there add up.
+ */
+void tm_rows_cgroup_depth(struct tm_rows *s, struct tm_names *n, int depth)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		s->v[i].cgroup_id = tm_names_cgroup_at_depth(n, s->v[i].cgroup_id, depth);
+	s->sorted = false;
+	merge(s);
 }
 
 /* Rates over the interval since prev, a reading of the same breakdown. */

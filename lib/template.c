@@ -48,9 +48,9 @@ int tm_check_template(const char *t, const char *allowed)
 }
 
 /*
- * A user name as one part of a path: user names come from NSS (LDAP, SSSD)
- * and may hold a '/', or be "." or "..". Those become '_', so %u never
- * leaves the directory the template names.
+ * A user or interface name as one part of a path: user names come from NSS
+ * (LDAP, SSSD) and may hold a '/', or be "." or "..". Those become '_', so
+ * %u and %i never leave the directory the template names.
  */
 static int put_name(char *out, size_t len, const char *name)
 {
@@ -90,7 +90,8 @@ void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *p
 				n += snprintf(path + n, len - n, "%u", uid);
 			break;
 		case 'i':
-			n += snprintf(path + n, len - n, "%s", ifname ? ifname : "");
+			/* A container's interface is named by whoever owns it. */
+			n += put_name(path + n, len - n, ifname ? ifname : "");
 			break;
 		default:
 			path[n++] = '%';

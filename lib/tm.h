@@ -127,6 +127,7 @@ int tm_root_state(const struct tm_root *r);
 
 /* cgroup.c */
 int tm_cgroup2_mount(char *buf, size_t len);
+int tm_cgroups_record(int fd, const char *dir);
 int tm_cgroup_open(const char *path, int *fd, uint64_t *id);
 
 /* user.c */
@@ -310,19 +311,44 @@ int tm_out_end(struct tm_out *o);
 void tm_out_free(struct tm_out *o);
 
 /* names.c: cgroup paths and interface names, looked up once */
-struct tm_names {
-	int64_t mono_to_real;	/* ns to add to CLOCK_MONOTONIC */
-	bool cg_walked;
-	size_t mntlen;
-	struct { uint64_t id; char *path; } *cg;
-	size_t ncg, cgcap;
-	struct tm_u32map ifnames;	/* ifindex -> name */
+struct tm_cgnode {
+	uint64_t id, parent;
+	char *name;
+	char *path;		/* built on first use */
 };
 
-void tm_names_init(struct tm_names *n);
+struct tm_ifname {
+	uint64_t cookie;	/* of the namespace; 0 if not known */
+	uint32_t netns;		/* its inode */
+	uint32_t ifindex;
+	char name[TM_IFNAMSIZ + 1];
+	char *shown;		/* NAME or NAME@NS */
+};
+
+struct tm_names {
+	int64_t mono_to_real;	/* ns to add to CLOCK_MONOTONIC */
+	const struct tm_pins *pins;	/* NULL: only what can be seen now */
+	uint32_t own_netns;
+	uint64_t own_cookie;
+	bool cg_loaded, metered_loaded, if_loaded, ns_read;
+	struct tm_cgnode *cg;	/* sorted by id */
+	size_t ncg, cgcap;
+	uint64_t *metered;	/* the cgroups the programs are attached to */
+	size_t nmetered, metcap;
+	struct tm_ifname *ifs;
+	size_t nif, ifcap;
+	long if_loaded_at;
+	struct { uint32_t ino; char *name; } *ns;	/* /run/netns */
+	size_t nns, nscap;
+};
+
+uint64_t tm_netns_cookie(void);
+void tm_names_init(struct tm_names *n, const struct tm_pins *pins);
 void tm_names_free(struct tm_names *n);
 const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
-const char *tm_names_iface(struct tm_names *n, uint32_t ifindex);
+uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth);
+const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
+			   uint32_t ifindex, uint32_t *ino);
 
 /* rows.c: the pins read into the rows of one breakdown */
 enum tm_by { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_IFACE, TM_BY_PROTO, TM_BY_CGROUP,
@@ -343,6 +369,7 @@ struct tm_row {
 	uint32_t pid;
 	char comm[TM_COMM_LEN];
 	uint32_t ifindex;
+	uint64_t netns_cookie;
 	uint64_t cgroup_id;
 	uint8_t laddr[16], raddr[16];
 	uint16_t lport, rport;
@@ -373,6 +400,7 @@ void tm_counters_add(struct tm_counters *to, const struct tm_counters *c);
 int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, int nusers,
 		 struct tm_rows *s);
 void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev);
+void tm_rows_cgroup_depth(struct tm_rows *s, struct tm_names *n, int depth);
 void tm_rows_free(struct tm_rows *s);
 int tm_row_cmp_key(const void *a, const void *b);
 
