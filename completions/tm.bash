@@ -25,7 +25,7 @@ _tm() {
 	-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	-i|--interval|-n|--count|--events-size|--max-conns|--max-users|-t|--top) return ;;
+	-i|--interval|-n|--count|--events-size|--max-conns|--max-users|-t|--top|-d|--depth) return ;;
 	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup" -- "$cur")); return ;;
 	-s|--sort) COMPREPLY=($(compgen -W "bytes in out packets key" -- "$cur")); return ;;
 	esac
@@ -44,7 +44,7 @@ _tm() {
 		*) return ;;
 		esac ;;
 	tm-unload) opts="--pin-root --verbose --help" ;;
-	tm-stat) opts="--by --user --top --sort --format --json --bytes --interval --count --output --pin-root --verbose --help" ;;
+	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

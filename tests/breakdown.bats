@@ -73,10 +73,17 @@ conn_rows() {
 	tm-load --cgroup "$CG"
 	veth_udp $A $B 192.0.2.2 8 100
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 100
-	# Interface names belong to a network namespace: ask in the sender's.
+	# Each interface is named in its own namespace: the veth as $NSA names
+	# it (not as the host names its index), the host's lo plainly.
+	local ino
+	ino=$(stat -L -c %i /run/netns/"$NSA")
+	run tm-stat --by iface --json --user $A
+	[ "$(jq -r 'map([.iface, .netns, .out_bytes] | @tsv) | sort | .[]' <<<"$output")" = "lo	$(stat -L -c %i /proc/self/ns/net)	384
+$VA@$NSA	$ino	1024" ]
+	# From inside $NSA, its veth is its own and the host's lo is not.
 	run nsenter --net=/run/netns/"$NSA" "$BUILD/tm-stat" --by iface --json --user $A
-	[ "$(jq -r 'map([.iface, .out_bytes] | @tsv) | sort | .[]' <<<"$output")" = "lo	384
-$VA	1024" ]
+	[ "$(jq -r 'map(.iface) | sort | .[]' <<<"$output")" = "lo@$(stat -L -c %i /proc/self/ns/net)
+$VA" ]
 	run tm-stat --by proto --json --user $A
 	[ "$(jq -r '.[] | [.proto, .out_bytes, .out_packets] | @tsv' <<<"$output")" = "udp	1408	11" ]
 }

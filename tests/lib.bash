@@ -93,6 +93,17 @@ wait_file() {
 	return 1
 }
 
+# wait_exists FILE: until FILE exists, empty or not (5 s at most).
+wait_exists() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
 # wait_line FILE TEXT: until a line of FILE holds TEXT (5 s at most).
 wait_line() {
 	local i
@@ -143,6 +154,11 @@ stat_field() {
 # unknown_field FIELD: a field of the unknown owner's row (0 if none).
 unknown_field() {
 	tm-stat --json | jq -r "(map(select(.uid == null)) | .[0].$1) // 0"
+}
+
+# layout_version: the pin layout this tm writes (bpf/tm_abi.h).
+layout_version() {
+	awk '$2 == "TM_LAYOUT_VERSION" { print $3 }' "$TOP/bpf/tm_abi.h"
 }
 
 # link_count CGROUP: how many programs are attached to CGROUP.

@@ -35,7 +35,7 @@ prog_ids() {
 	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_ingress.*tm_ingress')" = 1 ]
 	[ "$(bpftool cgroup show "$CG" | grep -c 'cgroup_inet_egress.*tm_egress')" = 1 ]
 	# The maps carry BTF: bpftool prints named fields.
-	bpftool map dump pinned "$TM_PIN_ROOT/control" | grep -q '"layout_version": 3'
+	bpftool map dump pinned "$TM_PIN_ROOT/control" | grep -q "\"layout_version\": $(layout_version)"
 }
 
 @test "the pin root is root-owned and not world-accessible" {

@@ -150,8 +150,9 @@ B=42452
 	IN_NETNS=$NSA udp_exchange "$CG" $A "$CG" $B 127.0.0.1 5 100
 	[ "$(stat_field $A out_bytes)" = $((6 * 128)) ]
 	[ "$(stat_field $A out_packets)" = 6 ]
+	# Named as its own namespace names it.
 	run tm-stat
-	[[ "$output" == *"(only packets on $VA)"* ]]
+	[[ "$output" == *"(only packets on $VA@$NSA)"* ]]
 }
 
 @test "tm-load --iface with an unknown interface is exit 2 and loads nothing" {

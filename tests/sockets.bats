@@ -52,10 +52,10 @@ script_end() {
 }
 
 # pending_of UID: how many sockets hold packets of UID not yet in the maps.
-# Records are struct tm_pending, 160 bytes: a 32-byte owner, then the slot,
-# whose key starts with the uid.
+# Records are struct tm_pending, 168 bytes: a 40-byte owner, then the slot,
+# whose key starts with the uid (the 11th 4-byte word).
 pending_of() {
-	od -A n -v -t u4 -w160 "$TM_PIN_ROOT/pending" | awk -v u="$1" '$9 == u' | wc -l
+	od -A n -v -t u4 -w168 "$TM_PIN_ROOT/pending" | awk -v u="$1" '$11 == u' | wc -l
 }
 
 # peer_rows: $A's connections as "rport out_packets out_bytes", by port.

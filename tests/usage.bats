@@ -145,7 +145,7 @@ nothing_loaded() {
 	done
 	[ -e "$TM_PIN_ROOT/control" ]
 	bpftool map update pinned "$TM_PIN_ROOT/control" key 0 0 0 0 \
-		value 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 128 0 0 0 0 0 0
+		value "$(layout_version)" 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 128 0 0 0 0 0 0
 	tm-unload
 }
 

@@ -31,6 +31,14 @@
  *                                   "PORT N SIZE" on stdin, send N datagrams
  *                                   of SIZE to ADDR:PORT and print "sent";
  *                                   close at end of input
+ *   raw-ping ADDR N ID [US [DIR]]   over a raw ICMP (ICMPv6) socket, filtered
+ *                                   to echo replies as ping filters it, send N
+ *                                   echo requests with identifier ID and 56
+ *                                   bytes of data, US microseconds apart;
+ *                                   print how many replies with ID came back.
+ *                                   With DIR: make DIR/ID.open once the socket
+ *                                   is, wait for DIR/go, make DIR/ID.done
+ *                                   when done, and close only at DIR/end
  *
  * With TM_COMM set, the process takes that name (its comm) first.
  */
@@ -39,6 +47,8 @@
 #include <netinet/in.h>
 #include <linux/tcp.h>	/* glibc's tcp_info lacks tcpi_segs_out */
 #include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +57,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#include <linux/icmp.h>
+#include <netinet/icmp6.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -347,6 +359,120 @@ static int tcp_send(const char *host, int port, long long bytes)
 	return 0;
 }
 
+static uint16_t csum(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += b[i] << 8 | b[i + 1];
+	if (n & 1)
+		sum += b[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons(~sum);
+}
+
+/* Makes DIR/NAME (NAME printf-style). */
+static void mark(const char *dir, const char *fmt, int id)
+{
+	char path[4096], name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), fmt, id);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die(path);
+	close(fd);
+}
+
+/* Waits for DIR/NAME (30 s at most). */
+static void await(const char *dir, const char *name)
+{
+	char path[4096];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	for (i = 0; i < 3000 && access(path, F_OK); i++)
+		usleep(10000);
+}
+
+static int raw_ping(const char *host, long n, int id, long gap_us, const char *dir)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, 0, &ss);
+	bool v6 = ss.ss_family == AF_INET6;
+	uint8_t pkt[64], buf[2048];
+	long sent, got = 0;
+	int fd;
+
+	fd = socket(ss.ss_family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+	if (fd < 0)
+		die("socket");
+	if (v6) {
+		struct icmp6_filter f;
+
+		ICMP6_FILTER_SETBLOCKALL(&f);
+		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+		if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)))
+			die("ICMP6_FILTER");
+	} else {
+		struct icmp_filter f = { .data = ~(1u << ICMP_ECHOREPLY) };
+
+		if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)))
+			die("ICMP_FILTER");
+	}
+	if (dir) {
+		mark(dir, "%d.open", id);
+		await(dir, "go");
+	}
+	for (sent = 0; sent < n; sent++) {
+		memset(pkt, 0, sizeof(pkt));
+		pkt[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+		pkt[4] = id >> 8;
+		pkt[5] = id;
+		pkt[6] = sent >> 8;
+		pkt[7] = sent;
+		memset(pkt + 8, 'p', 56);
+		if (!v6) {
+			uint16_t c = csum(pkt, sizeof(pkt));
+
+			memcpy(pkt + 2, &c, 2);
+		}
+		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&ss, len) != sizeof(pkt))
+			die("sendto");
+		if (gap_us)
+			usleep(gap_us);
+	}
+	/* Replies with our identifier; others' are read and left. */
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+		size_t off = 0;
+
+		if (poll(&p, 1, 2000) != 1)
+			break;
+		r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0)
+			die("recv");
+		if (!v6)
+			off = (buf[0] & 0xf) * 4;
+		if ((size_t)r >= off + 8 && buf[off] == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY) &&
+		    (buf[off + 4] << 8 | buf[off + 5]) == id)
+			got++;
+	}
+	printf("%ld\n", got);
+	fflush(stdout);
+	if (dir) {
+		mark(dir, "%d.done", id);
+		await(dir, "end");
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -376,6 +502,9 @@ int main(int argc, char **argv)
 		return tcp_blast(argv[2], atoi(argv[3]), atoll(argv[4]));
 	if (!strcmp(mode, "udp-script") && argc == 3)
 		return udp_script(argv[2]);
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script ... (see source)\n");
+	if (!strcmp(mode, "raw-ping") && argc >= 5 && argc <= 7)
+		return raw_ping(argv[2], atol(argv[3]), atoi(argv[4]) & 0xffff,
+				argc >= 6 ? atol(argv[5]) : 0, argc == 7 ? argv[6] : NULL);
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script|raw-ping ... (see source)\n");
 	return 2;
 }
