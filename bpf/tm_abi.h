@@ -65,8 +65,8 @@ enum tm_map_id {
 /* Capacity of the per (uid, process, interface, cgroup, protocol) map. */
 #define TM_DETAILS_MAX		65536
 /* Interfaces named (each network namespace's own) and cgroups recorded. */
-#define TM_IFNAMES_MAX		4096
-#define TM_CGROUPS_MAX		16384
+#define TM_IFNAMES_MAX		1024
+#define TM_CGROUPS_MAX		8192
 /* A cgroup's name in its parent: kernfs allows NAME_MAX (255) bytes. */
 #define TM_CGNAME_LEN		256
 /* Default size of the event ring buffer (tm-load --events-size). */

@@ -82,22 +82,12 @@ new_netns() {
 	ip -n "$REPLY" link set lo up
 }
 
-# wait_file FILE: until FILE exists (5 s at most).
+# wait_file FILE [-e]: until FILE has something in it (with -e: until it
+# exists, empty or not); 5 s at most.
 wait_file() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
-}
-
-# wait_exists FILE: until FILE exists, empty or not (5 s at most).
-wait_exists() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$1" ] && return 0
+		[ "${2:--s}" "$1" ] && return 0
 		sleep 0.05
 	done
 	echo "timed out waiting for $1" >&2

@@ -190,11 +190,11 @@ others() {
 			"$BIN/tmtraffic" raw-ping $addr 10 $A 5000 "$BIN/sync$fam" >"$BIN/a$fam"
 		IN_NETNS=$ns bg as "$CG" $B --inh-caps=+net_raw --ambient-caps=+net_raw \
 			"$BIN/tmtraffic" raw-ping $addr 10 $B 5000 "$BIN/sync$fam" >"$BIN/b$fam"
-		wait_exists "$BIN/sync$fam/$A.open"
-		wait_exists "$BIN/sync$fam/$B.open"
+		wait_file "$BIN/sync$fam/$A.open" -e
+		wait_file "$BIN/sync$fam/$B.open" -e
 		touch "$BIN/sync$fam/go"
-		wait_exists "$BIN/sync$fam/$A.done"
-		wait_exists "$BIN/sync$fam/$B.done"
+		wait_file "$BIN/sync$fam/$A.done" -e
+		wait_file "$BIN/sync$fam/$B.done" -e
 		touch "$BIN/sync$fam/end"
 		wait "${PIDS[-1]}"
 		wait "${PIDS[-2]}"
