@@ -32,6 +32,7 @@ extern unsigned int CONFIG_HZ __kconfig __weak;
 struct tm_control control = {
 	.layout_version = TM_LAYOUT_VERSION,
 	.wake_bytes = TM_WAKE_BYTES,
+	.details_quota = TM_DETAILS_MAX / TM_DETAILS_SHARE,
 };
 
 /*
@@ -104,6 +105,15 @@ struct {
 	__type(key, struct tm_detail_key);
 	__type(value, struct tm_detail);
 } details SEC(".maps");
+
+/* How many rows of "details" each user holds (TM_DETAILS_PER_USER at most). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_USERS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} quota SEC(".maps");
 
 /* With control.ifaces set, only packets on these interfaces count. */
 struct {
@@ -470,6 +480,46 @@ static __always_inline void count_user(const struct tm_slot *s)
 	}
 }
 
+/*
+ * A user's first row of key: one more against their quota, or, with the
+ * quota used up, their row "other" (same user and family, nothing else).
+ */
+static __always_inline struct tm_detail *detail_insert(struct tm_detail_key *key,
+						      const struct tm_owner *o)
+{
+	struct tm_detail fresh = {};
+	struct tm_global *g;
+	struct tm_detail *d;
+	__u32 one = 1, *q;
+	bool made = false;
+
+	q = bpf_map_lookup_elem(&quota, &key->uid);
+	if (q && *q >= control.details_quota) {
+		key->pid = TM_PID_OTHER;
+		key->cgroup_id = 0;
+		key->netns_cookie = 0;
+		key->ifindex = 0;
+		key->proto = 0;
+		g = global_counters();
+		if (g)
+			g->details_other++;
+		d = bpf_map_lookup_elem(&details, key);
+		if (d)
+			return d;
+		return insert(&details, key, &fresh, NULL);
+	}
+	__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+	d = insert(&details, key, &fresh, &made);
+	if (made) {
+		if (q)
+			__sync_fetch_and_add(q, 1);
+		else if (bpf_map_update_elem(&quota, &key->uid, &one, BPF_NOEXIST) &&
+			 (q = bpf_map_lookup_elem(&quota, &key->uid)))
+			__sync_fetch_and_add(q, 1);
+	}
+	return d;
+}
+
 /* One entry feeds tm-stat --by proc, iface, proto and cgroup. */
 static __always_inline void count_detail(const struct tm_owner *o, const struct tm_slot *s)
 {
@@ -486,12 +536,8 @@ static __always_inline void count_detail(const struct tm_owner *o, const struct 
 	struct tm_global *g;
 
 	d = bpf_map_lookup_elem(&details, &key);
-	if (!d) {
-		struct tm_detail fresh = {};
-
-		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-		d = insert(&details, &key, &fresh, NULL);
-	}
+	if (!d)
+		d = detail_insert(&key, o);
 	if (d) {
 		add_atomic(&d->c, &s->c);
 		return;

@@ -34,7 +34,8 @@
 	X(CONNS,	"conns",	"conns")	\
 	X(DETAILS,	"details",	"details")	\
 	X(IFNAMES,	"ifnames",	"ifnames")	\
-	X(CGROUPS,	"cgroups",	"cgroups")
+	X(CGROUPS,	"cgroups",	"cgroups")	\
+	X(QUOTA,	"quota",	"quota")
 
 enum tm_map_id {
 #define TM_MAP_ENUM(id, pin, obj) TM_MAP_##id,
@@ -64,6 +65,14 @@ enum tm_map_id {
 #define TM_CONNS_MAX		65536
 /* Capacity of the per (uid, process, interface, cgroup, protocol) map. */
 #define TM_DETAILS_MAX		65536
+/*
+ * Rows of "details" one user may hold: a sixteenth of it (tm_control
+ * .details_quota), so one user's thousands of short-lived processes cannot
+ * push anyone else out. What a user has beyond it counts in their row
+ * "other" (pid TM_PID_OTHER).
+ */
+#define TM_DETAILS_SHARE	16
+#define TM_PID_OTHER		0xffffffffu
 /* Interfaces named (each network namespace's own) and cgroups recorded. */
 #define TM_IFNAMES_MAX		1024
 #define TM_CGROUPS_MAX		8192
@@ -112,6 +121,7 @@ struct tm_global {
 					 * live ones: those evicted */
 	__u64 details_full_bytes;	/* "details" map was full */
 	__u64 details_full_packets;
+	__u64 details_other;		/* slots counted in a user's row "other" */
 	/*
 	 * Incoming packets a raw socket got a copy of that were not its own
 	 * (another socket's echo reply, a TCP segment a TCP socket also got):
@@ -316,7 +326,7 @@ struct tm_control {
 	__u32 reader_pid;		/* the tm-stream reading events; 0: none */
 	__u32 masks_gen;		/* bumped by every change to masks4/masks6 */
 	__u32 wake_bytes;		/* the reader is woken as the ring passes this */
-	__u32 pad;
+	__u32 details_quota;		/* rows of "details" a user may hold */
 };
 
 #endif /* TM_ABI_H */

@@ -49,6 +49,7 @@ struct opts {
 	struct tm_masks masks;
 	__u32 events_size;
 	__u32 max_conns;
+	__u32 max_details;
 	__u32 max_users;
 	bool replace;
 	const char *pin_root;
@@ -71,6 +72,9 @@ static void usage(FILE *f)
 "      --masks FILE     untracked networks, one a line (as tm-mask load FILE)\n"
 "      --max-users N    (user, address family) pairs counted (default %u; a\n"
 "                       fresh load only); more are counted as 'users_full'\n"
+"      --max-details N  rows of the per process, interface, protocol and cgroup\n"
+"                       breakdowns (default %u; a fresh load only): a user may\n"
+"                       hold a sixteenth, the rest is their row (other)\n"
 "      --max-conns N    connections tracked at once (default %u; a fresh load\n"
 "                       only): when full, the least recently active goes\n"
 "      --events-size BYTES  the event ring for tm-stream: a power of two from\n"
@@ -83,7 +87,7 @@ static void usage(FILE *f)
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: 0 loaded, 1 failure (nothing is left behind), 2 bad usage.\n",
-		TM_USERS_MAX, TM_CONNS_MAX, TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
+		TM_USERS_MAX, TM_DETAILS_MAX, TM_CONNS_MAX, TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
 }
 
 /*
@@ -162,13 +166,14 @@ out:
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_REPLACE = TM_OPT_OWN, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE,
-	       OPT_MAX_CONNS, OPT_MAX_USERS };
+	       OPT_MAX_CONNS, OPT_MAX_USERS, OPT_MAX_DETAILS };
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "iface", required_argument, NULL, OPT_IFACE },
 		{ "masks", required_argument, NULL, OPT_MASKS },
 		{ "events-size", required_argument, NULL, OPT_EVENTS_SIZE },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "max-details", required_argument, NULL, OPT_MAX_DETAILS },
 		{ "max-users", required_argument, NULL, OPT_MAX_USERS },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		TM_COMMON_OPTIONS,
@@ -216,8 +221,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case OPT_MAX_CONNS:
+		case OPT_MAX_DETAILS:
 		case OPT_MAX_USERS: {
-			const char *name = c == OPT_MAX_CONNS ? "--max-conns" : "--max-users";
+			const char *name = c == OPT_MAX_CONNS ? "--max-conns" :
+					   c == OPT_MAX_DETAILS ? "--max-details" : "--max-users";
 			uint64_t v;
 
 			err = tm_parse_count(name, optarg, &v);
@@ -227,7 +234,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				tm_usage_err("%s '%s': at most 16777216", name, optarg);
 				return -TM_EUSAGE;
 			}
-			*(c == OPT_MAX_CONNS ? &o->max_conns : &o->max_users) = v;
+			*(c == OPT_MAX_CONNS ? &o->max_conns :
+			  c == OPT_MAX_DETAILS ? &o->max_details : &o->max_users) = v;
 			break;
 		}
 		case OPT_REPLACE:
@@ -243,9 +251,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	err = tm_no_more_args(argc, argv, optind);
 	if (err)
 		return err;
-	if (o->replace && (o->events_size || o->max_conns || o->max_users)) {
+	if (o->replace && (o->events_size || o->max_conns || o->max_users || o->max_details)) {
 		tm_usage_err("--%s goes with a fresh load, not --replace",
-			     o->events_size ? "events-size" : o->max_conns ? "max-conns" : "max-users");
+			     o->events_size ? "events-size" : o->max_conns ? "max-conns" :
+			     o->max_details ? "max-details" : "max-users");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -573,6 +582,11 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 	}
 	if (o->max_conns)
 		bpf_map__set_max_entries(skel->maps.conns, o->max_conns);
+	if (o->max_details) {
+		bpf_map__set_max_entries(skel->maps.details, o->max_details);
+		skel->data->control.details_quota = o->max_details / TM_DETAILS_SHARE ?
+						    o->max_details / TM_DETAILS_SHARE : 1;
+	}
 	if (o->max_users)
 		bpf_map__set_max_entries(skel->maps.users, o->max_users);
 	err = load_skel(skel);

@@ -76,7 +76,8 @@ TM_COMMON_HELP
 "second). Users are UIDs as the host sees them, in user namespaces too. An\n"
 "interface is named as in its own network namespace: NAME@NS when that is not\n"
 "this one (NS: its name under /run/netns, else the inode netns gives). A\n"
-"cgroup keeps its path after it is removed.\n"
+"cgroup keeps its path after it is removed. Rows a user has past their share of\n"
+"a breakdown (tm-load --max-details) are their row (other), pid null.\n"
 "Packets of no user socket are the row uid null, user \"unknown\"; with --by\n"
 "user, traffic of untracked networks is the row uid null, user \"untracked\".\n"
 "JSON and CSV are valid UTF-8 whatever names processes have (bytes that are\n"
@@ -257,7 +258,7 @@ static void table_notes(const struct opts *o, const struct tm_pins *p,
 		putchar('\n');
 }
 
-static void notes(const struct opts *o, const struct tm_rows *s)
+static void notes(const struct opts *o, const struct tm_pins *p, const struct tm_rows *s)
 {
 	uint64_t evicted = s->g.conns_new > s->conns_live ? s->g.conns_new - s->conns_live : 0;
 
@@ -275,6 +276,9 @@ static void notes(const struct opts *o, const struct tm_rows *s)
 	if (o->by == TM_BY_CGROUP && s->g.cgroups_full)
 		tm_err("note: %" PRIu64 " cgroups could not be recorded (the map is full); "
 		       "once removed they show as (gone: ID)", (uint64_t)s->g.cgroups_full);
+	if (o->by >= TM_BY_PROC && s->g.details_other)
+		tm_err("note: users with more than %u rows in this breakdown have the rest "
+		       "in their row (other)", p->control->details_quota);
 	if (o->by >= TM_BY_PROC && s->g.details_full_packets)
 		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
 		       "breakdown map and are not in these rows",
@@ -313,7 +317,7 @@ static int report(const struct opts *o, const struct tm_pins *p, struct tm_out *
 	if (!err && (fflush(stdout) || ferror(stdout)))
 		err = -errno;
 	if (!err && first)
-		notes(o, s);
+		notes(o, p, s);
 	return err;
 }
 
@@ -334,8 +338,12 @@ static void sleep_interval(double sec)
 static int read_rows(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		     struct tm_rows *s)
 {
-	int err = tm_rows_read(p, o->by, o->users, o->nusers, s);
+	int err;
 
+	/* Cgroups made since the last reading get their names. */
+	if (o->by == TM_BY_CGROUP)
+		tm_names_refresh(names);
+	err = tm_rows_read(p, o->by, o->users, o->nusers, s);
 	if (!err && o->depth >= 0)
 		tm_rows_cgroup_depth(s, names, o->depth);
 	return err;

@@ -12,6 +12,9 @@
 #define ALL	((1u << TM_BY_MAX) - 1)
 #define BY(x)	(1u << TM_BY_##x)
 
+/* The key of a user's row "other" (past their quota of breakdown rows). */
+#define OTHER "(other)"
+
 static const struct tm_row *row(const void *rec)
 {
 	return rec;
@@ -73,7 +76,10 @@ static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct t
 
 static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	tm_val_proto(v, sb, row(rec)->proto);
+	if (row(rec)->other)
+		tm_val_text(v, OTHER);
+	else
+		tm_val_proto(v, sb, row(rec)->proto);
 }
 
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -125,10 +131,15 @@ static void get_rport(const void *rec, const void *ctx, struct tm_val *v, struct
 static void get_pid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	v->u = row(rec)->pid;
+	v->null = row(rec)->other;
 }
 
 static void get_comm(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
+	if (row(rec)->other) {
+		tm_val_text(v, OTHER);
+		return;
+	}
 	v->s = row(rec)->comm;
 	v->len = strnlen(row(rec)->comm, TM_COMM_LEN);
 }
@@ -152,7 +163,8 @@ static void get_last(const void *rec, const void *ctx, struct tm_val *v, struct 
 static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	const struct tm_row *r = row(rec);
-	const char *name = tm_names_iface(rctx(ctx)->names, r->netns_cookie, 0, r->ifindex, NULL);
+	const char *name = r->other ? OTHER :
+			   tm_names_iface(rctx(ctx)->names, r->netns_cookie, 0, r->ifindex, NULL);
 
 	tm_val_text(v, name ? name : "?");
 }
@@ -163,7 +175,8 @@ static void get_netns(const void *rec, const void *ctx, struct tm_val *v, struct
 	const struct tm_row *r = row(rec);
 	uint32_t ino = 0;
 
-	tm_names_iface(rctx(ctx)->names, r->netns_cookie, 0, r->ifindex, &ino);
+	if (!r->other)
+		tm_names_iface(rctx(ctx)->names, r->netns_cookie, 0, r->ifindex, &ino);
 	v->u = ino;
 	v->null = !ino;
 }
@@ -172,6 +185,10 @@ static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struc
 {
 	char buf[64];
 
+	if (row(rec)->other) {
+		tm_val_text(v, OTHER);
+		return;
+	}
 	tm_val_text(v, tm_names_cgroup(rctx(ctx)->names, row(rec)->cgroup_id, buf, sizeof(buf)));
 	if (v->s == buf) {
 		char *start = sb->p;

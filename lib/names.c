@@ -85,6 +85,24 @@ void tm_names_free(struct tm_names *n)
 	memset(n, 0, sizeof(*n));
 }
 
+/*
+ * A new reading: cgroups and interfaces that came since the names were
+ * read are read again (what was read stays valid until this call).
+ */
+void tm_names_refresh(struct tm_names *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->ncg; i++) {
+		free(n->cg[i].name);
+		free(n->cg[i].path);
+	}
+	n->ncg = 0;
+	n->cg_loaded = false;
+	n->metered_loaded = false;
+	n->nmetered = 0;
+}
+
 /* ---- cgroups ---- */
 
 static struct tm_cgnode *cg_add(struct tm_names *n, uint64_t id, uint64_t parent,

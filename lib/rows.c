@@ -77,6 +77,11 @@ static int add_detail(const void *key, const void *value, void *ctx)
 	if (!r)
 		return err;
 	r->c = v->c;
+	/* Past the user's quota: one row "other" in every breakdown. */
+	if (k->pid == TM_PID_OTHER) {
+		r->other = 1;
+		return 0;
+	}
 	switch (rd->by) {
 	case TM_BY_PROC:
 		r->pid = k->pid;

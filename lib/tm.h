@@ -345,6 +345,7 @@ struct tm_names {
 uint64_t tm_netns_cookie(void);
 void tm_names_init(struct tm_names *n, const struct tm_pins *pins);
 void tm_names_free(struct tm_names *n);
+void tm_names_refresh(struct tm_names *n);
 const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
 uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth);
 const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
@@ -365,7 +366,7 @@ struct tm_row {
 	uint8_t untracked;	/* the untracked networks' row, not a user's */
 	uint8_t family;
 	uint8_t proto;
-	uint8_t pad;
+	uint8_t other;		/* the user's row "other": past their quota */
 	uint32_t pid;
 	char comm[TM_COMM_LEN];
 	uint32_t ifindex;

@@ -152,3 +152,26 @@ $VA" ]
 	[ "$(tm-stat --json --top 1 --sort out | jq -r '.[] | .uid')" = $B ]
 	[ "$(tm-stat --json --top 1 --sort in | jq -r '.[] | .uid')" = $A ]
 }
+
+@test "one user's thousands of processes cannot push another's rows out: past a sixteenth of --max-details, theirs go to their row (other)" {
+	# 256 rows: a user may hold 16.
+	tm-load --cgroup "$CG" --max-details 256
+	as "$CG" $B "$BIN/tmtraffic" udp-send 127.0.0.1 9 2 100 >/dev/null
+	# 300 processes, one 10-byte datagram (38 bytes) each.
+	[ "$(as "$CG" $A "$BIN/tmtraffic" udp-procs 127.0.0.1 9 300 10)" = 300 ]
+	as "$CG" $B "$BIN/tmtraffic" udp-send 127.0.0.1 9 3 100 >/dev/null
+	run tm-stat --by proc --json --user $B
+	[ "$(jq -r 'map([.comm, .out_bytes, .out_packets] | @tsv) | sort | .[]' <<<"$output")" = "tmtraffic	256	2
+tmtraffic	384	3" ]
+	run tm-stat --by proc --json --user $A
+	[ "$(jq length <<<"$output")" = 17 ]
+	[ "$(jq '[.[].out_bytes] | add' <<<"$output")" = $((300 * 38)) ]
+	[ "$(jq -c 'map(select(.comm == "(other)")) | map([.pid, .out_packets])' <<<"$output")" = "[[null,284]]" ]
+	# In every breakdown, and said.
+	run tm-stat --by cgroup --format csv --user $A
+	[[ "$output" == *"$A,$A,(other),0,$((284 * 38)),0,284"* ]]
+	[[ "$output" == *"tm-stat: note: users with more than 16 rows in this breakdown have the rest in their row (other)"* ]]
+	[ "$(stat_field $A out_bytes)" = $((300 * 38)) ]
+	run tm-load --replace --max-details 512
+	[ "$status" = 2 ]
+}

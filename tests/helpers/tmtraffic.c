@@ -31,6 +31,8 @@
  *                                   "PORT N SIZE" on stdin, send N datagrams
  *                                   of SIZE to ADDR:PORT and print "sent";
  *                                   close at end of input
+ *   udp-procs ADDR PORT N SIZE      N processes, one after the other, each
+ *                                   sending one datagram of SIZE bytes; print N
  *   raw-ping ADDR N ID [US [DIR]]   over a raw ICMP (ICMPv6) socket, filtered
  *                                   to echo replies as ping filters it, send N
  *                                   echo requests with identifier ID and 56
@@ -56,6 +58,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <linux/sockios.h>
 #include <linux/icmp.h>
 #include <netinet/icmp6.h>
@@ -374,6 +377,29 @@ static uint16_t csum(const void *p, size_t n)
 	return htons(~sum);
 }
 
+static int udp_procs(const char *host, int port, long n, long size)
+{
+	long i;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+		int st;
+
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			if (!freopen("/dev/null", "w", stdout))
+				die("/dev/null");
+			udp_send(host, port, 1, size, 0);
+			_exit(0);
+		}
+		if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+			die("child");
+	}
+	printf("%ld\n", n);
+	return 0;
+}
+
 /* Makes DIR/NAME (NAME printf-style). */
 static void mark(const char *dir, const char *fmt, int id)
 {
@@ -502,9 +528,11 @@ int main(int argc, char **argv)
 		return tcp_blast(argv[2], atoi(argv[3]), atoll(argv[4]));
 	if (!strcmp(mode, "udp-script") && argc == 3)
 		return udp_script(argv[2]);
+	if (!strcmp(mode, "udp-procs") && argc == 6)
+		return udp_procs(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]));
 	if (!strcmp(mode, "raw-ping") && argc >= 5 && argc <= 7)
 		return raw_ping(argv[2], atol(argv[3]), atoi(argv[4]) & 0xffff,
 				argc >= 6 ? atol(argv[5]) : 0, argc == 7 ? argv[6] : NULL);
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script|raw-ping ... (see source)\n");
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script|udp-procs|raw-ping ... (see source)\n");
 	return 2;
 }
