@@ -35,6 +35,11 @@ HELPER_CFLAGS := $(CFLAGS)
 CFLAGS += $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
 CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+# The default pin root, and the one a setuid tm-stat reads (its users
+# cannot choose another).
+ifneq ($(PIN_ROOT),)
+CPPFLAGS += -DTM_DEFAULT_PIN_ROOT='"$(PIN_ROOT)"'
+endif
 LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lm
 
 # BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
@@ -149,6 +154,9 @@ run: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	@# setuid root: opens the pins read-only, drops every privilege, then
+	@# shows the user their own traffic (lib/priv.c); root is unaffected.
+	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
 	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)

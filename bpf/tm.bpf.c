@@ -33,6 +33,7 @@ struct tm_control control = {
 	.layout_version = TM_LAYOUT_VERSION,
 	.wake_bytes = TM_WAKE_BYTES,
 	.details_quota = TM_DETAILS_MAX / TM_DETAILS_SHARE,
+	.admin_gid = TM_GID_NONE,
 };
 
 /*

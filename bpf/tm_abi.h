@@ -48,6 +48,9 @@ enum tm_map_id {
 #define TM_PIN_LINKS		"links"
 #define TM_PIN_PENDING		"pending"
 
+/* No admin group (tm_control.admin_gid). */
+#define TM_GID_NONE		0xffffffffu
+
 /* Owner of packets whose socket has no owner UID; (uid_t)-1 is never a UID. */
 #define TM_UID_UNKNOWN		0xffffffffu
 
@@ -327,6 +330,8 @@ struct tm_control {
 	__u32 masks_gen;		/* bumped by every change to masks4/masks6 */
 	__u32 wake_bytes;		/* the reader is woken as the ring passes this */
 	__u32 details_quota;		/* rows of "details" a user may hold */
+	__u32 admin_gid;		/* may see every user (tm-load --group) */
+	__u32 pad;
 };
 
 #endif /* TM_ABI_H */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
@@ -50,6 +51,8 @@ struct opts {
 	__u32 events_size;
 	__u32 max_conns;
 	__u32 max_details;
+	bool group_set;
+	__u32 admin_gid;	/* --group: sees every user in a setuid tm-stat */
 	__u32 max_users;
 	bool replace;
 	const char *pin_root;
@@ -72,6 +75,8 @@ static void usage(FILE *f)
 "      --masks FILE     untracked networks, one a line (as tm-mask load FILE)\n"
 "      --max-users N    (user, address family) pairs counted (default %u; a\n"
 "                       fresh load only); more are counted as 'users_full'\n"
+"      --group GROUP    its members see every user in tm-stat, which shows\n"
+"                       anyone else only their own traffic (default: none)\n"
 "      --max-details N  rows of the per process, interface, protocol and cgroup\n"
 "                       breakdowns (default %u; a fresh load only): a user may\n"
 "                       hold a sixteenth, the rest is their row (other)\n"
@@ -166,7 +171,7 @@ out:
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_REPLACE = TM_OPT_OWN, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE,
-	       OPT_MAX_CONNS, OPT_MAX_USERS, OPT_MAX_DETAILS };
+	       OPT_MAX_CONNS, OPT_MAX_USERS, OPT_MAX_DETAILS, OPT_GROUP };
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "iface", required_argument, NULL, OPT_IFACE },
@@ -174,6 +179,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "events-size", required_argument, NULL, OPT_EVENTS_SIZE },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "max-details", required_argument, NULL, OPT_MAX_DETAILS },
+		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "max-users", required_argument, NULL, OPT_MAX_USERS },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		TM_COMMON_OPTIONS,
@@ -236,6 +242,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			*(c == OPT_MAX_CONNS ? &o->max_conns :
 			  c == OPT_MAX_DETAILS ? &o->max_details : &o->max_users) = v;
+			break;
+		}
+		case OPT_GROUP: {
+			struct group *g = getgrnam(optarg);
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (g) {
+				o->admin_gid = g->gr_gid;
+			} else if (*optarg >= '0' && *optarg <= '9' && !*end && !errno &&
+				   v < TM_GID_NONE) {
+				o->admin_gid = v;
+			} else {
+				tm_usage_err("--group '%s': no such group", optarg);
+				return -TM_EUSAGE;
+			}
+			o->group_set = true;
 			break;
 		}
 		case OPT_REPLACE:
@@ -582,6 +607,8 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 	}
 	if (o->max_conns)
 		bpf_map__set_max_entries(skel->maps.conns, o->max_conns);
+	if (o->group_set)
+		skel->data->control.admin_gid = o->admin_gid;
 	if (o->max_details) {
 		bpf_map__set_max_entries(skel->maps.details, o->max_details);
 		skel->data->control.details_quota = o->max_details / TM_DETAILS_SHARE ?
@@ -722,6 +749,8 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	if (!err)
 		err = apply_filters(o, pins.fd[TM_MAP_MASKS4], pins.fd[TM_MAP_MASKS6],
 				    pins.fd[TM_MAP_IFACES], pins.fd[TM_MAP_IFNAMES], pins.control);
+	if (!err && o->group_set)
+		__atomic_store_n(&pins.control->admin_gid, o->admin_gid, __ATOMIC_RELAXED);
 	if (err)
 		goto out;
 

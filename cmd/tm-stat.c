@@ -36,6 +36,7 @@ struct opts {
 	uint64_t count;		/* 0: for ever */
 	uint64_t top;		/* 0: every row */
 	int depth;		/* --by cgroup: roll up below this; -1: don't */
+	bool self;		/* a user's self-view: their rows, no host notes */
 	const char *output;
 };
 
@@ -82,6 +83,9 @@ TM_COMMON_HELP
 "user, traffic of untracked networks is the row uid null, user \"untracked\".\n"
 "JSON and CSV are valid UTF-8 whatever names processes have (bytes that are\n"
 "not UTF-8 become U+FFFD); tables show control characters as \\n, \\xHH.\n"
+"\n"
+"Installed setuid, a user who is not root sees only their own rows, read from\n"
+"" TM_DEFAULT_PIN_ROOT " (no --pin-root), unless in tm-load --group's group.\n"
 "\n"
 "Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n");
 }
@@ -316,7 +320,8 @@ static int report(const struct opts *o, const struct tm_pins *p, struct tm_out *
 		table_notes(o, p, names, s, nrows, false);
 	if (!err && (fflush(stdout) || ferror(stdout)))
 		err = -errno;
-	if (!err && first)
+	/* The notes are about the host: not for a user's self-view. */
+	if (!err && first && !o->self)
 		notes(o, p, s);
 	return err;
 }
@@ -386,7 +391,8 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 	return err;
 }
 
-static int run(const struct opts *o)
+/* pins: opened already (self-view), else opened here. */
+static int run(const struct opts *o, struct tm_pins *opened)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	const struct tm_col *cols[TM_OUT_MAXCOLS];
@@ -397,8 +403,9 @@ static int run(const struct opts *o)
 	size_t ncols;
 	int err;
 
-	err = tm_pins_open(&pins, o->pin_root);
-	if (err)
+	if (opened)
+		pins = *opened;
+	else if ((err = tm_pins_open(&pins, o->pin_root)))
 		return err;
 	tm_names_init(&names, &pins);
 	ncols = tm_row_columns(o->by, o->format == TM_FMT_TABLE, o->interval > 0, cols);
@@ -424,17 +431,52 @@ out:
 	return err == -EPIPE ? 0 : err;
 }
 
+/*
+ * Run setuid by a user: their own rows only (all of them for the load's
+ * admin group), from the built-in pin root.
+ */
+static int self_view_opts(struct opts *o, bool all)
+{
+	uid_t me = getuid();
+	int i;
+
+	if (o->pin_root) {
+		tm_usage_err("--pin-root: only root chooses the pin root (this tm-stat reads %s)",
+			     TM_DEFAULT_PIN_ROOT);
+		return -TM_EUSAGE;
+	}
+	o->self = !all;
+	if (all)
+		return 0;
+	for (i = 0; i < o->nusers; i++)
+		if (o->users[i] != me) {
+			tm_err("you may see your own traffic only (uid %u)", (unsigned)me);
+			return -EPERM;
+		}
+	o->users[0] = me;
+	o->nusers = 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	struct tm_pins pins;
 	struct opts o = {};
-	int err;
+	bool self = tm_self_view(), all = false;
+	int err = 0;
 
 	tm_init("tm-stat");
-	err = parse_args(argc, argv, &o);
+	/* Before anything the user gave is read: see lib/priv.c. */
+	if (self)
+		err = tm_self_view_open(&pins, &all);
+	if (!err)
+		err = parse_args(argc, argv, &o);
+	if (!err && self)
+		err = self_view_opts(&o, all);
 	/* Each report is flushed whole when done. */
 	if (!err) {
 		tm_stdout_block_buffered();
-		err = run(&o);
+		err = run(&o, self ? &pins : NULL);
 	}
 	return tm_exit_code(err);
 }

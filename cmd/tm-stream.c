@@ -389,7 +389,7 @@ static int read_load(struct stream *s)
 	err = tm_percpu_for_each(s->pins.fd[TM_MAP_USERS], sizeof(struct tm_user_key),
 				 sizeof(struct tm_counters), add_snapshot, s);
 	if (!err)
-		err = tm_pending_for_each(s->pins.root, add_snapshot_pending, s);
+		err = tm_pending_for_each(&s->pins, add_snapshot_pending, s);
 	while (!err && !stop) {
 		int64_t t;
 

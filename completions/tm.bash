@@ -25,13 +25,14 @@ _tm() {
 	-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
 	-i|--interval|-n|--count|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
 	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup" -- "$cur")); return ;;
 	-s|--sort) COMPREPLY=($(compgen -W "bytes in out packets key" -- "$cur")); return ;;
 	esac
 	local opts
 	case $cmd in
-	tm-load) opts="--cgroup --iface --masks --max-users --max-details --max-conns --events-size --replace --pin-root --verbose --help" ;;
+	tm-load) opts="--cgroup --iface --masks --group --max-users --max-details --max-conns --events-size --replace --pin-root --verbose --help" ;;
 	tm-stream) opts="--user --format --output --count --follow --pin-root --verbose --help" ;;
 	tm-mask)
 		local w sub=

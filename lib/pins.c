@@ -172,6 +172,7 @@ int tm_pins_open(struct tm_pins *p, const char *opt)
 	for (i = 0; i < TM_MAP_COUNT; i++)
 		p->fd[i] = -1;
 	p->lock_fd = -1;
+	p->pending_fd = -1;
 	err = tm_root_name(opt, &r);
 	if (err)
 		return err;
@@ -241,7 +242,7 @@ void tm_pins_close(struct tm_pins *p)
 {
 	int i;
 
-	if (p->control)
+	if (p->control && !p->rdonly)
 		munmap(p->control, sysconf(_SC_PAGESIZE));
 	p->control = NULL;
 	for (i = 0; i < TM_MAP_COUNT; i++) {
@@ -252,6 +253,55 @@ void tm_pins_close(struct tm_pins *p)
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
 	p->lock_fd = -1;
+	if (p->pending_fd >= 0)
+		close(p->pending_fd);
+	p->pending_fd = -1;
+}
+
+/*
+ * The pins of root, to read only: what a self-view reader opens while it
+ * still has the privilege to, before it drops it for good. Nothing it holds
+ * after can change a counter or the control map.
+ */
+int tm_pins_open_rdonly(struct tm_pins *p, const char *root)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int i, err = 0;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < TM_MAP_COUNT; i++)
+		p->fd[i] = -1;
+	p->lock_fd = -1;
+	p->pending_fd = -1;
+	p->rdonly = true;
+	snprintf(p->root, sizeof(p->root), "%s", root);
+	for (i = 0; !err && i < TM_MAP_COUNT; i++) {
+		err = tm_path(path, sizeof(path), root, tm_maps[i].pin);
+		if (!err && (p->fd[i] = bpf_obj_get_opts(path, &ro)) < 0)
+			err = -errno;
+	}
+	if (!err && !tm_path(path, sizeof(path), root, TM_PIN_PENDING) &&
+	    (p->pending_fd = bpf_obj_get(path)) < 0)
+		err = -errno;
+	if (!err && bpf_map_lookup_elem(p->fd[TM_MAP_CONTROL], &zero, &p->control_copy))
+		err = -errno;
+	if (!err && p->control_copy.layout_version != TM_LAYOUT_VERSION) {
+		tm_err("'%s' holds a pin layout this tm does not understand (it knows "
+		       "version %d)", root, TM_LAYOUT_VERSION);
+		err = -EPROTO;
+	}
+	if (err == -ENOENT)
+		tm_err("nothing loaded at '%s': ask the administrator to run tm-load", root);
+	else if (err && err != -EPROTO)
+		tm_err("cannot open the pins at '%s': %s", root, strerror(-err));
+	if (err) {
+		tm_pins_close(p);
+		return err;
+	}
+	p->control = &p->control_copy;
+	return 0;
 }
 
 /* Editors serialise on a directory lock; readers need none. */
@@ -391,7 +441,7 @@ static int cmp_cookie(const void *a, const void *b)
  * whole records, one struct tm_pending for each fd of a socket with a
  * slot. A socket open in several fds is handed to cb once.
  */
-int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
+int tm_pending_for_each(const struct tm_pins *p, tm_pending_cb cb, void *ctx)
 {
 	struct tm_pending *recs = NULL;
 	size_t cap = 0, have = 0, i;
@@ -399,10 +449,18 @@ int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx)
 	ssize_t n;
 	int fd, err = 0;
 
-	err = tm_path(path, sizeof(path), root, TM_PIN_PENDING);
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * Through the link held since the pins were opened (self-view), else
+	 * by path each time, so the new iterator of a tm-load --replace is read.
+	 */
+	if (p->pending_fd >= 0) {
+		fd = bpf_iter_create(p->pending_fd);
+	} else {
+		err = tm_path(path, sizeof(path), p->root, TM_PIN_PENDING);
+		if (err)
+			return err;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -errno;
 	for (;;) {

@@ -264,7 +264,7 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 	if (!err)
 		err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &s->g, sizeof(s->g));
 	if (!err)
-		err = tm_pending_for_each(p->root, add_pending, &rd);
+		err = tm_pending_for_each(p, add_pending, &rd);
 	if (err == -ENOENT)
 		tm_pins_gone(p->root);
 	else if (err)

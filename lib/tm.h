@@ -12,7 +12,10 @@
 
 #include "tm_abi.h"
 
+/* make PIN_ROOT=DIR builds another in (what a setuid tm-stat reads). */
+#ifndef TM_DEFAULT_PIN_ROOT
 #define TM_DEFAULT_PIN_ROOT	"/sys/fs/bpf/tm"
+#endif
 #define TM_BPFFS		"/sys/fs/bpf"
 
 /*
@@ -79,6 +82,14 @@ struct tm_pins {
 	int fd[TM_MAP_COUNT];		/* by enum tm_map_id */
 	int lock_fd;
 	struct tm_control *control;	/* the pinned control map, mmapped */
+	/*
+	 * Read-only (self-view): map fds opened with BPF_F_RDONLY, control a
+	 * copy read at open, and the iterator's link held open, so all of it
+	 * stays usable once privileges are dropped.
+	 */
+	bool rdonly;
+	struct tm_control control_copy;
+	int pending_fd;
 };
 
 int tm_path(char *buf, size_t len, const char *dir, const char *name);
@@ -105,7 +116,12 @@ int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
  * add them to what the maps hold.
  */
 typedef int (*tm_pending_cb)(const struct tm_pending *p, void *ctx);
-int tm_pending_for_each(const char *root, tm_pending_cb cb, void *ctx);
+int tm_pending_for_each(const struct tm_pins *p, tm_pending_cb cb, void *ctx);
+int tm_pins_open_rdonly(struct tm_pins *p, const char *root);
+
+/* priv.c: a self-view reader, run setuid by a user */
+bool tm_self_view(void);
+int tm_self_view_open(struct tm_pins *p, bool *all);
 
 /* root.c: the pin root's name, lock, staging and removal */
 struct tm_root {

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Self-view: tm-stat installed setuid root lets every user read their own
+ * traffic. The privilege serves one step, taken before anything the user
+ * gave (arguments, environment) is looked at: the pins of the pin root
+ * built in are opened read-only. Then every privilege is dropped for good
+ * (real, effective and saved IDs back to the caller's; a non-dumpable
+ * process, so its memory, which holds other users' counters, cannot be
+ * read), and the command runs as the user, showing that user's rows only,
+ * unless the user is in the load's admin group (tm-load --group).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "tm.h"
+
+/* Run setuid by someone who is not root: the self-view. */
+bool tm_self_view(void)
+{
+	return geteuid() == 0 && getuid() != 0;
+}
+
+static bool in_group(gid_t gid)
+{
+	gid_t groups[NGROUPS_MAX];
+	int n = getgroups(NGROUPS_MAX, groups), i;
+
+	if (getgid() == gid)
+		return true;
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* For good: if the IDs cannot all be the caller's, nothing goes on. */
+static void drop(void)
+{
+	uid_t uid = getuid(), ru, eu, su;
+	gid_t gid = getgid(), rg, eg, sg;
+
+	prctl(PR_SET_DUMPABLE, 0);
+	if (setresgid(gid, gid, gid) || setresuid(uid, uid, uid) ||
+	    getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg) ||
+	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid ||
+	    setuid(0) == 0) {
+		tm_err("cannot drop privileges: %s", strerror(errno));
+		_exit(1);
+	}
+}
+
+/*
+ * Opens the built-in pin root read-only and drops privileges, whatever
+ * happened. *all: the caller may see every user (root's group of
+ * administrators for this load).
+ */
+int tm_self_view_open(struct tm_pins *p, bool *all)
+{
+	int err = tm_pins_open_rdonly(p, TM_DEFAULT_PIN_ROOT);
+
+	drop();
+	*all = !err && p->control->admin_gid != TM_GID_NONE && in_group(p->control->admin_gid);
+	return err;
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Self-view: an installed copy (make install DESTDIR=...), its tm-stat
+# setuid root, run by two unprivileged UIDs with traffic of known size.
+
+load lib
+
+A=42471
+B=42472
+ADMIN_GID=42479
+
+setup_file() {
+	[ "$(id -u)" = 0 ] || return 0
+	# A directory users may enter, on a file system that honours setuid.
+	SV=$(mktemp -d /tmp/tm-sv.XXXXXX)
+	chmod 0755 "$SV"
+	export SV SV_ROOT=/sys/fs/bpf/tmsv${SV##*.}
+	# Built with its own pin root: what its setuid tm-stat reads.
+	make -s -C "$BATS_TEST_DIRNAME/.." OUT="$SV/build" PIN_ROOT="$SV_ROOT" \
+		install DESTDIR="$SV/inst" PREFIX=/usr >/dev/null
+	export SBIN=$SV/inst/usr/sbin
+}
+
+teardown_file() {
+	[ -n "${SV:-}" ] && rm -rf "$SV"
+}
+
+setup() {
+	tm_setup
+	# The installed commands, at the pin root built in.
+	export TM_PIN_ROOT=$SV_ROOT
+	PATH=$SBIN:$PATH
+}
+
+teardown() { tm_teardown; }
+
+# user_stat UID [--groups=GID] -- ARGS...: the installed tm-stat run as UID,
+# with no supplementary group or that one.
+user_stat() {
+	local uid=$1 groups=--clear-groups
+	shift
+	[ "$1" != -- ] && { groups=$1; shift; }
+	shift
+	setpriv --reuid="$uid" --regid="$uid" "$groups" "$SBIN/tm-stat" "$@"
+}
+
+# traffic: A sends 4 datagrams of 100 bytes to B, B 2 of 300 to B.
+traffic() {
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 4 100
+	udp_exchange "$CG" $B "$CG" $B 127.0.0.1 2 300
+}
+
+@test "the installed tm-stat is setuid root and the rest is not" {
+	[ "$(stat -c %a "$SBIN/tm-stat")" = 4755 ]
+	[ "$(stat -c %U "$SBIN/tm-stat")" = root ]
+	for c in tm-load tm-unload tm-mask tm-stream; do
+		[ "$(stat -c %a "$SBIN/$c")" = 755 ]
+	done
+}
+
+@test "each user sees exactly their own totals, connections and processes, and nothing of the other's" {
+	tm-load --cgroup "$CG"
+	traffic
+	run user_stat $A -- --json
+	[ "$status" = 0 ]
+	[ "$(jq -c 'map([.uid, .in_bytes, .out_bytes, .out_packets])' <<<"$output")" = "[[$A,0,512,4]]" ]
+	run user_stat $B -- --json
+	[ "$(jq -c 'map([.uid, .in_bytes, .out_bytes, .in_packets])' <<<"$output")" = "[[$B,1168,656,6]]" ]
+	for by in conn proc iface proto cgroup; do
+		run user_stat $A -- --by $by --json
+		[ "$status" = 0 ]
+		[ "$(jq -r 'map(.uid) | unique | map(tostring) | join(" ")' <<<"$output")" = "$A" ]
+		[ "$(jq '[.[].out_bytes] | add' <<<"$output")" = 512 ]
+		run user_stat $B -- --by $by --json
+		[ "$status" = 0 ]
+		[ "$(jq -r 'map(.uid) | unique | map(tostring) | join(" ")' <<<"$output")" = "$B" ]
+	done
+	run user_stat $A -- --by conn --json
+	[ "$(jq -r '.[0] | [.remote, .rport > 0, .comm] | @tsv' <<<"$output")" = "127.0.0.1	true	tmtraffic" ]
+	# The table: their row, no host notes, nobody else's.
+	run user_stat $A -- --bytes
+	[ "${#lines[@]}" = 2 ]
+	[[ "${lines[1]}" =~ ^$A\ +$A\ +0\ +512\ +0\ +4$ ]]
+	# Root sees both.
+	[ "$(tm-stat --json | jq length)" = 2 ]
+}
+
+@test "a user cannot ask for another's rows, choose the pin root or reach the pins another way" {
+	tm-load --cgroup "$CG"
+	traffic
+	run user_stat $A -- --user $B
+	[ "$status" = 1 ]
+	[ "$output" = "tm-stat: you may see your own traffic only (uid $A)" ]
+	run user_stat $A -- --pin-root "$TM_PIN_ROOT"
+	[ "$status" = 2 ]
+	[[ "$output" == *"only root chooses the pin root"* ]]
+	# The environment does not choose it either.
+	run env TM_PIN_ROOT=/sys/fs/bpf/elsewhere setpriv --reuid=$A --regid=$A --clear-groups \
+		"$SBIN/tm-stat" --json
+	[ "$status" = 0 ]
+	[ "$(jq -r '.[0].out_bytes' <<<"$output")" = 512 ]
+	# Nor can bpftool or the root-only commands, and nothing changes.
+	run setpriv --reuid=$A --regid=$A --clear-groups bpftool map dump pinned "$TM_PIN_ROOT/users"
+	[ "$status" != 0 ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-mask" add 127.0.0.0/8
+	[ "$status" = 1 ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-unload"
+	[ "$status" = 1 ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --count 1
+	[ "$status" = 1 ]
+	[ -z "$(tm-mask list)" ]
+	[ -e "$TM_PIN_ROOT/control" ]
+	[ "$(tm-stat --json | jq length)" = 2 ]
+}
+
+@test "members of the load's admin group (tm-load --group) see every user" {
+	tm-load --cgroup "$CG" --group $ADMIN_GID
+	traffic
+	run user_stat $A --groups=$ADMIN_GID -- --json
+	[ "$status" = 0 ]
+	[ "$(jq -c 'map(.uid) | sort' <<<"$output")" = "[$A,$B]" ]
+	run user_stat $A --groups=$ADMIN_GID -- --user $B --json
+	[ "$(jq -r '.[0].in_bytes' <<<"$output")" = 1168 ]
+	# Not a member: their own only.
+	run user_stat $A -- --json
+	[ "$(jq -c 'map(.uid)' <<<"$output")" = "[$A]" ]
+	# --replace can name the group later.
+	tm-load --replace --group 0
+	run user_stat $A --groups=$ADMIN_GID -- --json
+	[ "$(jq -c 'map(.uid)' <<<"$output")" = "[$A]" ]
+	run tm-load --replace --group no-such-group-tm
+	[ "$status" = 2 ]
+}
+
+@test "with nothing loaded a user is told so, exit 1" {
+	run user_stat $A -- --json
+	[ "$status" = 1 ]
+	[[ "$output" == "tm-stat: nothing loaded at '$SV_ROOT'"* ]]
+}
