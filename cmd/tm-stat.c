@@ -379,7 +379,8 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 		if (o->output) {
 			err = tm_rows_read(p, TM_BY_CONN, o->users, o->nusers, &conns);
 			if (!err)
-				err = tm_write_reports(o->output, o->interval, cur, &conns);
+				err = tm_write_reports(o->output, p->control->admin_gid, o->interval, cur,
+						       &conns);
 		} else {
 			err = report(o, p, out, names, cur, n == 0);
 		}

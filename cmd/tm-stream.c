@@ -77,8 +77,9 @@ static void usage(FILE *f)
 "  -u, --user USER      only this user, by name or UID (repeatable)\n"
 "      --format FMT     json (default) or csv\n"
 "  -o, --output TEMPLATE  append to per-user files instead of stdout: %%u user\n"
-"                       name, %%U uid, %%i interface, %%%% a %%; made mode 0640,\n"
-"                       flushed every second; SIGHUP reopens them (logrotate)\n"
+"                       name, %%U uid, %%i interface, %%%% a %%; readable by the\n"
+"                       user and tm-load --group's group only, flushed every\n"
+"                       second; SIGHUP reopens them (logrotate)\n"
 "  -n, --count N        stop after N lines\n"
 "      --follow         when the meter is unloaded, wait for the next load and\n"
 "                       go on with it (without: exit 1 with a message)\n"
@@ -194,7 +195,7 @@ static FILE *out_file(struct stream *s, uint32_t uid, uint32_t netns, uint32_t i
 	of->ifindex = ifindex;
 	of->netns = netns;
 	of->path = strdup(path);
-	of->f = tm_open_output(path, uid);
+	of->f = tm_open_output(s->o->output, path, uid, s->pins.control->admin_gid);
 	if (!of->f)
 		tm_err("'%s': its lines are dropped", path);
 	return of->f;

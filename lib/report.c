@@ -79,8 +79,8 @@ static void put_conn_block(struct tm_buf *b, const struct tm_row *c)
  * that user's rows of conns (a by-connection reading), appended to the file
  * the template names.
  */
-int tm_write_reports(const char *template, double interval, const struct tm_rows *users,
-		     const struct tm_rows *conns)
+int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
+		     const struct tm_rows *users, const struct tm_rows *conns)
 {
 	char when[64], path[PATH_MAX], block[4096];
 	struct tm tm;
@@ -97,7 +97,7 @@ int tm_write_reports(const char *template, double interval, const struct tm_rows
 		if (u->untracked)
 			continue;
 		tm_expand_template(template, u->uid, NULL, path, sizeof(path));
-		f = tm_open_output(path, u->uid);
+		f = tm_open_output(template, path, u->uid, admin_gid);
 		if (!f) {
 			err = -EIO;
 			continue;

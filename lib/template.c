@@ -2,6 +2,7 @@
 /* Per-user file names from a template: %u name, %U uid, %i interface, %%. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/xattr.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
@@ -119,34 +120,155 @@ static bool ours(int fd, uint32_t uid)
 }
 
 /*
- * Appends to path, the file of uid's lines. A file made here is mode 0640
- * whatever the umask. No link is followed, not even to a file of tm's, and
- * a file that exists must pass ours(); a FIFO with no reader is refused
- * rather than waited on. NULL with errno set, and said, otherwise.
+ * A directory below the template's own, on the way to a file: root's or
+ * the user's, and nobody else may write in it.
  */
-FILE *tm_open_output(const char *path, uint32_t uid)
+static bool safe_dir(int fd, uint32_t uid)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISDIR(st.st_mode) &&
+	       (st.st_uid == 0 || st.st_uid == uid) && !(st.st_mode & 022);
+}
+
+/*
+ * The directory path's file goes in, opened. The part the template names
+ * before its first placeholder is the administrator's, opened as it is.
+ * Each part after that (a %u directory, say) is opened without following a
+ * link, made mode 0755 if missing, and refused (EPERM) unless safe_dir():
+ * a user cannot point root's writes elsewhere with a link or a directory
+ * of theirs others may write in. *base: the file's name in it.
+ */
+static int open_parent(const char *template, const char *path, uint32_t uid, const char **base)
+{
+	const char *pct = strchr(template, '%'), *slash = strrchr(path, '/'), *p, *end;
+	size_t fixed = 0, len;
+	char dir[PATH_MAX], part[NAME_MAX + 1];
+	int dfd, next;
+
+	*base = slash ? slash + 1 : path;
+	if (!slash)
+		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The template's own directory ends at its last '/' before a '%'. */
+	for (p = template; *p && (!pct || p < pct); p++)
+		if (*p == '/')
+			fixed = p - template;
+	len = slash - path;
+	if (fixed > len || !pct)
+		fixed = len;
+	snprintf(dir, sizeof(dir), "%.*s", (int)fixed, path);
+	dfd = open(fixed ? dir : *path == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (p = path + fixed; dfd >= 0 && p < slash; p = end) {
+		while (*p == '/' && p < slash)
+			p++;
+		end = memchr(p, '/', slash - p);
+		if (!end)
+			end = slash;
+		if (end == p)
+			continue;
+		snprintf(part, sizeof(part), "%.*s", (int)(end - p), p);
+		next = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT &&
+		    (!mkdirat(dfd, part, 0755) || errno == EEXIST)) {
+			next = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (next >= 0)
+				fchmod(next, 0755);	/* whatever the umask */
+		}
+		if (next < 0 && (errno == ELOOP || errno == ENOTDIR))
+			errno = EPERM;	/* a link or a file where a directory goes */
+		if (next >= 0 && !safe_dir(next, uid)) {
+			close(next);
+			next = -1;
+			errno = EPERM;
+		}
+		close(dfd);
+		dfd = next;
+	}
+	return dfd;
+}
+
+/*
+ * Who may read a file of uid's lines: root, who writes it, and uid and the
+ * admin group, who read it; nobody else. A POSIX ACL says so exactly
+ * (mode 0640 would let a whole group read): user::rw-, user:UID:r--,
+ * group::---, group:ADMIN:r--, mask::r--, other::---.
+ */
+#define ACL_XATTR_VERSION	2
+enum { ACL_USER_OBJ = 1, ACL_USER = 2, ACL_GROUP_OBJ = 4, ACL_GROUP = 8, ACL_MASK = 16,
+       ACL_OTHER = 32 };
+
+struct acl_entry {
+	uint16_t tag, perm;
+	uint32_t id;
+};
+
+static int give_read(int fd, uint32_t uid, uint32_t admin_gid)
+{
+	struct {
+		uint32_t version;
+		struct acl_entry e[6];
+	} acl = { .version = ACL_XATTR_VERSION };
+	size_t n = 0;
+
+	acl.e[n++] = (struct acl_entry){ ACL_USER_OBJ, 6, -1 };
+	if (uid != TM_UID_UNKNOWN && uid != 0)
+		acl.e[n++] = (struct acl_entry){ ACL_USER, 4, uid };
+	acl.e[n++] = (struct acl_entry){ ACL_GROUP_OBJ, 0, -1 };
+	if (admin_gid != TM_GID_NONE)
+		acl.e[n++] = (struct acl_entry){ ACL_GROUP, 4, admin_gid };
+	acl.e[n++] = (struct acl_entry){ ACL_MASK, 4, -1 };
+	acl.e[n++] = (struct acl_entry){ ACL_OTHER, 0, -1 };
+	return fsetxattr(fd, "system.posix_acl_access", &acl,
+			 sizeof(acl.version) + n * sizeof(acl.e[0]), 0);
+}
+
+/*
+ * Appends to path (made from template), the file of uid's lines. A file
+ * made here is root's, mode 0600 whatever the umask, readable by uid and
+ * by the admin group through an ACL. No link is followed, not even to a
+ * file of tm's, directories below the template's are checked (see
+ * open_parent()), and a file that exists must pass ours(); a FIFO with no
+ * reader is refused rather than waited on. NULL with errno set, and said,
+ * otherwise.
+ */
+FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint32_t admin_gid)
 {
 	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-	int fd = open(path, flags | O_CREAT | O_EXCL, 0640);
+	static bool said_acl;
+	const char *base;
+	struct stat st;
+	int dfd, fd = -1;
 	FILE *f;
 
-	if (fd >= 0) {
-		fchmod(fd, 0640);
-	} else if (errno == EEXIST) {
-		fd = open(path, flags);
-		if (fd >= 0 && !ours(fd, uid)) {
-			close(fd);
-			tm_err("'%s': not a file tm writes to (a link, a file of another user, "
-			       "or one others may write); left alone", path);
-			errno = EPERM;
-			return NULL;
+	dfd = open_parent(template, path, uid, &base);
+	if (dfd >= 0) {
+		fd = openat(dfd, base, flags | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0) {
+			fchmod(fd, 0600);
+		} else if (errno == EEXIST) {
+			fd = openat(dfd, base, flags);
+			if (fd >= 0 && !ours(fd, uid)) {
+				close(fd);
+				close(dfd);
+				tm_err("'%s': not a file tm writes to (a link, a file of another "
+				       "user, or one others may write); left alone", path);
+				errno = EPERM;
+				return NULL;
+			}
 		}
+		close(dfd);
 	}
 	if (fd < 0) {
 		if (errno == ELOOP)
 			errno = EPERM;	/* a symbolic link: said as refused */
 		tm_err("cannot write '%s': %s", path, strerror(errno));
 		return NULL;
+	}
+	/* Root's files (old ones too) get the readers they should have. */
+	if (!fstat(fd, &st) && st.st_uid == 0 && give_read(fd, uid, admin_gid) && !said_acl) {
+		said_acl = true;
+		tm_err("'%s': cannot let its user read it (%s): only root can",
+		       path, strerror(errno));
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
 	f = fdopen(fd, "a");

@@ -228,7 +228,7 @@ size_t tm_text_width(const char *s, size_t n);
 /* template.c */
 int tm_check_template(const char *t, const char *allowed);
 void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *path, size_t len);
-FILE *tm_open_output(const char *path, uint32_t uid);
+FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint32_t admin_gid);
 
 /* format.c */
 void tm_put_size(struct tm_buf *b, uint64_t v);
@@ -437,7 +437,7 @@ struct tm_event_ctx {
 size_t tm_event_columns(enum tm_fmt fmt, const struct tm_col *out[TM_OUT_MAXCOLS]);
 
 /* report.c: per-user report files */
-int tm_write_reports(const char *template, double interval, const struct tm_rows *users,
-		     const struct tm_rows *conns);
+int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
+		     const struct tm_rows *users, const struct tm_rows *conns);
 
 #endif /* TM_H */

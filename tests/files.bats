@@ -58,3 +58,39 @@ B=42552
 	# A FIFO nobody reads: refused at once (ENXIO), never waited on.
 	grep -q "cannot write '$DIR/$B.log': No such device or address" "$BIN/stream.err"
 }
+
+@test "each user may read their own report file, the admin group every one, nobody else" {
+	tm-unload >/dev/null
+	tm-load --cgroup "$CG" --group 42559 2>/dev/null
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 10
+	(umask 0; tm-stat --interval 0.1 --count 1 --output "$DIR/%U.log")
+	[ "$(stat -c '%U %a' "$DIR/$A.log")" = "root 640" ]
+	setpriv --reuid=$A --regid=$A --clear-groups grep -q "user $A" "$DIR/$A.log"
+	! setpriv --reuid=$B --regid=$B --clear-groups cat "$DIR/$A.log" 2>/dev/null
+	setpriv --reuid=$B --regid=$B --groups=42559 grep -q "user $A" "$DIR/$A.log"
+	! setpriv --reuid=$B --regid=$B --groups=42558 cat "$DIR/$A.log" 2>/dev/null
+	# Appending again keeps it so.
+	tm-stat --interval 0.1 --count 1 --output "$DIR/%U.log"
+	! setpriv --reuid=$B --regid=$B --clear-groups cat "$DIR/$A.log" 2>/dev/null
+	[ "$(grep -c "user $A" "$DIR/$A.log")" = 2 ]
+}
+
+@test "directories a template names below its own are made 0755, and a user's link or open directory there is refused" {
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 10
+	# B points their directory at root's; A makes one everybody may write.
+	setpriv --reuid=$B --regid=$B --clear-groups ln -s "$BIN" "$DIR/$B"
+	setpriv --reuid=$A --regid=$A --clear-groups mkdir -m 0777 "$DIR/$A"
+	run tm-stat --interval 0.1 --count 1 --output "$DIR/%U/traffic.log"
+	[ "$status" = 1 ]
+	[[ "$output" == *"cannot write '$DIR/$B/traffic.log': Operation not permitted"* ]]
+	[[ "$output" == *"cannot write '$DIR/$A/traffic.log': Operation not permitted"* ]]
+	[ ! -e "$BIN/traffic.log" ]
+	[ ! -e "$DIR/$A/traffic.log" ]
+	# Missing ones are made, root's, 0755, two levels deep.
+	rm "$DIR/$B"
+	rmdir "$DIR/$A"
+	(umask 077; tm-stat --interval 0.1 --count 1 --output "$DIR/%U/net/traffic.log")
+	[ "$(stat -c '%U %a' "$DIR/$A" "$DIR/$A/net")" = "root 755
+root 755" ]
+	setpriv --reuid=$A --regid=$A --clear-groups grep -q "user $A" "$DIR/$A/net/traffic.log"
+}
