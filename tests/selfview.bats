@@ -137,3 +137,31 @@ traffic() {
 	[ "$status" = 1 ]
 	[[ "$output" == "tm-stat: nothing loaded at '$SV_ROOT'"* ]]
 }
+
+# with_passwd FILE CMD...: CMD with FILE as /etc/passwd, in a mount
+# namespace of its own (the host's users are left alone).
+with_passwd() {
+	local f=$1
+	shift
+	unshare -m sh -c 'mount --bind "$0" /etc/passwd && exec "$@"' "$f" "$@"
+}
+
+@test "hostile user names: a terminal escape is shown escaped to its user, and ../ or / cannot move a report file" {
+	tm-load --cgroup "$CG"
+	traffic
+	cp /etc/passwd "$BIN/passwd"
+	printf '%s:x:%s:%s::/:/bin/sh\n' $'\e[2J\e]0;x\a' $A $A '../../evil/x' $B $B >>"$BIN/passwd"
+	chmod 644 "$BIN/passwd"
+	run with_passwd "$BIN/passwd" setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stat"
+	[ "$status" = 0 ]
+	[[ "$output" != *$'\e'* ]] && [[ "$output" != *$'\a'* ]]
+	[[ "${lines[1]}" == '\x1b[2J\x1b]0;x\x07 '* ]]
+	run with_passwd "$BIN/passwd" setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stat" --json
+	[ "$(jq -r '.[0].user' <<<"$output")" = $'\e[2J\e]0;x\a' ]
+	# Root's per-user reports stay in the directory the template names.
+	mkdir -m 1777 "$BIN/rep"
+	with_passwd "$BIN/passwd" "$SBIN/tm-stat" --interval 0.1 --count 1 --output "$BIN/rep/%u.log"
+	[ -f "$BIN/rep/.._.._evil_x.log" ]
+	[ ! -e "$BIN/evil" ]
+	[ "$(ls -A "$BIN/rep" | wc -l)" = 2 ]
+}
