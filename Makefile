@@ -156,7 +156,7 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	@# setuid root: opens the pins read-only, drops every privilege, then
 	@# shows the user their own traffic (lib/priv.c); root is unaffected.
-	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat
+	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat $(DESTDIR)$(BINDIR)/tm-stream
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
 	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -63,9 +65,11 @@ struct stream {
 	uint64_t written, unwritten, lost_at_start, lost_seen, lost_before;
 	uint32_t events_id;		/* the ring's map ID: another is another load */
 	bool epipe;
+	bool self;			/* a user's self-view: pins opened for it */
 };
 
-static volatile sig_atomic_t stop, hup;
+/* gone: a self-view's privileged parent says the load was unloaded. */
+static volatile sig_atomic_t stop, hup, gone;
 
 static void usage(FILE *f)
 {
@@ -91,6 +95,9 @@ TM_COMMON_HELP
 "iface (NAME, or NAME@NS for another network namespace's), netns (its inode),\n"
 "total_in, total_out (the user's bytes since tm-load).\n"
 "CSV: direction,bytes,src_ip,dst_ip,timestamp,total_in,total_out\n"
+"Installed setuid, a user who is not root sees only their own events, from\n"
+"" TM_DEFAULT_PIN_ROOT " (no --pin-root, no --follow), unless in tm-load --group's\n"
+"group; root's tm-stream takes the stream from a user's.\n"
 "\n"
 "Events the ring had no room for are counted and reported on stderr.\n"
 "Exit status: 0 success (also on SIGINT, SIGTERM, or a closed pipe), 1 failure,\n"
@@ -274,20 +281,60 @@ static uint64_t lost_now(const struct stream *s)
 	return g.events_lost;
 }
 
+/* The real UID of a process; -1 if it is gone. */
+static uid_t real_uid(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned ruid;
+	uid_t uid = (uid_t)-1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %u", &ruid) == 1) {
+			uid = ruid;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return uid;
+}
+
 /*
  * One reader at a time: the pid goes into the control map with a
- * compare-and-swap, so two starting readers cannot both win.
+ * compare-and-swap, so two starting readers cannot both win. Root takes
+ * the stream from a user's self-view (it is asked to end, and does), so no
+ * user can keep the site's own logging from starting.
  */
-static int register_reader(struct stream *s)
+static int register_at(struct tm_control *c, __u32 me)
 {
-	__u32 me = getpid(), cur = 0;
+	__u32 cur = 0;
+	uid_t uid;
+	int i;
 
 	/* tm_pins_open() has cleared a dead reader's pid already. */
-	if (__atomic_compare_exchange_n(&s->pins.control->reader_pid, &cur, me, false,
+	if (__atomic_compare_exchange_n(&c->reader_pid, &cur, me, false,
 					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return 0;
+	uid = real_uid(cur);
+	if (getuid() == 0 && uid != 0 && uid != (uid_t)-1 && !kill(cur, SIGTERM)) {
+		for (i = 0; i < 50 && __atomic_load_n(&c->reader_pid, __ATOMIC_SEQ_CST); i++)
+			usleep(100000);
+		cur = 0;
+		if (__atomic_compare_exchange_n(&c->reader_pid, &cur, me, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+			tm_err("took the event stream from uid %u's tm-stream", (unsigned)uid);
+			return 0;
+		}
+	}
 	tm_err("another tm-stream is reading (pid %u); one reader at a time", cur);
 	return -EBUSY;
+}
+
+static int register_reader(struct stream *s)
+{
+	return register_at(s->pins.control, getpid());
 }
 
 static void unregister_reader(struct stream *s)
@@ -310,6 +357,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		hup = 1;
+	else if (sig == SIGUSR1)
+		gone = 1;
 	else
 		stop = 1;
 }
@@ -332,21 +381,33 @@ static uint32_t map_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-/* The ring we read is no longer the root's: unloaded, or another load. */
-static bool load_gone(const struct stream *s)
+/* The ID of the ring pinned at root now; 0: none. */
+static uint32_t pinned_events_id(const char *root)
 {
 	char path[PATH_MAX];
 	uint32_t id = 0;
 	int fd;
 
-	if (tm_path(path, sizeof(path), s->pins.root, tm_maps[TM_MAP_EVENTS].pin))
-		return true;
+	if (tm_path(path, sizeof(path), root, tm_maps[TM_MAP_EVENTS].pin))
+		return 0;
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
 		id = map_id(fd);
 		close(fd);
 	}
-	return id != s->events_id;
+	return id;
+}
+
+/*
+ * The ring we read is no longer the root's: unloaded, or another load. A
+ * self-view cannot look (it has dropped the privilege to): its parent
+ * tells it.
+ */
+static bool load_gone(const struct stream *s)
+{
+	if (s->self)
+		return gone;
+	return pinned_events_id(s->pins.root) != s->events_id;
 }
 
 /* Whoever read our stdout has gone (| head): no need to wait for an event. */
@@ -365,9 +426,11 @@ static int read_load(struct stream *s)
 {
 	struct ring_buffer *rb = NULL;
 	int64_t last = now_ns(CLOCK_MONOTONIC);
-	int err;
+	int err = 0;
 
-	err = tm_pins_open(&s->pins, s->o->pin_root);
+	/* A self-view's pins are open and its parent registered it. */
+	if (!s->self)
+		err = tm_pins_open(&s->pins, s->o->pin_root);
 	if (err)
 		return err;
 	rb = ring_buffer__new(s->pins.fd[TM_MAP_EVENTS], on_event, s, NULL);
@@ -376,7 +439,8 @@ static int read_load(struct stream *s)
 		tm_err("cannot read the event ring: %s", strerror(-err));
 		goto out;
 	}
-	err = register_reader(s);
+	if (!s->self)
+		err = register_reader(s);
 	if (err)
 		goto out;
 	if (s->events_id)
@@ -422,7 +486,8 @@ static int read_load(struct stream *s)
 				err = LOAD_GONE;
 		}
 	}
-	unregister_reader(s);
+	if (!s->self)
+		unregister_reader(s);
 	if (err != LOAD_GONE)
 		report_lost(s, (now_ns(CLOCK_MONOTONIC) - last) / 1e9);
 	s->lost_before += s->lost_seen;
@@ -461,6 +526,7 @@ static int stream(struct stream *s)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	for (;;) {
 		err = read_load(s);
 		if (err != LOAD_GONE)
@@ -494,6 +560,138 @@ out:
 	return err;
 }
 
+/* What a user's own stream may ask: their events, this load, no pin root. */
+static int self_view_opts(struct opts *o, bool all)
+{
+	uid_t me = getuid();
+	int i;
+
+	if (o->pin_root || o->follow) {
+		tm_usage_err("--%s: not in a user's tm-stream (it reads %s, this load only)",
+			     o->pin_root ? "pin-root" : "follow", TM_DEFAULT_PIN_ROOT);
+		return -TM_EUSAGE;
+	}
+	if (all)
+		return 0;
+	for (i = 0; i < o->nusers; i++)
+		if (o->users[i] != me) {
+			tm_err("you may see your own traffic only (uid %u)", (unsigned)me);
+			return -EPERM;
+		}
+	o->users[0] = me;
+	o->nusers = 1;
+	return 0;
+}
+
+static volatile sig_atomic_t forward;
+
+static void on_parent_signal(int sig)
+{
+	forward = sig;
+}
+
+/*
+ * The privileged half of a user's tm-stream: it reads nothing the user
+ * gave. It waits for the child, passes it SIGINT, SIGTERM and SIGHUP, and
+ * tells it (SIGUSR1) when the load it reads is gone; then it takes the
+ * reader's place back. The child's exit status is the command's.
+ */
+static int parent_wait(pid_t child, struct tm_pins *rw)
+{
+	struct sigaction sa = { .sa_handler = on_parent_signal };
+	uint32_t id = map_id(rw->fd[TM_MAP_EVENTS]);
+	struct timespec tick = { 0, 200000000 };
+	__u32 me = getpid();
+	bool told = false;
+	int st = 0;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (waitpid(child, &st, WNOHANG) != child) {
+		if (forward) {
+			kill(child, forward);
+			forward = 0;
+		}
+		if (!told && pinned_events_id(rw->root) != id) {
+			kill(child, SIGUSR1);
+			told = true;
+		}
+		nanosleep(&tick, NULL);
+	}
+	__atomic_compare_exchange_n(&rw->control->reader_pid, &me, 0, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	tm_pins_close(rw);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+/*
+ * A user's own tm-stream (installed setuid root), privilege separated as
+ * plocate's updatedb is: the parent, root, opens the pins, registers as
+ * the reader and forks; the child drops every privilege before it reads a
+ * single argument, and holds only the ring (no write to it changes a
+ * counter) and read-only maps. It prints that user's events only, unless
+ * the user is in the load's admin group. Returns an exit status.
+ */
+static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
+{
+	struct tm_pins rw;
+	bool all;
+	pid_t child;
+	int err, fd;
+
+	err = tm_pins_open(&rw, TM_DEFAULT_PIN_ROOT);
+	if (!err) {
+		err = tm_pins_open_rdonly(&s->pins, TM_DEFAULT_PIN_ROOT);
+		if (err)
+			tm_pins_close(&rw);
+	}
+	if (!err) {
+		/* The ring's reader writes its consumer position: a writable fd. */
+		fd = fcntl(rw.fd[TM_MAP_EVENTS], F_DUPFD_CLOEXEC, 0);
+		close(s->pins.fd[TM_MAP_EVENTS]);
+		s->pins.fd[TM_MAP_EVENTS] = fd;
+		err = fd < 0 ? -errno : register_at(rw.control, getpid());
+		if (err) {
+			tm_pins_close(&rw);
+			tm_pins_close(&s->pins);
+		}
+	}
+	if (err) {
+		tm_drop_privileges();
+		return tm_exit_code(err);
+	}
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		tm_err("cannot fork: %s", strerror(errno));
+		__atomic_store_n(&rw.control->reader_pid, 0, __ATOMIC_SEQ_CST);
+		tm_drop_privileges();
+		return 1;
+	}
+	if (child) {
+		tm_pins_close(&s->pins);
+		return parent_wait(child, &rw);
+	}
+	/* Unmapped and closed before the drop: the control map stays root's. */
+	tm_pins_close(&rw);
+	tm_drop_privileges();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() == 1)
+		_exit(1);
+	s->self = true;
+	all = tm_admin(s->pins.control);
+	err = parse_args(argc, argv, o);
+	if (!err)
+		err = self_view_opts(o, all);
+	if (!err) {
+		tm_stdout_block_buffered();
+		err = stream(s);
+	}
+	tm_u32map_free(&s->users, NULL);
+	free(s->files);
+	return tm_exit_code(err);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .format = TM_FMT_JSON };
@@ -501,6 +699,9 @@ int main(int argc, char **argv)
 	int err;
 
 	tm_init("tm-stream");
+	/* Before anything the user gave is read. */
+	if (tm_self_view())
+		return self_view(argc, argv, &s, &o);
 	err = parse_args(argc, argv, &o);
 	if (!err) {
 		/*

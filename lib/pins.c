@@ -205,7 +205,7 @@ int tm_pins_open(struct tm_pins *p, const char *opt)
 	err = tm_check_bpffs(root);
 	if (err)
 		return err;
-	if (access(root, R_OK | X_OK)) {
+	if (faccessat(AT_FDCWD, root, R_OK | X_OK, AT_EACCESS)) {
 		err = -errno;
 		tm_err("cannot open pin root '%s': %s%s", root, strerror(-err),
 		       tm_priv_hint(err));

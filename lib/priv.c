@@ -24,13 +24,17 @@ bool tm_self_view(void)
 	return geteuid() == 0 && getuid() != 0;
 }
 
-static bool in_group(gid_t gid)
+/* The caller is in the load's admin group (tm-load --group). */
+bool tm_admin(const struct tm_control *c)
 {
-	gid_t groups[NGROUPS_MAX];
-	int n = getgroups(NGROUPS_MAX, groups), i;
+	gid_t groups[NGROUPS_MAX], gid = c->admin_gid;
+	int n, i;
 
+	if (gid == TM_GID_NONE)
+		return false;
 	if (getgid() == gid)
 		return true;
+	n = getgroups(NGROUPS_MAX, groups);
 	for (i = 0; i < n; i++)
 		if (groups[i] == gid)
 			return true;
@@ -38,7 +42,7 @@ static bool in_group(gid_t gid)
 }
 
 /* For good: if the IDs cannot all be the caller's, nothing goes on. */
-static void drop(void)
+void tm_drop_privileges(void)
 {
 	uid_t uid = getuid(), ru, eu, su;
 	gid_t gid = getgid(), rg, eg, sg;
@@ -62,7 +66,7 @@ int tm_self_view_open(struct tm_pins *p, bool *all)
 {
 	int err = tm_pins_open_rdonly(p, TM_DEFAULT_PIN_ROOT);
 
-	drop();
-	*all = !err && p->control->admin_gid != TM_GID_NONE && in_group(p->control->admin_gid);
+	tm_drop_privileges();
+	*all = !err && tm_admin(p->control);
 	return err;
 }

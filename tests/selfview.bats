@@ -50,10 +50,10 @@ traffic() {
 	udp_exchange "$CG" $B "$CG" $B 127.0.0.1 2 300
 }
 
-@test "the installed tm-stat is setuid root and the rest is not" {
-	[ "$(stat -c %a "$SBIN/tm-stat")" = 4755 ]
-	[ "$(stat -c %U "$SBIN/tm-stat")" = root ]
-	for c in tm-load tm-unload tm-mask tm-stream; do
+@test "the installed tm-stat and tm-stream are setuid root and the rest is not" {
+	[ "$(stat -c '%a %U' "$SBIN/tm-stat" "$SBIN/tm-stream")" = "4755 root
+4755 root" ]
+	for c in tm-load tm-unload tm-mask; do
 		[ "$(stat -c %a "$SBIN/$c")" = 755 ]
 	done
 }
@@ -105,8 +105,6 @@ traffic() {
 	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-mask" add 127.0.0.0/8
 	[ "$status" = 1 ]
 	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-unload"
-	[ "$status" = 1 ]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --count 1
 	[ "$status" = 1 ]
 	[ -z "$(tm-mask list)" ]
 	[ -e "$TM_PIN_ROOT/control" ]
@@ -164,4 +162,49 @@ with_passwd() {
 	[ -f "$BIN/rep/.._.._evil_x.log" ]
 	[ ! -e "$BIN/evil" ]
 	[ "$(ls -A "$BIN/rep" | wc -l)" = 2 ]
+}
+
+@test "a user's tm-stream prints their own events only, and root's tm-stream takes the stream from it" {
+	tm-load --cgroup "$CG"
+	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
+	local st=${PIDS[-1]} i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(reader_pid)" = "$st" ] && break
+		sleep 0.05
+	done
+	[ "$(reader_pid)" = "$st" ]
+	traffic
+	wait_line "$BIN/a.out" '"total_out":512'
+	sleep 0.3
+	# A's four datagrams out, nothing of B's.
+	[ "$(wc -l <"$BIN/a.out")" = 4 ]
+	[ "$(jq -r '[.uid, .dir, .bytes] | @tsv' "$BIN/a.out" | sort -u)" = "$A	out	128" ]
+	# Root's stream takes the event stream; A's ends with status 0.
+	start_stream --count 1
+	local rc=0
+	wait "$st" || rc=$?
+	[ "$rc" = 0 ]
+	grep -q "took the event stream from uid $A's tm-stream" "$BIN/stream.err"
+}
+
+@test "a user's tm-stream cannot choose the pin root, follow, or read another's events, and ends with the load" {
+	tm-load --cgroup "$CG"
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --pin-root "$TM_PIN_ROOT"
+	[ "$status" = 2 ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --follow
+	[ "$status" = 2 ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --user $B
+	[ "$status" = 1 ]
+	[[ "$output" == *"you may see your own traffic only (uid $A)"* ]]
+	# Each refusal gave the reader's place back.
+	[ "$(reader_pid)" = 0 ]
+	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
+	local st=${PIDS[-1]}
+	wait_file "$BIN/a.err" -e
+	sleep 0.3
+	tm-unload
+	local rc=0
+	wait "$st" || rc=$?
+	[ "$rc" = 1 ]
+	grep -q "the meter at $TM_PIN_ROOT was unloaded" "$BIN/a.err"
 }
