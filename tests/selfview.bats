@@ -106,6 +106,14 @@ traffic() {
 	[ "$status" = 1 ]
 	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-unload"
 	[ "$status" = 1 ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-load" --replace --masks /dev/null
+	[ "$status" = 1 ]
+	# A template is the user's own business: written as the user, or not at all.
+	mkdir -m 0700 "$BIN/rootonly"
+	run user_stat $A -- --interval 0.1 --count 1 --output "$BIN/rootonly/%U.log"
+	[ "$status" = 2 ]
+	[[ "$output" == *"cannot write in '$BIN/rootonly'"* ]]
+	[ -z "$(ls -A "$BIN/rootonly")" ]
 	[ -z "$(tm-mask list)" ]
 	[ -e "$TM_PIN_ROOT/control" ]
 	[ "$(tm-stat --json | jq length)" = 2 ]
@@ -207,4 +215,19 @@ with_passwd() {
 	wait "$st" || rc=$?
 	[ "$rc" = 1 ]
 	grep -q "the meter at $TM_PIN_ROOT was unloaded" "$BIN/a.err"
+}
+
+@test "one user's thousands of processes leave another user's self-view rows exact" {
+	tm-load --cgroup "$CG" --max-details 256
+	[ "$(as "$CG" $A "$BIN/tmtraffic" udp-procs 127.0.0.1 9 300 10)" = 300 ]
+	traffic
+	run user_stat $B -- --by proc --json
+	[ "$status" = 0 ]
+	# Two receiving processes and one sending.
+	[ "$(jq -r 'map([.comm, .in_bytes, .out_bytes]) | .[] | @tsv' <<<"$output" | sort)" = "tmtraffic	0	656
+tmtraffic	512	0
+tmtraffic	656	0" ]
+	run user_stat $A -- --by proc --json
+	[ "$(jq '[.[].out_bytes] | add' <<<"$output")" = $((300 * 38 + 512)) ]
+	[ "$(jq 'map(select(.comm == "(other)")) | length' <<<"$output")" = 1 ]
 }
