@@ -438,25 +438,13 @@ out:
  */
 static int self_view_opts(struct opts *o, bool all)
 {
-	uid_t me = getuid();
-	int i;
-
 	if (o->pin_root) {
 		tm_usage_err("--pin-root: only root chooses the pin root (this tm-stat reads %s)",
 			     TM_DEFAULT_PIN_ROOT);
 		return -TM_EUSAGE;
 	}
 	o->self = !all;
-	if (all)
-		return 0;
-	for (i = 0; i < o->nusers; i++)
-		if (o->users[i] != me) {
-			tm_err("you may see your own traffic only (uid %u)", (unsigned)me);
-			return -EPERM;
-		}
-	o->users[0] = me;
-	o->nusers = 1;
-	return 0;
+	return all ? 0 : tm_self_view_users(o->users, &o->nusers);
 }
 
 int main(int argc, char **argv)

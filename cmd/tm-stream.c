@@ -563,24 +563,12 @@ out:
 /* What a user's own stream may ask: their events, this load, no pin root. */
 static int self_view_opts(struct opts *o, bool all)
 {
-	uid_t me = getuid();
-	int i;
-
 	if (o->pin_root || o->follow) {
 		tm_usage_err("--%s: not in a user's tm-stream (it reads %s, this load only)",
 			     o->pin_root ? "pin-root" : "follow", TM_DEFAULT_PIN_ROOT);
 		return -TM_EUSAGE;
 	}
-	if (all)
-		return 0;
-	for (i = 0; i < o->nusers; i++)
-		if (o->users[i] != me) {
-			tm_err("you may see your own traffic only (uid %u)", (unsigned)me);
-			return -EPERM;
-		}
-	o->users[0] = me;
-	o->nusers = 1;
-	return 0;
+	return all ? 0 : tm_self_view_users(o->users, &o->nusers);
 }
 
 static volatile sig_atomic_t forward;

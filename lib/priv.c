@@ -58,6 +58,25 @@ void tm_drop_privileges(void)
 }
 
 /*
+ * A user's --user list: themselves only (another is exit 1); none given is
+ * themselves too.
+ */
+int tm_self_view_users(uint32_t *users, int *n)
+{
+	uid_t me = getuid();
+	int i;
+
+	for (i = 0; i < *n; i++)
+		if (users[i] != me) {
+			tm_err("you may see your own traffic only (uid %u)", (unsigned)me);
+			return -EPERM;
+		}
+	users[0] = me;
+	*n = 1;
+	return 0;
+}
+
+/*
  * Opens the built-in pin root read-only and drops privileges, whatever
  * happened. *all: the caller may see every user (root's group of
  * administrators for this load).

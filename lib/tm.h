@@ -123,6 +123,7 @@ int tm_pins_open_rdonly(struct tm_pins *p, const char *root);
 bool tm_self_view(void);
 bool tm_admin(const struct tm_control *c);
 void tm_drop_privileges(void);
+int tm_self_view_users(uint32_t *users, int *n);
 int tm_self_view_open(struct tm_pins *p, bool *all);
 
 /* root.c: the pin root's name, lock, staging and removal */

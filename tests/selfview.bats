@@ -12,7 +12,11 @@ ADMIN_GID=42479
 setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
 	# A directory users may enter, on a file system that honours setuid.
-	SV=$(mktemp -d /tmp/tm-sv.XXXXXX)
+	local d
+	for d in /tmp /var/tmp "$BATS_TEST_DIRNAME/.."; do
+		findmnt -no OPTIONS -T "$d" | grep -qw nosuid || break
+	done
+	SV=$(mktemp -d "$d/tm-sv.XXXXXX")
 	chmod 0755 "$SV"
 	export SV SV_ROOT=/sys/fs/bpf/tmsv${SV##*.}
 	# Built with its own pin root: what its setuid tm-stat reads.
