@@ -107,7 +107,7 @@ struct {
 	__type(value, struct tm_detail);
 } details SEC(".maps");
 
-/* How many rows of "details" each user holds (TM_DETAILS_PER_USER at most). */
+/* How many rows of "details" each user holds (control.details_quota at most). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
