@@ -47,7 +47,7 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -l
 ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
-CMDS := tm-load tm-unload tm-stat tm-mask tm-stream
+CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 BINS := $(addprefix $(OUT)/,$(CMDS))

@@ -45,9 +45,10 @@ _tm() {
 		*) return ;;
 		esac ;;
 	tm-unload) opts="--pin-root --verbose --help" ;;
+	tm-status) opts="--json --pin-root --verbose --help" ;;
 	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
 
-complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream
+complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tm-status: what is loaded at the pin root: the layout, the metered
+ * cgroups and their links, the programs, each map's fill and memory, the
+ * filters, the reader, and what was counted apart. Reads only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tm.h"
+
+struct opts {
+	const char *pin_root;
+	bool json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tm-status [OPTION]...\n"
+"Show what is loaded at the pin root: layout version, the cgroups metered\n"
+"and their links (with program and link IDs), the interface filter and the\n"
+"untracked networks, each map's entries in use and kernel memory, the\n"
+"tm-stream reader, and what was counted apart (events lost, full maps,\n"
+"evicted connections, raw-socket copies).\n"
+"\n"
+"  -j, --json           one JSON object instead of the text\n"
+TM_COMMON_HELP
+"\n"
+"Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		TM_COMMON_OPTIONS,
+		{}
+	};
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "jvh", longopts, NULL)) != -1) {
+		if (c == 'j') {
+			o->json = true;
+			continue;
+		}
+		err = tm_common_opt(c, optarg, &o->pin_root, usage);
+		if (err)
+			return err;
+	}
+	return tm_no_more_args(argc, argv, optind);
+}
+
+/* One pinned link: its kind (from its pin name), IDs and cgroup. */
+struct link {
+	char kind[64];
+	uint32_t link_id, prog_id;
+	char prog[BPF_OBJ_NAME_LEN];
+	uint64_t cgroup_id;
+};
+
+static int cmp_link(const void *a, const void *b)
+{
+	const struct link *x = a, *y = b;
+
+	if (x->cgroup_id != y->cgroup_id)
+		return x->cgroup_id < y->cgroup_id ? -1 : 1;
+	return strcmp(x->kind, y->kind);
+}
+
+static void prog_name(uint32_t id, char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	name[0] = '\0';
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, BPF_OBJ_NAME_LEN, "%s", info.name);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* One pinned link at path, its kind named by name up to its last '-'. */
+static void add_link(const char *path, const char *name, struct link **out, size_t *n,
+		     size_t *cap)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	struct link *l;
+	char *dash;
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && !tm_grow(out, cap, *n, sizeof(**out))) {
+		l = &(*out)[(*n)++];
+		memset(l, 0, sizeof(*l));
+		snprintf(l->kind, sizeof(l->kind), "%.63s", name);
+		dash = strrchr(l->kind, '-');
+		if (dash)
+			*dash = '\0';
+		l->link_id = info.id;
+		l->prog_id = info.prog_id;
+		if (info.type == BPF_LINK_TYPE_CGROUP)
+			l->cgroup_id = info.cgroup.cgroup_id;
+		prog_name(l->prog_id, l->prog);
+	}
+	close(fd);
+}
+
+/* The links under root/links, and the iterator's: sorted by cgroup, kind. */
+static int read_links(const char *root, struct link **out, size_t *n)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if (!tm_path(path, sizeof(path), root, TM_PIN_PENDING))
+		add_link(path, TM_PIN_PENDING, out, n, &cap);
+	if (tm_path(dir, sizeof(dir), root, TM_PIN_LINKS))
+		return -ENAMETOOLONG;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && !tm_path(path, sizeof(path), dir, de->d_name))
+			add_link(path, de->d_name, out, n, &cap);
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_link);
+	return 0;
+}
+
+/* Entries in use, kernel memory (fdinfo's memlock), type and capacity. */
+struct map_fill {
+	const char *pin;
+	uint32_t type, max, used;
+	uint64_t memlock;
+	bool counted;		/* used is a count (not for arrays and rings) */
+};
+
+static uint64_t memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void fill_of(int fd, struct map_fill *m)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char key[64], next[64];
+	void *prev = NULL;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size > sizeof(key))
+		return;
+	m->type = info.type;
+	m->max = info.max_entries;
+	m->memlock = memlock(fd);
+	if (info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info.type == BPF_MAP_TYPE_RINGBUF || info.type == BPF_MAP_TYPE_SK_STORAGE)
+		return;
+	m->counted = true;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		m->used++;
+		memcpy(key, next, info.key_size);
+		prev = key;
+	}
+}
+
+static const char *type_name(uint32_t t)
+{
+	const char *n = libbpf_bpf_map_type_str(t);
+
+	return n ? n : "?";
+}
+
+/* The reader, if one is registered and alive. */
+static uint32_t live_reader(const struct tm_control *c)
+{
+	uint32_t pid = __atomic_load_n(&c->reader_pid, __ATOMIC_RELAXED);
+
+	return pid && !kill(pid, 0) ? pid : 0;
+}
+
+struct status {
+	struct tm_pins *p;
+	struct tm_names names;
+	struct link *links;
+	size_t nlinks;
+	struct map_fill maps[TM_MAP_COUNT];
+	struct tm_global g;
+	uint32_t reader;
+};
+
+static void put_json_str(struct tm_buf *b, const char *s)
+{
+	tm_put_lit(b, "\"");
+	tm_put_json(b, s, strlen(s));
+	tm_put_lit(b, "\"");
+}
+
+static void put_text(struct tm_buf *b, const char *s)
+{
+	tm_put_text(b, s, strlen(s));
+}
+
+/* The cgroups the links are attached to, each once, by path. */
+static void cgroups_of(struct status *s, struct tm_buf *b, bool json)
+{
+	char buf[64];
+	size_t i;
+	bool first = true;
+
+	for (i = 0; i < s->nlinks; i++) {
+		const char *path;
+
+		if (!s->links[i].cgroup_id ||
+		    (i && s->links[i].cgroup_id == s->links[i - 1].cgroup_id))
+			continue;
+		path = tm_names_cgroup(&s->names, s->links[i].cgroup_id, buf, sizeof(buf));
+		tm_put_str(b, first ? "" : json ? "," : " ");
+		if (json)
+			put_json_str(b, path);
+		else
+			put_text(b, path);
+		first = false;
+	}
+}
+
+/* The interface filter's names; none: every interface. */
+static void ifaces_of(struct status *s, struct tm_buf *b, bool json)
+{
+	struct tm_iface_key key, *prev = NULL;
+	struct tm_iface v;
+	bool first = true;
+	int fd = s->p->fd[TM_MAP_IFACES];
+
+	while (s->p->control->ifaces && !bpf_map_get_next_key(fd, prev, &key)) {
+		if (!bpf_map_lookup_elem(fd, &key, &v)) {
+			const char *n = tm_names_iface(&s->names, key.netns_cookie, v.netns,
+						       key.ifindex, NULL);
+
+			tm_put_str(b, first ? "" : json ? "," : " ");
+			if (json)
+				put_json_str(b, n ? n : "?");
+			else
+				put_text(b, n ? n : "?");
+			first = false;
+		}
+		prev = &key;
+	}
+}
+
+static void print_json(struct status *s, FILE *f)
+{
+	static char out[1 << 16];
+	const struct tm_control *c = s->p->control;
+	TM_BUF(b, out);
+	size_t i;
+
+	tm_put_lit(&b, "{\"pin_root\":");
+	put_json_str(&b, s->p->root);
+	tm_put_lit(&b, ",\"layout_version\":");
+	tm_put_u64(&b, c->layout_version);
+	tm_put_lit(&b, ",\"cgroups\":[");
+	cgroups_of(s, &b, true);
+	tm_put_lit(&b, "],\"links\":[");
+	for (i = 0; i < s->nlinks; i++) {
+		char buf[64];
+		const struct link *l = &s->links[i];
+
+		tm_put_str(&b, i ? ",{\"kind\":" : "{\"kind\":");
+		put_json_str(&b, l->kind);
+		tm_put_lit(&b, ",\"link_id\":");
+		tm_put_u64(&b, l->link_id);
+		tm_put_lit(&b, ",\"prog_id\":");
+		tm_put_u64(&b, l->prog_id);
+		tm_put_lit(&b, ",\"prog\":");
+		put_json_str(&b, l->prog);
+		tm_put_lit(&b, ",\"cgroup\":");
+		if (l->cgroup_id)
+			put_json_str(&b, tm_names_cgroup(&s->names, l->cgroup_id, buf,
+							 sizeof(buf)));
+		else
+			tm_put_lit(&b, "null");
+		tm_put_lit(&b, "}");
+	}
+	tm_put_lit(&b, "],\"ifaces\":[");
+	ifaces_of(s, &b, true);
+	tm_put_lit(&b, "],\"masks4\":");
+	tm_put_u64(&b, c->masks4);
+	tm_put_lit(&b, ",\"masks6\":");
+	tm_put_u64(&b, c->masks6);
+	tm_put_lit(&b, ",\"reader_pid\":");
+	if (s->reader)
+		tm_put_u64(&b, s->reader);
+	else
+		tm_put_lit(&b, "null");
+	tm_put_lit(&b, ",\"maps\":[");
+	for (i = 0; i < TM_MAP_COUNT; i++) {
+		const struct map_fill *m = &s->maps[i];
+
+		tm_put_str(&b, i ? ",{\"name\":" : "{\"name\":");
+		put_json_str(&b, m->pin);
+		tm_put_lit(&b, ",\"type\":");
+		put_json_str(&b, type_name(m->type));
+		tm_put_lit(&b, ",\"max_entries\":");
+		tm_put_u64(&b, m->max);
+		tm_put_lit(&b, ",\"entries\":");
+		if (m->counted)
+			tm_put_u64(&b, m->used);
+		else
+			tm_put_lit(&b, "null");
+		tm_put_lit(&b, ",\"memlock\":");
+		tm_put_u64(&b, m->memlock);
+		tm_put_lit(&b, "}");
+	}
+	tm_put_lit(&b, "],\"events_lost\":");
+	tm_put_u64(&b, s->g.events_lost);
+	tm_put_lit(&b, ",\"users_full_packets\":");
+	tm_put_u64(&b, s->g.users_full_packets);
+	tm_put_lit(&b, ",\"details_full_packets\":");
+	tm_put_u64(&b, s->g.details_full_packets);
+	tm_put_lit(&b, ",\"details_other\":");
+	tm_put_u64(&b, s->g.details_other);
+	tm_put_lit(&b, ",\"conns_evicted\":");
+	tm_put_u64(&b, s->g.conns_new > s->maps[TM_MAP_CONNS].used ?
+			       s->g.conns_new - s->maps[TM_MAP_CONNS].used : 0);
+	tm_put_lit(&b, ",\"raw_copies_packets\":");
+	tm_put_u64(&b, s->g.raw_copies_packets);
+	tm_put_lit(&b, ",\"cgroups_full\":");
+	tm_put_u64(&b, s->g.cgroups_full);
+	tm_put_lit(&b, "}\n");
+	fwrite(out, 1, b.p - out, f);
+}
+
+static void print_text(struct status *s, FILE *f)
+{
+	static char out[1 << 16];
+	const struct tm_control *c = s->p->control;
+	TM_BUF(b, out);
+	size_t i;
+
+	tm_put_lit(&b, "pin root      ");
+	put_text(&b, s->p->root);
+	tm_put_lit(&b, " (layout version ");
+	tm_put_u64(&b, c->layout_version);
+	tm_put_lit(&b, ")\ncgroups       ");
+	cgroups_of(s, &b, false);
+	tm_put_lit(&b, "\ninterfaces    ");
+	if (c->ifaces)
+		ifaces_of(s, &b, false);
+	else
+		tm_put_lit(&b, "every interface");
+	tm_put_lit(&b, "\nuntracked     ");
+	tm_put_u64(&b, c->masks4);
+	tm_put_lit(&b, " IPv4 and ");
+	tm_put_u64(&b, c->masks6);
+	tm_put_lit(&b, " IPv6 networks\nreader        ");
+	if (s->reader) {
+		tm_put_lit(&b, "tm-stream pid ");
+		tm_put_u64(&b, s->reader);
+	} else {
+		tm_put_lit(&b, "none (no events are written)");
+	}
+	tm_put_lit(&b, "\ncounted apart ");
+	tm_put_u64(&b, s->g.events_lost);
+	tm_put_lit(&b, " events lost, ");
+	tm_put_u64(&b, s->g.users_full_packets);
+	tm_put_lit(&b, " packets with the users map full, ");
+	tm_put_u64(&b, s->g.details_full_packets);
+	tm_put_lit(&b, " with the details map full, ");
+	tm_put_u64(&b, s->g.raw_copies_packets);
+	tm_put_lit(&b, " raw-socket copies\n\nLINK         ID       PROG     NAME             CGROUP\n");
+	for (i = 0; i < s->nlinks; i++) {
+		const struct link *l = &s->links[i];
+		char buf[64];
+		int n;
+
+		n = snprintf(b.p, b.end - b.p, "%-12s %-8u %-8u %-16s ", l->kind, l->link_id,
+			     l->prog_id, l->prog);
+		b.p += n > 0 && n < b.end - b.p ? n : 0;
+		if (l->cgroup_id)
+			put_text(&b, tm_names_cgroup(&s->names, l->cgroup_id, buf, sizeof(buf)));
+		else
+			tm_put_lit(&b, "-");
+		tm_put_lit(&b, "\n");
+	}
+	tm_put_lit(&b, "\nMAP       TYPE              ENTRIES          MEMORY\n");
+	for (i = 0; i < TM_MAP_COUNT; i++) {
+		const struct map_fill *m = &s->maps[i];
+		char used[32];
+		int n;
+
+		if (m->counted)
+			snprintf(used, sizeof(used), "%u/%u", m->used, m->max);
+		else
+			snprintf(used, sizeof(used), "%u", m->max);
+		n = snprintf(b.p, b.end - b.p, "%-9s %-17s %-16s ", m->pin, type_name(m->type),
+			     used);
+		b.p += n > 0 && n < b.end - b.p ? n : 0;
+		tm_put_size(&b, m->memlock);
+		tm_put_lit(&b, "\n");
+	}
+	fwrite(out, 1, b.p - out, f);
+}
+
+static int run(const struct opts *o)
+{
+	struct tm_pins pins;
+	struct status s = {};
+	__u32 zero = 0;
+	int i, err;
+
+	err = tm_pins_open(&pins, o->pin_root);
+	if (err)
+		return err;
+	s.p = &pins;
+	tm_names_init(&s.names, &pins);
+	err = read_links(pins.root, &s.links, &s.nlinks);
+	for (i = 0; !err && i < TM_MAP_COUNT; i++) {
+		s.maps[i].pin = tm_maps[i].pin;
+		fill_of(pins.fd[i], &s.maps[i]);
+	}
+	if (!err)
+		err = tm_percpu_lookup(pins.fd[TM_MAP_GLOBAL], &zero, &s.g, sizeof(s.g));
+	if (err)
+		tm_err("cannot read %s: %s", pins.root, strerror(-err));
+	if (!err) {
+		s.reader = live_reader(pins.control);
+		if (o->json)
+			print_json(&s, stdout);
+		else
+			print_text(&s, stdout);
+		if (fflush(stdout) && errno != EPIPE)
+			err = -errno;
+	}
+	free(s.links);
+	tm_names_free(&s.names);
+	tm_pins_close(&pins);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {};
+	int err;
+
+	tm_init("tm-status");
+	err = parse_args(argc, argv, &o);
+	if (!err)
+		err = run(&o);
+	return tm_exit_code(err);
+}
