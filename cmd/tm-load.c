@@ -3,7 +3,6 @@
  * tm-load: load tm's programs, pin maps and cgroup links under the pin root,
  * and exit. The pins keep the counting going until tm-unload.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -650,53 +649,6 @@ out:
 	return err;
 }
 
-struct old_link {
-	char path[PATH_MAX];
-	char kind[16];
-	uint64_t cgid;
-};
-
-static int list_links(const char *root, struct old_link **out, int *n)
-{
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	*out = NULL;
-	*n = 0;
-	if (tm_path(dir, sizeof(dir), root, TM_PIN_LINKS))
-		return -ENAMETOOLONG;
-	d = opendir(dir);
-	if (!d) {
-		int err = -errno;
-
-		tm_err("cannot read %s: %s", dir, strerror(-err));
-		return err;
-	}
-	while ((de = readdir(d))) {
-		struct old_link *l, *grown;
-		const char *dash = strrchr(de->d_name, '-');
-
-		if (de->d_name[0] == '.' || !dash)
-			continue;
-		grown = realloc(*out, (*n + 1) * sizeof(**out));
-		if (!grown) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		*out = grown;
-		l = &grown[(*n)++];
-		if (tm_path(l->path, sizeof(l->path), dir, de->d_name)) {
-			closedir(d);
-			return -ENAMETOOLONG;
-		}
-		snprintf(l->kind, sizeof(l->kind), "%.*s", (int)(dash - de->d_name), de->d_name);
-		l->cgid = strtoull(dash + 1, NULL, 10);
-	}
-	closedir(d);
-	return 0;
-}
-
 /* The pinned iterator gets the new program too, in place. */
 static int swap_pending(struct tm_bpf *skel, const char *root)
 {
@@ -727,7 +679,7 @@ static int swap_pending(struct tm_bpf *skel, const char *root)
  */
 static int load_replace(struct opts *o, bool named, const char *root)
 {
-	struct old_link *old = NULL;
+	struct tm_link *old = NULL;
 	struct tm_bpf *skel = NULL;
 	struct tm_pins pins;
 	int nold = 0, i, j, err;
@@ -736,7 +688,9 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	err = tm_pins_open(&pins, root);
 	if (err)
 		return err;
-	err = list_links(root, &old, &nold);
+	err = tm_links_list(root, &old, &nold);
+	if (err)
+		tm_err("cannot read the links of %s: %s", root, strerror(-err));
 	if (!err)
 		err = open_skel(&skel);
 	if (err)

@@ -4,7 +4,6 @@
  * cgroups and their links, the programs, each map's fill and memory, the
  * filters, the reader, and what was counted apart. Reads only.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -62,7 +61,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* One pinned link: its kind (from its pin name), IDs and cgroup. */
 struct link {
-	char kind[64];
+	char kind[16];
 	uint32_t link_id, prog_id;
 	char prog[BPF_OBJ_NAME_LEN];
 	uint64_t cgroup_id;
@@ -90,14 +89,13 @@ static void prog_name(uint32_t id, char *name)
 		close(fd);
 }
 
-/* One pinned link at path, its kind named by name up to its last '-'. */
-static void add_link(const char *path, const char *name, struct link **out, size_t *n,
+/* One pinned link at path, of kind: its IDs and cgroup as the kernel has them. */
+static void add_link(const char *path, const char *kind, struct link **out, size_t *n,
 		     size_t *cap)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
 	struct link *l;
-	char *dash;
 	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
@@ -105,10 +103,7 @@ static void add_link(const char *path, const char *name, struct link **out, size
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && !tm_grow(out, cap, *n, sizeof(**out))) {
 		l = &(*out)[(*n)++];
 		memset(l, 0, sizeof(*l));
-		snprintf(l->kind, sizeof(l->kind), "%.63s", name);
-		dash = strrchr(l->kind, '-');
-		if (dash)
-			*dash = '\0';
+		snprintf(l->kind, sizeof(l->kind), "%s", kind);
 		l->link_id = info.id;
 		l->prog_id = info.prog_id;
 		if (info.type == BPF_LINK_TYPE_CGROUP)
@@ -121,24 +116,21 @@ static void add_link(const char *path, const char *name, struct link **out, size
 /* The links under root/links, and the iterator's: sorted by cgroup, kind. */
 static int read_links(const char *root, struct link **out, size_t *n)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
+	char path[PATH_MAX];
+	struct tm_link *pinned;
 	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
+	int i, npinned, err;
 
 	*out = NULL;
 	*n = 0;
 	if (!tm_path(path, sizeof(path), root, TM_PIN_PENDING))
 		add_link(path, TM_PIN_PENDING, out, n, &cap);
-	if (tm_path(dir, sizeof(dir), root, TM_PIN_LINKS))
-		return -ENAMETOOLONG;
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && !tm_path(path, sizeof(path), dir, de->d_name))
-			add_link(path, de->d_name, out, n, &cap);
-	closedir(d);
+	err = tm_links_list(root, &pinned, &npinned);
+	for (i = 0; !err && i < npinned; i++)
+		add_link(pinned[i].path, pinned[i].kind, out, n, &cap);
+	free(pinned);
+	if (err)
+		return err;
 	if (*n)
 		qsort(*out, *n, sizeof(**out), cmp_link);
 	return 0;

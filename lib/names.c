@@ -66,28 +66,9 @@ void tm_names_init(struct tm_names *n, const struct tm_pins *pins)
 	n->own_cookie = tm_netns_cookie();
 }
 
-void tm_names_free(struct tm_names *n)
-{
-	size_t i;
-
-	for (i = 0; i < n->ncg; i++) {
-		free(n->cg[i].name);
-		free(n->cg[i].path);
-	}
-	free(n->cg);
-	for (i = 0; i < n->nif; i++)
-		free(n->ifs[i].shown);
-	free(n->ifs);
-	for (i = 0; i < n->nns; i++)
-		free(n->ns[i].name);
-	free(n->ns);
-	free(n->metered);
-	memset(n, 0, sizeof(*n));
-}
-
 /*
- * A new reading: cgroups and interfaces that came since the names were
- * read are read again (what was read stays valid until this call).
+ * A new reading: cgroups that came since the names were read are read
+ * again (what was read stays valid until this call).
  */
 void tm_names_refresh(struct tm_names *n)
 {
@@ -99,8 +80,21 @@ void tm_names_refresh(struct tm_names *n)
 	}
 	n->ncg = 0;
 	n->cg_loaded = false;
-	n->metered_loaded = false;
-	n->nmetered = 0;
+}
+
+void tm_names_free(struct tm_names *n)
+{
+	size_t i;
+
+	tm_names_refresh(n);
+	free(n->cg);
+	for (i = 0; i < n->nif; i++)
+		free(n->ifs[i].shown);
+	free(n->ifs);
+	for (i = 0; i < n->nns; i++)
+		free(n->ns[i].name);
+	free(n->ns);
+	memset(n, 0, sizeof(*n));
 }
 
 /* ---- cgroups ---- */
@@ -249,38 +243,6 @@ const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t l
 	return c->path ? c->path : "?";
 }
 
-/* The cgroups tm-load attached to: the ids of the pinned links' cgroups. */
-static void load_metered(struct tm_names *n)
-{
-	char dir[PATH_MAX], path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	n->metered_loaded = true;
-	if (!n->pins || tm_path(dir, sizeof(dir), n->pins->root, TM_PIN_LINKS))
-		return;
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct bpf_link_info info = {};
-		__u32 len = sizeof(info);
-		int fd;
-
-		if (de->d_name[0] == '.' || tm_path(path, sizeof(path), dir, de->d_name))
-			continue;
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    info.type == BPF_LINK_TYPE_CGROUP &&
-		    !tm_grow(&n->metered, &n->metcap, n->nmetered, sizeof(n->metered[0])))
-			n->metered[n->nmetered++] = info.cgroup.cgroup_id;
-		close(fd);
-	}
-	closedir(d);
-}
-
 /*
  * The cgroup a row of id rolls up into with --depth: its ancestor depth
  * levels below the metered cgroup it is under, or id itself if it is no
@@ -291,13 +253,13 @@ uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth)
 	uint64_t chain[TM_CG_DEPTH];
 	size_t k, i, j;
 
+	if (!n->pins)
+		return id;
 	cg_load(n);
-	if (!n->metered_loaded)
-		load_metered(n);
 	k = cg_chain(n, id, chain);
 	for (i = 0; i < k; i++)
-		for (j = 0; j < n->nmetered; j++)
-			if (chain[i] == n->metered[j])
+		for (j = 0; j < n->pins->nmetered; j++)
+			if (chain[i] == n->pins->metered[j])
 				return i > (size_t)depth ? chain[i - depth] : id;
 	return id;
 }

@@ -161,6 +161,65 @@ void tm_reader_reap(struct tm_pins *p)
  * do); a pin root that cannot be read or is not tm's is the caller's
  * mistake (exit 2).
  */
+/*
+ * The links under root/links, by their pin names (KIND-CGROUPID): *out
+ * is to be freed.
+ */
+int tm_links_list(const char *root, struct tm_link **out, int *n)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	size_t cap = 0;
+	int err = 0;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if (tm_path(dir, sizeof(dir), root, TM_PIN_LINKS))
+		return -ENAMETOOLONG;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		const char *dash = strrchr(de->d_name, '-');
+		struct tm_link *l;
+
+		if (de->d_name[0] == '.' || !dash)
+			continue;
+		err = tm_grow(out, &cap, *n, sizeof(**out));
+		if (err)
+			break;
+		l = &(*out)[(*n)++];
+		err = tm_path(l->path, sizeof(l->path), dir, de->d_name);
+		snprintf(l->kind, sizeof(l->kind), "%.*s", (int)(dash - de->d_name), de->d_name);
+		l->cgid = strtoull(dash + 1, NULL, 10);
+	}
+	closedir(d);
+	return err;
+}
+
+/* The metered cgroups, from the links' names: while the caller may read them. */
+static int read_metered(struct tm_pins *p)
+{
+	struct tm_link *links;
+	size_t i, j, cap = 0;
+	int n, err = tm_links_list(p->root, &links, &n);
+
+	/* A root whose links are gone (an unload under way) meters nothing. */
+	if (err == -ENOENT)
+		err = 0;
+
+	for (i = 0; !err && i < (size_t)n; i++) {
+		for (j = 0; j < p->nmetered && p->metered[j] != links[i].cgid; j++)
+			;
+		if (j == p->nmetered && !(err = tm_grow(&p->metered, &cap, p->nmetered,
+							 sizeof(p->metered[0]))))
+			p->metered[p->nmetered++] = links[i].cgid;
+	}
+	free(links);
+	return err;
+}
+
 int tm_pins_open(struct tm_pins *p, const char *opt)
 {
 	struct tm_root r;
@@ -230,6 +289,8 @@ int tm_pins_open(struct tm_pins *p, const char *opt)
 	if (!err)
 		err = map_control(p);
 	if (!err)
+		err = read_metered(p);
+	if (!err)
 		tm_reader_reap(p);
 	if (err == -ENOENT)
 		tm_pins_gone(root);
@@ -256,6 +317,9 @@ void tm_pins_close(struct tm_pins *p)
 	if (p->pending_fd >= 0)
 		close(p->pending_fd);
 	p->pending_fd = -1;
+	free(p->metered);
+	p->metered = NULL;
+	p->nmetered = 0;
 }
 
 /*
@@ -287,6 +351,8 @@ int tm_pins_open_rdonly(struct tm_pins *p, const char *root)
 		err = -errno;
 	if (!err && bpf_map_lookup_elem(p->fd[TM_MAP_CONTROL], &zero, &p->control_copy))
 		err = -errno;
+	if (!err)
+		err = read_metered(p);
 	if (!err && p->control_copy.layout_version != TM_LAYOUT_VERSION) {
 		tm_err("'%s' holds a pin layout this tm does not understand (it knows "
 		       "version %d)", root, TM_LAYOUT_VERSION);

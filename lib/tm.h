@@ -90,7 +90,19 @@ struct tm_pins {
 	bool rdonly;
 	struct tm_control control_copy;
 	int pending_fd;
+	/* The cgroups the links are attached to, read at open (each once). */
+	uint64_t *metered;
+	size_t nmetered;
 };
+
+/* One pinned cgroup link: links/KIND-CGROUPID. */
+struct tm_link {
+	char path[PATH_MAX];
+	char kind[16];
+	uint64_t cgid;
+};
+
+int tm_links_list(const char *root, struct tm_link **out, int *n);
 
 int tm_path(char *buf, size_t len, const char *dir, const char *name);
 int tm_check_bpffs(const char *path);
@@ -349,11 +361,9 @@ struct tm_names {
 	const struct tm_pins *pins;	/* NULL: only what can be seen now */
 	uint32_t own_netns;
 	uint64_t own_cookie;
-	bool cg_loaded, metered_loaded, if_loaded, ns_read;
+	bool cg_loaded, if_loaded, ns_read;
 	struct tm_cgnode *cg;	/* sorted by id */
 	size_t ncg, cgcap;
-	uint64_t *metered;	/* the cgroups the programs are attached to */
-	size_t nmetered, metcap;
 	struct tm_ifname *ifs;
 	size_t nif, ifcap;
 	long if_loaded_at;

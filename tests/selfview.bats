@@ -235,3 +235,15 @@ tmtraffic	656	0" ]
 	[ "$(jq '[.[].out_bytes] | add' <<<"$output")" = $((300 * 38 + 512)) ]
 	[ "$(jq 'map(select(.comm == "(other)")) | length' <<<"$output")" = 1 ]
 }
+
+@test "a user's --depth rolls their cgroups up as root's does" {
+	mkdir -p "$CG/job/step"
+	CGROUPS+=("$CG/job" "$CG/job/step")
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG/job/step" $A "$CG/job/step" $A 127.0.0.1 3 100
+	run user_stat $A -- --by cgroup --depth 1 --json
+	[ "$status" = 0 ]
+	[ "$(jq -r '.[] | [.cgroup, .out_bytes] | @tsv' <<<"$output")" = "/$ID/job	384" ]
+	run user_stat $A -- --by cgroup --depth 0 --json
+	[ "$(jq -r '.[0].cgroup' <<<"$output")" = "/$ID" ]
+}
