@@ -451,17 +451,22 @@ int main(int argc, char **argv)
 {
 	struct tm_pins pins;
 	struct opts o = {};
-	bool self = tm_self_view(), all = false;
+	bool self = tm_self_view(), all = false, opened = false;
 	int err = 0;
 
 	tm_init("tm-stat");
 	/* Before anything the user gave is read: see lib/priv.c. */
-	if (self)
+	if (self) {
 		err = tm_self_view_open(&pins, &all);
+		opened = !err;
+	}
 	if (!err)
 		err = parse_args(argc, argv, &o);
 	if (!err && self)
 		err = self_view_opts(&o, all);
+	/* Refused: the pins opened for the self-view go unused. */
+	if (err && opened)
+		tm_pins_close(&pins);
 	/* Each report is flushed whole when done. */
 	if (!err) {
 		tm_stdout_block_buffered();

@@ -675,6 +675,8 @@ static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 		tm_stdout_block_buffered();
 		err = stream(s);
 	}
+	/* Closed already when a load was read; not when the options were refused. */
+	tm_pins_close(&s->pins);
 	tm_u32map_free(&s->users, NULL);
 	free(s->files);
 	return tm_exit_code(err);
