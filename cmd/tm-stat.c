@@ -38,6 +38,8 @@ struct opts {
 	int depth;		/* --by cgroup: roll up below this; -1: don't */
 	bool self;		/* a user's self-view: their rows, no host notes */
 	const char *output;
+	const char *textfile;	/* the Prometheus exposition, renamed into place */
+	bool by_set, sort_set;
 };
 
 static volatile sig_atomic_t stop;
@@ -49,7 +51,8 @@ static void usage(FILE *f)
 "Print traffic totals from the pinned counters: bytes and packets in and out\n"
 "since tm-load, per user or broken down further, largest first.\n"
 "\n"
-"  -B, --by KEY         user (default), conn, proc, iface, proto or cgroup\n"
+"  -B, --by KEY         user (default), conn, proc, iface, proto, cgroup or\n"
+"                       family (IPv4 and IPv6 apart)\n"
 "  -d, --depth N        with --by cgroup: each cgroup deeper than N levels\n"
 "                       below the metered cgroup counts under its ancestor N\n"
 "                       levels below it (a job with its steps, a unit, a\n"
@@ -73,8 +76,8 @@ TM_COMMON_HELP
 "Rows: user, uid, in_bytes, out_bytes, in_packets, out_packets, and the keys\n"
 "of the breakdown: conn: proto, family, local, lport, remote, rport, pid, comm,\n"
 "first_seen, last_seen; proc: pid, comm; iface: iface, netns; proto: proto;\n"
-"cgroup: cgroup. With --interval also ts, in_rate and out_rate (bytes per\n"
-"second). Users are UIDs as the host sees them, in user namespaces too. An\n"
+"cgroup: cgroup; family: family (null for the untracked row). With --interval\n"
+"also ts, in_rate and out_rate (bytes per second). Users are UIDs as the host sees them, in user namespaces too. An\n"
 "interface is named as in its own network namespace: NAME@NS when that is not\n"
 "this one (NS: its name under /run/netns, else the inode netns gives). A\n"
 "cgroup keeps its path after it is removed. Rows a user has past their share of\n"
@@ -92,7 +95,7 @@ TM_COMMON_HELP
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_FORMAT = TM_OPT_OWN };
+	enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE };
 	static const struct option longopts[] = {
 		{ "by", required_argument, NULL, 'B' },
 		{ "depth", required_argument, NULL, 'd' },
@@ -105,10 +108,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "textfile", required_argument, NULL, OPT_TEXTFILE },
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	const unsigned formats = 1u << TM_FMT_TABLE | 1u << TM_FMT_JSON | 1u << TM_FMT_CSV;
+	const unsigned formats = 1u << TM_FMT_TABLE | 1u << TM_FMT_JSON | 1u << TM_FMT_CSV |
+				 1u << TM_FMT_PROMETHEUS;
+	bool have_format = false;
 	bool have_count = false;
 	uint64_t depth;
 	int c, err, v;
@@ -120,6 +126,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'B':
 			err = tm_pick("--by", optarg, tm_by_names, TM_BY_MAX, &v);
 			o->by = v;
+			o->by_set = true;
 			break;
 		case 'd':
 			if (!strcmp(optarg, "0")) {
@@ -138,9 +145,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_FORMAT:
 			err = tm_parse_format("--format", optarg, formats, &o->format);
+			have_format = true;
 			break;
 		case 'j':
 			o->format = TM_FMT_JSON;
+			have_format = true;
 			break;
 		case 'b':
 			o->exact = true;
@@ -151,6 +160,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 's':
 			err = tm_pick("--sort", optarg, sort_names, SORT_MAX, &v);
 			o->sort = v;
+			o->sort_set = true;
 			break;
 		case 'i':
 			err = tm_parse_interval("--interval", optarg, &o->interval);
@@ -163,6 +173,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->output = optarg;
 			err = tm_check_template(optarg, "uU");
 			break;
+		case OPT_TEXTFILE:
+			o->textfile = optarg;
+			if (!*optarg || optarg[strlen(optarg) - 1] == '/') {
+				tm_usage_err("--textfile '%s': a file name, such as "
+					     "/var/lib/prometheus/node-exporter/tm.prom", optarg);
+				err = -TM_EUSAGE;
+			}
+			break;
 		default:
 			err = tm_common_opt(c, optarg, &o->pin_root, usage);
 			break;
@@ -173,6 +191,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	err = tm_no_more_args(argc, argv, optind);
 	if (err)
 		return err;
+	if (o->textfile) {
+		if (have_format && o->format != TM_FMT_PROMETHEUS) {
+			tm_usage_err("--textfile writes --format prometheus");
+			return -TM_EUSAGE;
+		}
+		o->format = TM_FMT_PROMETHEUS;
+	}
+	if (o->format == TM_FMT_PROMETHEUS) {
+		const char *bad = o->by_set ? "--by" : o->sort_set ? "--sort" : o->top ? "--top" :
+				  o->exact ? "--bytes" : o->output ? "--output" : NULL;
+
+		if (bad) {
+			tm_usage_err("%s does not go with --format prometheus (it writes every "
+				     "breakdown it offers, as counters)", bad);
+			return -TM_EUSAGE;
+		}
+		if (o->interval && !o->textfile) {
+			tm_usage_err("--interval goes with --textfile for --format prometheus");
+			return -TM_EUSAGE;
+		}
+	}
 	if (have_count && !o->interval) {
 		tm_usage_err("--count goes with --interval");
 		return -TM_EUSAGE;
@@ -181,8 +220,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		tm_usage_err("--output goes with --interval");
 		return -TM_EUSAGE;
 	}
-	if (o->depth >= 0 && o->by != TM_BY_CGROUP) {
-		tm_usage_err("--depth goes with --by cgroup");
+	if (o->depth >= 0 && o->by != TM_BY_CGROUP && o->format != TM_FMT_PROMETHEUS) {
+		tm_usage_err("--depth goes with --by cgroup or --format prometheus");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -280,10 +319,10 @@ static void notes(const struct opts *o, const struct tm_pins *p, const struct tm
 	if (o->by == TM_BY_CGROUP && s->g.cgroups_full)
 		tm_err("note: %" PRIu64 " cgroups could not be recorded (the map is full); "
 		       "once removed they show as (gone: ID)", (uint64_t)s->g.cgroups_full);
-	if (o->by >= TM_BY_PROC && s->g.details_other)
+	if (tm_by_details(o->by) && s->g.details_other)
 		tm_err("note: users with more than %u rows in this breakdown have the rest "
 		       "in their row (other)", p->control->details_quota);
-	if (o->by >= TM_BY_PROC && s->g.details_full_packets)
+	if (tm_by_details(o->by) && s->g.details_full_packets)
 		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
 		       "breakdown map and are not in these rows",
 		       (uint64_t)s->g.details_full_packets, (uint64_t)s->g.details_full_bytes);
@@ -392,6 +431,38 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 	return err;
 }
 
+/*
+ * --format prometheus: once to stdout, or into --textfile, once or every
+ * interval. When the meter is unloaded, the file goes too: its figures
+ * would be of a meter no longer there.
+ */
+static int prometheus(const struct opts *o, const struct tm_pins *p)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct tm_prom po = { p, o->users, o->nusers, o->depth, o->self };
+	uint64_t n;
+	bool last = false;
+	int err;
+
+	if (!o->textfile) {
+		err = tm_prom_write(stdout, &po);
+		if (!err && (fflush(stdout) || ferror(stdout)))
+			err = -errno;
+		return err;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	err = tm_prom_textfile(o->textfile, &po);
+	for (n = 1; !err && !last && o->interval && (!o->count || n < o->count); n++) {
+		sleep_interval(o->interval);
+		last = stop;
+		err = tm_prom_textfile(o->textfile, &po);
+	}
+	if (err == -ENOENT && !unlink(o->textfile))
+		tm_err("removed %s", o->textfile);
+	return err;
+}
+
 /* pins: opened already (self-view), else opened here. */
 static int run(const struct opts *o, struct tm_pins *opened)
 {
@@ -408,6 +479,11 @@ static int run(const struct opts *o, struct tm_pins *opened)
 		pins = *opened;
 	else if ((err = tm_pins_open(&pins, o->pin_root)))
 		return err;
+	if (o->format == TM_FMT_PROMETHEUS) {
+		err = prometheus(o, &pins);
+		tm_pins_close(&pins);
+		return err == -EPIPE ? 0 : err;
+	}
 	tm_names_init(&names, &pins);
 	ncols = tm_row_columns(o->by, o->format == TM_FMT_TABLE, o->interval > 0, cols);
 	err = tm_out_init(&out, o->format, cols, ncols);

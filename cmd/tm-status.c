@@ -139,49 +139,8 @@ static int read_links(const char *root, struct link **out, size_t *n)
 /* Entries in use, kernel memory (fdinfo's memlock), type and capacity. */
 struct map_fill {
 	const char *pin;
-	uint32_t type, max, used;
-	uint64_t memlock;
-	bool counted;		/* used is a count (not for arrays and rings) */
+	struct tm_map_fill f;
 };
-
-static uint64_t memlock(int fd)
-{
-	char path[64], line[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static void fill_of(int fd, struct map_fill *m)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char key[64], next[64];
-	void *prev = NULL;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size > sizeof(key))
-		return;
-	m->type = info.type;
-	m->max = info.max_entries;
-	m->memlock = memlock(fd);
-	if (info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
-	    info.type == BPF_MAP_TYPE_RINGBUF || info.type == BPF_MAP_TYPE_SK_STORAGE)
-		return;
-	m->counted = true;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		m->used++;
-		memcpy(key, next, info.key_size);
-		prev = key;
-	}
-}
 
 static const char *type_name(uint32_t t)
 {
@@ -314,10 +273,10 @@ static void print_json(struct status *s, FILE *f)
 		tm_put_lit(&b, "null");
 	tm_put_lit(&b, ",\"maps\":[");
 	for (i = 0; i < TM_MAP_COUNT; i++) {
-		const struct map_fill *m = &s->maps[i];
+		const struct tm_map_fill *m = &s->maps[i].f;
 
 		tm_put_str(&b, i ? ",{\"name\":" : "{\"name\":");
-		put_json_str(&b, m->pin);
+		put_json_str(&b, s->maps[i].pin);
 		tm_put_lit(&b, ",\"type\":");
 		put_json_str(&b, type_name(m->type));
 		tm_put_lit(&b, ",\"max_entries\":");
@@ -340,8 +299,8 @@ static void print_json(struct status *s, FILE *f)
 	tm_put_lit(&b, ",\"details_other\":");
 	tm_put_u64(&b, s->g.details_other);
 	tm_put_lit(&b, ",\"conns_evicted\":");
-	tm_put_u64(&b, s->g.conns_new > s->maps[TM_MAP_CONNS].used ?
-			       s->g.conns_new - s->maps[TM_MAP_CONNS].used : 0);
+	tm_put_u64(&b, s->g.conns_new > s->maps[TM_MAP_CONNS].f.used ?
+			       s->g.conns_new - s->maps[TM_MAP_CONNS].f.used : 0);
 	tm_put_lit(&b, ",\"raw_copies_packets\":");
 	tm_put_u64(&b, s->g.raw_copies_packets);
 	tm_put_lit(&b, ",\"cgroups_full\":");
@@ -404,7 +363,7 @@ static void print_text(struct status *s, FILE *f)
 	}
 	tm_put_lit(&b, "\nMAP       TYPE              ENTRIES          MEMORY\n");
 	for (i = 0; i < TM_MAP_COUNT; i++) {
-		const struct map_fill *m = &s->maps[i];
+		const struct tm_map_fill *m = &s->maps[i].f;
 		char used[32];
 		int n;
 
@@ -412,7 +371,7 @@ static void print_text(struct status *s, FILE *f)
 			snprintf(used, sizeof(used), "%u/%u", m->used, m->max);
 		else
 			snprintf(used, sizeof(used), "%u", m->max);
-		n = snprintf(b.p, b.end - b.p, "%-9s %-17s %-16s ", m->pin, type_name(m->type),
+		n = snprintf(b.p, b.end - b.p, "%-9s %-17s %-16s ", s->maps[i].pin, type_name(m->type),
 			     used);
 		b.p += n > 0 && n < b.end - b.p ? n : 0;
 		tm_put_size(&b, m->memlock);
@@ -436,7 +395,7 @@ static int run(const struct opts *o)
 	err = read_links(pins.root, &s.links, &s.nlinks);
 	for (i = 0; !err && i < TM_MAP_COUNT; i++) {
 		s.maps[i].pin = tm_maps[i].pin;
-		fill_of(pins.fd[i], &s.maps[i]);
+		tm_map_fill(pins.fd[i], &s.maps[i].f);
 	}
 	if (!err)
 		err = tm_percpu_lookup(pins.fd[TM_MAP_GLOBAL], &zero, &s.g, sizeof(s.g));

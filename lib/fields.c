@@ -82,9 +82,11 @@ static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct
 		tm_val_proto(v, sb, row(rec)->proto);
 }
 
+/* Null for the untracked networks' row (--by family): of both families. */
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	tm_val_text(v, tm_family_name(row(rec)->family));
+	v->null = row(rec)->untracked;
 }
 
 static void endpoint(const struct tm_row *r, const uint8_t *a, uint16_t port,
@@ -236,9 +238,9 @@ static void get_out_rate(const void *rec, const void *ctx, struct tm_val *v, str
 static const struct tm_col row_cols[] = {
 	{ "ts",          "TIME",     TM_K_TIME, get_ts,          0,         ALL, true },
 	{ "user",        "USER",     TM_K_TEXT, get_user,        ALL,       ALL, false },
-	{ "uid",         "UID",      TM_K_NUM,  get_uid,         BY(USER),  ALL, false },
+	{ "uid",         "UID",      TM_K_NUM,  get_uid,         BY(USER) | BY(FAMILY), ALL, false },
 	{ "proto",       "PROTO",    TM_K_TEXT, get_proto,       BY(CONN) | BY(PROTO), BY(CONN) | BY(PROTO), false },
-	{ "family",      "FAMILY",   TM_K_TEXT, get_family,      0,         BY(CONN), false },
+	{ "family",      "FAMILY",   TM_K_TEXT, get_family,      BY(FAMILY), BY(CONN) | BY(FAMILY), false },
 	{ "local",       "LOCAL",    TM_K_TEXT, get_local,       BY(CONN),  0, false },
 	{ "local",       "LOCAL",    TM_K_TEXT, get_laddr,       0,         BY(CONN), false },
 	{ "lport",       "LPORT",    TM_K_NUM,  get_lport,       0,         BY(CONN), false },

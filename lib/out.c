@@ -45,7 +45,7 @@ void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto)
 	tm_val_built(v, scratch, start);
 }
 
-static const char *const fmt_names[] = { "table", "json", "csv" };
+static const char *const fmt_names[] = { "table", "json", "csv", "prometheus" };
 
 int tm_parse_format(const char *opt, const char *arg, unsigned allowed, enum tm_fmt *fmt)
 {

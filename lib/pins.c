@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -553,4 +554,44 @@ int tm_pending_for_each(const struct tm_pins *p, tm_pending_cb cb, void *ctx)
 			err = cb(&recs[i], ctx);
 	free(recs);
 	return err;
+}
+
+/* Memory the kernel charges for a map, as its fdinfo says. */
+static uint64_t memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+void tm_map_fill(int fd, struct tm_map_fill *m)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char key[64], next[64];
+	void *prev = NULL;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size > sizeof(key))
+		return;
+	m->type = info.type;
+	m->max = info.max_entries;
+	m->memlock = memlock(fd);
+	if (info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info.type == BPF_MAP_TYPE_RINGBUF || info.type == BPF_MAP_TYPE_SK_STORAGE)
+		return;
+	m->counted = true;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		m->used++;
+		memcpy(key, next, info.key_size);
+		prev = key;
+	}
 }

@@ -12,7 +12,7 @@
 #include "tm.h"
 
 const char *const tm_by_names[TM_BY_MAX] = {
-	"user", "conn", "proc", "iface", "proto", "cgroup",
+	"user", "conn", "proc", "iface", "proto", "cgroup", "family",
 };
 
 #define ROW_KEY_LEN offsetof(struct tm_row, first_ns)
@@ -54,14 +54,19 @@ void tm_counters_add(struct tm_counters *to, const struct tm_counters *c)
 	to->out_packets += c->out_packets;
 }
 
+/* The users map is by user and address family: by family, keep it. */
 static int add_user(const void *key, const void *value, void *ctx)
 {
 	const struct tm_user_key *k = key;
+	struct reading *rd = ctx;
 	struct tm_row *r;
-	int err = start_row(ctx, k->uid, &r);
+	int err = start_row(rd, k->uid, &r);
 
-	if (r)
+	if (r) {
 		r->c = *(const struct tm_counters *)value;
+		if (rd->by == TM_BY_FAMILY)
+			r->family = k->family;
+	}
 	return err;
 }
 
@@ -145,10 +150,13 @@ static int add_pending(const struct tm_pending *p, void *ctx)
 		tm_counters_add(&rd->s->g.untracked, &sl->c);
 		return 0;
 	}
-	if (rd->by == TM_BY_USER) {
+	if (rd->by == TM_BY_USER || rd->by == TM_BY_FAMILY) {
 		err = start_row(rd, sl->key.uid, &r);
-		if (r)
+		if (r) {
 			r->c = sl->c;
+			if (rd->by == TM_BY_FAMILY)
+				r->family = sl->key.family;
+		}
 		return err;
 	}
 	if (rd->by == TM_BY_CONN) {
@@ -236,8 +244,8 @@ static void merge(struct tm_rows *s)
 
 /*
  * One reading of the breakdown BY, for the users named (none: all). With
- * TM_BY_USER, a user named shows with zeros if need be, and with no filter
- * the untracked networks are a row of their own.
+ * TM_BY_USER, a user named shows with zeros if need be; by user or by
+ * family, with no filter, the untracked networks are a row of their own.
  */
 int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, int nusers,
 		 struct tm_rows *s)
@@ -252,7 +260,7 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 	s->pending = 0;
 	clock_gettime(CLOCK_MONOTONIC, &s->mono);
 	clock_gettime(CLOCK_REALTIME, &s->wall);
-	if (by == TM_BY_USER)
+	if (by == TM_BY_USER || by == TM_BY_FAMILY)
 		err = tm_percpu_for_each(p->fd[TM_MAP_USERS], sizeof(struct tm_user_key),
 					 sizeof(struct tm_counters), add_user, &rd);
 	else if (by == TM_BY_CONN)
@@ -278,7 +286,7 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 			return -ENOMEM;
 		r->uid = users[i];
 	}
-	if (by == TM_BY_USER && !nusers &&
+	if ((by == TM_BY_USER || by == TM_BY_FAMILY) && !nusers &&
 	    (s->g.untracked.in_packets || s->g.untracked.out_packets)) {
 		struct tm_row *r = new_row(s);
 

@@ -131,6 +131,15 @@ typedef int (*tm_pending_cb)(const struct tm_pending *p, void *ctx);
 int tm_pending_for_each(const struct tm_pins *p, tm_pending_cb cb, void *ctx);
 int tm_pins_open_rdonly(struct tm_pins *p, const char *root);
 
+/* How full a pinned map is (entries counted for hashes and tries only). */
+struct tm_map_fill {
+	uint32_t type, max, used;
+	uint64_t memlock;
+	bool counted;		/* used is a count (not for arrays and rings) */
+};
+
+void tm_map_fill(int fd, struct tm_map_fill *m);
+
 /* priv.c: a self-view reader, run setuid by a user */
 bool tm_self_view(void);
 bool tm_admin(const struct tm_control *c);
@@ -277,7 +286,7 @@ void tm_table_print(const struct tm_table *t, FILE *f);
 void tm_table_free(struct tm_table *t);
 
 /* out.c: the one writer of records, from column descriptions */
-enum tm_fmt { TM_FMT_TABLE, TM_FMT_JSON, TM_FMT_CSV, TM_FMT_MAX };
+enum tm_fmt { TM_FMT_TABLE, TM_FMT_JSON, TM_FMT_CSV, TM_FMT_PROMETHEUS, TM_FMT_MAX };
 
 /* How a value is written: a table shows sizes and rates in units. */
 enum tm_kind {
@@ -382,7 +391,13 @@ const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
 
 /* rows.c: the pins read into the rows of one breakdown */
 enum tm_by { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_IFACE, TM_BY_PROTO, TM_BY_CGROUP,
-	     TM_BY_MAX };
+	     TM_BY_FAMILY, TM_BY_MAX };
+
+/* The breakdowns read from the details map (each user's share of it). */
+static inline bool tm_by_details(enum tm_by by)
+{
+	return by >= TM_BY_PROC && by <= TM_BY_CGROUP;
+}
 
 extern const char *const tm_by_names[TM_BY_MAX];
 
@@ -448,6 +463,18 @@ struct tm_event_ctx {
 };
 
 size_t tm_event_columns(enum tm_fmt fmt, const struct tm_col *out[TM_OUT_MAXCOLS]);
+
+/* prom.c: the Prometheus text exposition */
+struct tm_prom {
+	const struct tm_pins *pins;
+	const uint32_t *users;	/* only these (none: all) */
+	int nusers;
+	int depth;		/* cgroups rolled up (tm-stat --depth); -1: not */
+	bool self;		/* a user's self-view: no health of the host */
+};
+
+int tm_prom_write(FILE *f, const struct tm_prom *o);
+int tm_prom_textfile(const char *path, const struct tm_prom *o);
 
 /* report.c: per-user report files */
 int tm_write_reports(const char *template, uint32_t admin_gid, double interval,

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The Prometheus text exposition format (version 0.0.4, what node_exporter's
+ * textfile collector reads): each user's counters by address family,
+ * protocol, interface and cgroup, and the meter's own health. Labels are
+ * read with the same column descriptions as tm-stat's other formats; pids,
+ * ports and peers are never labels (one series each would be unbounded).
+ *
+ * A file for node_exporter is written beside its final name and renamed
+ * over it, so a scrape sees the old exposition or the new, never half.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "tm.h"
+
+/* One breakdown's metric families: its name part and its key's label. */
+struct family {
+	enum tm_by by;
+	const char *prefix;	/* tm_<prefix>receive_bytes_total */
+	const char *key;	/* the row field that is the label */
+	const char *label;	/* its label name */
+	const char *what;	/* for HELP: "... by user and <what>" */
+};
+
+static const struct family families[] = {
+	{ TM_BY_FAMILY, "",        "family", "family", "address family" },
+	{ TM_BY_PROTO,  "proto_",  "proto",  "proto",  "IP protocol" },
+	{ TM_BY_IFACE,  "device_", "iface",  "device", "network interface" },
+	{ TM_BY_CGROUP, "cgroup_", "cgroup", "cgroup", "cgroup" },
+};
+
+/* The four counters of every row, in the row's own fields. */
+static const struct counter {
+	const char *name;	/* receive_bytes_total */
+	const char *field;	/* in_bytes */
+	const char *help;
+} counters[] = {
+	{ "receive_bytes_total",    "in_bytes",    "Bytes received (IP length)" },
+	{ "transmit_bytes_total",   "out_bytes",   "Bytes sent (IP length)" },
+	{ "receive_packets_total",  "in_packets",  "Packets received" },
+	{ "transmit_packets_total", "out_packets", "Packets sent" },
+};
+
+static const struct tm_col *find_col(const struct tm_col *const *cols, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(cols[i]->key, key))
+			return cols[i];
+	return NULL;
+}
+
+/*
+ * A label value: text as a table shows it (control characters and bytes
+ * that are not UTF-8 as \n, \xHH: one line, valid UTF-8), then the format's
+ * own escapes for a backslash and a quote.
+ */
+static int put_label(FILE *f, const char *name, const char *s, size_t n)
+{
+	size_t cap = 4 * n + 1;
+	char *text = malloc(cap), *p;
+	struct tm_buf t = { text, text + cap };
+
+	if (!text)
+		return -ENOMEM;
+	tm_put_text(&t, s, n);
+	fprintf(f, "%s=\"", name);
+	for (p = text; p < t.p; p++) {
+		if (*p == '\\' || *p == '"')
+			putc('\\', f);
+		putc(*p, f);
+	}
+	putc('"', f);
+	free(text);
+	return 0;
+}
+
+/* A label from a column of a row, after a comma unless *first; none if null. */
+static int col_label(FILE *f, bool *first, const char *name, const struct tm_col *c,
+		     const void *row, const void *ctx)
+{
+	char scratch[4096];
+	TM_BUF(sb, scratch);
+	struct tm_val v = {};
+	char num[24];
+
+	if (!c)
+		return 0;
+	c->get(row, ctx, &v, &sb);
+	if (v.null)
+		return 0;
+	if (!*first)
+		putc(',', f);
+	*first = false;
+	if (c->kind == TM_K_TEXT)
+		return put_label(f, name, v.s, v.len);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)v.u);
+	return put_label(f, name, num, strlen(num));
+}
+
+static uint64_t field_value(const struct tm_col *c, const void *row, const void *ctx)
+{
+	char scratch[64];
+	TM_BUF(sb, scratch);
+	struct tm_val v = {};
+
+	c->get(row, ctx, &v, &sb);
+	return v.u;
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One breakdown: four metric families, a sample per row in each. */
+static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family *fam,
+			   struct tm_names *names)
+{
+	const struct tm_col *cols[TM_OUT_MAXCOLS];
+	const struct tm_col *user, *uid, *key;
+	struct tm_rows s = {};
+	struct tm_row_ctx ctx = { names, &s };
+	size_t ncols, i, k;
+	int err;
+
+	if (fam->by == TM_BY_CGROUP)
+		tm_names_refresh(names);
+	err = tm_rows_read(o->pins, fam->by, o->users, o->nusers, &s);
+	if (err)
+		return err;
+	if (fam->by == TM_BY_CGROUP && o->depth >= 0)
+		tm_rows_cgroup_depth(&s, names, o->depth);
+	ncols = tm_row_columns(fam->by, false, false, cols);
+	user = find_col(cols, ncols, "user");
+	uid = find_col(cols, ncols, "uid");
+	key = find_col(cols, ncols, fam->key);
+	for (k = 0; k < sizeof(counters) / sizeof(counters[0]) && !err; k++) {
+		const struct tm_col *val = find_col(cols, ncols, counters[k].field);
+		char name[64], help[160];
+
+		snprintf(name, sizeof(name), "tm_%s%s", fam->prefix, counters[k].name);
+		snprintf(help, sizeof(help), "%s by user and %s since tm-load", counters[k].help,
+			 fam->what);
+		head(f, name, "counter", help);
+		for (i = 0; i < s.n && !err; i++) {
+			bool first = true;
+
+			fprintf(f, "%s{", name);
+			err = col_label(f, &first, "user", user, &s.v[i], &ctx);
+			if (!err)
+				err = col_label(f, &first, "uid", uid, &s.v[i], &ctx);
+			if (!err)
+				err = col_label(f, &first, fam->label, key, &s.v[i], &ctx);
+			fprintf(f, "} %llu\n", (unsigned long long)field_value(val, &s.v[i], &ctx));
+		}
+	}
+	tm_rows_free(&s);
+	return err;
+}
+
+static void counter1(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	head(f, name, "counter", help);
+	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* The meter's own health: for root and the admin group, not a self-view. */
+static int write_health(FILE *f, const struct tm_pins *p)
+{
+	static const struct { enum tm_map_id map; const char *name; } counted[] = {
+		{ TM_MAP_USERS, "users" }, { TM_MAP_CONNS, "conns" },
+		{ TM_MAP_DETAILS, "details" }, { TM_MAP_CGROUPS, "cgroups" },
+		{ TM_MAP_IFNAMES, "ifnames" },
+	};
+	struct tm_map_fill fill[sizeof(counted) / sizeof(counted[0])] = {};
+	struct tm_global g;
+	uint32_t zero = 0;
+	size_t i;
+	int err;
+
+	err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &g, sizeof(g));
+	if (err)
+		return err;
+	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
+		tm_map_fill(p->fd[counted[i].map], &fill[i]);
+
+	head(f, "tm_layout_version", "gauge", "Version of the pinned maps' layout");
+	fprintf(f, "tm_layout_version %u\n", p->control->layout_version);
+	counter1(f, "tm_events_lost_total",
+		 "Events tm-stream's ring had no room for (counted, not streamed)", g.events_lost);
+	head(f, "tm_map_full_packets_total", "counter",
+	     "Packets not in a map's rows because it was full (users: in no user's total)");
+	fprintf(f, "tm_map_full_packets_total{map=\"users\"} %llu\n",
+		(unsigned long long)g.users_full_packets);
+	fprintf(f, "tm_map_full_packets_total{map=\"details\"} %llu\n",
+		(unsigned long long)g.details_full_packets);
+	head(f, "tm_map_full_bytes_total", "counter",
+	     "Bytes not in a map's rows because it was full (users: in no user's total)");
+	fprintf(f, "tm_map_full_bytes_total{map=\"users\"} %llu\n",
+		(unsigned long long)g.users_full_bytes);
+	fprintf(f, "tm_map_full_bytes_total{map=\"details\"} %llu\n",
+		(unsigned long long)g.details_full_bytes);
+	counter1(f, "tm_conn_evictions_total",
+		 "Connections evicted from the connection map to make room (tm-load --max-conns)",
+		 g.conns_new > fill[1].used ? g.conns_new - fill[1].used : 0);
+	counter1(f, "tm_details_other_total",
+		 "Counts added to a user's row (other): past their share of the breakdowns",
+		 g.details_other);
+	counter1(f, "tm_raw_copies_packets_total",
+		 "Copies of packets handed to raw sockets they were not for (in no row)",
+		 g.raw_copies_packets);
+	counter1(f, "tm_raw_copies_bytes_total",
+		 "Bytes of copies handed to raw sockets they were not for (in no row)",
+		 g.raw_copies_bytes);
+	counter1(f, "tm_cgroups_unrecorded_total",
+		 "Cgroups whose path could not be recorded: the cgroups map was full",
+		 g.cgroups_full);
+	head(f, "tm_map_entries", "gauge", "Entries in use in a pinned map");
+	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
+		fprintf(f, "tm_map_entries{map=\"%s\"} %u\n", counted[i].name, fill[i].used);
+	head(f, "tm_map_max_entries", "gauge", "Capacity of a pinned map");
+	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
+		fprintf(f, "tm_map_max_entries{map=\"%s\"} %u\n", counted[i].name, fill[i].max);
+	return 0;
+}
+
+int tm_prom_write(FILE *f, const struct tm_prom *o)
+{
+	struct tm_names names;
+	size_t i;
+	int err = 0;
+
+	tm_names_init(&names, o->pins);
+	for (i = 0; i < sizeof(families) / sizeof(families[0]) && !err; i++)
+		err = write_breakdown(f, o, &families[i], &names);
+	if (!err && !o->self)
+		err = write_health(f, o->pins);
+	tm_names_free(&names);
+	return err;
+}
+
+/*
+ * The exposition into path: a temporary file in its directory (a name
+ * node_exporter does not read: it takes *.prom only), made with O_EXCL,
+ * mode 0644, then renamed over path.
+ */
+int tm_prom_textfile(const char *path, const struct tm_prom *o)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int n, fd, err, write_err;
+	FILE *f;
+
+	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.%d.tmp", slash ? (int)(slash - path + 1) : 0,
+		     path, slash ? slash + 1 : path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 && errno == EEXIST && !unlink(tmp))
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		err = -errno;
+		tm_err("cannot write %s: %s", tmp, strerror(-err));
+		return err;
+	}
+	/* Readable by node_exporter whatever the umask. */
+	fchmod(fd, 0644);
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	/* Errors reading the pins are told where they happen. */
+	err = tm_prom_write(f, o);
+	write_err = ferror(f) || fflush(f) ? -(errno ? errno : EIO) : 0;
+	if (fclose(f) && !write_err)
+		write_err = -errno;
+	if (!err && !write_err && rename(tmp, path))
+		write_err = -errno;
+	if (!err && write_err)
+		tm_err("cannot write %s: %s", path, strerror(-write_err));
+	if (err || write_err)
+		unlink(tmp);
+	return err ? err : write_err;
+}
