@@ -55,6 +55,7 @@ struct opts {
 	__u32 max_users;
 	bool replace;
 	const char *pin_root;
+	const char *config;	/* --config: settings read from this file */
 };
 
 static void usage(FILE *f)
@@ -86,6 +87,10 @@ static void usage(FILE *f)
 "      --replace        swap in these programs over an existing load, keeping\n"
 "                       every counter; with --cgroup, --iface or --masks, those\n"
 "                       become exactly what is named\n"
+"      --config FILE    settings from FILE (as tm.service reads /etc/tm/tm.conf):\n"
+"                       one a line, a long option above without its dashes and\n"
+"                       its value (cgroup /sys/fs/cgroup, max-conns 131072);\n"
+"                       # comments; with --replace, its sizes are left as loaded\n"
 "      --pin-root DIR   pin under DIR (default: $TM_PIN_ROOT, else %s)\n"
 "  -v, --verbose        show libbpf's messages (twice: debug)\n"
 "  -h, --help           show this help and exit\n"
@@ -167,110 +172,202 @@ out:
 	return err;
 }
 
+enum { OPT_REPLACE = TM_OPT_OWN, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE, OPT_MAX_CONNS,
+       OPT_MAX_USERS, OPT_MAX_DETAILS, OPT_GROUP, OPT_CONFIG };
+
+static const struct option longopts[] = {
+	{ "cgroup", required_argument, NULL, 'c' },
+	{ "iface", required_argument, NULL, OPT_IFACE },
+	{ "masks", required_argument, NULL, OPT_MASKS },
+	{ "events-size", required_argument, NULL, OPT_EVENTS_SIZE },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "max-details", required_argument, NULL, OPT_MAX_DETAILS },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "max-users", required_argument, NULL, OPT_MAX_USERS },
+	{ "replace", no_argument, NULL, OPT_REPLACE },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	TM_COMMON_OPTIONS,
+	{}
+};
+
+static int read_config(struct opts *o, const char *path);
+
+/* One option, from the command line or a line of --config's file. */
+static int apply(struct opts *o, int c, char *arg)
+{
+	int err;
+
+	switch (c) {
+	case 'c':
+		if (o->ncg == MAX_CGROUPS) {
+			tm_usage_err("at most %d cgroups", MAX_CGROUPS);
+			return -TM_EUSAGE;
+		}
+		o->cg[o->ncg++].path = arg;
+		return 0;
+	case OPT_IFACE:
+		return add_iface(o, arg);
+	case OPT_MASKS:
+		if (o->masks_file) {
+			tm_usage_err("--masks given twice");
+			return -TM_EUSAGE;
+		}
+		o->masks_file = arg;
+		return tm_masks_parse_file(arg, &o->masks);
+	case OPT_EVENTS_SIZE: {
+		uint64_t v;
+		char *end;
+
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || *end || errno || v < 4096 ||
+		    v > (1u << 30) || (v & (v - 1))) {
+			tm_usage_err("--events-size '%s': must be a power of two from 4096 to 1073741824",
+				     arg);
+			return -TM_EUSAGE;
+		}
+		o->events_size = v;
+		return 0;
+	}
+	case OPT_MAX_CONNS:
+	case OPT_MAX_DETAILS:
+	case OPT_MAX_USERS: {
+		const char *name = c == OPT_MAX_CONNS ? "--max-conns" :
+				   c == OPT_MAX_DETAILS ? "--max-details" : "--max-users";
+		uint64_t v;
+
+		err = tm_parse_count(name, arg, &v);
+		if (err)
+			return err;
+		if (v > (1u << 24)) {
+			tm_usage_err("%s '%s': at most 16777216", name, arg);
+			return -TM_EUSAGE;
+		}
+		*(c == OPT_MAX_CONNS ? &o->max_conns :
+		  c == OPT_MAX_DETAILS ? &o->max_details : &o->max_users) = v;
+		return 0;
+	}
+	case OPT_GROUP: {
+		struct group *g = getgrnam(arg);
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (g) {
+			o->admin_gid = g->gr_gid;
+		} else if (*arg >= '0' && *arg <= '9' && !*end && !errno && v < TM_GID_NONE) {
+			o->admin_gid = v;
+		} else {
+			tm_usage_err("--group '%s': no such group", arg);
+			return -TM_EUSAGE;
+		}
+		o->group_set = true;
+		return 0;
+	}
+	case OPT_REPLACE:
+		o->replace = true;
+		return 0;
+	case OPT_CONFIG:
+		if (o->config) {
+			tm_usage_err("--config given twice");
+			return -TM_EUSAGE;
+		}
+		o->config = arg;
+		return read_config(o, arg);
+	default:
+		return tm_common_opt(c, arg, &o->pin_root, usage);
+	}
+}
+
+/* The settings a --config file may hold: tm-load's options that take a value. */
+static const struct option *config_key(const char *key)
+{
+	const struct option *opt;
+
+	for (opt = longopts; opt->name; opt++)
+		if (!strcmp(opt->name, key) && opt->has_arg == required_argument &&
+		    opt->val != OPT_CONFIG && strcmp(opt->name, "pin-root"))
+			return opt;
+	return NULL;
+}
+
+static bool is_size(int c)
+{
+	return c == OPT_EVENTS_SIZE || c == OPT_MAX_CONNS || c == OPT_MAX_DETAILS ||
+	       c == OPT_MAX_USERS;
+}
+
+/*
+ * --config FILE: "SETTING VALUE" a line, SETTING one of tm-load's long
+ * options without its dashes; blank lines and # comments. Read whole before
+ * anything loads; a bad line names its file and line. The lines are kept
+ * for the life of the command (options point into them).
+ */
+static int read_config(struct opts *o, const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t len;
+	int err = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		tm_err("cannot read %s: %s", path, strerror(errno));
+		return -TM_EUSAGE;
+	}
+	while (!err && (len = getline(&line, &cap, f)) >= 0) {
+		char *key = line, *val, *end;
+		const struct option *opt;
+
+		lineno++;
+		line[strcspn(line, "#\n")] = 0;
+		key += strspn(key, " \t");
+		if (!*key)
+			continue;
+		val = key + strcspn(key, " \t");
+		if (*val)
+			*val++ = 0;
+		val += strspn(val, " \t");
+		for (end = val + strlen(val); end > val && (end[-1] == ' ' || end[-1] == '\t'); end--)
+			end[-1] = 0;
+		opt = config_key(key);
+		if (!opt || !*val) {
+			tm_err("%s:%zu: %s", path, lineno,
+			       !opt ? "not a setting of tm-load (cgroup, iface, masks, group, "
+				      "max-users, max-details, max-conns, events-size)" :
+				      "a setting needs a value");
+			err = -TM_EUSAGE;
+			break;
+		}
+		/* Sizes are of a fresh load: kept as they are by a reload. */
+		if (o->replace && is_size(opt->val)) {
+			tm_err("note: %s:%zu: %s applies at a fresh load, not with --replace",
+			       path, lineno, key);
+			continue;
+		}
+		val = strdup(val);
+		err = val ? apply(o, opt->val, val) : -ENOMEM;
+		if (err)
+			tm_err("(in %s, line %zu)", path, lineno);
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_REPLACE = TM_OPT_OWN, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE,
-	       OPT_MAX_CONNS, OPT_MAX_USERS, OPT_MAX_DETAILS, OPT_GROUP };
-	static const struct option longopts[] = {
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "iface", required_argument, NULL, OPT_IFACE },
-		{ "masks", required_argument, NULL, OPT_MASKS },
-		{ "events-size", required_argument, NULL, OPT_EVENTS_SIZE },
-		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-		{ "max-details", required_argument, NULL, OPT_MAX_DETAILS },
-		{ "group", required_argument, NULL, OPT_GROUP },
-		{ "max-users", required_argument, NULL, OPT_MAX_USERS },
-		{ "replace", no_argument, NULL, OPT_REPLACE },
-		TM_COMMON_OPTIONS,
-		{}
-	};
-	int c, err;
+	int c, err, i;
 
-	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (o->ncg == MAX_CGROUPS) {
-				tm_usage_err("at most %d cgroups", MAX_CGROUPS);
-				return -TM_EUSAGE;
-			}
-			o->cg[o->ncg++].path = optarg;
-			break;
-		case OPT_IFACE:
-			err = add_iface(o, optarg);
-			if (err)
-				return err;
-			break;
-		case OPT_MASKS:
-			if (o->masks_file) {
-				tm_usage_err("--masks given twice");
-				return -TM_EUSAGE;
-			}
-			o->masks_file = optarg;
-			err = tm_masks_parse_file(optarg, &o->masks);
-			if (err)
-				return err;
-			break;
-		case OPT_EVENTS_SIZE: {
-			uint64_t v;
-			char *end;
-
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || errno || v < 4096 ||
-			    v > (1u << 30) || (v & (v - 1))) {
-				tm_usage_err("--events-size '%s': must be a power of two from 4096 to 1073741824",
-					     optarg);
-				return -TM_EUSAGE;
-			}
-			o->events_size = v;
-			break;
-		}
-		case OPT_MAX_CONNS:
-		case OPT_MAX_DETAILS:
-		case OPT_MAX_USERS: {
-			const char *name = c == OPT_MAX_CONNS ? "--max-conns" :
-					   c == OPT_MAX_DETAILS ? "--max-details" : "--max-users";
-			uint64_t v;
-
-			err = tm_parse_count(name, optarg, &v);
-			if (err)
-				return err;
-			if (v > (1u << 24)) {
-				tm_usage_err("%s '%s': at most 16777216", name, optarg);
-				return -TM_EUSAGE;
-			}
-			*(c == OPT_MAX_CONNS ? &o->max_conns :
-			  c == OPT_MAX_DETAILS ? &o->max_details : &o->max_users) = v;
-			break;
-		}
-		case OPT_GROUP: {
-			struct group *g = getgrnam(optarg);
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (g) {
-				o->admin_gid = g->gr_gid;
-			} else if (*optarg >= '0' && *optarg <= '9' && !*end && !errno &&
-				   v < TM_GID_NONE) {
-				o->admin_gid = v;
-			} else {
-				tm_usage_err("--group '%s': no such group", optarg);
-				return -TM_EUSAGE;
-			}
-			o->group_set = true;
-			break;
-		}
-		case OPT_REPLACE:
+	/* --replace first: it changes how a --config file's sizes are read. */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--replace"))
 			o->replace = true;
-			break;
-		default:
-			err = tm_common_opt(c, optarg, &o->pin_root, usage);
-			if (err)
-				return err;
-			break;
-		}
+	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		err = apply(o, c, optarg);
+		if (err)
+			return err;
 	}
 	err = tm_no_more_args(argc, argv, optind);
 	if (err)
