@@ -2,11 +2,15 @@
 # tm: build the BPF object and its skeleton, lib/ and every command in cmd/
 # into $(OUT). Quiet unless V=1.
 
+VERSION := 0.6.0
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
 BINDIR := $(PREFIX)/sbin
 MANDIR := $(PREFIX)/share/man
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/tm
 
 # SANITIZE=1: every binary with ASan and UBSan, no recovery, in their own
 # output folder (make check SANITIZE=1 runs the suite on them).
@@ -54,7 +58,7 @@ BINS := $(addprefix $(OUT)/,$(CMDS))
 TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall check test-bins deps run bench fuzz
+.PHONY: all clean install uninstall deb check test-bins deps run bench fuzz
 
 all: $(BINS)
 
@@ -151,8 +155,26 @@ run: deps
 	$(Q)$(MAKE) -s --no-print-directory all
 	$(Q)scripts/run-meter $(OUT)
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+UNITS := tm.service tm-log.service tm-textfile.service
+# What install puts under DESTDIR, made with the directories it names (the
+# units with where the commands and the configuration are).
+INSTALLED := $(addprefix $(BINDIR)/,$(CMDS)) \
+	$(addprefix $(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+	$(BASHCOMPDIR)/tm $(addprefix $(BASHCOMPDIR)/,$(CMDS)) \
+	$(addprefix $(UNITDIR)/,$(UNITS)) $(SYSCONFDIR)/logrotate.d/tm \
+	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml
+CONFIG := $(SYSCONFDIR)/tm/tm.conf $(SYSCONFDIR)/tm/masks
+
+$(OUT)/units/%: dist/systemd/%.in | $(OUT)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|@SBINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+# The example configuration is installed where there is none: an edited
+# one stays (CONFIG_FORCE=1 writes it anyway; the package does).
+install: all $(addprefix $(OUT)/units/,$(UNITS))
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSCONFDIR)/tm \
+		$(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	@# setuid root: opens the pins read-only, drops every privilege, then
 	@# shows the user their own traffic (lib/priv.c); root is unaffected.
@@ -160,11 +182,37 @@ install: all
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
 	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)
+	install -m 0644 $(addprefix $(OUT)/units/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 dist/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tm
+	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml $(DESTDIR)$(DOCDIR)/
+	@for f in tm.conf masks; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
+		if [ -e "$$t" ] && [ -z "$(CONFIG_FORCE)" ]; then echo "  kept     $$t (yours)"; \
+		else install -m 0644 dist/$$f "$$t"; fi; \
+	done
 
+# Removes what install put there; the configuration only if it is still
+# the example (an edited one is yours), then the directories left empty.
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(addsuffix .8,$(CMDS)))
-	rm -f $(DESTDIR)$(BASHCOMPDIR)/tm $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(CMDS))
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@for f in tm.conf masks; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
+		if [ -e "$$t" ] && ! cmp -s "$$t" dist/$$f; then echo "  kept     $$t (changed)"; \
+		else rm -f "$$t"; fi; \
+	done
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/tm $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# A Debian package of this build, with dpkg-deb: /usr, units in
+# /lib/systemd/system, the configuration as conffiles. Depends on the
+# packages of the shared libraries the commands link.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB := $(OUT)/tm_$(VERSION)_$(DEB_ARCH).deb
+
+deb: all
+	$(Q)rm -rf $(OUT)/deb
+	$(Q)$(MAKE) -s --no-print-directory install DESTDIR=$(CURDIR)/$(OUT)/deb PREFIX=/usr \
+		UNITDIR=/lib/systemd/system CONFIG_FORCE=1 >/dev/null
+	$(Q)scripts/mkdeb $(OUT)/deb $(VERSION) $(DEB_ARCH) $(DEB)
 
 clean:
 	rm -rf $(OUT)

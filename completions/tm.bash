@@ -19,20 +19,20 @@ _tm() {
 		if [ "$cmd" = tm-stream ]; then
 			COMPREPLY=($(compgen -W "json csv" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "table json csv" -- "$cur"))
+			COMPREPLY=($(compgen -W "table json csv prometheus" -- "$cur"))
 		fi
 		return ;;
-	-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	-o|--output|--textfile|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
 	-i|--interval|-n|--count|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
-	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup" -- "$cur")); return ;;
+	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur")); return ;;
 	-s|--sort) COMPREPLY=($(compgen -W "bytes in out packets key" -- "$cur")); return ;;
 	esac
 	local opts
 	case $cmd in
-	tm-load) opts="--cgroup --iface --masks --group --max-users --max-details --max-conns --events-size --replace --pin-root --verbose --help" ;;
+	tm-load) opts="--cgroup --iface --masks --group --max-users --max-details --max-conns --events-size --replace --config --pin-root --verbose --help" ;;
 	tm-stream) opts="--user --format --output --count --follow --pin-root --verbose --help" ;;
 	tm-mask)
 		local w sub=
@@ -46,7 +46,7 @@ _tm() {
 		esac ;;
 	tm-unload) opts="--pin-root --verbose --help" ;;
 	tm-status) opts="--json --pin-root --verbose --help" ;;
-	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --pin-root --verbose --help" ;;
+	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --textfile --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
