@@ -206,3 +206,11 @@ udp_send() {
 	wait "$SENDER"
 	SPORT=$(cat "$BIN/sport")
 }
+
+# with_passwd FILE CMD...: CMD with FILE as /etc/passwd, in a mount
+# namespace of its own (the host's users are left alone).
+with_passwd() {
+	local f=$1
+	shift
+	unshare -m sh -c 'mount --bind "$0" /etc/passwd && exec "$@"' "$f" "$@"
+}

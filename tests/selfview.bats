@@ -148,14 +148,6 @@ traffic() {
 	[[ "$output" == "tm-stat: nothing loaded at '$SV_ROOT'"* ]]
 }
 
-# with_passwd FILE CMD...: CMD with FILE as /etc/passwd, in a mount
-# namespace of its own (the host's users are left alone).
-with_passwd() {
-	local f=$1
-	shift
-	unshare -m sh -c 'mount --bind "$0" /etc/passwd && exec "$@"' "$f" "$@"
-}
-
 @test "hostile user names: a terminal escape is shown escaped to its user, and ../ or / cannot move a report file" {
 	tm-load --cgroup "$CG"
 	traffic

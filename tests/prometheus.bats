@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# tm-stat --format prometheus and --textfile: exact counters in every
+# family, a format promtool accepts whatever the names, and a file that is
+# never seen half written.
+
+load lib
+
+setup() { tm_setup; }
+teardown() { tm_teardown; }
+
+A=42631
+B=42632
+
+# sample NAME LABELS: the value of the sample NAME{LABELS} in $output.
+sample() {
+	# (from the environment: awk -v would read the backslashes as escapes)
+	W="$1{$2}" awk 'index($0, ENVIRON["W"] " ") == 1 { print $NF }' <<<"$output"
+}
+
+@test "--format prometheus: every family's counters exact for two users, and promtool accepts it" {
+	tm-load --cgroup "$CG"
+	# A to B: 4 of 100 bytes over IPv4 (128 on the wire each), 3 of 200
+	# over IPv6 (248 each).
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 4 100
+	udp_exchange "$CG" $A "$CG" $B ::1 3 200
+	run tm-stat --format prometheus
+	[ "$status" = 0 ]
+	local a="user=\"$A\",uid=\"$A\"" b="user=\"$B\",uid=\"$B\""
+	[ "$(sample tm_transmit_bytes_total "$a,family=\"ipv4\"")" = 512 ]
+	[ "$(sample tm_transmit_bytes_total "$a,family=\"ipv6\"")" = 744 ]
+	[ "$(sample tm_receive_bytes_total "$b,family=\"ipv4\"")" = 512 ]
+	[ "$(sample tm_receive_bytes_total "$b,family=\"ipv6\"")" = 744 ]
+	[ "$(sample tm_receive_bytes_total "$a,family=\"ipv4\"")" = 0 ]
+	[ "$(sample tm_transmit_packets_total "$a,family=\"ipv4\"")" = 4 ]
+	[ "$(sample tm_receive_packets_total "$b,family=\"ipv6\"")" = 3 ]
+	[ "$(sample tm_proto_transmit_bytes_total "$a,proto=\"udp\"")" = 1256 ]
+	[ "$(sample tm_proto_receive_packets_total "$b,proto=\"udp\"")" = 7 ]
+	[ "$(sample tm_device_receive_bytes_total "$b,device=\"lo\"")" = 1256 ]
+	[ "$(sample tm_device_transmit_packets_total "$a,device=\"lo\"")" = 7 ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "$a,cgroup=\"/$ID\"")" = 1256 ]
+	[ "$(sample tm_cgroup_receive_bytes_total "$b,cgroup=\"/$ID\"")" = 1256 ]
+	grep -qx "tm_layout_version $(layout_version)" <<<"$output"
+	grep -qx 'tm_events_lost_total 0' <<<"$output"
+	grep -qx 'tm_map_full_packets_total{map="users"} 0' <<<"$output"
+	# users: (A, IPv4), (A, IPv6), (B, IPv4), (B, IPv6)
+	grep -qx 'tm_map_entries{map="users"} 4' <<<"$output"
+	grep -qx 'tm_map_max_entries{map="conns"} 65536' <<<"$output"
+	# The same figures as the rows of tm-stat --by family.
+	[ "$(tm-stat --by family --json | jq -r '.[] | "\(.uid) \(.family) \(.in_bytes) \(.out_bytes)"' | sort)" = \
+		"$A ipv4 0 512
+$A ipv6 0 744
+$B ipv4 512 0
+$B ipv6 744 0" ]
+	# No pid, port or peer: only these label names.
+	[ "$(grep -v '^#' <<<"$output" | grep -o '[a-z_]*="' | sort -u | tr -d '="' | tr '\n' ' ')" = \
+		"cgroup device family map proto uid user " ]
+	# Every family has its HELP and TYPE, and promtool's parser and linter
+	# take it.
+	[ "$(grep -c '^# TYPE ' <<<"$output")" = "$(grep -c '^# HELP ' <<<"$output")" ]
+	promtool check metrics <<<"$output"
+}
+
+@test "--format prometheus: the unknown and untracked rows, --user, and --depth rolls the cgroups up" {
+	tm-load --cgroup "$CG"
+	tm-mask add 127.0.0.0/8
+	new_cgroup "/job1"; local job=$REPLY
+	new_cgroup "/job1/step0"; local s0=$REPLY
+	new_cgroup "/job1/step1"; local s1=$REPLY
+	udp_exchange "$s0" $A "$s1" $B ::1 2 100
+	udp_exchange "$s1" $A "$s1" $B ::1 1 100
+	# untracked: both ends in 127/8
+	udp_exchange "$s0" $A "$s0" $B 127.0.0.1 5 100
+	run tm-stat --format prometheus
+	[ "$(sample tm_receive_bytes_total 'user="untracked"')" = 640 ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$A\",uid=\"$A\",cgroup=\"/$ID/job1/step0\"")" = 296 ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$A\",uid=\"$A\",cgroup=\"/$ID/job1/step1\"")" = 148 ]
+	run tm-stat --format prometheus --depth 1
+	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$A\",uid=\"$A\",cgroup=\"/$ID/job1\"")" = 444 ]
+	[ "$(sample tm_cgroup_receive_bytes_total "user=\"$B\",uid=\"$B\",cgroup=\"/$ID/job1\"")" = 444 ]
+	! grep -q step <<<"$output"
+	run tm-stat --format prometheus --user $B
+	[ "$status" = 0 ]
+	! grep -q "user=\"$A\"" <<<"$output"
+	[ "$(sample tm_receive_packets_total "user=\"$B\",uid=\"$B\",family=\"ipv6\"")" = 3 ]
+	promtool check metrics <<<"$output"
+}
+
+@test "--format prometheus: the kernel's own packets are the user unknown, with no uid" {
+	# The kernel's reset sockets are in the cgroup v2 root: a load there,
+	# counting only the loopback of a namespace of the test's own.
+	new_netns k; local ns=$REPLY
+	tm-load --cgroup "$CG2" --iface "$ns:lo"
+	local i
+	for i in 1 2 3; do
+		! IN_NETNS=$ns as "$CG" $A "$BIN/tmtraffic" tcp-send 127.0.0.1 9 1 2>/dev/null
+	done
+	run tm-stat --format prometheus
+	# Three SYNs (60 bytes) out and three resets (40) in for A; the resets
+	# went out from no user's socket.
+	[ "$(sample tm_transmit_bytes_total "user=\"$A\",uid=\"$A\",family=\"ipv4\"")" = 180 ]
+	[ "$(sample tm_receive_bytes_total "user=\"$A\",uid=\"$A\",family=\"ipv4\"")" = 120 ]
+	[ "$(sample tm_transmit_bytes_total 'user="unknown",family="ipv4"')" = 120 ]
+	[ "$(sample tm_transmit_packets_total 'user="unknown",family="ipv4"')" = 3 ]
+	promtool check metrics <<<"$output"
+}
+
+@test "--format prometheus: hostile user and cgroup names cannot break a line or a label" {
+	tm-load --cgroup "$CG"
+	# (cgroupfs refuses a line break in a name; NSS names cannot hold one)
+	local evil=$'a"b\\c\e[2J} x 1'
+	new_cgroup "/$evil"; local cg=$REPLY
+	cp /etc/passwd "$BIN/passwd"
+	printf '%s:x:%s:%s::/:/bin/sh\n' $'q"u\\o\e]0;t\a' $A $A >>"$BIN/passwd"
+	udp_exchange "$cg" $A "$cg" $A 127.0.0.1 2 100
+	run with_passwd "$BIN/passwd" tm-stat --format prometheus
+	[ "$status" = 0 ]
+	promtool check metrics <<<"$output"
+	# The names as a table shows them, then a backslash and a quote escaped.
+	local user='user="q\"u\\\\o\\x1b]0;t\\x07",uid="'$A'"'
+	[ "$(sample tm_transmit_bytes_total "$user,family=\"ipv4\"")" = 256 ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "$user,"'cgroup="/'$ID'/a\"b\\\\c\\x1b[2J} x 1"')" = 256 ]
+	# Every sample is one line: a name, labels, a value.
+	[ -z "$(grep -v '^#' <<<"$output" | grep -Ev '^[a-z_]+(\{.*\})? [0-9]+$')" ]
+}
+
+@test "--textfile is renamed into place: a reader never sees half a file, and nothing else is left" {
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 100
+	mkdir "$BIN/tf"
+	bg tm-stat --textfile "$BIN/tf/tm.prom" --interval 0.01
+	local writer=${PIDS[-1]} i n=0 last
+	wait_file "$BIN/tf/tm.prom"
+	[ "$(stat -c %a "$BIN/tf/tm.prom")" = 644 ]
+	# Read it while it is replaced a hundred times a second: each copy is
+	# whole (its last family ends it) and has the same counters.
+	for ((i = 0; i < 300; i++)); do
+		cp "$BIN/tf/tm.prom" "$BIN/copy"
+		last=$(tail -n 1 "$BIN/copy")
+		[ "$last" = 'tm_map_max_entries{map="ifnames"} 1024' ] || { echo "torn: $last" >&2; false; }
+		grep -qx "tm_receive_bytes_total{user=\"$B\",uid=\"$B\",family=\"ipv4\"} 384" "$BIN/copy"
+		n=$((n + 1))
+	done
+	[ "$n" = 300 ]
+	kill -TERM "$writer"
+	local rc=0
+	wait "$writer" || rc=$?
+	[ "$rc" = 0 ]
+	# Only the file itself: no temporary left beside it.
+	[ "$(ls -A "$BIN/tf")" = tm.prom ]
+}
+
+@test "--textfile: a new meter's figures after an update, and the file goes when the meter is unloaded" {
+	tm-load --cgroup "$CG"
+	mkdir "$BIN/tf"
+	bg tm-stat --textfile "$BIN/tf/tm.prom" --interval 0.05
+	local writer=${PIDS[-1]}
+	wait_file "$BIN/tf/tm.prom"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100
+	wait_line "$BIN/tf/tm.prom" "tm_transmit_bytes_total{user=\"$A\",uid=\"$A\",family=\"ipv4\"} 256"
+	tm-unload
+	local rc=0
+	wait "$writer" 2>"$BIN/err" || rc=$?
+	[ "$rc" = 1 ]
+	[ ! -e "$BIN/tf/tm.prom" ]
+	[ -z "$(ls -A "$BIN/tf")" ]
+	# Once, without --interval.
+	tm-load --cgroup "$CG"
+	tm-stat --textfile "$BIN/tf/tm.prom"
+	grep -qx "tm_layout_version $(layout_version)" "$BIN/tf/tm.prom"
+}
+
+@test "--format prometheus and --textfile refuse what does not go with them, and change nothing" {
+	tm-load --cgroup "$CG"
+	local bad
+	for bad in "--format prometheus --by conn" "--format prometheus --top 3" \
+		"--format prometheus --sort in" "--format prometheus --bytes" \
+		"--format prometheus --interval 1" "--textfile $BIN/x.prom --format json" \
+		"--textfile $BIN/x.prom --json" "--textfile $BIN/" "--textfile=" \
+		"--format prometheus --interval 1 --output $BIN/%u"; do
+		run tm-stat $bad
+		[ "$status" = 2 ] || { echo "$bad: $status $output" >&2; false; }
+	done
+	[ ! -e "$BIN/x.prom" ]
+	run tm-stat --textfile "$BIN/no/such/dir/tm.prom"
+	[ "$status" = 1 ]
+	[[ "$output" == *"cannot write $BIN/no/such/dir/.tm.prom."*"No such file or directory"* ]]
+	# A link planted at the temporary name (its pid: the shell's, which
+	# execs tm-stat) is not followed.
+	run sh -c 'ln -s "$1/planted" "$1/.x.prom.$$.tmp" && exec tm-stat --textfile "$1/x.prom"' sh "$BIN"
+	[ "$status" = 0 ]
+	[ ! -e "$BIN/planted" ]
+	grep -q '^tm_layout_version ' "$BIN/x.prom"
+}
