@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Prometheus end to end, with Debian's prometheus and node_exporter: three
+# "nodes" on this host (three loads, each on its own cgroup with its own pin
+# root, each writing its own textfile directory read by its own
+# node_exporter on its own loopback port), one Prometheus scraping the three
+# with the shipped recording rules; two UIDs make traffic of known size on
+# each node, and PromQL through the HTTP API sums it across the nodes.
+
+load lib
+
+A=42641
+B=42642
+
+setup() {
+	tm_setup
+	command -v promtool >/dev/null && command -v prometheus-node-exporter >/dev/null ||
+		skip "needs Debian's prometheus and prometheus-node-exporter (scripts/install-deps)"
+	NODE_ROOTS=()
+}
+
+teardown() {
+	local r
+	# The writers first, so that they do not see their meters go.
+	for r in "${PIDS[@]}"; do
+		kill "$r" 2>/dev/null
+		wait "$r" 2>/dev/null
+	done
+	PIDS=()
+	for r in "${NODE_ROOTS[@]}"; do
+		TM_PIN_ROOT=$r tm-unload >/dev/null 2>&1
+		EXTRA_PINS+=("$r")
+	done
+	tm_teardown
+}
+
+# free_ports N: N loopback TCP ports nothing listens on, in PORTS.
+free_ports() {
+	PORTS=($(python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"))
+}
+
+# promql EXPR: the result of an instant query, as "labels value" lines
+# (labels as JSON, sorted), from Prometheus's HTTP API.
+promql() {
+	python3 - "http://127.0.0.1:$PROM_PORT/api/v1/query" "$1" <<-'PY'
+		import json, sys, urllib.parse, urllib.request
+		url = sys.argv[1] + "?" + urllib.parse.urlencode({"query": sys.argv[2]})
+		with urllib.request.urlopen(url, timeout=5) as r:
+		    d = json.load(r)
+		assert d["status"] == "success", d
+		for s in sorted(d["data"]["result"], key=lambda s: json.dumps(s["metric"], sort_keys=True)):
+		    print(json.dumps(s["metric"], sort_keys=True), s["value"][1])
+	PY
+}
+
+# wait_promql EXPR WANT: until the query gives WANT (30 s at most).
+wait_promql() {
+	local i got
+	for ((i = 0; i < 150; i++)); do
+		got=$(promql "$1" 2>/dev/null) && [ "$got" = "$2" ] && return 0
+		sleep 0.2
+	done
+	echo "query: $1" >&2
+	echo "want: $2" >&2
+	echo "got:  $got" >&2
+	return 1
+}
+
+@test "three nodes, one Prometheus: exact per-user bytes summed across the nodes, no textfile error, the rules evaluate" {
+	free_ports 4
+	PROM_PORT=${PORTS[3]}
+	local n targets=
+	for n in 1 2 3; do
+		new_cgroup "n$n"
+		local cg=$REPLY root=/sys/fs/bpf/${ID}n$n
+		NODE_ROOTS+=("$root")
+		TM_PIN_ROOT=$root tm-load --cgroup "$cg"
+		mkdir "$BIN/text$n"
+		TM_PIN_ROOT=$root bg tm-stat --textfile "$BIN/text$n/tm.prom" --interval 0.2
+		bg prometheus-node-exporter --web.listen-address="127.0.0.1:${PORTS[n - 1]}" \
+			--collector.disable-defaults --collector.textfile \
+			--collector.textfile.directory="$BIN/text$n" 2>>"$BIN/node_exporter.log"
+		targets+="      - targets: ['127.0.0.1:${PORTS[n - 1]}']
+        labels: {node: n$n}
+"
+	done
+	cp "$TOP/dist/prometheus/tm.rules.yml" "$BIN/"
+	cat >"$BIN/prometheus.yml" <<-EOF
+		global:
+		  scrape_interval: 1s
+		  evaluation_interval: 1s
+		rule_files: [tm.rules.yml]
+		scrape_configs:
+		  - job_name: node
+		    static_configs:
+		$targets
+	EOF
+	bg prometheus --config.file="$BIN/prometheus.yml" --storage.tsdb.path="$BIN/tsdb" \
+		--web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn 2>"$BIN/prometheus.log"
+	wait_promql 'count(up == 1)' '{} 3'
+
+	# On node n: A sends 2n datagrams of 100 bytes to B over IPv4 (128 bytes
+	# each), B sends 3 of 200 to A over IPv6 (248 each).
+	for n in 1 2 3; do
+		udp_exchange "$CG2/${ID}n$n" $A "$CG2/${ID}n$n" $B 127.0.0.1 $((2 * n)) 100
+		udp_exchange "$CG2/${ID}n$n" $B "$CG2/${ID}n$n" $A ::1 3 200
+	done
+	local a_out=$(((2 + 4 + 6) * 128)) b_out=$((3 * 3 * 248))
+	# What tm itself says, node by node, adds up to the same.
+	local sum=0
+	for n in 1 2 3; do
+		sum=$((sum + $(TM_PIN_ROOT=/sys/fs/bpf/${ID}n$n tm-stat --json --user $A | jq '.[0].out_bytes')))
+	done
+	[ "$sum" = $a_out ]
+
+	wait_promql 'sum by (user) (tm_transmit_bytes_total)' \
+		"{\"user\": \"$A\"} $a_out
+{\"user\": \"$B\"} $b_out"
+	promql 'sum by (user) (tm_receive_bytes_total)' >"$BIN/recv"
+	[ "$(cat "$BIN/recv")" = "{\"user\": \"$A\"} $b_out
+{\"user\": \"$B\"} $a_out" ]
+	# Per node, and per family.
+	[ "$(promql "sum by (node) (tm_transmit_bytes_total{user=\"$A\",family=\"ipv4\"})")" = \
+		"{\"node\": \"n1\"} 256
+{\"node\": \"n2\"} 512
+{\"node\": \"n3\"} 768" ]
+	[ "$(promql "sum(tm_cgroup_receive_packets_total{user=\"$A\"})")" = "{} 9" ]
+	# node_exporter read every file without an error.
+	[ "$(promql 'max by (node) (node_textfile_scrape_error)')" = \
+		'{"node": "n1"} 0
+{"node": "n2"} 0
+{"node": "n3"} 0' ]
+	# The recording rules run on the real series (rates need a few scrapes).
+	wait_promql "count(instance_user:tm_transmit_bytes:rate5m{user=\"$A\"})" '{} 3'
+	[ -n "$(promql "user:tm_transmit_bytes:rate5m{user=\"$A\"}")" ]
+	! grep -i "level=error" "$BIN/prometheus.log"
+}
+
+@test "the shipped recording rules pass promtool check rules and promtool test rules" {
+	cp "$TOP/dist/prometheus/tm.rules.yml" "$TOP/dist/prometheus/tm.rules.test.yml" "$BIN/"
+	cd "$BIN"
+	promtool check rules tm.rules.yml
+	promtool test rules tm.rules.test.yml
+}
