@@ -165,13 +165,12 @@ INSTALLED := $(addprefix $(BINDIR)/,$(CMDS)) \
 	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml
 CONFIG := $(SYSCONFDIR)/tm/tm.conf $(SYSCONFDIR)/tm/masks
 
-$(OUT)/units/%: dist/systemd/%.in | $(OUT)
-	$(Q)mkdir -p $(@D)
-	$(Q)sed -e 's|@SBINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+# An example configuration file as installed: naming SYSCONFDIR.
+example = sed -e 's|/etc/tm/|$(SYSCONFDIR)/tm/|g' dist/$(1)
 
 # The example configuration is installed where there is none: an edited
 # one stays (CONFIG_FORCE=1 writes it anyway; the package does).
-install: all $(addprefix $(OUT)/units/,$(UNITS))
+install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSCONFDIR)/tm \
 		$(DESTDIR)$(DOCDIR)
@@ -182,13 +181,14 @@ install: all $(addprefix $(OUT)/units/,$(UNITS))
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
 	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)
-	install -m 0644 $(addprefix $(OUT)/units/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
+	$(foreach u,$(UNITS),sed -e 's|@SBINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/systemd/$(u).in > $(DESTDIR)$(UNITDIR)/$(u) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(u);)
 	install -m 0644 dist/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tm
 	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml $(DESTDIR)$(DOCDIR)/
 	@for f in tm.conf masks; do \
 		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
-		if [ -e "$$t" ] && [ -z "$(CONFIG_FORCE)" ]; then echo "  kept     $$t (yours)"; \
-		else install -m 0644 dist/$$f "$$t"; fi; \
+		if [ -e "$$t" ] && [ -z "$(CONFIG_FORCE)" ]; then echo "  kept     $$t (there already)"; \
+		else $(call example,$$f) > "$$t" && chmod 0644 "$$t"; fi; \
 	done
 
 # Removes what install put there; the configuration only if it is still
@@ -197,7 +197,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	@for f in tm.conf masks; do \
 		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
-		if [ -e "$$t" ] && ! cmp -s "$$t" dist/$$f; then echo "  kept     $$t (changed)"; \
+		if [ -e "$$t" ] && ! $(call example,$$f) | cmp -s "$$t" -; then echo "  kept     $$t (changed)"; \
 		else rm -f "$$t"; fi; \
 	done
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/tm $(DESTDIR)$(DOCDIR) 2>/dev/null
@@ -205,14 +205,16 @@ uninstall:
 # A Debian package of this build, with dpkg-deb: /usr, units in
 # /lib/systemd/system, the configuration as conffiles. Depends on the
 # packages of the shared libraries the commands link.
+# DEBDIR: where it is built (default: the build's own folder).
 DEB_ARCH = $(shell dpkg --print-architecture)
-DEB := $(OUT)/tm_$(VERSION)_$(DEB_ARCH).deb
+DEBDIR ?= $(OUT)
+DEB = $(DEBDIR)/tm_$(VERSION)_$(DEB_ARCH).deb
 
 deb: all
-	$(Q)rm -rf $(OUT)/deb
-	$(Q)$(MAKE) -s --no-print-directory install DESTDIR=$(CURDIR)/$(OUT)/deb PREFIX=/usr \
+	$(Q)rm -rf $(DEBDIR)/deb-root
+	$(Q)$(MAKE) -s --no-print-directory install DESTDIR=$(abspath $(DEBDIR))/deb-root PREFIX=/usr \
 		UNITDIR=/lib/systemd/system CONFIG_FORCE=1 >/dev/null
-	$(Q)scripts/mkdeb $(OUT)/deb $(VERSION) $(DEB_ARCH) $(DEB)
+	$(Q)scripts/mkdeb $(DEBDIR)/deb-root $(VERSION) $(DEB_ARCH) $(DEB)
 
 clean:
 	rm -rf $(OUT)

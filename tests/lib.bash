@@ -198,6 +198,17 @@ start_stream() {
 	return 1
 }
 
+# wait_until_reader PID: until PID is the registered tm-stream reader.
+wait_until_reader() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(reader_pid)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "$1 did not become the reader" >&2
+	return 1
+}
+
 # udp_send CGROUP UID ADDR PORT N SIZE: as udp-send; SENDER and SPORT are the
 # sender's PID and the local port it sent from.
 udp_send() {

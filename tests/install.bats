@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# What make install and make deb put on a machine: units systemd accepts,
+# whose commands work with only the capabilities the units leave them;
+# logrotate with tm-stream's logs; an install and a package that go away
+# without a trace.
+
+load lib
+
+A=42651
+
+setup() {
+	tm_setup
+	# The commands the suite built, installed from that build.
+	MK=(make -s --no-print-directory -C "$TOP" OUT="$BUILD")
+}
+
+teardown() { tm_teardown; }
+
+# install_at DIR: make install with everything under DIR (no DESTDIR: the
+# units name DIR's own commands and configuration, as systemd will run them).
+install_at() {
+	"${MK[@]}" install PREFIX="$1/usr" SYSCONFDIR="$1/etc" >/dev/null
+	UNITS=$1/usr/lib/systemd/system
+}
+
+# unit_cmd UNIT KEY: the command line of KEY (ExecStart, ...) in UNIT, with
+# systemd's %% as the % it stands for.
+unit_cmd() {
+	sed -n "s/^$2=//p" "$UNITS/$1" | sed 's/%%/%/g'
+}
+
+# unit_caps UNIT: its CapabilityBoundingSet as setpriv's --bounding-set.
+unit_caps() {
+	local c caps=-all
+	for c in $(sed -n 's/^CapabilityBoundingSet=//p' "$UNITS/$1"); do
+		c=${c#CAP_}
+		caps+=,+${c,,}
+	done
+	echo "$caps"
+}
+
+# as_unit UNIT CMD...: CMD with UNIT's capability bounding set, nothing
+# inheritable, and no new privileges (as systemd runs it). Under bg it
+# execs, so the PID bg records is CMD's own.
+as_unit() {
+	local u=$1 run=()
+	shift
+	[ -n "${AS_EXEC:-}" ] && run=(exec)
+	"${run[@]}" setpriv --bounding-set "$(unit_caps "$u")" --inh-caps -all --no-new-privs "$@"
+}
+
+@test "systemd-analyze verify accepts every unit, and would say if one were wrong" {
+	install_at "$BIN/p"
+	local u units=()
+	for u in tm.service tm-log.service tm-textfile.service; do
+		units+=("$UNITS/$u")
+	done
+	run systemd-analyze verify --man=no "${units[@]}"
+	[ "$status" = 0 ]
+	[ -z "$output" ]
+	# A unit with a mistake in it is not accepted in silence.
+	mkdir "$BIN/bad"
+	sed 's/^ExecStart=/ExecStrat=/' "$UNITS/tm.service" >"$BIN/bad/tm.service"
+	run systemd-analyze verify --man=no "$BIN/bad/tm.service"
+	[ -n "$output" ]
+}
+
+@test "the units' own commands, with only the capabilities the units keep, load, reload, log, export and unload" {
+	install_at "$BIN/p"
+	local sbin=$BIN/p/usr/sbin
+	# The shipped example configuration, with this test's cgroup.
+	printf 'cgroup %s\n' "$CG" >>"$BIN/p/etc/tm/tm.conf"
+	printf '127.0.0.0/8\n' >>"$BIN/p/etc/tm/masks"
+	[ "$(unit_cmd tm.service ExecStart)" = "$sbin/tm-load --config $BIN/p/etc/tm/tm.conf" ]
+	[ "$(unit_caps tm.service)" = "-all,+bpf,+perfmon,+net_admin,+sys_admin" ]
+	as_unit tm.service $(unit_cmd tm.service ExecStart)
+	[ "$(tm-mask list)" = 127.0.0.0/8 ]
+	# tm-log.service: its tm-stream writes each user's file.
+	local log
+	log=$(unit_cmd tm-log.service ExecStart | sed "s|/var/log/tm/|$BIN/log/|")
+	[ "$log" = "$sbin/tm-stream --follow --output $BIN/log/%u.log" ]
+	mkdir -m 0755 "$BIN/log"
+	bg as_unit tm-log.service $log 2>"$BIN/log.err"
+	wait_until_reader "${PIDS[-1]}"
+	# tm-textfile.service: its tm-stat writes the exposition.
+	local text
+	text=$(unit_cmd tm-textfile.service ExecStart | sed "s|/var/lib/prometheus/node-exporter/|$BIN/text/|")
+	[ "$text" = "$sbin/tm-stat --textfile $BIN/text/tm.prom --interval 15" ]
+	mkdir "$BIN/text"
+	# (every 0.2 s rather than 15, so that the unload is seen soon)
+	bg as_unit tm-textfile.service ${text% 15} 0.2
+	local writer=${PIDS[-1]}
+	udp_exchange "$CG" $A "$CG" $A ::1 2 100
+	wait_file "$BIN/text/tm.prom"
+	wait_line "$BIN/log/$A.log" '"bytes":148'
+	# systemctl reload: the file's networks again, the counters kept.
+	tm-mask add 10.0.0.0/8
+	as_unit tm.service $(unit_cmd tm.service ExecReload)
+	[ "$(tm-mask list)" = 127.0.0.0/8 ]
+	[ "$(stat_field $A out_bytes)" = 296 ]
+	# systemctl stop: unloaded, and the exporter's file goes with it.
+	as_unit tm.service $(unit_cmd tm.service ExecStop)
+	[ ! -e "$TM_PIN_ROOT" ]
+	local rc=0
+	wait "$writer" || rc=$?
+	[ "$rc" = 1 ]
+	[ ! -e "$BIN/text/tm.prom" ]
+}
+
+@test "logrotate with the shipped configuration: tm-stream's files are renamed, told by SIGHUP, and made anew, readable by their user" {
+	install_at "$BIN/p"
+	tm-load --cgroup "$CG"
+	mkdir -m 0755 "$BIN/log"
+	bg tm-stream --output "$BIN/log/%u.log"
+	local stream=${PIDS[-1]}
+	wait_until_reader "$stream"
+	udp_exchange "$CG" $A "$CG" $A 127.0.0.1 3 100
+	wait_line "$BIN/log/$A.log" '"total_out":384'
+	# The shipped file, for this directory, telling this tm-stream.
+	sed -e "s|/var/log/tm/|$BIN/log/|" \
+		-e "s|systemctl kill --kill-whom=main --signal=HUP tm-log.service|kill -HUP $stream|" \
+		"$BIN/p/etc/logrotate.d/tm" >"$BIN/logrotate.conf"
+	grep -q "kill -HUP $stream" "$BIN/logrotate.conf"
+	logrotate -f -s "$BIN/logrotate.state" "$BIN/logrotate.conf"
+	[ -e "$BIN/log/$A.log.1" ]
+	udp_exchange "$CG" $A "$CG" $A 127.0.0.1 1 100
+	wait_line "$BIN/log/$A.log" '"total_out":512'
+	# The old lines went with the old file, the new ones to the new.
+	[ "$(grep -c '"dir":"out"' "$BIN/log/$A.log.1")" = 3 ]
+	[ "$(grep -c '"dir":"out"' "$BIN/log/$A.log")" = 1 ]
+	# The new file is root's, 0600 with an ACL (the group bits show its mask),
+	# and its user reads it.
+	[ "$(stat -c '%U %a' "$BIN/log/$A.log")" = "root 640" ]
+	setpriv --reuid=$A --regid=$A --clear-groups cat "$BIN/log/$A.log" >/dev/null
+	! setpriv --reuid=$((A + 1)) --regid=$((A + 1)) --clear-groups cat "$BIN/log/$A.log" 2>/dev/null
+}
+
+@test "make install with DESTDIR puts every file in place, and make uninstall takes every one away" {
+	local d=$BIN/dest
+	"${MK[@]}" install DESTDIR="$d" PREFIX=/usr >/dev/null
+	[ "$(stat -c '%a' "$d/usr/sbin/tm-load" "$d/usr/sbin/tm-stat")" = "755
+4755" ]
+	local f
+	for f in usr/share/man/man8/tm.8 usr/share/man/man8/tm-status.8 \
+		usr/lib/systemd/system/tm.service usr/lib/systemd/system/tm-log.service \
+		usr/lib/systemd/system/tm-textfile.service etc/logrotate.d/tm etc/tm/tm.conf \
+		etc/tm/masks usr/share/doc/tm/tm.rules.yml usr/share/bash-completion/completions/tm-stat; do
+		[ -e "$d/$f" ] || { echo "missing: $f" >&2; false; }
+	done
+	grep -qx "ExecStart=/usr/sbin/tm-load --config /etc/tm/tm.conf" "$d/usr/lib/systemd/system/tm.service"
+	# A second install keeps a configuration someone edited.
+	echo "10.0.0.0/8" >>"$d/etc/tm/masks"
+	"${MK[@]}" install DESTDIR="$d" PREFIX=/usr >/dev/null
+	grep -qx "10.0.0.0/8" "$d/etc/tm/masks"
+	# Uninstall: nothing but the edited file is left, and it is said.
+	run "${MK[@]}" uninstall DESTDIR="$d" PREFIX=/usr
+	[ "$status" = 0 ]
+	[[ "$output" == *"kept     $d/etc/tm/masks (changed)"* ]]
+	[ "$(cd "$d" && find . ! -type d)" = "./etc/tm/masks" ]
+	rm "$d/etc/tm/masks"
+	"${MK[@]}" install DESTDIR="$d" PREFIX=/usr >/dev/null
+	"${MK[@]}" uninstall DESTDIR="$d" PREFIX=/usr >/dev/null
+	[ -z "$(cd "$d" && find . ! -type d)" ]
+}
+
+@test "make deb builds a package that dpkg installs, whose commands run, and that purges without a trace" {
+	if dpkg-query -W -f '${Status}' tm 2>/dev/null | grep -q installed || [ -e /usr/sbin/tm-load ]; then
+		skip "tm is installed on this machine already: not replaced by a test"
+	fi
+	"${MK[@]}" deb DEBDIR="$BIN/deb" >/dev/null
+	local deb
+	deb=$(ls "$BIN"/deb/tm_*.deb)
+	dpkg-deb --info "$deb" >"$BIN/info"
+	grep -q "^ Depends: .*libbpf1" "$BIN/info"
+	# Every shared library the commands link (NEEDED) is of a package it
+	# depends on.
+	local bin=$BIN/deb/deb-root/usr/sbin/tm-load name lib pkg
+	for name in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		lib=$(ldd "$bin" | awk -v n="$name" '$1 == n { print $3 }')
+		pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib") || true
+		pkg=${pkg%%:*}
+		[ -n "$pkg" ]
+		[ "$pkg" = libc6 ] || grep -q "^ Depends: .*$pkg" "$BIN/info" || { echo "not a dependency: $pkg" >&2; false; }
+	done
+	dpkg -i "$deb" >"$BIN/dpkg.log" 2>&1 || { cat "$BIN/dpkg.log" >&2; dpkg -P tm >/dev/null 2>&1; false; }
+	dpkg -L tm >"$BIN/files"
+	local ok=0
+	{
+		[ "$(stat -c '%a %U' /usr/sbin/tm-stat /usr/sbin/tm-stream /usr/sbin/tm-load)" = "4755 root
+4755 root
+755 root" ] &&
+		/usr/sbin/tm-stat --help >/dev/null &&
+		[ -e /lib/systemd/system/tm.service ] && [ -e /usr/share/man/man8/tm.8.gz ] &&
+		[ "$(dpkg-query -W -f '${Conffiles}' tm | awk '{ print $1 }' | sort | tr '\n' ' ')" = \
+			"/etc/logrotate.d/tm /etc/tm/masks /etc/tm/tm.conf " ]
+	} || ok=1
+	dpkg -P tm >"$BIN/dpkg.log" 2>&1
+	[ "$ok" = 0 ]
+	! dpkg-query -W tm 2>/dev/null
+	# Not one of its files is left.
+	local f left=
+	while read -r f; do
+		[ -d "$f" ] && continue
+		[ -e "$f" ] && left+=" $f"
+	done <"$BIN/files"
+	[ -z "$left" ] || { echo "left:$left" >&2; false; }
+	[ ! -e /etc/tm ]
+}
