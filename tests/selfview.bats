@@ -89,6 +89,29 @@ traffic() {
 	[ "$(tm-stat --json | jq length)" = 2 ]
 }
 
+@test "a user's --format prometheus and --textfile hold their own series only, and none of the host's health" {
+	tm-load --cgroup "$CG"
+	traffic
+	run user_stat $A -- --format prometheus
+	[ "$status" = 0 ]
+	grep -qx "tm_transmit_bytes_total{user=\"$A\",uid=\"$A\",family=\"ipv4\"} 512" <<<"$output"
+	! grep -q "uid=\"$B\"" <<<"$output"
+	! grep -q '^tm_events_lost_total\|^tm_map_\|^tm_layout_version' <<<"$output"
+	[ "$(grep -v '^#' <<<"$output" | grep -vc "uid=\"$A\"")" = 0 ]
+	promtool check metrics <<<"$output"
+	# --textfile writes as the user, where the user may write.
+	mkdir -m 0777 "$BIN/u"
+	user_stat $B -- --textfile "$BIN/u/tm.prom"
+	[ "$(stat -c %u "$BIN/u/tm.prom")" = $B ]
+	grep -qx "tm_receive_bytes_total{user=\"$B\",uid=\"$B\",family=\"ipv4\"} 1168" "$BIN/u/tm.prom"
+	! grep -q "uid=\"$A\"" "$BIN/u/tm.prom"
+	# Root's has both, and the health.
+	run tm-stat --format prometheus
+	grep -q "uid=\"$A\"" <<<"$output"
+	grep -q "uid=\"$B\"" <<<"$output"
+	grep -q '^tm_events_lost_total 0$' <<<"$output"
+}
+
 @test "a user cannot ask for another's rows, choose the pin root or reach the pins another way" {
 	tm-load --cgroup "$CG"
 	traffic
