@@ -208,13 +208,14 @@ uninstall:
 # DEBDIR: where it is built (default: the build's own folder).
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEBDIR ?= $(OUT)
+DEB_MAINTAINER ?= tm developers <tm@example.org>
 DEB = $(DEBDIR)/tm_$(VERSION)_$(DEB_ARCH).deb
 
 deb: all
 	$(Q)rm -rf $(DEBDIR)/deb-root
 	$(Q)$(MAKE) -s --no-print-directory install DESTDIR=$(abspath $(DEBDIR))/deb-root PREFIX=/usr \
 		UNITDIR=/lib/systemd/system CONFIG_FORCE=1 >/dev/null
-	$(Q)scripts/mkdeb $(DEBDIR)/deb-root $(VERSION) $(DEB_ARCH) $(DEB)
+	$(Q)scripts/mkdeb $(DEBDIR)/deb-root $(VERSION) $(DEB_ARCH) $(DEB) "$(DEB_MAINTAINER)"
 
 clean:
 	rm -rf $(OUT)
