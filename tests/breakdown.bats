@@ -139,7 +139,7 @@ $VA" ]
 	tm-load --cgroup "$CG"
 	run tm-stat --by host
 	[ "$status" = 2 ]
-	[ "${lines[0]}" = "tm-stat: --by 'host': must be user, conn, proc, iface, proto or cgroup" ]
+	[ "${lines[0]}" = "tm-stat: --by 'host': must be user, conn, proc, iface, proto, cgroup or family" ]
 	run tm-stat --sort size
 	[ "$status" = 2 ]
 	run tm-stat --top 0

@@ -88,7 +88,7 @@ nothing_loaded() {
 	[[ "${lines[0]}" == "tm-stat: --count goes with --interval" ]]
 	run tm-stat --format xml
 	[ "$status" = 2 ]
-	[[ "${lines[0]}" == "tm-stat: --format 'xml': must be table, json or csv" ]]
+	[[ "${lines[0]}" == "tm-stat: --format 'xml': must be table, json, csv or prometheus" ]]
 }
 
 @test "tm-stat with nothing loaded says to run tm-load, exit 1" {
