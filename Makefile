@@ -51,7 +51,7 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -l
 ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
-CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status
+CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 BINS := $(addprefix $(OUT)/,$(CMDS))
@@ -80,6 +80,10 @@ $(OUT)/lib/%.o: lib/%.c lib/tm.h bpf/tm_abi.h | $(OUT)/lib
 $(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h | $(OUT)/cmd
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# tm-top draws with ncurses (its wide-character build: UTF-8 names).
+$(OUT)/cmd/tm-top.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+$(OUT)/tm-top: LDLIBS += $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 $(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB_OBJS)
 	$(msg) LINK $@
@@ -177,7 +181,7 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	@# setuid root: opens the pins read-only, drops every privilege, then
 	@# shows the user their own traffic (lib/priv.c); root is unaffected.
-	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat $(DESTDIR)$(BINDIR)/tm-stream
+	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat $(DESTDIR)$(BINDIR)/tm-stream $(DESTDIR)$(BINDIR)/tm-top
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
 	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# bash completion for tm-load, tm-unload, tm-stat, tm-mask and tm-stream
+# bash completion for tm-load, tm-unload, tm-stat, tm-mask, tm-stream, tm-status and tm-top
 
 _tm_users() {
 	COMPREPLY=($(compgen -u -- "$cur"))
@@ -26,9 +26,15 @@ _tm() {
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
-	-i|--interval|-n|--count|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
+	-i|--interval|-n|--count|--iterations|--delay|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
 	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur")); return ;;
-	-s|--sort) COMPREPLY=($(compgen -W "bytes in out packets key" -- "$cur")); return ;;
+	-s|--sort)
+		if [ "$cmd" = tm-top ]; then
+			COMPREPLY=($(compgen -W "rate in out bytes" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "bytes in out packets key" -- "$cur"))
+		fi
+		return ;;
 	esac
 	local opts
 	case $cmd in
@@ -46,9 +52,10 @@ _tm() {
 		esac ;;
 	tm-unload) opts="--pin-root --verbose --help" ;;
 	tm-status) opts="--json --pin-root --verbose --help" ;;
+	tm-top) opts="--delay --by --depth --sort --user --bits --batch --iterations --exact --pin-root --verbose --help" ;;
 	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --textfile --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
 
-complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status
+complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top

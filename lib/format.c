@@ -59,6 +59,27 @@ void tm_put_rate(struct tm_buf *b, double bytes_per_sec)
 	tm_put_lit(b, "/s");
 }
 
+/* Bits a second in SI units, as network people count them: 0 bit/s, 1.50 Mbit/s. */
+void tm_put_bitrate(struct tm_buf *b, double bytes_per_sec)
+{
+	static const char *const si[] = { "bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s" };
+	double d = bytes_per_sec > 0 && isfinite(bytes_per_sec) ? bytes_per_sec * 8 : 0;
+	size_t u = 0;
+	char num[32];
+	int n;
+
+	while (d >= 1000 && u + 1 < sizeof(si) / sizeof(si[0])) {
+		d /= 1000;
+		u++;
+	}
+	if (!u)
+		n = snprintf(num, sizeof(num), "%.0f %s", d, si[u]);
+	else
+		n = snprintf(num, sizeof(num), d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s",
+			     d, si[u]);
+	tm_put(b, num, n > 0 ? (size_t)n : 0);
+}
+
 static const char *proto_name(uint8_t proto)
 {
 	switch (proto) {

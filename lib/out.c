@@ -192,8 +192,8 @@ static void csv_value(struct tm_buf *b, const struct tm_col *c, const struct tm_
 	}
 }
 
-static void table_value(const struct tm_out *o, struct tm_buf *b, const struct tm_col *c,
-			const struct tm_val *v)
+/* A value as a table shows it (sizes exact or in units). */
+void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact)
 {
 	if (v->null) {
 		tm_put_lit(b, "-");
@@ -204,7 +204,7 @@ static void table_value(const struct tm_out *o, struct tm_buf *b, const struct t
 		tm_put_text(b, v->s, v->len);
 		break;
 	case TM_K_SIZE:
-		if (o->exact)
+		if (exact)
 			tm_put_u64(b, v->u);
 		else
 			tm_put_size(b, v->u);
@@ -259,7 +259,7 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 			break;
 		default:
 			cell[i] = b.p;
-			table_value(o, &b, c, &v);
+			tm_put_cell(&b, c, &v, o->exact);
 			len[i] = b.p - cell[i];
 			break;
 		}

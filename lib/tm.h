@@ -257,6 +257,7 @@ FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint3
 /* format.c */
 void tm_put_size(struct tm_buf *b, uint64_t v);
 void tm_put_rate(struct tm_buf *b, double bytes_per_sec);
+void tm_put_bitrate(struct tm_buf *b, double bytes_per_sec);
 void tm_put_proto(struct tm_buf *b, uint8_t proto);
 bool tm_proto_has_ports(uint8_t proto);
 const char *tm_family_name(uint8_t family);
@@ -348,6 +349,7 @@ int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *c
 void tm_out_begin(struct tm_out *o, bool header);
 int tm_out_row(struct tm_out *o, const void *rec, const void *ctx);
 int tm_out_end(struct tm_out *o);
+void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact);
 void tm_out_free(struct tm_out *o);
 
 /* names.c: cgroup paths and interface names, looked up once */

@@ -54,8 +54,9 @@ traffic() {
 	udp_exchange "$CG" $B "$CG" $B 127.0.0.1 2 300
 }
 
-@test "the installed tm-stat and tm-stream are setuid root and the rest is not" {
-	[ "$(stat -c '%a %U' "$SBIN/tm-stat" "$SBIN/tm-stream")" = "4755 root
+@test "the installed tm-stat, tm-stream and tm-top are setuid root and the rest is not" {
+	[ "$(stat -c '%a %U' "$SBIN/tm-stat" "$SBIN/tm-stream" "$SBIN/tm-top")" = "4755 root
+4755 root
 4755 root" ]
 	for c in tm-load tm-unload tm-mask; do
 		[ "$(stat -c %a "$SBIN/$c")" = 755 ]
@@ -110,6 +111,26 @@ traffic() {
 	grep -q "uid=\"$A\"" <<<"$output"
 	grep -q "uid=\"$B\"" <<<"$output"
 	grep -q '^tm_events_lost_total 0$' <<<"$output"
+}
+
+@test "a user's tm-top shows their own rows and totals only, and cannot ask for another's" {
+	tm-load --cgroup "$CG"
+	traffic
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-top" --batch -n 1 --delay 0.1 --exact
+	[ "$status" = 0 ]
+	[ "${lines[1]}" = "total  in 0 B/s  out 0 B/s   since load  in 0  out 512" ]
+	[ "$(sed -n '5,$p' <<<"$output" | awk 'NF { print $1 }' | sort -u)" = "$A" ]
+	run setpriv --reuid=$B --regid=$B --clear-groups "$SBIN/tm-top" --batch -n 1 --delay 0.1 --by conn
+	[ "$status" = 0 ]
+	[ "$(sed -n '5,$p' <<<"$output" | awk 'NF { print $1 }' | sort -u)" = "$B" ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-top" --batch -n 1 --user $B
+	[ "$status" = 1 ]
+	[[ "$output" == *"you may see your own traffic only"* ]]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-top" --batch --pin-root "$TM_PIN_ROOT"
+	[ "$status" = 2 ]
+	# Root sees both.
+	run "$SBIN/tm-top" --batch -n 1 --delay 0.1
+	[ "$(sed -n '5,$p' <<<"$output" | awk 'NF { print $1 }' | sort -u | wc -l)" = 2 ]
 }
 
 @test "a user cannot ask for another's rows, choose the pin root or reach the pins another way" {

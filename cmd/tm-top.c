@@ -1,0 +1,881 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tm-top: who is using the network now. A screen that refreshes in place
+ * (ncurses), rows by rate over the last delay, from the same readings as
+ * tm-stat (the sockets' pending counts included, so a long transfer shows a
+ * steady rate); or --batch, plain snapshots for scripts, as top -b.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <curses.h>
+
+#include "tm.h"
+
+#define MAX_USERS 256
+#define MAX_COLS 16
+
+enum sort { SORT_RATE, SORT_IN, SORT_OUT, SORT_BYTES, SORT_MAX };
+
+static const char *const sort_names[SORT_MAX] = { "rate", "in", "out", "bytes" };
+static const char *const sort_heads[SORT_MAX] = {
+	"rate in + out", "rate in", "rate out", "bytes since load",
+};
+
+struct opts {
+	const char *pin_root;
+	double delay;
+	bool bits, batch, exact, self;
+	uint64_t iterations;	/* --batch -n; 0: for ever */
+	uint32_t users[MAX_USERS];
+	int nusers;
+	enum tm_by by;
+	int depth;		/* cgroup roll-up; -1: none */
+	enum sort sort;
+};
+
+/* What is on the screen, and what it was read from. */
+struct view {
+	const struct opts *o;
+	const struct tm_pins *p;
+	struct tm_names names;
+	enum tm_by by;
+	int depth;
+	enum sort sort;
+	bool bits, paused;
+	uint32_t drill[MAX_USERS];	/* the users shown: the filter or a drill-down */
+	int ndrill;
+	struct tm_rows rows[2], users[2];	/* the breakdown and the totals: now, before */
+	int cur;
+	bool have_prev;
+	const struct tm_col *cols[MAX_COLS];
+	size_t ncols, width[MAX_COLS];	/* widths only grow, until the columns change */
+	struct { size_t i; } *order;
+	size_t norder;
+	long sel, top;			/* selected row, first row shown */
+	char message[160];
+};
+
+static volatile sig_atomic_t stop;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tm-top [OPTION]...\n"
+"Show who is using the network now: rows by the rate over the last delay,\n"
+"refreshed in place, with the host's totals and rates on top.\n"
+"\n"
+"  -d, --delay SEC      between readings (default 1; fractions allowed)\n"
+"  -B, --by KEY         the rows: user (default), conn, proc, iface, proto,\n"
+"                       cgroup or family\n"
+"      --depth N        cgroups rolled up N levels below the metered cgroup\n"
+"  -s, --sort KEY       rate (in + out, default), in, out, or bytes (since load)\n"
+"  -u, --user USER      only this user, by name or UID (repeatable)\n"
+"  -b, --bits           rates in bits a second (kbit/s, Mbit/s), not bytes\n"
+"      --batch          plain snapshots on stdout, no screen (as top -b)\n"
+"  -n, --iterations N   with --batch: stop after N snapshots\n"
+"      --exact          with --batch: exact byte counts, not KiB, MiB, ...\n"
+TM_COMMON_HELP
+"\n"
+"Keys: u c p i t g f  rows by user, conn, proc, iface, proto, cgroup, family\n"
+"      s  next sort     b  bits/bytes     space  pause     /  user filter\n"
+"      Enter  a user's connections (p then their processes)   Backspace  back\n"
+"      + -  cgroup roll-up depth     arrows, PgUp, PgDn  select     q  quit\n"
+"\n"
+"Rates count the sockets' packets not yet in the maps, so a long transfer\n"
+"shows a steady rate. Installed setuid, a user who is not root sees only\n"
+"their own rows (as tm-stat). Exit status: 0 on q, SIGINT or SIGTERM; 1 when\n"
+"the meter is unloaded under it or cannot be read; 2 bad usage.\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_BATCH = TM_OPT_OWN, OPT_EXACT, OPT_DEPTH };
+	static const struct option longopts[] = {
+		{ "delay", required_argument, NULL, 'd' },
+		{ "by", required_argument, NULL, 'B' },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "sort", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "bits", no_argument, NULL, 'b' },
+		{ "batch", no_argument, NULL, OPT_BATCH },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "exact", no_argument, NULL, OPT_EXACT },
+		TM_COMMON_OPTIONS,
+		{}
+	};
+	bool have_n = false;
+	uint64_t depth;
+	int c, err, v;
+
+	o->delay = 1;
+	o->depth = -1;
+	while ((c = getopt_long(argc, argv, "d:B:s:u:bn:vh", longopts, NULL)) != -1) {
+		err = 0;
+		switch (c) {
+		case 'd':
+			err = tm_parse_interval("--delay", optarg, &o->delay);
+			break;
+		case 'B':
+			err = tm_pick("--by", optarg, tm_by_names, TM_BY_MAX, &v);
+			o->by = v;
+			break;
+		case OPT_DEPTH:
+			if (!strcmp(optarg, "0")) {
+				o->depth = 0;
+				break;
+			}
+			err = tm_parse_count("--depth", optarg, &depth);
+			if (!err && depth > 1000) {
+				tm_usage_err("--depth '%s': at most 1000", optarg);
+				err = -TM_EUSAGE;
+			}
+			o->depth = depth;
+			break;
+		case 's':
+			err = tm_pick("--sort", optarg, sort_names, SORT_MAX, &v);
+			o->sort = v;
+			break;
+		case 'u':
+			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
+			break;
+		case 'b':
+			o->bits = true;
+			break;
+		case OPT_BATCH:
+			o->batch = true;
+			break;
+		case 'n':
+			err = tm_parse_count("--iterations", optarg, &o->iterations);
+			have_n = true;
+			break;
+		case OPT_EXACT:
+			o->exact = true;
+			break;
+		default:
+			err = tm_common_opt(c, optarg, &o->pin_root, usage);
+			break;
+		}
+		if (err)
+			return err;
+	}
+	err = tm_no_more_args(argc, argv, optind);
+	if (err)
+		return err;
+	if ((have_n || o->exact) && !o->batch) {
+		tm_usage_err("%s goes with --batch", have_n ? "--iterations" : "--exact");
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+/* The columns of a breakdown: its keys, the rates, then the totals. */
+static void set_columns(struct view *v)
+{
+	const struct tm_col *all[TM_OUT_MAXCOLS];
+	static const char *const tail[] = { "in_rate", "out_rate", "in_bytes", "out_bytes" };
+	size_t n = tm_row_columns(v->by, true, true, all), i, t;
+
+	v->ncols = 0;
+	for (i = 0; i < n && v->ncols < MAX_COLS - 4; i++) {
+		const char *k = all[i]->key;
+
+		if (strcmp(k, "ts") && !strstr(k, "_bytes") && !strstr(k, "_packets") &&
+		    !strstr(k, "_rate"))
+			v->cols[v->ncols++] = all[i];
+	}
+	for (t = 0; t < 4; t++)
+		for (i = 0; i < n; i++)
+			if (!strcmp(all[i]->key, tail[t]))
+				v->cols[v->ncols++] = all[i];
+	for (i = 0; i < v->ncols; i++)
+		v->width[i] = strlen(v->cols[i]->head);
+}
+
+static void put_rate(const struct view *v, struct tm_buf *b, double r)
+{
+	if (v->bits)
+		tm_put_bitrate(b, r);
+	else
+		tm_put_rate(b, r);
+}
+
+/* One cell, as text, into b. */
+static void cell(const struct view *v, const struct tm_col *c, const struct tm_row *r,
+		 struct tm_buf *b)
+{
+	struct tm_row_ctx ctx = { (struct tm_names *)&v->names, &v->rows[v->cur] };
+	char scratch[4096];
+	TM_BUF(sb, scratch);
+	struct tm_val val = {};
+
+	c->get(r, &ctx, &val, &sb);
+	if (c->kind == TM_K_RATE && !val.null) {
+		if (!v->have_prev)
+			tm_put_lit(b, "-");
+		else
+			put_rate(v, b, val.d);
+		return;
+	}
+	tm_put_cell(b, c, &val, v->o->exact);
+}
+
+static bool right_aligned(const struct tm_col *c)
+{
+	return c->kind != TM_K_TEXT;
+}
+
+static double sort_value(const struct view *v, const struct tm_row *r)
+{
+	switch (v->sort) {
+	case SORT_IN:
+		return r->in_rate;
+	case SORT_OUT:
+		return r->out_rate;
+	case SORT_BYTES:
+		return (double)r->c.in_bytes + r->c.out_bytes;
+	default:
+		return r->in_rate + r->out_rate;
+	}
+}
+
+static struct view *sort_view;
+
+/* Largest first, the key breaking ties (so rows do not jump about). */
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct tm_rows *s = &sort_view->rows[sort_view->cur];
+	const struct tm_row *x = &s->v[*(const size_t *)a], *y = &s->v[*(const size_t *)b];
+	double dx = sort_value(sort_view, x), dy = sort_value(sort_view, y);
+
+	if (x->untracked != y->untracked)
+		return x->untracked - y->untracked;
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	if (x->c.in_bytes + x->c.out_bytes != y->c.in_bytes + y->c.out_bytes)
+		return x->c.in_bytes + x->c.out_bytes > y->c.in_bytes + y->c.out_bytes ? -1 : 1;
+	return tm_row_cmp_key(x, y);
+}
+
+static int order_rows(struct view *v)
+{
+	const struct tm_rows *s = &v->rows[v->cur];
+	size_t i;
+
+	free(v->order);
+	v->order = malloc((s->n ? s->n : 1) * sizeof(*v->order));
+	if (!v->order)
+		return -ENOMEM;
+	for (i = 0; i < s->n; i++)
+		v->order[i].i = i;
+	v->norder = s->n;
+	sort_view = v;
+	qsort(v->order, v->norder, sizeof(*v->order), cmp_rows);
+	return 0;
+}
+
+static int read_one(struct view *v, enum tm_by by, struct tm_rows *s)
+{
+	int err;
+
+	if (by == TM_BY_CGROUP)
+		tm_names_refresh(&v->names);
+	err = tm_rows_read(v->p, by, v->drill, v->ndrill, s);
+	if (!err && by == TM_BY_CGROUP && v->depth >= 0)
+		tm_rows_cgroup_depth(s, &v->names, v->depth);
+	return err;
+}
+
+/*
+ * A reading of the breakdown and of the users' totals, with rates since the
+ * one before (none after the breakdown changed: it starts again).
+ */
+static int take_reading(struct view *v)
+{
+	int next = !v->cur, err;
+
+	err = read_one(v, v->by, &v->rows[next]);
+	if (!err)
+		err = read_one(v, TM_BY_USER, &v->users[next]);
+	if (err)
+		return err;
+	if (v->have_prev) {
+		tm_rows_rates(&v->rows[next], &v->rows[v->cur]);
+		tm_rows_rates(&v->users[next], &v->users[v->cur]);
+	}
+	v->cur = next;
+	return order_rows(v);
+}
+
+/* Start again: new columns, a fresh baseline, no rates until the next one. */
+static int restart(struct view *v)
+{
+	set_columns(v);
+	v->have_prev = false;
+	v->sel = v->top = 0;
+	return take_reading(v);
+}
+
+/* The host's (or the users shown') totals and rates. */
+static void totals(const struct view *v, struct tm_counters *c, double *in, double *out)
+{
+	const struct tm_rows *u = &v->users[v->cur];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	*in = *out = 0;
+	for (i = 0; i < u->n; i++) {
+		if (u->v[i].untracked)
+			continue;
+		tm_counters_add(c, &u->v[i].c);
+		*in += u->v[i].in_rate;
+		*out += u->v[i].out_rate;
+	}
+}
+
+/* The header's two lines. */
+static void header(const struct view *v, struct tm_buf *l1, struct tm_buf *l2)
+{
+	struct tm_counters c;
+	double in, out;
+	char when[32], tmp[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(tmp, sizeof(tmp), "%g", v->o->delay);
+	tm_put_lit(l1, "tm-top  ");
+	tm_put_str(l1, when);
+	tm_put_lit(l1, "  every ");
+	tm_put(l1, tmp, n > 0 ? (size_t)n : 0);
+	tm_put_lit(l1, " s  by ");
+	tm_put_str(l1, tm_by_names[v->by]);
+	if (v->by == TM_BY_CGROUP && v->depth >= 0) {
+		n = snprintf(tmp, sizeof(tmp), " (depth %d)", v->depth);
+		tm_put(l1, tmp, n > 0 ? (size_t)n : 0);
+	}
+	tm_put_lit(l1, "  sorted by ");
+	tm_put_str(l1, sort_heads[v->sort]);
+	if (v->ndrill && v->ndrill <= 4) {
+		int i;
+
+		tm_put_lit(l1, "  user ");
+		for (i = 0; i < v->ndrill; i++) {
+			const char *name = tm_uid_name(v->drill[i]);
+
+			if (i)
+				tm_put_lit(l1, ",");
+			if (name)
+				tm_put_text(l1, name, strlen(name));
+			else
+				tm_put_u64(l1, v->drill[i]);
+		}
+	}
+	if (v->paused)
+		tm_put_lit(l1, "  [paused]");
+	totals(v, &c, &in, &out);
+	tm_put_lit(l2, "total  in ");
+	if (v->have_prev)
+		put_rate(v, l2, in);
+	else
+		tm_put_lit(l2, "-");
+	tm_put_lit(l2, "  out ");
+	if (v->have_prev)
+		put_rate(v, l2, out);
+	else
+		tm_put_lit(l2, "-");
+	tm_put_lit(l2, "   since load  in ");
+	if (v->o->exact)
+		tm_put_u64(l2, c.in_bytes);
+	else
+		tm_put_size(l2, c.in_bytes);
+	tm_put_lit(l2, "  out ");
+	if (v->o->exact)
+		tm_put_u64(l2, c.out_bytes);
+	else
+		tm_put_size(l2, c.out_bytes);
+}
+
+/*
+ * The table's lines, padded to widths that only grow: first the column
+ * heads, then row k of the order. Widths are display widths.
+ */
+static void line_of(struct view *v, long k, struct tm_buf *b)
+{
+	char cells[MAX_COLS][1024];
+	size_t len[MAX_COLS], w[MAX_COLS], i, pad;
+
+	for (i = 0; i < v->ncols; i++) {
+		struct tm_buf cb = { cells[i], cells[i] + sizeof(cells[i]) };
+
+		if (k < 0)
+			tm_put_str(&cb, v->cols[i]->head);
+		else
+			cell(v, v->cols[i], &v->rows[v->cur].v[v->order[k].i], &cb);
+		len[i] = cb.p - cells[i];
+		w[i] = tm_text_width(cells[i], len[i]);
+		if (w[i] > v->width[i])
+			v->width[i] = w[i];
+	}
+	for (i = 0; i < v->ncols; i++) {
+		pad = v->width[i] - w[i];
+		if (i)
+			tm_put_lit(b, "  ");
+		if (right_aligned(v->cols[i]))
+			while (pad--)
+				tm_put_lit(b, " ");
+		tm_put(b, cells[i], len[i]);
+		if (!right_aligned(v->cols[i]) && i + 1 < v->ncols)
+			while (pad--)
+				tm_put_lit(b, " ");
+	}
+}
+
+/* Every row once first, so that the widths fit them all before any is drawn. */
+static void fit_widths(struct view *v)
+{
+	char line[16384];
+	long k;
+
+	for (k = -1; k < (long)v->norder; k++) {
+		TM_BUF(b, line);
+
+		line_of(v, k, &b);
+	}
+}
+
+/* --batch: one snapshot, plain, on stdout. */
+static int print_snapshot(struct view *v)
+{
+	char l1[1024], l2[1024], line[16384];
+	TM_BUF(b1, l1);
+	TM_BUF(b2, l2);
+	long k;
+
+	fit_widths(v);
+	header(v, &b1, &b2);
+	printf("%.*s\n%.*s\n\n", (int)(b1.p - l1), l1, (int)(b2.p - l2), l2);
+	for (k = -1; k < (long)v->norder; k++) {
+		TM_BUF(b, line);
+
+		line_of(v, k, &b);
+		printf("%.*s\n", (int)(b.p - line), line);
+	}
+	if (!v->norder)
+		printf("(no traffic counted yet)\n");
+	putchar('\n');
+	return fflush(stdout) || ferror(stdout) ? -errno : 0;
+}
+
+static void sleep_for(double sec)
+{
+	struct timespec ts = { (time_t)sec, (long)((sec - floor(sec)) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+static int batch(struct view *v)
+{
+	uint64_t n;
+	int err = 0;
+
+	/* The first snapshot has rates: over the first delay. */
+	for (n = 0; !err && !stop && (!v->o->iterations || n < v->o->iterations); n++) {
+		sleep_for(v->o->delay);
+		if (stop)
+			break;
+		v->have_prev = true;
+		err = take_reading(v);
+		if (!err)
+			err = print_snapshot(v);
+	}
+	return err == -EPIPE ? 0 : err;
+}
+
+/* ---- the screen ---- */
+
+static void draw_line(int y, const char *s, size_t len, int attr)
+{
+	if (y >= LINES)
+		return;
+	move(y, 0);
+	attron(attr);
+	/* addnstr takes bytes; the line is cut at the screen's edge by curses */
+	addnstr(s, (int)len);
+	attroff(attr);
+	clrtoeol();
+}
+
+static void draw(struct view *v)
+{
+	char l1[1024], l2[1024], line[16384];
+	TM_BUF(b1, l1);
+	TM_BUF(b2, l2);
+	long k, shown;
+	const int first = 4;
+
+	erase();
+	if (LINES < 6 || COLS < 30) {
+		draw_line(0, "terminal too small", 18, A_BOLD);
+		refresh();
+		return;
+	}
+	fit_widths(v);
+	header(v, &b1, &b2);
+	draw_line(0, l1, b1.p - l1, A_BOLD);
+	draw_line(1, l2, b2.p - l2, 0);
+	{
+		TM_BUF(b, line);
+
+		line_of(v, -1, &b);
+		draw_line(first - 1, line, b.p - line, A_REVERSE);
+	}
+	shown = LINES - first - 1;
+	if (v->sel >= (long)v->norder)
+		v->sel = v->norder ? (long)v->norder - 1 : 0;
+	if (v->sel < v->top)
+		v->top = v->sel;
+	if (v->sel >= v->top + shown)
+		v->top = v->sel - shown + 1;
+	for (k = v->top; k < (long)v->norder && k < v->top + shown; k++) {
+		TM_BUF(b, line);
+
+		line_of(v, k, &b);
+		draw_line(first + (int)(k - v->top), line, b.p - line, k == v->sel ? A_BOLD | A_UNDERLINE : 0);
+	}
+	if (!v->norder)
+		draw_line(first, "(no traffic counted yet)", 24, 0);
+	if (v->message[0])
+		draw_line(LINES - 1, v->message, strlen(v->message), A_BOLD);
+	else
+		draw_line(LINES - 1, "q quit  u c p i t g f rows  s sort  b bits  space pause  / user  Enter drill  ? help",
+			  86, A_DIM);
+	refresh();
+}
+
+static int set_by(struct view *v, enum tm_by by)
+{
+	v->by = by;
+	return restart(v);
+}
+
+/* Enter: from a user's row to their connections. */
+static int drill_down(struct view *v)
+{
+	const struct tm_row *r;
+
+	if (!v->norder || v->o->self)
+		return v->norder ? set_by(v, TM_BY_CONN) : 0;
+	r = &v->rows[v->cur].v[v->order[v->sel].i];
+	if (r->untracked || r->uid == TM_UID_UNKNOWN)
+		return 0;
+	v->drill[0] = r->uid;
+	v->ndrill = 1;
+	return set_by(v, TM_BY_CONN);
+}
+
+/* Backspace: back to everyone the command line named, by user. */
+static int back(struct view *v)
+{
+	memcpy(v->drill, v->o->users, sizeof(v->drill));
+	v->ndrill = v->o->nusers;
+	return set_by(v, TM_BY_USER);
+}
+
+/* '/': a user to show, typed at the bottom line; empty: everyone. */
+static int filter_prompt(struct view *v)
+{
+	char name[64] = "";
+	uint32_t uid;
+	int err;
+
+	move(LINES - 1, 0);
+	clrtoeol();
+	addstr("user (empty: all): ");
+	echo();
+	curs_set(1);
+	timeout(-1);
+	getnstr(name, sizeof(name) - 1);
+	noecho();
+	curs_set(0);
+	v->message[0] = 0;
+	if (!name[0])
+		return back(v);
+	err = tm_parse_user(name, &uid);
+	if (err) {
+		snprintf(v->message, sizeof(v->message), "no such user");
+		return 0;
+	}
+	if (v->o->self && uid != getuid()) {
+		snprintf(v->message, sizeof(v->message), "you may see your own traffic only");
+		return 0;
+	}
+	v->drill[0] = uid;
+	v->ndrill = 1;
+	return restart(v);
+}
+
+/* One key; 1 to quit. */
+static int key(struct view *v, int ch)
+{
+	int err = 0;
+
+	v->message[0] = 0;
+	switch (ch) {
+	case 'q': case 'Q':
+		return 1;
+	case 'u': err = set_by(v, TM_BY_USER); break;
+	case 'c': err = set_by(v, TM_BY_CONN); break;
+	case 'p': err = set_by(v, TM_BY_PROC); break;
+	case 'i': err = set_by(v, TM_BY_IFACE); break;
+	case 't': err = set_by(v, TM_BY_PROTO); break;
+	case 'g': err = set_by(v, TM_BY_CGROUP); break;
+	case 'f': err = set_by(v, TM_BY_FAMILY); break;
+	case 's':
+		v->sort = (v->sort + 1) % SORT_MAX;
+		err = order_rows(v);
+		break;
+	case 'b':
+		v->bits = !v->bits;
+		set_columns(v);
+		break;
+	case ' ':
+		v->paused = !v->paused;
+		break;
+	case '+':
+		if (v->by == TM_BY_CGROUP && v->depth < 1000) {
+			v->depth++;
+			err = restart(v);
+		}
+		break;
+	case '-':
+		if (v->by == TM_BY_CGROUP && v->depth >= 0) {
+			v->depth--;
+			err = restart(v);
+		}
+		break;
+	case '/':
+		err = filter_prompt(v);
+		break;
+	case '\n': case '\r': case KEY_ENTER:
+		err = drill_down(v);
+		break;
+	case KEY_BACKSPACE: case 127: case '\b': case KEY_LEFT:
+		err = back(v);
+		break;
+	case KEY_UP: case 'k':
+		if (v->sel > 0)
+			v->sel--;
+		break;
+	case KEY_DOWN: case 'j':
+		if (v->sel + 1 < (long)v->norder)
+			v->sel++;
+		break;
+	case KEY_PPAGE:
+		v->sel -= LINES - 5;
+		if (v->sel < 0)
+			v->sel = 0;
+		break;
+	case KEY_NPAGE:
+		v->sel += LINES - 5;
+		break;
+	case KEY_HOME:
+		v->sel = 0;
+		break;
+	case KEY_END:
+		v->sel = v->norder ? (long)v->norder - 1 : 0;
+		break;
+	case '?': case 'h':
+		snprintf(v->message, sizeof(v->message),
+			 "u c p i t g f: rows  s: sort  b: bits  space: pause  /: user  Enter: drill  Backspace: back  + -: depth");
+		break;
+	default:
+		break;
+	}
+	return err ? -1 : 0;
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * While curses owns the terminal, messages to stderr (a read that failed,
+ * libbpf's) would land on the screen: they go to a memory file, shown once
+ * the terminal is given back.
+ */
+static int hold_stderr(int *saved)
+{
+	int fd = memfd_create("tm-top-stderr", MFD_CLOEXEC);
+
+	*saved = dup(2);
+	if (fd < 0 || *saved < 0 || dup2(fd, 2) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void release_stderr(int held, int saved)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (saved < 0)
+		return;
+	dup2(saved, 2);
+	close(saved);
+	if (held < 0)
+		return;
+	lseek(held, 0, SEEK_SET);
+	while ((n = read(held, buf, sizeof(buf))) > 0)
+		if (write(2, buf, n) < 0)
+			break;
+	close(held);
+}
+
+static int screen(struct view *v)
+{
+	double next;
+	int err = 0, saved = -1, held;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		tm_err("the screen needs a terminal; for scripts: --batch");
+		return -TM_EUSAGE;
+	}
+	held = hold_stderr(&saved);
+	if (!initscr()) {
+		release_stderr(held, saved);
+		tm_err("cannot set up the terminal");
+		return -EIO;
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	next = now_sec() + v->o->delay;
+	draw(v);
+	while (!stop) {
+		double left = next - now_sec();
+		int ch, r;
+
+		if (left <= 0) {
+			next = now_sec() + v->o->delay;
+			if (!v->paused) {
+				v->have_prev = true;
+				if (take_reading(v)) {
+					err = -ENOENT;
+					break;
+				}
+			}
+			draw(v);
+			continue;
+		}
+		timeout((int)(left * 1000) + 1);
+		ch = getch();
+		if (ch == ERR)
+			continue;
+		if (ch == KEY_RESIZE) {
+			draw(v);
+			continue;
+		}
+		r = key(v, ch);
+		if (r == 1)
+			break;
+		if (r < 0) {
+			err = -ENOENT;
+			break;
+		}
+		/* A new breakdown: its rates come after one more delay. */
+		draw(v);
+	}
+	endwin();
+	release_stderr(held, saved);
+	return err;
+}
+
+/* Installed setuid and run by a user: their own rows, from the built-in root. */
+static int self_view_opts(struct opts *o, bool all)
+{
+	if (o->pin_root) {
+		tm_usage_err("--pin-root: only root chooses the pin root (this tm-top reads %s)",
+			     TM_DEFAULT_PIN_ROOT);
+		return -TM_EUSAGE;
+	}
+	o->self = !all;
+	return all ? 0 : tm_self_view_users(o->users, &o->nusers);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	static struct opts o;
+	static struct view v;
+	struct tm_pins pins;
+	bool self = tm_self_view(), all = false, opened = false;
+	int err = 0;
+
+	tm_init("tm-top");
+	if (self) {
+		err = tm_self_view_open(&pins, &all);
+		opened = !err;
+	}
+	if (!err)
+		err = parse_args(argc, argv, &o);
+	if (!err && self)
+		err = self_view_opts(&o, all);
+	if (err) {
+		if (opened)
+			tm_pins_close(&pins);
+		return tm_exit_code(err);
+	}
+	if (!self && (err = tm_pins_open(&pins, o.pin_root)))
+		return tm_exit_code(err);
+	setlocale(LC_ALL, "");
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	v.o = &o;
+	v.p = &pins;
+	v.by = o.by;
+	v.depth = o.depth;
+	v.sort = o.sort;
+	v.bits = o.bits;
+	memcpy(v.drill, o.users, sizeof(v.drill));
+	v.ndrill = o.nusers;
+	tm_names_init(&v.names, &pins);
+	if (o.batch)
+		tm_stdout_block_buffered();
+	err = restart(&v);
+	if (!err)
+		err = o.batch ? batch(&v) : screen(&v);
+	tm_rows_free(&v.rows[0]);
+	tm_rows_free(&v.rows[1]);
+	tm_rows_free(&v.users[0]);
+	tm_rows_free(&v.users[1]);
+	free(v.order);
+	tm_names_free(&v.names);
+	tm_pins_close(&pins);
+	return tm_exit_code(err);
+}
