@@ -56,6 +56,8 @@ struct opts {
 	bool replace;
 	const char *pin_root;
 	const char *config;	/* --config: settings read from this file */
+	char **values;		/* its values, which the options point into */
+	size_t nvalues;
 };
 
 static void usage(FILE *f)
@@ -292,6 +294,21 @@ static const struct option *config_key(const char *key)
 	return NULL;
 }
 
+/* A copy of a setting's value, freed at exit with the options. */
+static int keep_value(struct opts *o, char **val)
+{
+	char **v = realloc(o->values, (o->nvalues + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	o->values = v;
+	v[o->nvalues] = strdup(*val);
+	if (!v[o->nvalues])
+		return -ENOMEM;
+	*val = v[o->nvalues++];
+	return 0;
+}
+
 static bool is_size(int c)
 {
 	return c == OPT_EVENTS_SIZE || c == OPT_MAX_CONNS || c == OPT_MAX_DETAILS ||
@@ -346,8 +363,9 @@ static int read_config(struct opts *o, const char *path)
 			       path, lineno, key);
 			continue;
 		}
-		val = strdup(val);
-		err = val ? apply(o, opt->val, val) : -ENOMEM;
+		err = keep_value(o, &val);
+		if (!err)
+			err = apply(o, opt->val, val);
 		if (err)
 			tm_err("(in %s, line %zu)", path, lineno);
 	}
@@ -926,5 +944,8 @@ int main(int argc, char **argv)
 		err = run(&o);
 	close_cgroups(&o);
 	tm_masks_free(&o.masks);
+	while (o.nvalues)
+		free(o.values[--o.nvalues]);
+	free(o.values);
 	return tm_exit_code(err);
 }
