@@ -51,8 +51,10 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -l
 ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
-CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top
-LIB_SRCS := $(wildcard lib/*.c)
+CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record
+# history.c needs SQLite: linked into tm-record and the unit tests only.
+LIB_SRCS := $(filter-out lib/history.c,$(wildcard lib/*.c))
+HIST_OBJ := $(OUT)/lib/history.o
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 BINS := $(addprefix $(OUT)/,$(CMDS))
 TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill
@@ -81,6 +83,9 @@ $(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h | $(OUT)/cmd
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+$(OUT)/tm-record: $(HIST_OBJ)
+$(OUT)/tm-record: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+
 # tm-top draws with ncurses (its wide-character build: UTF-8 names).
 $(OUT)/cmd/tm-top.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 $(OUT)/tm-top: LDLIBS += $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
@@ -89,9 +94,9 @@ $(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB_OBJS)
 	$(msg) LINK $@
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(LIB_OBJS) | $(OUT)/tests
+$(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(LIB_OBJS) $(HIST_OBJ) | $(OUT)/tests
 	$(msg) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lsqlite3 -o $@
 
 $(OUT)/tests/tmtraffic: tests/helpers/tmtraffic.c | $(OUT)/tests
 	$(msg) CC $@

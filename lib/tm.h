@@ -478,6 +478,28 @@ struct tm_prom {
 int tm_prom_write(FILE *f, const struct tm_prom *o);
 int tm_prom_textfile(const char *path, const struct tm_prom *o);
 
+/* history.c: tm-record's SQLite history (linked only where it is used) */
+enum tm_tier { TM_TIER_5MIN, TM_TIER_HOUR, TM_TIER_DAY, TM_TIER_MONTH, TM_TIER_YEAR, TM_TIER_MAX };
+
+extern const char *const tm_tier_names[TM_TIER_MAX];
+
+/* One series of a sample: a user's, or a user's with a network, name or cgroup. */
+struct tm_series {
+	const char *kind;	/* user, net, proc, cgroup */
+	uint32_t uid;
+	const char *key;	/* "" for user */
+	struct tm_counters c;
+};
+
+typedef struct sqlite3 sqlite3;
+
+int64_t tm_tier_start(enum tm_tier tier, int64_t t);
+int tm_history_open(const char *path, bool create, sqlite3 **db);
+int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, size_t n,
+		      const char *load, int64_t now, const int keep[TM_TIER_MAX]);
+int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
+		     bool force);
+
 /* report.c: per-user report files */
 int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
 		     const struct tm_rows *users, const struct tm_rows *conns);

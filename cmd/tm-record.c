@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tm-record: samples the pinned counters every interval into SQLite, as
+ * deltas in five-minute, hourly, daily, monthly and yearly rows: per user,
+ * per user and remote network (rolled up to a prefix), per user and process
+ * name, and per user and cgroup. See lib/history.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <sqlite3.h>
+
+#include "tm.h"
+
+struct opts {
+	const char *pin_root;
+	const char *db;
+	double interval;
+	bool once;
+	int prefix4, prefix6;
+	int depth;
+	int keep[TM_TIER_MAX];
+};
+
+static const int default_keep[TM_TIER_MAX] = { 576, 168, 62, 25, -1 };
+
+static volatile sig_atomic_t stop;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tm-record --db PATH [OPTION]...\n"
+"Sample the pinned counters into an SQLite database: what each user moved,\n"
+"in total, with each remote network, by process name and by cgroup, in\n"
+"five-minute, hourly, daily, monthly and yearly rows. Runs until SIGTERM or\n"
+"SIGINT, which take a last sample.\n"
+"\n"
+"      --db PATH        the database (made if missing; WAL)\n"
+"  -i, --interval SEC   between samples (default 300; fractions allowed)\n"
+"      --once           one sample, then exit\n"
+"      --prefix4 N      remote IPv4 addresses rolled up to /N (default 24)\n"
+"      --prefix6 N      remote IPv6 addresses rolled up to /N (default 64)\n"
+"  -d, --depth N        cgroups rolled up N levels below the metered cgroup\n"
+"      --keep-5min N    five-minute rows kept (default 576: two days)\n"
+"      --keep-hour N    hourly rows kept (default 168: a week)\n"
+"      --keep-day N     daily rows kept (default 62)\n"
+"      --keep-month N   monthly rows kept (default 25)\n"
+"      --keep-year N    yearly rows kept (default -1)\n"
+"                       -1 keeps every row, 0 keeps none (the tier is not\n"
+"                       written); rows are pruned at most once an hour\n"
+TM_COMMON_HELP
+"\n"
+"A counter that went down means the meter was loaded afresh: the new value\n"
+"is the delta. Nothing is counted twice or lost across meter reloads, reboots\n"
+"and restarts of tm-record (each sample is one transaction). Days, months and\n"
+"years begin at local midnight (TZ).\n"
+"\n"
+"Exit status: 0 success (also on SIGTERM, SIGINT), 1 failure or the meter\n"
+"gone, 2 bad usage.\n");
+}
+
+static int parse_keep(const char *opt, const char *arg, int *out)
+{
+	uint64_t v;
+
+	if (!strcmp(arg, "-1")) {
+		*out = -1;
+		return 0;
+	}
+	if (!strcmp(arg, "0")) {
+		*out = 0;
+		return 0;
+	}
+	if (tm_parse_count(opt, arg, &v))
+		return -TM_EUSAGE;
+	if (v > 100000000) {
+		tm_usage_err("%s '%s': at most 100000000, or -1 for every row", opt, arg);
+		return -TM_EUSAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_prefix(const char *opt, const char *arg, int max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end || errno || v > max) {
+		tm_usage_err("%s '%s': a prefix length from 0 to %d", opt, arg, max);
+		return -TM_EUSAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_DB = TM_OPT_OWN, OPT_ONCE, OPT_PREFIX4, OPT_PREFIX6, OPT_KEEP };
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "prefix4", required_argument, NULL, OPT_PREFIX4 },
+		{ "prefix6", required_argument, NULL, OPT_PREFIX6 },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "keep-5min", required_argument, NULL, OPT_KEEP + TM_TIER_5MIN },
+		{ "keep-hour", required_argument, NULL, OPT_KEEP + TM_TIER_HOUR },
+		{ "keep-day", required_argument, NULL, OPT_KEEP + TM_TIER_DAY },
+		{ "keep-month", required_argument, NULL, OPT_KEEP + TM_TIER_MONTH },
+		{ "keep-year", required_argument, NULL, OPT_KEEP + TM_TIER_YEAR },
+		TM_COMMON_OPTIONS,
+		{}
+	};
+	uint64_t depth;
+	int c, err;
+
+	o->interval = 300;
+	o->prefix4 = 24;
+	o->prefix6 = 64;
+	o->depth = -1;
+	memcpy(o->keep, default_keep, sizeof(o->keep));
+	while ((c = getopt_long(argc, argv, "i:d:vh", longopts, NULL)) != -1) {
+		err = 0;
+		if (c >= OPT_KEEP && c < OPT_KEEP + TM_TIER_MAX) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "--keep-%s", tm_tier_names[c - OPT_KEEP]);
+			err = parse_keep(name, optarg, &o->keep[c - OPT_KEEP]);
+			if (err)
+				return err;
+			continue;
+		}
+		switch (c) {
+		case OPT_DB:
+			o->db = optarg;
+			break;
+		case 'i':
+			err = tm_parse_interval("--interval", optarg, &o->interval);
+			break;
+		case OPT_ONCE:
+			o->once = true;
+			break;
+		case OPT_PREFIX4:
+			err = parse_prefix("--prefix4", optarg, 32, &o->prefix4);
+			break;
+		case OPT_PREFIX6:
+			err = parse_prefix("--prefix6", optarg, 128, &o->prefix6);
+			break;
+		case 'd':
+			if (!strcmp(optarg, "0")) {
+				o->depth = 0;
+				break;
+			}
+			err = tm_parse_count("--depth", optarg, &depth);
+			if (!err && depth > 1000) {
+				tm_usage_err("--depth '%s': at most 1000", optarg);
+				err = -TM_EUSAGE;
+			}
+			o->depth = depth;
+			break;
+		default:
+			err = tm_common_opt(c, optarg, &o->pin_root, usage);
+			break;
+		}
+		if (err)
+			return err;
+	}
+	err = tm_no_more_args(argc, argv, optind);
+	if (err)
+		return err;
+	if (!o->db || !*o->db) {
+		tm_usage_err("--db PATH is needed");
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+/* The series of one sample, and the text of their keys. */
+struct sample {
+	struct tm_series *s;
+	size_t n, cap;
+	char **keys;
+	size_t nkeys, keycap;
+};
+
+static const char *keep_text(struct sample *sm, const char *text, size_t len)
+{
+	char *k;
+
+	if (tm_grow(&sm->keys, &sm->keycap, sm->nkeys, sizeof(*sm->keys)))
+		return NULL;
+	k = strndup(text, len);
+	if (!k)
+		return NULL;
+	sm->keys[sm->nkeys++] = k;
+	return k;
+}
+
+static int add(struct sample *sm, const char *kind, uint32_t uid, const char *key,
+	       const struct tm_counters *c)
+{
+	if (!key || tm_grow(&sm->s, &sm->cap, sm->n, sizeof(*sm->s)))
+		return -ENOMEM;
+	sm->s[sm->n++] = (struct tm_series){ kind, uid, key, *c };
+	return 0;
+}
+
+static void sample_free(struct sample *sm)
+{
+	while (sm->nkeys)
+		free(sm->keys[--sm->nkeys]);
+	free(sm->keys);
+	free(sm->s);
+	memset(sm, 0, sizeof(*sm));
+}
+
+/* The remote network of a connection: its address with the host part zero. */
+static const char *network(struct sample *sm, const struct opts *o, const struct tm_row *r)
+{
+	int bits = r->family == TM_FAMILY_IPV4 ? o->prefix4 : o->prefix6;
+	int len = r->family == TM_FAMILY_IPV4 ? 4 : 16, i;
+	uint8_t a[16] = {};
+	char text[64];
+	TM_BUF(b, text);
+
+	memcpy(a, r->raddr, len);
+	for (i = 0; i < len; i++) {
+		int keep = bits - i * 8;
+
+		if (keep <= 0)
+			a[i] = 0;
+		else if (keep < 8)
+			a[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+	if (r->family != TM_FAMILY_IPV4 && r->family != TM_FAMILY_IPV6)
+		return keep_text(sm, "?", 1);
+	tm_put_addr(&b, r->family, a);
+	tm_put_lit(&b, "/");
+	tm_put_u64(&b, bits);
+	return keep_text(sm, text, b.p - text);
+}
+
+/* Everything one sample stores, read from the pins. */
+static int read_sample(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
+		       struct sample *sm)
+{
+	static const enum tm_by bys[] = { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_CGROUP };
+	struct tm_rows s = {};
+	size_t b, i;
+	int err = 0;
+
+	for (b = 0; b < sizeof(bys) / sizeof(bys[0]) && !err; b++) {
+		if (bys[b] == TM_BY_CGROUP)
+			tm_names_refresh(names);
+		err = tm_rows_read(p, bys[b], NULL, 0, &s);
+		if (err)
+			break;
+		if (bys[b] == TM_BY_CGROUP && o->depth >= 0)
+			tm_rows_cgroup_depth(&s, names, o->depth);
+		for (i = 0; i < s.n && !err; i++) {
+			const struct tm_row *r = &s.v[i];
+			char buf[64];
+
+			/* The untracked networks are nobody's: not a user's history. */
+			if (r->untracked)
+				continue;
+			switch (bys[b]) {
+			case TM_BY_USER:
+				err = add(sm, "user", r->uid, "", &r->c);
+				break;
+			case TM_BY_CONN:
+				err = add(sm, "net", r->uid, network(sm, o, r), &r->c);
+				break;
+			case TM_BY_PROC:
+				err = add(sm, "proc", r->uid, r->other ? keep_text(sm, "(other)", 7) :
+					  keep_text(sm, r->comm, strnlen(r->comm, TM_COMM_LEN)), &r->c);
+				break;
+			default: {
+				const char *path = r->other ? "(other)" :
+					tm_names_cgroup(names, r->cgroup_id, buf, sizeof(buf));
+
+				err = add(sm, "cgroup", r->uid, keep_text(sm, path, strlen(path)), &r->c);
+				break;
+			}
+			}
+		}
+	}
+	tm_rows_free(&s);
+	return err;
+}
+
+/* The load the counters belong to: this boot, and the control map's ID. */
+static int load_name(const struct tm_pins *p, char *out, size_t len)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	char boot[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (f) {
+		if (!fgets(boot, sizeof(boot), f))
+			boot[0] = 0;
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = 0;
+	if (bpf_obj_get_info_by_fd(p->fd[TM_MAP_CONTROL], &info, &ilen))
+		return -errno;
+	snprintf(out, len, "%s:%u", boot, info.id);
+	return 0;
+}
+
+static int one_sample(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
+		      sqlite3 *db)
+{
+	struct sample sm = {};
+	char load[128];
+	int64_t now = time(NULL);
+	int err;
+
+	err = load_name(p, load, sizeof(load));
+	if (!err)
+		err = read_sample(o, p, names, &sm);
+	if (!err)
+		err = tm_history_sample(db, o->db, sm.s, sm.n, load, now, o->keep);
+	if (!err)
+		err = tm_history_prune(db, o->db, o->keep, now, false);
+	sample_free(&sm);
+	return err;
+}
+
+static void sleep_interval(double sec)
+{
+	struct timespec ts = { (time_t)sec, (long)((sec - floor(sec)) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct opts o = {};
+	struct tm_pins pins;
+	struct tm_names names;
+	sqlite3 *db = NULL;
+	bool last = false;
+	int err;
+
+	tm_init("tm-record");
+	err = parse_args(argc, argv, &o);
+	if (err)
+		return tm_exit_code(err);
+	err = tm_pins_open(&pins, o.pin_root);
+	if (err)
+		return tm_exit_code(err);
+	err = tm_history_open(o.db, true, &db);
+	if (err) {
+		tm_pins_close(&pins);
+		return tm_exit_code(err);
+	}
+	tm_names_init(&names, &pins);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	err = one_sample(&o, &pins, &names, db);
+	while (!err && !o.once && !last) {
+		sleep_interval(o.interval);
+		/* SIGTERM or SIGINT: one last sample, then out. */
+		last = stop;
+		err = one_sample(&o, &pins, &names, db);
+	}
+	tm_names_free(&names);
+	sqlite3_close(db);
+	tm_pins_close(&pins);
+	return tm_exit_code(err);
+}

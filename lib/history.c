@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * History in SQLite: what tm-record stores. Each sample adds the counters'
+ * growth since the one before (deltas) to a row of every tier at once, as
+ * vnstat does: five-minute, hourly, daily, monthly and yearly rows, so a
+ * tier's rows always equal the sums of the rows they stand for. Days,
+ * months and years start at local midnight (TZ), DST included.
+ *
+ * A counter that went down means the meter was loaded afresh: the load is
+ * named by the boot and the control map's ID, and when it changes every
+ * counter starts again from zero, so the new value is the delta. Each
+ * sample is one transaction with the last values it started from, so a
+ * killed tm-record neither loses nor counts twice what it had read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sqlite3.h>
+
+#include "tm.h"
+
+const char *const tm_tier_names[TM_TIER_MAX] = { "5min", "hour", "day", "month", "year" };
+
+/* Where the bucket of tier holding t starts, as local time counts them. */
+int64_t tm_tier_start(enum tm_tier tier, int64_t t)
+{
+	time_t tt = t;
+	struct tm tm;
+
+	if (tier == TM_TIER_5MIN)
+		return t - ((t % 300) + 300) % 300;
+	localtime_r(&tt, &tm);
+	if (tier == TM_TIER_HOUR)
+		return t - tm.tm_min * 60 - tm.tm_sec;
+	tm.tm_sec = tm.tm_min = tm.tm_hour = 0;
+	if (tier >= TM_TIER_MONTH)
+		tm.tm_mday = 1;
+	if (tier == TM_TIER_YEAR)
+		tm.tm_mon = 0;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	/* tier: 5min, hour, day, month, year; start: the bucket's start (Unix
+	 * seconds); kind: user, net (remote network), proc (process name),
+	 * cgroup; uid: -1 for no owner; key: '' for user, else the network,
+	 * the name or the path. */
+	"CREATE TABLE IF NOT EXISTS traffic("
+	" tier TEXT NOT NULL, start INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" uid INTEGER NOT NULL, key TEXT NOT NULL,"
+	" in_bytes INTEGER NOT NULL, out_bytes INTEGER NOT NULL,"
+	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
+	" PRIMARY KEY(tier, start, kind, uid, key)) WITHOUT ROWID;"
+	/* The counters of the last sample, of the load meta.load names. */
+	"CREATE TABLE IF NOT EXISTS last("
+	" kind TEXT NOT NULL, uid INTEGER NOT NULL, key TEXT NOT NULL,"
+	" in_bytes INTEGER NOT NULL, out_bytes INTEGER NOT NULL,"
+	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
+	" PRIMARY KEY(kind, uid, key)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO meta VALUES('schema', '1');";
+
+static int db_err(sqlite3 *db, const char *path, const char *what)
+{
+	tm_err("%s: %s: %s", path, what, sqlite3_errmsg(db));
+	return -EIO;
+}
+
+int tm_history_open(const char *path, bool create, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOFOLLOW;
+	int rc = sqlite3_open_v2(path, &db, flags, NULL);
+
+	if (rc != SQLITE_OK) {
+		tm_err("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		tm_err("%s: not a database tm can use: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return -EIO;
+	}
+	*out = db;
+	return 0;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int meta_get(sqlite3 *db, const char *key, char *val, size_t len)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	val[0] = 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL))
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(val, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int meta_set(sqlite3 *db, const char *key, const char *val)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO meta VALUES(?, ?) ON CONFLICT(key) DO UPDATE "
+			       "SET value = excluded.value", -1, &st, NULL))
+		return -EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, val, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/*
+ * One sample: the series read now (kind, uid, key, counters), for the load
+ * named load, at time now. keep: each tier's count (0: that tier is not
+ * written).
+ */
+int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, size_t n,
+		      const char *load, int64_t now, const int keep[TM_TIER_MAX])
+{
+	static const char add[] =
+		"INSERT INTO traffic SELECT b.tier, b.start, c.kind, c.uid, c.key,"
+		" max(c.in_bytes - ifnull(l.in_bytes, 0), 0),"
+		" max(c.out_bytes - ifnull(l.out_bytes, 0), 0),"
+		" max(c.in_packets - ifnull(l.in_packets, 0), 0),"
+		" max(c.out_packets - ifnull(l.out_packets, 0), 0)"
+		" FROM cur c LEFT JOIN last l USING (kind, uid, key) CROSS JOIN buckets b"
+		" WHERE c.in_bytes > ifnull(l.in_bytes, 0) OR c.out_bytes > ifnull(l.out_bytes, 0)"
+		"  OR c.in_packets > ifnull(l.in_packets, 0) OR c.out_packets > ifnull(l.out_packets, 0)"
+		" ON CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes,"
+		" out_bytes = out_bytes + excluded.out_bytes,"
+		" in_packets = in_packets + excluded.in_packets,"
+		" out_packets = out_packets + excluded.out_packets";
+	char was[128];
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int t, err = -EIO;
+
+	if (exec(db, "BEGIN IMMEDIATE"))
+		return db_err(db, path, "cannot begin a sample");
+	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS cur(kind TEXT, uid INTEGER, key TEXT,"
+		     " in_bytes INTEGER, out_bytes INTEGER, in_packets INTEGER, out_packets INTEGER,"
+		     " PRIMARY KEY(kind, uid, key)) WITHOUT ROWID;"
+		     "CREATE TEMP TABLE IF NOT EXISTS buckets(tier TEXT, start INTEGER);"
+		     "DELETE FROM cur; DELETE FROM buckets;"))
+		goto fail;
+	/* Another load (or none before): every counter started from zero. */
+	if (meta_get(db, "load", was, sizeof(was)) < 0)
+		goto fail;
+	if (strcmp(was, load) && (exec(db, "DELETE FROM last") || meta_set(db, "load", load)))
+		goto fail;
+	if (sqlite3_prepare_v2(db, "INSERT INTO cur VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+			       " SET in_bytes = in_bytes + excluded.in_bytes,"
+			       " out_bytes = out_bytes + excluded.out_bytes,"
+			       " in_packets = in_packets + excluded.in_packets,"
+			       " out_packets = out_packets + excluded.out_packets", -1, &st, NULL))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, s[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s[i].uid == TM_UID_UNKNOWN ? -1 : (int64_t)s[i].uid);
+		sqlite3_bind_text(st, 3, s[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)s[i].c.in_bytes);
+		sqlite3_bind_int64(st, 5, (int64_t)s[i].c.out_bytes);
+		sqlite3_bind_int64(st, 6, (int64_t)s[i].c.in_packets);
+		sqlite3_bind_int64(st, 7, (int64_t)s[i].c.out_packets);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO buckets VALUES(?, ?)", -1, &st, NULL))
+		goto fail;
+	for (t = 0; t < TM_TIER_MAX; t++) {
+		if (!keep[t])
+			continue;
+		sqlite3_bind_text(st, 1, tm_tier_names[t], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, tm_tier_start(t, now));
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(db, add) ||
+	    exec(db, "DELETE FROM last; INSERT INTO last SELECT * FROM cur"))
+		goto fail;
+	snprintf(was, sizeof(was), "%lld", (long long)now);
+	if (meta_set(db, "last_sample", was) || exec(db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	err = db_err(db, path, "cannot store a sample");
+	sqlite3_finalize(st);
+	exec(db, "ROLLBACK");
+	return err;
+}
+
+/*
+ * Each tier keeps its newest keep[tier] buckets (-1: all); at most once an
+ * hour unless force.
+ */
+int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
+		     bool force)
+{
+	sqlite3_stmt *st = NULL;
+	char val[32];
+	int t;
+
+	if (!force && meta_get(db, "last_prune", val, sizeof(val)) > 0 &&
+	    now - strtoll(val, NULL, 10) < 3600 && now >= strtoll(val, NULL, 10))
+		return 0;
+	if (exec(db, "BEGIN IMMEDIATE"))
+		return db_err(db, path, "cannot prune");
+	if (sqlite3_prepare_v2(db, "DELETE FROM traffic WHERE tier = ?1 AND start NOT IN"
+			       " (SELECT DISTINCT start FROM traffic WHERE tier = ?1"
+			       "  ORDER BY start DESC LIMIT ?2)", -1, &st, NULL))
+		goto fail;
+	for (t = 0; t < TM_TIER_MAX; t++) {
+		if (keep[t] < 0)
+			continue;
+		sqlite3_bind_text(st, 1, tm_tier_names[t], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, keep[t]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	snprintf(val, sizeof(val), "%lld", (long long)now);
+	if (meta_set(db, "last_prune", val) || exec(db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	exec(db, "ROLLBACK");
+	return db_err(db, path, "cannot prune");
+}
