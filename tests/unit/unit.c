@@ -290,6 +290,7 @@ int main(void)
 	test_text();
 	test_out();
 	test_u32map();
+	test_history();
 	printf("1..%d\n", n);
 	return failed != 0;
 }

@@ -9,5 +9,6 @@ void str_is(const char *got, const char *want, const char *name);
 void test_text(void);
 void test_out(void);
 void test_u32map(void);
+void test_history(void);
 
 #endif
