@@ -62,8 +62,9 @@ TM_COMMON_HELP
 "and restarts of tm-record (each sample is one transaction). Days, months and\n"
 "years begin at local midnight (TZ).\n"
 "\n"
-"Exit status: 0 success (also on SIGTERM, SIGINT), 1 failure or the meter\n"
-"gone, 2 bad usage.\n");
+"When the meter is unloaded, it waits for the next load and records that.\n"
+"Exit status: 0 success (also on SIGTERM, SIGINT), 1 failure or nothing\n"
+"loaded at start, 2 bad usage.\n");
 }
 
 static int parse_keep(const char *opt, const char *arg, int *out)
@@ -350,6 +351,38 @@ static void sleep_interval(double sec)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * The meter was unloaded: what it counted since the last sample is gone
+ * with it (tm-record.service stops before tm.service, and takes a last
+ * sample). Until a load is there again, or a signal; then its counters,
+ * from zero.
+ */
+static int follow(const struct opts *o, struct tm_pins *p, struct tm_names *names)
+{
+	char path[PATH_MAX];
+	struct tm_root r;
+
+	tm_names_free(names);
+	tm_pins_close(p);
+	if (tm_root_name(o->pin_root, &r) ||
+	    tm_path(path, sizeof(path), r.path, tm_maps[TM_MAP_CONTROL].pin))
+		return -EINVAL;
+	tm_err("waiting for the next load at %s", r.path);
+	for (;;) {
+		while (!stop && access(path, F_OK))
+			sleep_interval(o->interval < 1 ? o->interval : 1);
+		if (stop)
+			return -EINTR;
+		/* A load half made, or going again: the next look. */
+		if (!tm_pins_open(p, o->pin_root))
+			break;
+		sleep_interval(0.2);
+	}
+	tm_names_init(names, p);
+	tm_err("recording the new load at %s", r.path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -381,6 +414,13 @@ int main(int argc, char **argv)
 		/* SIGTERM or SIGINT: one last sample, then out. */
 		last = stop;
 		err = one_sample(&o, &pins, &names, db);
+		if (err == -ENOENT && !last) {
+			err = follow(&o, &pins, &names);
+			if (err == -EINTR)
+				return sqlite3_close(db), tm_exit_code(0);
+			if (!err)
+				err = one_sample(&o, &pins, &names, db);
+		}
 	}
 	tm_names_free(&names);
 	sqlite3_close(db);

@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# tm-record: what it stores sums exactly to the traffic made, against
+# nftables and tm's own totals, across tm-load --replace, a full unload and
+# load, and a kill -9 and restart of tm-record itself.
+
+load lib
+
+setup() {
+	tm_setup
+	command -v sqlite3 >/dev/null || skip "needs sqlite3 (scripts/install-deps)"
+	DB=$BIN/history.db
+}
+
+teardown() { tm_teardown; }
+
+A=42671
+B=42672
+
+# q SQL: one value from the database.
+q() {
+	sqlite3 "$DB" "$1"
+}
+
+# wait_db SQL WANT: until the query gives WANT (10 s at most).
+wait_db() {
+	local i got
+	for ((i = 0; i < 200; i++)); do
+		got=$(sqlite3 "$DB" "$1" 2>/dev/null) && [ "$got" = "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "$1: want $2, got $got" >&2
+	return 1
+}
+
+# start_record: tm-record every 0.1 s in the background, as REC.
+start_record() {
+	bg tm-record --db "$DB" --interval 0.1 "$@"
+	REC=${PIDS[-1]}
+}
+
+A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kind = 'user' AND uid = $A"
+
+@test "tm-record's deltas sum exactly to the traffic, across --replace, an unload and load, and kill -9" {
+	new_netns r; local ns=$REPLY
+	ip netns exec "$ns" nft -f - <<-NFT
+		table inet tmrec {
+			chain out {
+				type filter hook output priority 0
+				meta skuid $A counter
+			}
+		}
+	NFT
+	tm-load --cgroup "$CG"
+	start_record
+	# A sends to B over the namespace's loopback: 5 of 100 bytes (128 each).
+	IN_NETNS=$ns udp_exchange "$CG" $A "$CG" $B 127.0.0.1 5 100
+	wait_db "$A_OUT" 640
+	# Programs swapped, counters kept: 3 of 200 (228).
+	tm-load --replace --cgroup "$CG"
+	IN_NETNS=$ns udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 200
+	wait_db "$A_OUT" $((640 + 684))
+	# tm-record killed, traffic while it is down (2 of 300: 328), restarted.
+	kill -9 "$REC"
+	wait "$REC" || true
+	IN_NETNS=$ns udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 300
+	start_record
+	wait_db "$A_OUT" $((640 + 684 + 656))
+	local first_load
+	first_load=$(stat_field $A out_bytes)
+	[ "$first_load" = $((640 + 684 + 656)) ]
+	# A fresh load: its counters start at zero; tm-record waits for it and
+	# takes its values as they are (4 of 50: 78).
+	tm-unload
+	tm-load --cgroup "$CG"
+	IN_NETNS=$ns udp_exchange "$CG" $A "$CG" $B 127.0.0.1 4 50
+	wait_db "$A_OUT" $((640 + 684 + 656 + 312))
+	kill -TERM "$REC"
+	local rc=0
+	wait "$REC" || rc=$?
+	[ "$rc" = 0 ]
+	# nftables saw the same on the wire; tm's two loads add up to it.
+	local nft
+	nft=$(ip netns exec "$ns" nft -j list table inet tmrec |
+		jq '[.nftables[] | .rule? | select(.) | .expr[] | .counter? | select(.)][0].bytes')
+	[ "$nft" = $((640 + 684 + 656 + 312)) ]
+	[ $((first_load + $(stat_field $A out_bytes))) = "$nft" ]
+	# B received the same, and the packets add up.
+	[ "$(q "SELECT sum(in_bytes), sum(in_packets) FROM traffic WHERE tier = 'hour' AND kind = 'user' AND uid = $B")" = \
+		"$nft|14" ]
+	# Every tier holds the same sums, series by series.
+	[ "$(q "SELECT count(*) FROM (SELECT DISTINCT kind, uid, key, s FROM (SELECT kind, uid, key,
+		sum(in_bytes) || ',' || sum(out_bytes) || ',' || sum(in_packets) || ',' || sum(out_packets) AS s
+		FROM traffic GROUP BY tier, kind, uid, key))")" = \
+	   "$(q "SELECT count(*) FROM (SELECT DISTINCT kind, uid, key FROM traffic)")" ]
+	[ "$(q "SELECT count(DISTINCT tier) FROM traffic")" = 5 ]
+	# The other breakdowns: the network, the process name, the cgroup.
+	[ "$(q "SELECT key, sum(out_bytes) FROM traffic WHERE tier = 'day' AND kind = 'net' AND uid = $A GROUP BY key")" = \
+		"127.0.0.0/24|$nft" ]
+	[ "$(q "SELECT key, sum(out_bytes) FROM traffic WHERE tier = 'day' AND kind = 'proc' AND uid = $A GROUP BY key")" = \
+		"tmtraffic|$nft" ]
+	[ "$(q "SELECT key, sum(out_bytes) FROM traffic WHERE tier = 'day' AND kind = 'cgroup' AND uid = $A GROUP BY key")" = \
+		"/$ID|$nft" ]
+}
+
+@test "tm-record: remote networks rolled up to the prefixes asked, IPv4 and IPv6; --once; tiers kept at 0 are not written" {
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$CG" $A "$CG" $B ::1 1 100
+	tm-record --db "$DB" --once --prefix4 8 --prefix6 127 --keep-5min 0 --keep-year 0
+	[ "$(q "SELECT key, sum(out_bytes) FROM traffic WHERE tier = 'hour' AND kind = 'net' AND uid = $A GROUP BY key ORDER BY key")" = \
+		"127.0.0.0/8|256
+::/127|148" ]
+	[ "$(q "SELECT group_concat(DISTINCT tier) FROM (SELECT tier FROM traffic ORDER BY tier)")" = "day,hour,month" ]
+	# Nothing new: a second sample adds nothing.
+	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	[ "$(q "SELECT sum(out_bytes) FROM traffic WHERE tier = 'day' AND kind = 'user'")" = 404 ]
+}
+
+@test "tm-record refuses bad options and a database it cannot use, and changes nothing" {
+	tm-load --cgroup "$CG"
+	local bad
+	for bad in "" "--db" "--db $DB --interval 0" "--db $DB --prefix4 33" "--db $DB --prefix6 x" \
+		"--db $DB --keep-day -2" "--db $DB --keep-hour x" "--db $DB extra"; do
+		run tm-record $bad
+		[ "$status" = 2 ] || { echo "$bad: $status $output" >&2; false; }
+	done
+	[ ! -e "$DB" ]
+	echo "not a database" >"$BIN/junk.db"
+	run tm-record --db "$BIN/junk.db" --once
+	[ "$status" = 1 ]
+	[ "$(cat "$BIN/junk.db")" = "not a database" ]
+	run tm-record --db "$BIN/no/such/dir/h.db" --once
+	[ "$status" = 1 ]
+	tm-unload
+	run tm-record --db "$DB" --once
+	[ "$status" = 1 ]
+	[[ "$output" == *"nothing loaded"* ]]
+}
