@@ -164,7 +164,7 @@ run: deps
 	$(Q)$(MAKE) -s --no-print-directory all
 	$(Q)scripts/run-meter $(OUT)
 
-UNITS := tm.service tm-log.service tm-textfile.service
+UNITS := tm.service tm-log.service tm-textfile.service tm-record.service
 # What install puts under DESTDIR, made with the directories it names (the
 # units with where the commands and the configuration are).
 INSTALLED := $(addprefix $(BINDIR)/,$(CMDS)) \

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# bash completion for tm-load, tm-unload, tm-stat, tm-mask, tm-stream, tm-status and tm-top
+# bash completion for tm-load, tm-unload, tm-stat, tm-mask, tm-stream, tm-status, tm-top and tm-record
 
 _tm_users() {
 	COMPREPLY=($(compgen -u -- "$cur"))
@@ -22,11 +22,11 @@ _tm() {
 			COMPREPLY=($(compgen -W "table json csv prometheus" -- "$cur"))
 		fi
 		return ;;
-	-o|--output|--textfile|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	-o|--output|--textfile|--config|--db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
-	-i|--interval|-n|--count|--iterations|--delay|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
+	-i|--interval|-n|--count|--iterations|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
 	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur")); return ;;
 	-s|--sort)
 		if [ "$cmd" = tm-top ]; then
@@ -52,10 +52,11 @@ _tm() {
 		esac ;;
 	tm-unload) opts="--pin-root --verbose --help" ;;
 	tm-status) opts="--json --pin-root --verbose --help" ;;
+	tm-record) opts="--db --interval --once --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --help" ;;
 	tm-top) opts="--delay --by --depth --sort --user --bits --batch --iterations --exact --pin-root --verbose --help" ;;
 	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --textfile --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
 
-complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top
+complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record

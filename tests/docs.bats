@@ -5,17 +5,17 @@
 
 load lib
 
-CMDS=(tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top)
+CMDS=(tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record)
 
 # help_opts CMD: the long options --help lists, one a line, sorted.
 help_opts() {
-	"$BUILD/$1" --help | grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u
+	"$BUILD/$1" --help | grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z0-9-]*' | grep -oE -- '--[a-z0-9-]+' | sort -u
 }
 
 # man_opts CMD: the long options the man page describes (each .TP item).
 man_opts() {
 	awk 'prev == ".TP" { print } { prev = $0 }' "$TOP/man/$1.8" | sed 's/\\-/-/g' |
-		grep -oE -- '--[a-z][a-z-]*' | sort -u
+		grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
 }
 
 # completion_opts CMD: the long options bash completion offers.

@@ -53,7 +53,7 @@ as_unit() {
 @test "systemd-analyze verify accepts every unit, and would say if one were wrong" {
 	install_at "$BIN/p"
 	local u units=()
-	for u in tm.service tm-log.service tm-textfile.service; do
+	for u in tm.service tm-log.service tm-textfile.service tm-record.service; do
 		units+=("$UNITS/$u")
 	done
 	run systemd-analyze verify --man=no "${units[@]}"
@@ -94,6 +94,12 @@ as_unit() {
 	udp_exchange "$CG" $A "$CG" $A ::1 2 100
 	wait_file "$BIN/text/tm.prom"
 	wait_line "$BIN/log/$A.log" '"bytes":148'
+	# tm-record.service: its tm-record stores a sample (--once here).
+	local rec
+	rec=$(unit_cmd tm-record.service ExecStart)
+	[ "$rec" = "$sbin/tm-record --db /var/lib/tm/history.db" ]
+	as_unit tm-record.service ${rec% *} "$BIN/history.db" --once
+	[ "$(sqlite3 "$BIN/history.db" "SELECT sum(out_bytes) FROM traffic WHERE tier = 'day' AND kind = 'user' AND uid = $A")" = 296 ]
 	# systemctl reload: the file's networks again, the counters kept.
 	tm-mask add 10.0.0.0/8
 	as_unit tm.service $(unit_cmd tm.service ExecReload)
@@ -144,7 +150,7 @@ as_unit() {
 	local f
 	for f in usr/share/man/man8/tm.8 usr/share/man/man8/tm-status.8 \
 		usr/lib/systemd/system/tm.service usr/lib/systemd/system/tm-log.service \
-		usr/lib/systemd/system/tm-textfile.service etc/logrotate.d/tm etc/tm/tm.conf \
+		usr/lib/systemd/system/tm-textfile.service usr/lib/systemd/system/tm-record.service etc/logrotate.d/tm etc/tm/tm.conf \
 		etc/tm/masks usr/share/doc/tm/tm.rules.yml usr/share/bash-completion/completions/tm-stat; do
 		[ -e "$d/$f" ] || { echo "missing: $f" >&2; false; }
 	done
