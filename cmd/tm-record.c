@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <sqlite3.h>
 
@@ -400,6 +401,8 @@ int main(int argc, char **argv)
 	err = tm_pins_open(&pins, o.pin_root);
 	if (err)
 		return tm_exit_code(err);
+	/* Everyone's history: the database (and its -wal, -shm) root's alone. */
+	umask(077);
 	err = tm_history_open(o.db, true, &db);
 	if (err) {
 		tm_pins_close(&pins);

@@ -112,6 +112,8 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 		"127.0.0.0/8|256
 ::/127|148" ]
 	[ "$(q "SELECT group_concat(DISTINCT tier) FROM (SELECT tier FROM traffic ORDER BY tier)")" = "day,hour,month" ]
+	# Everyone's history: readable by root alone.
+	[ "$(stat -c %a "$DB")" = 600 ]
 	# Nothing new: a second sample adds nothing.
 	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
 	[ "$(q "SELECT sum(out_bytes) FROM traffic WHERE tier = 'day' AND kind = 'user'")" = 404 ]
