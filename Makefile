@@ -44,6 +44,10 @@ CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/nu
 ifneq ($(PIN_ROOT),)
 CPPFLAGS += -DTM_DEFAULT_PIN_ROOT='"$(PIN_ROOT)"'
 endif
+# The history a setuid tm-report reads (tm-record.service's database).
+ifneq ($(HISTORY_DB),)
+CPPFLAGS += -DTM_DEFAULT_HISTORY_DB='"$(HISTORY_DB)"'
+endif
 LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lm
 
 # BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
@@ -51,7 +55,7 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -l
 ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
-CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record
+CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report
 # history.c needs SQLite: linked into tm-record and the unit tests only.
 LIB_SRCS := $(filter-out lib/history.c,$(wildcard lib/*.c))
 HIST_OBJ := $(OUT)/lib/history.o
@@ -83,8 +87,8 @@ $(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h | $(OUT)/cmd
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(OUT)/tm-record: $(HIST_OBJ)
-$(OUT)/tm-record: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+$(OUT)/tm-record $(OUT)/tm-report: $(HIST_OBJ)
+$(OUT)/tm-record $(OUT)/tm-report: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
 # tm-top draws with ncurses (its wide-character build: UTF-8 names).
 $(OUT)/cmd/tm-top.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
@@ -186,7 +190,8 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	@# setuid root: opens the pins read-only, drops every privilege, then
 	@# shows the user their own traffic (lib/priv.c); root is unaffected.
-	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat $(DESTDIR)$(BINDIR)/tm-stream $(DESTDIR)$(BINDIR)/tm-top
+	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat $(DESTDIR)$(BINDIR)/tm-stream $(DESTDIR)$(BINDIR)/tm-top \
+		$(DESTDIR)$(BINDIR)/tm-report
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
 	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)

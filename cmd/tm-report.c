@@ -1,0 +1,955 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tm-report: what tm-record kept, for any past hour, day, month or year:
+ * each user's totals in and out, by period, their top remote networks,
+ * processes and cgroups, and the 95th percentile of their five-minute
+ * rates; as a table, JSON, CSV or one self-contained HTML page with a chart
+ * per user (inline SVG, no script, nothing fetched).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "tm.h"
+
+#ifndef TM_DEFAULT_HISTORY_DB
+#define TM_DEFAULT_HISTORY_DB "/var/lib/tm/history.db"
+#endif
+
+#define MAX_USERS 256
+
+enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_HTML, FMT_MAX };
+
+static const char *const fmt_names[FMT_MAX] = { "table", "json", "csv", "html" };
+static const char *const by_names[] = { "hour", "day", "month", "year" };
+
+/* The breakdowns a report tops, as tm-record keeps them. */
+static const struct top_kind {
+	const char *kind, *json, *title;
+} top_kinds[] = {
+	{ "net", "networks", "remote networks" },
+	{ "proc", "processes", "processes" },
+	{ "cgroup", "cgroups", "cgroups" },
+};
+#define NTOP (sizeof(top_kinds) / sizeof(top_kinds[0]))
+
+struct opts {
+	const char *db;
+	uint32_t users[MAX_USERS];
+	int nusers;
+	int64_t since, until;	/* periods starting in [since, until) */
+	bool since_set, until_set;
+	enum tm_tier by;
+	uint64_t top;
+	enum fmt fmt;
+	bool exact, self;
+};
+
+struct period {
+	int64_t start;
+	struct tm_counters c;
+};
+
+struct top {
+	char *key;
+	struct tm_counters c;
+};
+
+struct user {
+	int64_t uid;		/* -1: no owner */
+	struct tm_counters c;
+	bool has_p95;
+	double p95_in, p95_out;	/* bytes a second */
+	struct period *periods;
+	size_t nperiods, pcap;
+	struct top *tops[NTOP];
+	size_t ntops[NTOP];
+};
+
+struct report {
+	const struct opts *o;
+	sqlite3 *db;
+	struct user *users;
+	size_t n, cap;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tm-report [OPTION]...\n"
+"Report what tm-record kept: each user's bytes in and out by hour, day, month\n"
+"or year, their top remote networks, processes and cgroups, and the 95th\n"
+"percentile of their five-minute rates.\n"
+"\n"
+"      --db PATH        the database (default " TM_DEFAULT_HISTORY_DB ")\n"
+"  -u, --user USER      only this user, by name or UID (repeatable)\n"
+"      --since WHEN     periods from WHEN: YYYY, YYYY-MM, YYYY-MM-DD, or\n"
+"                       'YYYY-MM-DD HH:MM', local time; or @SECONDS\n"
+"      --until WHEN     periods before WHEN (same forms)\n"
+"      --by PERIOD      hour, day (default), month or year\n"
+"  -t, --top N          networks, processes and cgroups a user shows (5)\n"
+"      --format FMT     table (default), json, csv or html (one page, a chart\n"
+"                       per user, nothing fetched, no script)\n"
+"  -b, --bytes          exact byte counts in the table\n"
+"  -v, --verbose        more messages\n"
+"  -h, --help           show this help and exit\n"
+"\n"
+"Periods are local time (TZ). The 95th percentile is over the five-minute\n"
+"rows in the range (tm-record keeps two days of them by default), a\n"
+"five-minute interval with no traffic counting as zero.\n"
+"Installed setuid, a user who is not root sees only their own rows, from\n"
+TM_DEFAULT_HISTORY_DB " (no --db), unless in tm-load --group's group.\n"
+"\n"
+"Exit status: 0 success, 1 failure, 2 bad usage.\n");
+}
+
+/* YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] (local), or @SECONDS. */
+static int parse_when(const char *opt, const char *arg, int64_t *out)
+{
+	struct tm tm = { .tm_mday = 1, .tm_isdst = -1 };
+	int y, mo = 1, d = 1, h = 0, mi = 0, s = 0, n = 0, got;
+	char *end;
+
+	if (arg[0] == '@') {
+		long long v;
+
+		errno = 0;
+		v = strtoll(arg + 1, &end, 10);
+		if (arg[1] < '0' || arg[1] > '9' || *end || errno)
+			goto bad;
+		*out = v;
+		return 0;
+	}
+	got = sscanf(arg, "%4d%n-%2d%n-%2d%n %2d:%2d%n:%2d%n", &y, &n, &mo, &n, &d, &n, &h, &mi, &n,
+		     &s, &n);
+	if (got < 1 || got == 4 || (size_t)n != strlen(arg) || y < 1970 || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+		goto bad;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	*out = mktime(&tm);
+	if (tm.tm_mday != d)	/* 2026-02-30 */
+		goto bad;
+	return 0;
+bad:
+	tm_usage_err("%s '%s': a time as YYYY, YYYY-MM, YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or @SECONDS",
+		     opt, arg);
+	return -TM_EUSAGE;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_DB = TM_OPT_OWN, OPT_SINCE, OPT_UNTIL, OPT_BY, OPT_FORMAT };
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "user", required_argument, NULL, 'u' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "top", required_argument, NULL, 't' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c, err, v;
+
+	o->by = TM_TIER_DAY;
+	o->top = 5;
+	o->since = INT64_MIN;
+	o->until = INT64_MAX;
+	while ((c = getopt_long(argc, argv, "u:t:bvh", longopts, NULL)) != -1) {
+		err = 0;
+		switch (c) {
+		case OPT_DB:
+			o->db = optarg;
+			break;
+		case 'u':
+			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
+			break;
+		case OPT_SINCE:
+			err = parse_when("--since", optarg, &o->since);
+			o->since_set = true;
+			break;
+		case OPT_UNTIL:
+			err = parse_when("--until", optarg, &o->until);
+			o->until_set = true;
+			break;
+		case OPT_BY:
+			err = tm_pick("--by", optarg, by_names, 4, &v);
+			o->by = TM_TIER_HOUR + v;
+			break;
+		case 't':
+			err = tm_parse_count("--top", optarg, &o->top);
+			break;
+		case OPT_FORMAT:
+			err = tm_pick("--format", optarg, fmt_names, FMT_MAX, &v);
+			o->fmt = v;
+			break;
+		case 'b':
+			o->exact = true;
+			break;
+		case 'v':
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			tm_usage_err("see the usage");
+			return -TM_EUSAGE;
+		}
+		if (err)
+			return err;
+	}
+	err = tm_no_more_args(argc, argv, optind);
+	if (!err && o->since >= o->until) {
+		tm_usage_err("--since must come before --until");
+		err = -TM_EUSAGE;
+	}
+	return err;
+}
+
+/* ---- reading ---- */
+
+static int db_fail(struct report *r, const char *what)
+{
+	tm_err("%s: %s: %s", r->o->db, what, sqlite3_errmsg(r->db));
+	return -EIO;
+}
+
+static void bind_range(sqlite3_stmt *st, const struct opts *o, int first)
+{
+	sqlite3_bind_int64(st, first, o->since);
+	sqlite3_bind_int64(st, first + 1, o->until);
+}
+
+static void read_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
+{
+	c->in_bytes = sqlite3_column_int64(st, col);
+	c->out_bytes = sqlite3_column_int64(st, col + 1);
+	c->in_packets = sqlite3_column_int64(st, col + 2);
+	c->out_packets = sqlite3_column_int64(st, col + 3);
+}
+
+#define SUMS "sum(in_bytes), sum(out_bytes), sum(in_packets), sum(out_packets)"
+
+static int read_users(struct report *r)
+{
+	static const char sql[] =
+		"SELECT uid, " SUMS " FROM traffic WHERE tier = ?1 AND kind = 'user'"
+		" AND start >= ?2 AND start < ?3 GROUP BY uid"
+		" ORDER BY sum(in_bytes) + sum(out_bytes) DESC, uid";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
+		return db_fail(r, "cannot read");
+	sqlite3_bind_text(st, 1, tm_tier_names[r->o->by], -1, SQLITE_STATIC);
+	bind_range(st, r->o, 2);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t uid = sqlite3_column_int64(st, 0);
+		struct user *u;
+
+		if (!tm_users_match(r->o->users, r->o->nusers, uid < 0 ? TM_UID_UNKNOWN : (uint32_t)uid))
+			continue;
+		if (tm_grow(&r->users, &r->cap, r->n, sizeof(*r->users))) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		u = &r->users[r->n++];
+		memset(u, 0, sizeof(*u));
+		u->uid = uid;
+		read_counters(st, 1, &u->c);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
+}
+
+static int read_periods(struct report *r, struct user *u)
+{
+	static const char sql[] =
+		"SELECT start, " SUMS " FROM traffic WHERE tier = ?1 AND kind = 'user' AND uid = ?4"
+		" AND start >= ?2 AND start < ?3 GROUP BY start ORDER BY start";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
+		return db_fail(r, "cannot read");
+	sqlite3_bind_text(st, 1, tm_tier_names[r->o->by], -1, SQLITE_STATIC);
+	bind_range(st, r->o, 2);
+	sqlite3_bind_int64(st, 4, u->uid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (tm_grow(&u->periods, &u->pcap, u->nperiods, sizeof(*u->periods))) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		u->periods[u->nperiods].start = sqlite3_column_int64(st, 0);
+		read_counters(st, 1, &u->periods[u->nperiods++].c);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
+}
+
+static int read_top(struct report *r, struct user *u, size_t k)
+{
+	static const char sql[] =
+		"SELECT key, " SUMS " FROM traffic WHERE tier = ?1 AND kind = ?5 AND uid = ?4"
+		" AND start >= ?2 AND start < ?3 GROUP BY key"
+		" ORDER BY sum(in_bytes) + sum(out_bytes) DESC, key LIMIT ?6";
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (!r->o->top)
+		return 0;
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
+		return db_fail(r, "cannot read");
+	sqlite3_bind_text(st, 1, tm_tier_names[r->o->by], -1, SQLITE_STATIC);
+	bind_range(st, r->o, 2);
+	sqlite3_bind_int64(st, 4, u->uid);
+	sqlite3_bind_text(st, 5, top_kinds[k].kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)(r->o->top > INT32_MAX ? INT32_MAX : r->o->top));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct top *t;
+
+		if (tm_grow(&u->tops[k], &cap, u->ntops[k], sizeof(*u->tops[k]))) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		t = &u->tops[k][u->ntops[k]++];
+		t->key = strdup((const char *)sqlite3_column_text(st, 0));
+		read_counters(st, 1, &t->c);
+		if (!t->key) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The 95th percentile of the user's five-minute rates in and out: over
+ * every five-minute interval from the first to the last the database has in
+ * the range (for any user), an interval without this user's traffic being 0.
+ * The value at rank ceil(0.95 N), as burstable billing takes it.
+ */
+static int read_p95(struct report *r, struct user *u)
+{
+	static const char span[] =
+		"SELECT min(start), max(start) FROM traffic WHERE tier = '5min'"
+		" AND start >= ?1 AND start < ?2";
+	static const char rows[] =
+		"SELECT start, sum(in_bytes), sum(out_bytes) FROM traffic WHERE tier = '5min'"
+		" AND kind = 'user' AND uid = ?3 AND start >= ?1 AND start < ?2 GROUP BY start";
+	sqlite3_stmt *st;
+	int64_t first, last, n, i, rank;
+	uint64_t *in = NULL, *out = NULL;
+	int rc, err = 0;
+
+	if (sqlite3_prepare_v2(r->db, span, -1, &st, NULL))
+		return db_fail(r, "cannot read");
+	bind_range(st, r->o, 1);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_ROW ? 0 : db_fail(r, "cannot read");
+	}
+	first = sqlite3_column_int64(st, 0);
+	last = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	n = (last - first) / 300 + 1;
+	if (n <= 0 || n > 100000000)
+		return 0;
+	in = calloc(n, sizeof(*in));
+	out = calloc(n, sizeof(*out));
+	if (!in || !out) {
+		err = -ENOMEM;
+		goto done;
+	}
+	if (sqlite3_prepare_v2(r->db, rows, -1, &st, NULL)) {
+		err = db_fail(r, "cannot read");
+		goto done;
+	}
+	bind_range(st, r->o, 1);
+	sqlite3_bind_int64(st, 3, u->uid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		i = (sqlite3_column_int64(st, 0) - first) / 300;
+		if (i >= 0 && i < n) {
+			in[i] = sqlite3_column_int64(st, 1);
+			out[i] = sqlite3_column_int64(st, 2);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		err = db_fail(r, "cannot read");
+		goto done;
+	}
+	qsort(in, n, sizeof(*in), cmp_u64);
+	qsort(out, n, sizeof(*out), cmp_u64);
+	rank = (n * 95 + 99) / 100;	/* ceil(0.95 n), at least 1 */
+	u->p95_in = in[rank - 1] / 300.0;
+	u->p95_out = out[rank - 1] / 300.0;
+	u->has_p95 = true;
+done:
+	free(in);
+	free(out);
+	return err;
+}
+
+static int read_report(struct report *r)
+{
+	size_t i, k;
+	int err = read_users(r);
+
+	for (i = 0; i < r->n && !err; i++) {
+		err = read_periods(r, &r->users[i]);
+		for (k = 0; k < NTOP && !err; k++)
+			err = read_top(r, &r->users[i], k);
+		if (!err)
+			err = read_p95(r, &r->users[i]);
+	}
+	return err;
+}
+
+static void report_free(struct report *r)
+{
+	size_t i, k, j;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->users[i].periods);
+		for (k = 0; k < NTOP; k++) {
+			for (j = 0; j < r->users[i].ntops[k]; j++)
+				free(r->users[i].tops[k][j].key);
+			free(r->users[i].tops[k]);
+		}
+	}
+	free(r->users);
+}
+
+/* ---- writing ---- */
+
+static const char *user_name(const struct user *u, char *buf, size_t len)
+{
+	const char *name;
+
+	if (u->uid < 0)
+		return "unknown";
+	name = tm_uid_name((uint32_t)u->uid);
+	if (name)
+		return name;
+	snprintf(buf, len, "%lld", (long long)u->uid);
+	return buf;
+}
+
+/* A period's start as people read it, by the size of the period. */
+static void period_text(const struct opts *o, int64_t start, char *buf, size_t len)
+{
+	static const char *const fmts[] = { "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m", "%Y" };
+	time_t t = start;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, fmts[o->by - TM_TIER_HOUR], &tm);
+}
+
+static void iso_time(int64_t start, char *buf, size_t len)
+{
+	time_t t = start;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
+}
+
+/* Text made safe by fn into a buffer of its own, written to f. */
+static void put_safe(FILE *f, void (*fn)(struct tm_buf *, const char *, size_t), const char *s)
+{
+	size_t n = strlen(s), cap = 6 * n + 8;
+	char *buf = malloc(cap);
+	struct tm_buf b = { buf, buf + cap };
+
+	if (!buf)
+		return;
+	fn(&b, s, n);
+	fwrite(buf, 1, b.p - buf, f);
+	free(buf);
+}
+
+/* HTML text: as a table shows it (no control character, valid UTF-8), then escaped. */
+static void put_html(FILE *f, const char *s)
+{
+	size_t n = strlen(s), cap = 4 * n + 8;
+	char *buf = malloc(cap), *p;
+	struct tm_buf b = { buf, buf + cap };
+
+	if (!buf)
+		return;
+	tm_put_text(&b, s, n);
+	for (p = buf; p < b.p; p++) {
+		switch (*p) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: putc(*p, f); break;
+		}
+	}
+	free(buf);
+}
+
+static void put_size(FILE *f, const struct opts *o, uint64_t v)
+{
+	char buf[40];
+	TM_BUF(b, buf);
+
+	if (o->exact)
+		tm_put_u64(&b, v);
+	else
+		tm_put_size(&b, v);
+	fwrite(buf, 1, b.p - buf, f);
+}
+
+static void put_rate(FILE *f, double v)
+{
+	char buf[40];
+	TM_BUF(b, buf);
+
+	tm_put_rate(&b, v);
+	fwrite(buf, 1, b.p - buf, f);
+}
+
+static void range_text(const struct opts *o, char *buf, size_t len)
+{
+	char a[32] = "the first", z[32] = "the last";
+	time_t t;
+	struct tm tm;
+
+	if (o->since_set) {
+		t = o->since;
+		localtime_r(&t, &tm);
+		strftime(a, sizeof(a), "%Y-%m-%d %H:%M", &tm);
+	}
+	if (o->until_set) {
+		t = o->until;
+		localtime_r(&t, &tm);
+		strftime(z, sizeof(z), "before %Y-%m-%d %H:%M", &tm);
+	}
+	snprintf(buf, len, "by %s, from %s to %s", by_names[o->by - TM_TIER_HOUR], a, z);
+}
+
+static void write_table(const struct report *r, FILE *f)
+{
+	const struct opts *o = r->o;
+	char name[32], when[40], range[128];
+	size_t i, j, k;
+
+	range_text(o, range, sizeof(range));
+	fprintf(f, "tm-report  %s\n", range);
+	if (!r->n)
+		fprintf(f, "\n(no traffic recorded in this range)\n");
+	for (i = 0; i < r->n; i++) {
+		const struct user *u = &r->users[i];
+
+		fputc('\n', f);
+		put_safe(f, tm_put_text, user_name(u, name, sizeof(name)));
+		if (u->uid >= 0)
+			fprintf(f, " (uid %lld)", (long long)u->uid);
+		fputs("  in ", f);
+		put_size(f, o, u->c.in_bytes);
+		fputs("  out ", f);
+		put_size(f, o, u->c.out_bytes);
+		if (u->has_p95) {
+			fputs("  95th percentile in ", f);
+			put_rate(f, u->p95_in);
+			fputs(" out ", f);
+			put_rate(f, u->p95_out);
+		}
+		fputc('\n', f);
+		for (j = 0; j < u->nperiods; j++) {
+			period_text(o, u->periods[j].start, when, sizeof(when));
+			fprintf(f, "  %-16s  in ", when);
+			put_size(f, o, u->periods[j].c.in_bytes);
+			fputs("  out ", f);
+			put_size(f, o, u->periods[j].c.out_bytes);
+			fputc('\n', f);
+		}
+		for (k = 0; k < NTOP; k++) {
+			if (!u->ntops[k])
+				continue;
+			fprintf(f, "  top %s:\n", top_kinds[k].title);
+			for (j = 0; j < u->ntops[k]; j++) {
+				fputs("    ", f);
+				put_safe(f, tm_put_text, u->tops[k][j].key);
+				fputs("  in ", f);
+				put_size(f, o, u->tops[k][j].c.in_bytes);
+				fputs("  out ", f);
+				put_size(f, o, u->tops[k][j].c.out_bytes);
+				fputc('\n', f);
+			}
+		}
+	}
+}
+
+static void json_counters(FILE *f, const struct tm_counters *c)
+{
+	fprintf(f, "\"in_bytes\":%llu,\"out_bytes\":%llu,\"in_packets\":%llu,\"out_packets\":%llu",
+		(unsigned long long)c->in_bytes, (unsigned long long)c->out_bytes,
+		(unsigned long long)c->in_packets, (unsigned long long)c->out_packets);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	putc('"', f);
+	put_safe(f, tm_put_json, s);
+	putc('"', f);
+}
+
+static void write_json(const struct report *r, FILE *f)
+{
+	const struct opts *o = r->o;
+	char name[32], when[40];
+	size_t i, j, k;
+
+	fprintf(f, "{\"by\":\"%s\",\"since\":", by_names[o->by - TM_TIER_HOUR]);
+	if (o->since_set)
+		fprintf(f, "%lld", (long long)o->since);
+	else
+		fputs("null", f);
+	fputs(",\"until\":", f);
+	if (o->until_set)
+		fprintf(f, "%lld", (long long)o->until);
+	else
+		fputs("null", f);
+	fputs(",\"users\":[", f);
+	for (i = 0; i < r->n; i++) {
+		const struct user *u = &r->users[i];
+
+		fputs(i ? ",{\"user\":" : "{\"user\":", f);
+		json_str(f, user_name(u, name, sizeof(name)));
+		if (u->uid >= 0)
+			fprintf(f, ",\"uid\":%lld,", (long long)u->uid);
+		else
+			fputs(",\"uid\":null,", f);
+		json_counters(f, &u->c);
+		if (u->has_p95)
+			fprintf(f, ",\"p95_in_rate\":%.3f,\"p95_out_rate\":%.3f", u->p95_in, u->p95_out);
+		else
+			fputs(",\"p95_in_rate\":null,\"p95_out_rate\":null", f);
+		fputs(",\"periods\":[", f);
+		for (j = 0; j < u->nperiods; j++) {
+			iso_time(u->periods[j].start, when, sizeof(when));
+			fprintf(f, "%s{\"start\":\"%s\",\"ts\":%lld,", j ? "," : "", when,
+				(long long)u->periods[j].start);
+			json_counters(f, &u->periods[j].c);
+			putc('}', f);
+		}
+		putc(']', f);
+		for (k = 0; k < NTOP; k++) {
+			fprintf(f, ",\"%s\":[", top_kinds[k].json);
+			for (j = 0; j < u->ntops[k]; j++) {
+				fputs(j ? ",{\"key\":" : "{\"key\":", f);
+				json_str(f, u->tops[k][j].key);
+				putc(',', f);
+				json_counters(f, &u->tops[k][j].c);
+				putc('}', f);
+			}
+			putc(']', f);
+		}
+		putc('}', f);
+	}
+	fputs("]}\n", f);
+}
+
+static void csv_row(FILE *f, const char *section, const struct user *u, const char *start,
+		    const char *key, const struct tm_counters *c)
+{
+	char name[32];
+
+	fprintf(f, "%s,", section);
+	put_safe(f, tm_put_csv, user_name(u, name, sizeof(name)));
+	if (u->uid >= 0)
+		fprintf(f, ",%lld,", (long long)u->uid);
+	else
+		fputs(",,", f);
+	fprintf(f, "%s,", start);
+	put_safe(f, tm_put_csv, key);
+	fprintf(f, ",%llu,%llu,%llu,%llu\n", (unsigned long long)c->in_bytes,
+		(unsigned long long)c->out_bytes, (unsigned long long)c->in_packets,
+		(unsigned long long)c->out_packets);
+}
+
+static void write_csv(const struct report *r, FILE *f)
+{
+	char when[40];
+	size_t i, j, k;
+
+	fputs("section,user,uid,start,key,in_bytes,out_bytes,in_packets,out_packets\n", f);
+	for (i = 0; i < r->n; i++) {
+		const struct user *u = &r->users[i];
+
+		csv_row(f, "total", u, "", "", &u->c);
+		for (j = 0; j < u->nperiods; j++) {
+			iso_time(u->periods[j].start, when, sizeof(when));
+			csv_row(f, "period", u, when, "", &u->periods[j].c);
+		}
+		for (k = 0; k < NTOP; k++)
+			for (j = 0; j < u->ntops[k]; j++)
+				csv_row(f, top_kinds[k].kind, u, "", u->tops[k][j].key, &u->tops[k][j].c);
+	}
+}
+
+/*
+ * A user's chart: a pair of bars (in, out) per period, scaled to the
+ * largest, the largest's size on the axis, the first and last period under
+ * it, and each bar's exact figure as its title (shown on hover, no script).
+ */
+static void svg_chart(const struct report *r, const struct user *u, FILE *f)
+{
+	const int w = 720, h = 220, left = 80, right = 10, top = 20, bottom = 40;
+	const int plot_w = w - left - right, plot_h = h - top - bottom;
+	uint64_t max = 1;
+	char name[32], when[40];
+	size_t j;
+	double slot;
+
+	for (j = 0; j < u->nperiods; j++) {
+		if (u->periods[j].c.in_bytes > max)
+			max = u->periods[j].c.in_bytes;
+		if (u->periods[j].c.out_bytes > max)
+			max = u->periods[j].c.out_bytes;
+	}
+	/* A bar no wider than 30 pixels, however few the periods. */
+	slot = u->nperiods ? (double)plot_w / u->nperiods : plot_w;
+	if (slot > 75)
+		slot = 75;
+	fprintf(f, "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" "
+		   "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" aria-label=\"", w, h, w, h);
+	put_html(f, user_name(u, name, sizeof(name)));
+	fprintf(f, ": bytes in and out by %s\">\n", by_names[r->o->by - TM_TIER_HOUR]);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left,
+		top + plot_h, left + plot_w, top + plot_h);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left, top,
+		left, top + plot_h);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">", left - 6, top + 4);
+	{
+		struct opts o = *r->o;
+
+		o.exact = false;
+		put_size(f, &o, max);
+	}
+	fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">0</text>\n",
+		left - 6, top + plot_h + 4);
+	for (j = 0; j < u->nperiods; j++) {
+		const struct period *p = &u->periods[j];
+		double x = left + j * slot, bw = slot * 0.4;
+		double hin = (double)p->c.in_bytes / max * plot_h;
+		double hout = (double)p->c.out_bytes / max * plot_h;
+
+		period_text(r->o, p->start, when, sizeof(when));
+		fprintf(f, "<rect class=\"in\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
+			   "<title>%s in: %llu bytes</title></rect>\n",
+			x + slot * 0.1, top + plot_h - hin, bw, hin, when,
+			(unsigned long long)p->c.in_bytes);
+		fprintf(f, "<rect class=\"out\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
+			   "<title>%s out: %llu bytes</title></rect>\n",
+			x + slot * 0.5, top + plot_h - hout, bw, hout, when,
+			(unsigned long long)p->c.out_bytes);
+	}
+	if (u->nperiods) {
+		period_text(r->o, u->periods[0].start, when, sizeof(when));
+		fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"tick\">%s</text>\n", left,
+			top + plot_h + 18, when);
+		period_text(r->o, u->periods[u->nperiods - 1].start, when, sizeof(when));
+		if (u->nperiods > 1)
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"tick\" text-anchor=\"end\">%s</text>\n",
+				left + u->nperiods * slot, top + plot_h + 34, when);
+	}
+	fprintf(f, "<rect class=\"in\" x=\"%d\" y=\"4\" width=\"10\" height=\"10\"/>"
+		   "<text x=\"%d\" y=\"13\" class=\"tick\">in</text>"
+		   "<rect class=\"out\" x=\"%d\" y=\"4\" width=\"10\" height=\"10\"/>"
+		   "<text x=\"%d\" y=\"13\" class=\"tick\">out</text>\n</svg>\n",
+		left + plot_w - 90, left + plot_w - 76, left + plot_w - 45, left + plot_w - 31);
+}
+
+static void html_counters_row(FILE *f, const struct opts *o, const char *first,
+			      const struct tm_counters *c, bool html_first)
+{
+	fputs("<tr><td>", f);
+	if (html_first)
+		put_html(f, first);
+	else
+		fputs(first, f);
+	fputs("</td><td class=\"n\">", f);
+	put_size(f, o, c->in_bytes);
+	fputs("</td><td class=\"n\">", f);
+	put_size(f, o, c->out_bytes);
+	fprintf(f, "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td></tr>\n",
+		(unsigned long long)c->in_packets, (unsigned long long)c->out_packets);
+}
+
+static void write_html(const struct report *r, FILE *f)
+{
+	const struct opts *o = r->o;
+	char name[32], when[40], range[128];
+	size_t i, j, k;
+
+	range_text(o, range, sizeof(range));
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width\">\n"
+	      "<title>tm: network traffic by user</title>\n<style>\n"
+	      "body { font: 15px/1.4 sans-serif; margin: 2em auto; max-width: 760px; color: #222; }\n"
+	      "h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: .8em; }\n"
+	      "h2 span, .range { color: #666; font-weight: normal; }\n"
+	      "table { border-collapse: collapse; margin: .6em 0; }\n"
+	      "td, th { padding: .15em .8em .15em 0; text-align: left; } td.n, th.n { text-align: right; }\n"
+	      "th { font-weight: 600; border-bottom: 1px solid #ccc; }\n"
+	      ".chart .in { fill: #3b78b0; } .chart .out { fill: #e08a2c; }\n"
+	      ".chart .axis { stroke: #888; } .chart .tick { font: 11px sans-serif; fill: #444; }\n"
+	      "</style>\n</head>\n<body>\n<h1>Network traffic by user</h1>\n<p class=\"range\">", f);
+	fputs(range, f);
+	fputs("</p>\n", f);
+	if (!r->n)
+		fputs("<p>No traffic recorded in this range.</p>\n", f);
+	for (i = 0; i < r->n; i++) {
+		const struct user *u = &r->users[i];
+
+		fprintf(f, "<section class=\"user\" id=\"uid-%lld\">\n<h2>", (long long)u->uid);
+		put_html(f, user_name(u, name, sizeof(name)));
+		if (u->uid >= 0)
+			fprintf(f, " <span>(uid %lld)</span>", (long long)u->uid);
+		fputs("</h2>\n<p class=\"totals\">In <b>", f);
+		put_size(f, o, u->c.in_bytes);
+		fprintf(f, "</b> (%llu bytes), out <b>", (unsigned long long)u->c.in_bytes);
+		put_size(f, o, u->c.out_bytes);
+		fprintf(f, "</b> (%llu bytes)", (unsigned long long)u->c.out_bytes);
+		if (u->has_p95) {
+			fputs("; 95th percentile rate in ", f);
+			put_rate(f, u->p95_in);
+			fputs(", out ", f);
+			put_rate(f, u->p95_out);
+		}
+		fputs(".</p>\n", f);
+		svg_chart(r, u, f);
+		fprintf(f, "<table>\n<tr><th>%s</th><th class=\"n\">in</th><th class=\"n\">out</th>"
+			   "<th class=\"n\">packets in</th><th class=\"n\">packets out</th></tr>\n",
+			by_names[o->by - TM_TIER_HOUR]);
+		for (j = 0; j < u->nperiods; j++) {
+			period_text(o, u->periods[j].start, when, sizeof(when));
+			html_counters_row(f, o, when, &u->periods[j].c, false);
+		}
+		fputs("</table>\n", f);
+		for (k = 0; k < NTOP; k++) {
+			if (!u->ntops[k])
+				continue;
+			fprintf(f, "<table>\n<tr><th>top %s</th><th class=\"n\">in</th><th class=\"n\">out</th>"
+				   "<th class=\"n\">packets in</th><th class=\"n\">packets out</th></tr>\n",
+				top_kinds[k].title);
+			for (j = 0; j < u->ntops[k]; j++)
+				html_counters_row(f, o, u->tops[k][j].key, &u->tops[k][j].c, true);
+			fputs("</table>\n", f);
+		}
+		fputs("</section>\n", f);
+	}
+	fputs("<p class=\"range\">Made by tm-report. Bytes are IP lengths; periods are local time.</p>\n"
+	      "</body>\n</html>\n", f);
+}
+
+/*
+ * Read-only, and read once (so SQLite has its -wal and -shm open) before a
+ * setuid caller drops its privileges.
+ */
+static int open_db(const char *path, sqlite3 **db)
+{
+	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(*db, "SELECT count(*) FROM meta", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		tm_err("cannot read %s: %s", path, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		sqlite3_close(*db);
+		*db = NULL;
+		return -EIO;
+	}
+	sqlite3_busy_timeout(*db, 10000);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct opts o;
+	struct report r = { .o = &o };
+	bool self = tm_self_view(), all = false;
+	sqlite3 *db = NULL;
+	int err = 0;
+
+	tm_init("tm-report");
+	/* A user's self-view: the built-in database, opened before anything they gave is read. */
+	if (self) {
+		struct tm_pins pins;
+		/* The load's admin group, if a meter is loaded, sees everyone. */
+		int perr = access(TM_DEFAULT_PIN_ROOT "/control", F_OK) ? -ENOENT :
+			   tm_pins_open_rdonly(&pins, TM_DEFAULT_PIN_ROOT);
+
+		err = open_db(TM_DEFAULT_HISTORY_DB, &db);
+		tm_drop_privileges();
+		all = !perr && tm_admin(pins.control);
+		if (!perr)
+			tm_pins_close(&pins);
+	}
+	if (!err)
+		err = parse_args(argc, argv, &o);
+	if (!err && self) {
+		if (o.db) {
+			tm_usage_err("--db: only root chooses the database (this tm-report reads %s)",
+				     TM_DEFAULT_HISTORY_DB);
+			err = -TM_EUSAGE;
+		} else if (!all) {
+			err = tm_self_view_users(o.users, &o.nusers);
+		}
+		o.db = TM_DEFAULT_HISTORY_DB;
+	}
+	if (!err && !self) {
+		if (!o.db)
+			o.db = TM_DEFAULT_HISTORY_DB;
+		err = open_db(o.db, &db);
+	}
+	if (!err) {
+		r.db = db;
+		err = read_report(&r);
+	}
+	if (!err) {
+		if (o.fmt == FMT_JSON)
+			write_json(&r, stdout);
+		else if (o.fmt == FMT_CSV)
+			write_csv(&r, stdout);
+		else if (o.fmt == FMT_HTML)
+			write_html(&r, stdout);
+		else
+			write_table(&r, stdout);
+		if (fflush(stdout) || ferror(stdout))
+			err = errno == EPIPE ? 0 : -errno;
+	}
+	report_free(&r);
+	sqlite3_close(db);
+	return tm_exit_code(err);
+}
