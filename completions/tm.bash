@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# bash completion for tm-load, tm-unload, tm-stat, tm-mask, tm-stream, tm-status, tm-top and tm-record
+# bash completion for tm-load, tm-unload, tm-stat, tm-mask, tm-stream, tm-status, tm-top, tm-record and tm-report
 
 _tm_users() {
 	COMPREPLY=($(compgen -u -- "$cur"))
@@ -16,7 +16,9 @@ _tm() {
 	-c|--cgroup) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-u|--user) _tm_users; return ;;
 	--format)
-		if [ "$cmd" = tm-stream ]; then
+		if [ "$cmd" = tm-report ]; then
+			COMPREPLY=($(compgen -W "table json csv html" -- "$cur"))
+		elif [ "$cmd" = tm-stream ]; then
 			COMPREPLY=($(compgen -W "json csv" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "table json csv prometheus" -- "$cur"))
@@ -27,7 +29,14 @@ _tm() {
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
 	-i|--interval|-n|--count|--iterations|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
-	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur")); return ;;
+	-B|--by)
+		if [ "$cmd" = tm-report ]; then
+			COMPREPLY=($(compgen -W "hour day month year" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur"))
+		fi
+		return ;;
+	--since|--until) return ;;
 	-s|--sort)
 		if [ "$cmd" = tm-top ]; then
 			COMPREPLY=($(compgen -W "rate in out bytes" -- "$cur"))
@@ -53,10 +62,11 @@ _tm() {
 	tm-unload) opts="--pin-root --verbose --help" ;;
 	tm-status) opts="--json --pin-root --verbose --help" ;;
 	tm-record) opts="--db --interval --once --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --help" ;;
+	tm-report) opts="--db --user --since --until --by --top --format --bytes --verbose --help" ;;
 	tm-top) opts="--delay --by --depth --sort --user --bits --batch --iterations --exact --pin-root --verbose --help" ;;
 	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --textfile --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
 
-complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record
+complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report

@@ -5,7 +5,7 @@
 
 load lib
 
-CMDS=(tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record)
+CMDS=(tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report)
 
 # help_opts CMD: the long options --help lists, one a line, sorted.
 help_opts() {

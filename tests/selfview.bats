@@ -20,7 +20,7 @@ setup_file() {
 	chmod 0755 "$SV"
 	export SV SV_ROOT=/sys/fs/bpf/tmsv${SV##*.}
 	# Built with its own pin root: what its setuid tm-stat reads.
-	make -s -C "$BATS_TEST_DIRNAME/.." OUT="$SV/build" PIN_ROOT="$SV_ROOT" \
+	make -s -C "$BATS_TEST_DIRNAME/.." OUT="$SV/build" PIN_ROOT="$SV_ROOT" HISTORY_DB="$SV/history.db" \
 		install DESTDIR="$SV/inst" PREFIX=/usr >/dev/null
 	export SBIN=$SV/inst/usr/sbin
 }
@@ -54,8 +54,9 @@ traffic() {
 	udp_exchange "$CG" $B "$CG" $B 127.0.0.1 2 300
 }
 
-@test "the installed tm-stat, tm-stream and tm-top are setuid root and the rest is not" {
-	[ "$(stat -c '%a %U' "$SBIN/tm-stat" "$SBIN/tm-stream" "$SBIN/tm-top")" = "4755 root
+@test "the installed tm-stat, tm-stream, tm-top and tm-report are setuid root and the rest is not" {
+	[ "$(stat -c '%a %U' "$SBIN/tm-stat" "$SBIN/tm-stream" "$SBIN/tm-top" "$SBIN/tm-report")" = "4755 root
+4755 root
 4755 root
 4755 root" ]
 	for c in tm-load tm-unload tm-mask; do
@@ -131,6 +132,30 @@ traffic() {
 	# Root sees both.
 	run "$SBIN/tm-top" --batch -n 1 --delay 0.1
 	[ "$(sed -n '5,$p' <<<"$output" | awk 'NF { print $1 }' | sort -u | wc -l)" = 2 ]
+}
+
+@test "a user's tm-report shows their own history only, from the database root keeps" {
+	rm -f "$SV"/history.db*
+	tm-load --cgroup "$CG"
+	traffic
+	tm-record --db "$SV/history.db" --once
+	[ "$(stat -c '%a %U' "$SV/history.db")" = "600 root" ]
+	! setpriv --reuid=$A --regid=$A --clear-groups cat "$SV/history.db" >/dev/null 2>&1
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-report" --format json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.users[] | [.uid, .out_bytes]]' <<<"$output")" = "[[$A,512]]" ]
+	run setpriv --reuid=$B --regid=$B --clear-groups "$SBIN/tm-report" --format csv
+	[ "$status" = 0 ]
+	[ "$(awk -F, 'NR > 1 { print $3 }' <<<"$output" | sort -u)" = "$B" ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-report" --user $B
+	[ "$status" = 1 ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-report" --db "$SV/history.db"
+	[ "$status" = 2 ]
+	[[ "$output" == *"only root chooses the database"* ]]
+	# Root sees both.
+	run "$SBIN/tm-report" --format json
+	[ "$(jq '.users | length' <<<"$output")" = 2 ]
+	rm -f "$SV"/history.db*
 }
 
 @test "a user cannot ask for another's rows, choose the pin root or reach the pins another way" {
