@@ -56,7 +56,8 @@ ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
 CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report
-# history.c needs SQLite: linked into tm-record and the unit tests only.
+# history.c needs SQLite: linked into tm-record, tm-report, tm-stat (--history)
+# and the unit tests only.
 LIB_SRCS := $(filter-out lib/history.c,$(wildcard lib/*.c))
 HIST_OBJ := $(OUT)/lib/history.o
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
@@ -87,8 +88,8 @@ $(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h | $(OUT)/cmd
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(OUT)/tm-record $(OUT)/tm-report: $(HIST_OBJ)
-$(OUT)/tm-record $(OUT)/tm-report: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+$(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: $(HIST_OBJ)
+$(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
 # tm-top draws with ncurses (its wide-character build: UTF-8 names).
 $(OUT)/cmd/tm-top.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)

@@ -306,26 +306,6 @@ static int read_sample(const struct opts *o, const struct tm_pins *p, struct tm_
 	return err;
 }
 
-/* The load the counters belong to: this boot, and the control map's ID. */
-static int load_name(const struct tm_pins *p, char *out, size_t len)
-{
-	struct bpf_map_info info = {};
-	__u32 ilen = sizeof(info);
-	char boot[64] = "";
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-
-	if (f) {
-		if (!fgets(boot, sizeof(boot), f))
-			boot[0] = 0;
-		fclose(f);
-	}
-	boot[strcspn(boot, "\n")] = 0;
-	if (bpf_obj_get_info_by_fd(p->fd[TM_MAP_CONTROL], &info, &ilen))
-		return -errno;
-	snprintf(out, len, "%s:%u", boot, info.id);
-	return 0;
-}
-
 static int one_sample(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		      sqlite3 *db)
 {
@@ -334,7 +314,7 @@ static int one_sample(const struct opts *o, const struct tm_pins *p, struct tm_n
 	int64_t now = time(NULL);
 	int err;
 
-	err = load_name(p, load, sizeof(load));
+	err = tm_history_load_name(p, load, sizeof(load));
 	if (!err)
 		err = read_sample(o, p, names, &sm);
 	if (!err)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <sqlite3.h>
 
 #include "tm.h"
 
@@ -39,6 +40,7 @@ struct opts {
 	bool self;		/* a user's self-view: their rows, no host notes */
 	const char *output;
 	const char *textfile;	/* the Prometheus exposition, renamed into place */
+	const char *history;	/* tm-record's database: this day's and month's totals */
 	bool by_set, sort_set;
 };
 
@@ -78,6 +80,8 @@ static void usage(FILE *f)
 "                       textfile directory, a name ending .prom): a new file\n"
 "                       renamed over it, once or every --interval; removed\n"
 "                       when the meter is unloaded\n"
+"      --history PATH   with prometheus: also gauges of each user's bytes this\n"
+"                       day and this month to now (tm-record's database PATH)\n"
 TM_COMMON_HELP
 "\n"
 "Rows: user, uid, in_bytes, out_bytes, in_packets, out_packets, and the keys\n"
@@ -103,7 +107,7 @@ TM_COMMON_HELP
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE };
+	enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE, OPT_HISTORY };
 	static const struct option longopts[] = {
 		{ "by", required_argument, NULL, 'B' },
 		{ "depth", required_argument, NULL, 'd' },
@@ -117,6 +121,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "count", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "textfile", required_argument, NULL, OPT_TEXTFILE },
+		{ "history", required_argument, NULL, OPT_HISTORY },
 		TM_COMMON_OPTIONS,
 		{}
 	};
@@ -181,6 +186,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->output = optarg;
 			err = tm_check_template(optarg, "uU");
 			break;
+		case OPT_HISTORY:
+			o->history = optarg;
+			break;
 		case OPT_TEXTFILE:
 			o->textfile = optarg;
 			if (!*optarg || optarg[strlen(optarg) - 1] == '/') {
@@ -219,6 +227,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			tm_usage_err("--interval goes with --textfile for --format prometheus");
 			return -TM_EUSAGE;
 		}
+	}
+	if (o->history && o->format != TM_FMT_PROMETHEUS) {
+		tm_usage_err("--history goes with --format prometheus");
+		return -TM_EUSAGE;
 	}
 	if (have_count && !o->interval) {
 		tm_usage_err("--count goes with --interval");
@@ -439,6 +451,96 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 	return err;
 }
 
+/* This day's and this month's totals, gathered for the gauges. */
+struct current {
+	const struct opts *o;
+	struct { int64_t uid; struct tm_counters day, month; } *v;
+	size_t n, cap;
+};
+
+static int add_current(int64_t uid, const struct tm_counters *day, const struct tm_counters *month,
+		       void *ctx)
+{
+	struct current *c = ctx;
+
+	if (!tm_users_match(c->o->users, c->o->nusers, uid < 0 ? TM_UID_UNKNOWN : (uint32_t)uid))
+		return 0;
+	if (tm_grow(&c->v, &c->cap, c->n, sizeof(*c->v)))
+		return -ENOMEM;
+	c->v[c->n].uid = uid;
+	c->v[c->n].day = *day;
+	c->v[c->n++].month = *month;
+	return 0;
+}
+
+struct history_ctx {
+	const struct opts *o;
+	const struct tm_pins *p;
+};
+
+/*
+ * --history: gauges of each user's bytes this calendar day and month (local
+ * time) to now, which PromQL's windows cannot say: the history's rows, and
+ * what the counters grew since the sample they end at.
+ */
+static int history_gauges(FILE *f, void *ctx)
+{
+	static const struct { const char *name, *help; bool month, out; } g[] = {
+		{ "tm_day_receive_bytes", "Bytes received this day (local time) to now", false, false },
+		{ "tm_day_transmit_bytes", "Bytes sent this day (local time) to now", false, true },
+		{ "tm_month_receive_bytes", "Bytes received this month (local time) to now", true, false },
+		{ "tm_month_transmit_bytes", "Bytes sent this month (local time) to now", true, true },
+	};
+	const struct history_ctx *h = ctx;
+	struct current cur = { .o = h->o };
+	struct tm_rows s = {};
+	struct tm_series *series = NULL;
+	char load[128], uid[24];
+	sqlite3 *db = NULL;
+	size_t i, k;
+	int err;
+
+	if (sqlite3_open_v2(h->o->history, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL)) {
+		tm_err("cannot read %s: %s", h->o->history, db ? sqlite3_errmsg(db) : "no memory");
+		sqlite3_close(db);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	err = tm_history_load_name(h->p, load, sizeof(load));
+	if (!err)
+		err = tm_rows_read(h->p, TM_BY_USER, h->o->users, h->o->nusers, &s);
+	if (!err && !(series = calloc(s.n ? s.n : 1, sizeof(*series))))
+		err = -ENOMEM;
+	for (i = 0, k = 0; !err && i < s.n; i++)
+		if (!s.v[i].untracked)
+			series[k++] = (struct tm_series){ "user", s.v[i].uid, "", s.v[i].c };
+	if (!err)
+		err = tm_history_current(db, h->o->history, load, series, k, time(NULL), add_current,
+					 &cur);
+	for (k = 0; !err && k < sizeof(g) / sizeof(g[0]); k++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name, g[k].help, g[k].name);
+		for (i = 0; i < cur.n; i++) {
+			const struct tm_counters *c = g[k].month ? &cur.v[i].month : &cur.v[i].day;
+			const char *name = cur.v[i].uid < 0 ? "unknown" : tm_uid_name(cur.v[i].uid);
+
+			snprintf(uid, sizeof(uid), "%lld", (long long)cur.v[i].uid);
+			fprintf(f, "%s{", g[k].name);
+			tm_prom_label(f, "user", name ? name : uid, strlen(name ? name : uid));
+			if (cur.v[i].uid >= 0) {
+				putc(',', f);
+				tm_prom_label(f, "uid", uid, strlen(uid));
+			}
+			fprintf(f, "} %llu\n",
+				(unsigned long long)(g[k].out ? c->out_bytes : c->in_bytes));
+		}
+	}
+	free(cur.v);
+	free(series);
+	tm_rows_free(&s);
+	sqlite3_close(db);
+	return err;
+}
+
 /*
  * --format prometheus: once to stdout, or into --textfile, once or every
  * interval. When the meter is unloaded, the file goes too: its figures
@@ -447,7 +549,9 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 static int prometheus(const struct opts *o, const struct tm_pins *p)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct tm_prom po = { p, o->users, o->nusers, o->depth, o->self };
+	struct history_ctx h = { o, p };
+	struct tm_prom po = { p, o->users, o->nusers, o->depth, o->self,
+			      o->history ? history_gauges : NULL, &h };
 	uint64_t n;
 	bool last = false;
 	int err;
@@ -522,6 +626,10 @@ out:
  */
 static int self_view_opts(struct opts *o, bool all)
 {
+	if (o->history) {
+		tm_usage_err("--history: the history database is root's");
+		return -TM_EUSAGE;
+	}
 	if (o->pin_root) {
 		tm_usage_err("--pin-root: only root chooses the pin root (this tm-stat reads %s)",
 			     TM_DEFAULT_PIN_ROOT);

@@ -24,7 +24,7 @@ _tm() {
 			COMPREPLY=($(compgen -W "table json csv prometheus" -- "$cur"))
 		fi
 		return ;;
-	-o|--output|--textfile|--config|--db) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	-o|--output|--textfile|--config|--db|--history) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
@@ -64,7 +64,7 @@ _tm() {
 	tm-record) opts="--db --interval --once --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --help" ;;
 	tm-report) opts="--db --user --since --until --by --top --format --bytes --verbose --help" ;;
 	tm-top) opts="--delay --by --depth --sort --user --bits --batch --iterations --exact --pin-root --verbose --help" ;;
-	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --textfile --pin-root --verbose --help" ;;
+	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --textfile --history --pin-root --verbose --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <sqlite3.h>
+#include <bpf/bpf.h>
 
 #include "tm.h"
 
@@ -41,6 +42,26 @@ int64_t tm_tier_start(enum tm_tier tier, int64_t t)
 		tm.tm_mon = 0;
 	tm.tm_isdst = -1;
 	return mktime(&tm);
+}
+
+/* The load the counters belong to: this boot, and the control map's ID. */
+int tm_history_load_name(const struct tm_pins *p, char *out, size_t len)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	char boot[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (f) {
+		if (!fgets(boot, sizeof(boot), f))
+			boot[0] = 0;
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = 0;
+	if (bpf_obj_get_info_by_fd(p->fd[TM_MAP_CONTROL], &info, &ilen))
+		return -errno;
+	snprintf(out, len, "%s:%u", boot, info.id);
+	return 0;
 }
 
 static const char schema[] =
@@ -256,4 +277,85 @@ fail:
 	sqlite3_finalize(st);
 	exec(db, "ROLLBACK");
 	return db_err(db, path, "cannot prune");
+}
+
+/*
+ * Each user's bytes this day and this month, to now: the history's rows
+ * for them, and what the counters grew since the sample those rows end at
+ * (all of it if the meter was loaded afresh since). cb gets uid (-1: no
+ * owner) and the two sums.
+ */
+int tm_history_current(sqlite3 *db, const char *path, const char *load,
+		       const struct tm_series *now, size_t n, int64_t t,
+		       int (*cb)(int64_t uid, const struct tm_counters *day,
+				 const struct tm_counters *month, void *ctx), void *ctx)
+{
+	static const char sql[] =
+		"WITH cur(uid, i, o, ip, op) AS (SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]',"
+		"  value ->> '$[3]', value ->> '$[4]' FROM json_each(?1)),"
+		" grown AS (SELECT c.uid, max(c.i - ifnull(l.in_bytes, 0), 0) AS i,"
+		"  max(c.o - ifnull(l.out_bytes, 0), 0) AS o, max(c.ip - ifnull(l.in_packets, 0), 0) AS ip,"
+		"  max(c.op - ifnull(l.out_packets, 0), 0) AS op FROM cur c LEFT JOIN last l"
+		"  ON l.kind = 'user' AND l.uid = c.uid AND l.key = '' AND ?2),"
+		" kept AS (SELECT uid, tier, in_bytes AS i, out_bytes AS o, in_packets AS ip,"
+		"  out_packets AS op FROM traffic WHERE kind = 'user' AND key = ''"
+		"  AND ((tier = 'day' AND start = ?3) OR (tier = 'month' AND start = ?4))),"
+		" uids AS (SELECT uid FROM grown UNION SELECT uid FROM kept)"
+		" SELECT u.uid,"
+		"  ifnull(g.i, 0) + ifnull(d.i, 0), ifnull(g.o, 0) + ifnull(d.o, 0),"
+		"  ifnull(g.ip, 0) + ifnull(d.ip, 0), ifnull(g.op, 0) + ifnull(d.op, 0),"
+		"  ifnull(g.i, 0) + ifnull(m.i, 0), ifnull(g.o, 0) + ifnull(m.o, 0),"
+		"  ifnull(g.ip, 0) + ifnull(m.ip, 0), ifnull(g.op, 0) + ifnull(m.op, 0)"
+		" FROM uids u LEFT JOIN grown g ON g.uid = u.uid"
+		" LEFT JOIN kept d ON d.uid = u.uid AND d.tier = 'day'"
+		" LEFT JOIN kept m ON m.uid = u.uid AND m.tier = 'month' ORDER BY u.uid";
+	char was[128], *json = NULL;
+	size_t cap = 2 + n * 110, i;
+	struct tm_buf b;
+	sqlite3_stmt *st = NULL;
+	int rc, err = 0;
+
+	json = malloc(cap);
+	if (!json)
+		return -ENOMEM;
+	b = (struct tm_buf){ json, json + cap };
+	tm_put_lit(&b, "[");
+	for (i = 0; i < n; i++) {
+		char row[128];
+		int l = snprintf(row, sizeof(row), "%s[%lld,%llu,%llu,%llu,%llu]", i ? "," : "",
+				 now[i].uid == TM_UID_UNKNOWN ? -1LL : (long long)now[i].uid,
+				 (unsigned long long)now[i].c.in_bytes,
+				 (unsigned long long)now[i].c.out_bytes,
+				 (unsigned long long)now[i].c.in_packets,
+				 (unsigned long long)now[i].c.out_packets);
+
+		tm_put(&b, row, l > 0 ? (size_t)l : 0);
+	}
+	tm_put_lit(&b, "]");
+	if (meta_get(db, "load", was, sizeof(was)) < 0 ||
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL)) {
+		free(json);
+		return db_err(db, path, "cannot read");
+	}
+	sqlite3_bind_text(st, 1, json, b.p - json, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, !strcmp(was, load));
+	sqlite3_bind_int64(st, 3, tm_tier_start(TM_TIER_DAY, t));
+	sqlite3_bind_int64(st, 4, tm_tier_start(TM_TIER_MONTH, t));
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tm_counters day = {
+			sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 3),
+			sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 4),
+		};
+		struct tm_counters month = {
+			sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 7),
+			sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 8),
+		};
+
+		err = cb(sqlite3_column_int64(st, 0), &day, &month, ctx);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = db_err(db, path, "cannot read");
+	sqlite3_finalize(st);
+	free(json);
+	return err;
 }

@@ -64,7 +64,7 @@ static const struct tm_col *find_col(const struct tm_col *const *cols, size_t n,
  * that are not UTF-8 as \n, \xHH: one line, valid UTF-8), then the format's
  * own escapes for a backslash and a quote.
  */
-static int put_label(FILE *f, const char *name, const char *s, size_t n)
+int tm_prom_label(FILE *f, const char *name, const char *s, size_t n)
 {
 	size_t cap = 4 * n + 1;
 	char *text = malloc(cap), *p;
@@ -102,9 +102,9 @@ static int col_label(FILE *f, bool *first, const char *name, const struct tm_col
 		putc(',', f);
 	*first = false;
 	if (c->kind == TM_K_TEXT)
-		return put_label(f, name, v.s, v.len);
+		return tm_prom_label(f, name, v.s, v.len);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)v.u);
-	return put_label(f, name, num, strlen(num));
+	return tm_prom_label(f, name, num, strlen(num));
 }
 
 static uint64_t field_value(const struct tm_col *c, const void *row, const void *ctx)
@@ -245,6 +245,8 @@ int tm_prom_write(FILE *f, const struct tm_prom *o)
 		err = write_breakdown(f, o, &families[i], &names);
 	if (!err && !o->self)
 		err = write_health(f, o->pins);
+	if (!err && o->extra)
+		err = o->extra(f, o->extra_ctx);
 	tm_names_free(&names);
 	return err;
 }

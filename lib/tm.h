@@ -473,9 +473,12 @@ struct tm_prom {
 	int nusers;
 	int depth;		/* cgroups rolled up (tm-stat --depth); -1: not */
 	bool self;		/* a user's self-view: no health of the host */
+	int (*extra)(FILE *f, void *ctx);	/* more families, written last */
+	void *extra_ctx;
 };
 
 int tm_prom_write(FILE *f, const struct tm_prom *o);
+int tm_prom_label(FILE *f, const char *name, const char *s, size_t n);
 int tm_prom_textfile(const char *path, const struct tm_prom *o);
 
 /* history.c: tm-record's SQLite history (linked only where it is used) */
@@ -499,6 +502,11 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 		      const char *load, int64_t now, const int keep[TM_TIER_MAX]);
 int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
 		     bool force);
+int tm_history_load_name(const struct tm_pins *p, char *out, size_t len);
+int tm_history_current(sqlite3 *db, const char *path, const char *load,
+		       const struct tm_series *now, size_t n, int64_t t,
+		       int (*cb)(int64_t uid, const struct tm_counters *day,
+				 const struct tm_counters *month, void *ctx), void *ctx);
 
 /* report.c: per-user report files */
 int tm_write_reports(const char *template, uint32_t admin_gid, double interval,

@@ -192,3 +192,34 @@ $B ipv6 744 0" ]
 	[ ! -e "$BIN/planted" ]
 	grep -q '^tm_layout_version ' "$BIN/x.prom"
 }
+
+@test "--history: gauges of each user's bytes this day and this month to now, from tm-record's rows and the counters since" {
+	command -v sqlite3 >/dev/null || skip "needs sqlite3"
+	local db=$BIN/history.db
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100
+	tm-record --db "$db" --once
+	# Since that sample: 384 more, not yet in the history.
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 100
+	# Earlier this month (as if from days before), in the monthly row only.
+	sqlite3 "$db" "UPDATE traffic SET out_bytes = out_bytes + 1000 WHERE tier = 'month' AND kind = 'user' AND uid = $A"
+	run tm-stat --format prometheus --history "$db"
+	[ "$status" = 0 ]
+	[ "$(sample tm_day_transmit_bytes "user=\"$A\",uid=\"$A\"")" = 640 ]
+	[ "$(sample tm_month_transmit_bytes "user=\"$A\",uid=\"$A\"")" = 1640 ]
+	[ "$(sample tm_day_receive_bytes "user=\"$B\",uid=\"$B\"")" = 640 ]
+	grep -qx '# TYPE tm_month_receive_bytes gauge' <<<"$output"
+	promtool check metrics <<<"$output"
+	# A fresh load: what the old one counted after the sample is gone with
+	# it; the new one's counters count whole.
+	tm-unload
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 1 100
+	run tm-stat --format prometheus --history "$db" --user $A
+	[ "$(sample tm_day_transmit_bytes "user=\"$A\",uid=\"$A\"")" = $((256 + 128)) ]
+	! grep -q "uid=\"$B\"" <<<"$output"
+	run tm-stat --history "$db"
+	[ "$status" = 2 ]
+	run tm-stat --format prometheus --history "$BIN/none.db"
+	[ "$status" = 1 ]
+}
