@@ -62,7 +62,8 @@ LIB_SRCS := $(filter-out lib/history.c,$(wildcard lib/*.c))
 HIST_OBJ := $(OUT)/lib/history.o
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 BINS := $(addprefix $(OUT)/,$(CMDS))
-TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill
+TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill \
+	$(OUT)/bench/tm-year
 
 .DELETE_ON_ERROR:
 .PHONY: all clean install uninstall deb check test-bins deps run bench fuzz
@@ -113,6 +114,11 @@ $(OUT)/bench/floor.bpf.o: bench/floor.bpf.c
 	$(Q)mkdir -p $(@D)
 	$(msg) BPF $@
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/tm-year: bench/year.c $(LIB_OBJS) $(HIST_OBJ)
+	$(Q)mkdir -p $(@D)
+	$(msg) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lsqlite3 -o $@
 
 $(OUT)/bench/tm-fill: bench/fill.c $(LIB_OBJS)
 	$(Q)mkdir -p $(@D)
