@@ -123,7 +123,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	uint64_t depth;
 	int c, err;
 
 	o->interval = 300;
@@ -159,16 +158,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = parse_prefix("--prefix6", optarg, 128, &o->prefix6);
 			break;
 		case 'd':
-			if (!strcmp(optarg, "0")) {
-				o->depth = 0;
-				break;
-			}
-			err = tm_parse_count("--depth", optarg, &depth);
-			if (!err && depth > 1000) {
-				tm_usage_err("--depth '%s': at most 1000", optarg);
-				err = -TM_EUSAGE;
-			}
-			o->depth = depth;
+			err = tm_parse_depth("--depth", optarg, &o->depth);
 			break;
 		default:
 			err = tm_common_opt(c, optarg, &o->pin_root, usage);
@@ -325,13 +315,6 @@ static int one_sample(const struct opts *o, const struct tm_pins *p, struct tm_n
 	return err;
 }
 
-static void sleep_interval(double sec)
-{
-	struct timespec ts = { (time_t)sec, (long)((sec - floor(sec)) * 1e9) };
-
-	nanosleep(&ts, NULL);
-}
-
 /*
  * The meter was unloaded: what it counted since the last sample is gone
  * with it (tm-record.service stops before tm.service, and takes a last
@@ -351,13 +334,13 @@ static int follow(const struct opts *o, struct tm_pins *p, struct tm_names *name
 	tm_err("waiting for the next load at %s", r.path);
 	for (;;) {
 		while (!stop && access(path, F_OK))
-			sleep_interval(o->interval < 1 ? o->interval : 1);
+			tm_sleep(o->interval < 1 ? o->interval : 1);
 		if (stop)
 			return -EINTR;
 		/* A load half made, or going again: the next look. */
 		if (!tm_pins_open(p, o->pin_root))
 			break;
-		sleep_interval(0.2);
+		tm_sleep(0.2);
 	}
 	tm_names_init(names, p);
 	tm_err("recording the new load at %s", r.path);
@@ -393,7 +376,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	err = one_sample(&o, &pins, &names, db);
 	while (!err && !o.once && !last) {
-		sleep_interval(o.interval);
+		tm_sleep(o.interval);
 		/* SIGTERM or SIGINT: one last sample, then out. */
 		last = stop;
 		err = one_sample(&o, &pins, &names, db);

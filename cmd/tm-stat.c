@@ -129,7 +129,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				 1u << TM_FMT_PROMETHEUS;
 	bool have_format = false;
 	bool have_count = false;
-	uint64_t depth;
 	int c, err, v;
 
 	o->depth = -1;
@@ -142,16 +141,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->by_set = true;
 			break;
 		case 'd':
-			if (!strcmp(optarg, "0")) {
-				o->depth = 0;
-				break;
-			}
-			err = tm_parse_count("--depth", optarg, &depth);
-			if (!err && depth > 1000) {
-				tm_usage_err("--depth '%s': at most 1000", optarg);
-				err = -TM_EUSAGE;
-			}
-			o->depth = depth;
+			err = tm_parse_depth("--depth", optarg, &o->depth);
 			break;
 		case 'u':
 			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
@@ -323,7 +313,7 @@ static void table_notes(const struct opts *o, const struct tm_pins *p,
 
 static void notes(const struct opts *o, const struct tm_pins *p, const struct tm_rows *s)
 {
-	uint64_t evicted = s->g.conns_new > s->conns_live ? s->g.conns_new - s->conns_live : 0;
+	uint64_t evicted = tm_conns_evicted(&s->g, s->conns_live);
 
 	if (s->g.users_full_packets)
 		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
@@ -390,14 +380,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void sleep_interval(double sec)
-{
-	struct timespec ts = { (time_t)sec, (long)((sec - floor(sec)) * 1e9) };
-
-	/* A signal cuts the sleep short; the loop then sees stop. */
-	nanosleep(&ts, NULL);
-}
-
 /* One reading of the breakdown asked for, rolled up with --depth. */
 static int read_rows(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		     struct tm_rows *s)
@@ -428,7 +410,7 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 
 	err = read_rows(o, p, names, prev);
 	for (n = 0; !err && !last && (!o->count || n < o->count); n++) {
-		sleep_interval(o->interval);
+		tm_sleep(o->interval);
 		/* SIGINT or SIGTERM: one last report, then out. */
 		last = stop;
 		err = read_rows(o, p, names, cur);
@@ -566,7 +548,7 @@ static int prometheus(const struct opts *o, const struct tm_pins *p)
 	sigaction(SIGTERM, &sa, NULL);
 	err = tm_prom_textfile(o->textfile, &po);
 	for (n = 1; !err && !last && o->interval && (!o->count || n < o->count); n++) {
-		sleep_interval(o->interval);
+		tm_sleep(o->interval);
 		last = stop;
 		err = tm_prom_textfile(o->textfile, &po);
 	}
@@ -630,13 +612,8 @@ static int self_view_opts(struct opts *o, bool all)
 		tm_usage_err("--history: the history database is root's");
 		return -TM_EUSAGE;
 	}
-	if (o->pin_root) {
-		tm_usage_err("--pin-root: only root chooses the pin root (this tm-stat reads %s)",
-			     TM_DEFAULT_PIN_ROOT);
-		return -TM_EUSAGE;
-	}
 	o->self = !all;
-	return all ? 0 : tm_self_view_users(o->users, &o->nusers);
+	return tm_self_view_rows(o->pin_root, all, o->users, &o->nusers);
 }
 
 int main(int argc, char **argv)

@@ -299,8 +299,7 @@ static void print_json(struct status *s, FILE *f)
 	tm_put_lit(&b, ",\"details_other\":");
 	tm_put_u64(&b, s->g.details_other);
 	tm_put_lit(&b, ",\"conns_evicted\":");
-	tm_put_u64(&b, s->g.conns_new > s->maps[TM_MAP_CONNS].f.used ?
-			       s->g.conns_new - s->maps[TM_MAP_CONNS].f.used : 0);
+	tm_put_u64(&b, tm_conns_evicted(&s->g, s->maps[TM_MAP_CONNS].f.used));
 	tm_put_lit(&b, ",\"raw_copies_packets\":");
 	tm_put_u64(&b, s->g.raw_copies_packets);
 	tm_put_lit(&b, ",\"cgroups_full\":");

@@ -114,7 +114,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{}
 	};
 	bool have_n = false;
-	uint64_t depth;
 	int c, err, v;
 
 	o->delay = 1;
@@ -130,16 +129,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->by = v;
 			break;
 		case OPT_DEPTH:
-			if (!strcmp(optarg, "0")) {
-				o->depth = 0;
-				break;
-			}
-			err = tm_parse_count("--depth", optarg, &depth);
-			if (!err && depth > 1000) {
-				tm_usage_err("--depth '%s': at most 1000", optarg);
-				err = -TM_EUSAGE;
-			}
-			o->depth = depth;
+			err = tm_parse_depth("--depth", optarg, &o->depth);
 			break;
 		case 's':
 			err = tm_pick("--sort", optarg, sort_names, SORT_MAX, &v);
@@ -483,13 +473,6 @@ static int print_snapshot(struct view *v)
 	return fflush(stdout) || ferror(stdout) ? -errno : 0;
 }
 
-static void sleep_for(double sec)
-{
-	struct timespec ts = { (time_t)sec, (long)((sec - floor(sec)) * 1e9) };
-
-	nanosleep(&ts, NULL);
-}
-
 static int batch(struct view *v)
 {
 	uint64_t n;
@@ -497,7 +480,7 @@ static int batch(struct view *v)
 
 	/* The first snapshot has rates: over the first delay. */
 	for (n = 0; !err && !stop && (!v->o->iterations || n < v->o->iterations); n++) {
-		sleep_for(v->o->delay);
+		tm_sleep(v->o->delay);
 		if (stop)
 			break;
 		v->have_prev = true;
@@ -818,13 +801,8 @@ static int screen(struct view *v)
 /* Installed setuid and run by a user: their own rows, from the built-in root. */
 static int self_view_opts(struct opts *o, bool all)
 {
-	if (o->pin_root) {
-		tm_usage_err("--pin-root: only root chooses the pin root (this tm-top reads %s)",
-			     TM_DEFAULT_PIN_ROOT);
-		return -TM_EUSAGE;
-	}
 	o->self = !all;
-	return all ? 0 : tm_self_view_users(o->users, &o->nusers);
+	return tm_self_view_rows(o->pin_root, all, o->users, &o->nusers);
 }
 
 int main(int argc, char **argv)

@@ -135,6 +135,33 @@ int tm_parse_interval(const char *opt, const char *s, double *sec)
 	return 0;
 }
 
+/* --depth N: a cgroup roll-up, 0 to 1000 levels below the metered cgroup. */
+int tm_parse_depth(const char *opt, const char *s, int *depth)
+{
+	uint64_t v;
+
+	if (!strcmp(s, "0")) {
+		*depth = 0;
+		return 0;
+	}
+	if (tm_parse_count(opt, s, &v))
+		return -TM_EUSAGE;
+	if (v > 1000) {
+		tm_usage_err("%s '%s': at most 1000", opt, s);
+		return -TM_EUSAGE;
+	}
+	*depth = v;
+	return 0;
+}
+
+/* Sleeps sec seconds; a signal cuts it short (the caller's loop sees why). */
+void tm_sleep(double sec)
+{
+	struct timespec ts = { (time_t)sec, (long)((sec - floor(sec)) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
 int tm_parse_count(const char *opt, const char *s, uint64_t *n)
 {
 	unsigned long long v;

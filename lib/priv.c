@@ -77,6 +77,20 @@ int tm_self_view_users(uint32_t *users, int *n)
 }
 
 /*
+ * A reader of rows run setuid by a user (tm-stat, tm-top): no pin root of
+ * their choosing, and their own rows unless all (the load's admin group).
+ */
+int tm_self_view_rows(const char *pin_root, bool all, uint32_t *users, int *n)
+{
+	if (pin_root) {
+		tm_usage_err("--pin-root: only root chooses the pin root (this %s reads %s)",
+			     tm_prog, TM_DEFAULT_PIN_ROOT);
+		return -TM_EUSAGE;
+	}
+	return all ? 0 : tm_self_view_users(users, n);
+}
+
+/*
  * Opens the built-in pin root read-only and drops privileges, whatever
  * happened. *all: the caller may see every user (root's group of
  * administrators for this load).

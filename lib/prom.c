@@ -212,7 +212,7 @@ static int write_health(FILE *f, const struct tm_pins *p)
 		(unsigned long long)g.details_full_bytes);
 	counter1(f, "tm_conn_evictions_total",
 		 "Connections evicted from the connection map to make room (tm-load --max-conns)",
-		 g.conns_new > fill[1].used ? g.conns_new - fill[1].used : 0);
+		 tm_conns_evicted(&g, fill[1].used));
 	counter1(f, "tm_details_other_total",
 		 "Counts added to a user's row (other): past their share of the breakdowns",
 		 g.details_other);

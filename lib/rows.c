@@ -186,6 +186,12 @@ static int add_pending(const struct tm_pending *p, void *ctx)
 	}
 }
 
+/* Connections ever inserted, less those in the map now: the evicted ones. */
+uint64_t tm_conns_evicted(const struct tm_global *g, uint64_t live)
+{
+	return g->conns_new > live ? g->conns_new - live : 0;
+}
+
 /* By user (as a number, so rows read in UID order), then the rest. */
 static int cmp_key(const void *a, const void *b)
 {

@@ -145,6 +145,7 @@ bool tm_self_view(void);
 bool tm_admin(const struct tm_control *c);
 void tm_drop_privileges(void);
 int tm_self_view_users(uint32_t *users, int *n);
+int tm_self_view_rows(const char *pin_root, bool all, uint32_t *users, int *n);
 int tm_self_view_open(struct tm_pins *p, bool *all);
 
 /* root.c: the pin root's name, lock, staging and removal */
@@ -263,6 +264,8 @@ bool tm_proto_has_ports(uint8_t proto);
 const char *tm_family_name(uint8_t family);
 int tm_parse_interval(const char *opt, const char *s, double *sec);
 int tm_parse_count(const char *opt, const char *s, uint64_t *n);
+int tm_parse_depth(const char *opt, const char *s, int *depth);
+void tm_sleep(double sec);
 void tm_stdout_line_buffered(void);
 void tm_stdout_block_buffered(void);
 
@@ -444,6 +447,7 @@ struct tm_row_ctx {
 };
 
 void tm_counters_add(struct tm_counters *to, const struct tm_counters *c);
+uint64_t tm_conns_evicted(const struct tm_global *g, uint64_t live);
 int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, int nusers,
 		 struct tm_rows *s);
 void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev);
