@@ -224,27 +224,16 @@ static void sample_free(struct sample *sm)
 /* The remote network of a connection: its address with the host part zero. */
 static const char *network(struct sample *sm, const struct opts *o, const struct tm_row *r)
 {
-	int bits = r->family == TM_FAMILY_IPV4 ? o->prefix4 : o->prefix6;
-	int len = r->family == TM_FAMILY_IPV4 ? 4 : 16, i;
-	uint8_t a[16] = {};
+	struct tm_cidr c = { .family = r->family };
 	char text[64];
-	TM_BUF(b, text);
 
-	memcpy(a, r->raddr, len);
-	for (i = 0; i < len; i++) {
-		int keep = bits - i * 8;
-
-		if (keep <= 0)
-			a[i] = 0;
-		else if (keep < 8)
-			a[i] &= (uint8_t)(0xff << (8 - keep));
-	}
 	if (r->family != TM_FAMILY_IPV4 && r->family != TM_FAMILY_IPV6)
 		return keep_text(sm, "?", 1);
-	tm_put_addr(&b, r->family, a);
-	tm_put_lit(&b, "/");
-	tm_put_u64(&b, bits);
-	return keep_text(sm, text, b.p - text);
+	c.prefixlen = r->family == TM_FAMILY_IPV4 ? o->prefix4 : o->prefix6;
+	memcpy(c.addr, r->raddr, sizeof(c.addr));
+	tm_cidr_clear_host_bits(&c);
+	tm_cidr_format(&c, text, sizeof(text));
+	return keep_text(sm, text, strlen(text));
 }
 
 /* Everything one sample stores, read from the pins. */

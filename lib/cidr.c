@@ -28,7 +28,7 @@ static int addr_bits(const struct tm_cidr *c)
 }
 
 /* Zero the host bits; true if any was set. */
-static bool clear_host_bits(struct tm_cidr *c)
+bool tm_cidr_clear_host_bits(struct tm_cidr *c)
 {
 	int bytes = addr_bits(c) / 8, i;
 	bool set = false;
@@ -119,7 +119,7 @@ static int parse_v6_wildcard(char *s, struct tm_cidr *c, char *why, size_t len)
 	c->family = TM_FAMILY_IPV6;
 	c->prefixlen = 128 - 16 * stars;
 	memcpy(c->addr, &a, 16);
-	clear_host_bits(c);
+	tm_cidr_clear_host_bits(c);
 	return 0;
 }
 
@@ -196,7 +196,7 @@ int tm_cidr_parse(const char *text, struct tm_cidr *c, char *why, size_t len)
 	err = unmap_v4(c, why, len);
 	if (err)
 		return err;
-	if (clear_host_bits(c)) {
+	if (tm_cidr_clear_host_bits(c)) {
 		char net[64];
 
 		tm_cidr_format(c, net, sizeof(net));
