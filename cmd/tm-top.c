@@ -290,22 +290,31 @@ static int read_one(struct view *v, enum tm_by by, struct tm_rows *s)
 	return err;
 }
 
+/* The users' rows the header's totals add up: the rows shown, when by user. */
+static const struct tm_rows *user_rows(const struct view *v, int i)
+{
+	return v->by == TM_BY_USER ? &v->rows[i] : &v->users[i];
+}
+
 /*
- * A reading of the breakdown and of the users' totals, with rates since the
- * one before (none after the breakdown changed: it starts again).
+ * A reading of the breakdown and, unless it is by user already, of the
+ * users' totals, with rates since the one before (none after the breakdown
+ * changed: it starts again).
  */
 static int take_reading(struct view *v)
 {
+	bool users = v->by != TM_BY_USER;
 	int next = !v->cur, err;
 
 	err = read_one(v, v->by, &v->rows[next]);
-	if (!err)
+	if (!err && users)
 		err = read_one(v, TM_BY_USER, &v->users[next]);
 	if (err)
 		return err;
 	if (v->have_prev) {
 		tm_rows_rates(&v->rows[next], &v->rows[v->cur]);
-		tm_rows_rates(&v->users[next], &v->users[v->cur]);
+		if (users)
+			tm_rows_rates(&v->users[next], &v->users[v->cur]);
 	}
 	v->cur = next;
 	return order_rows(v);
@@ -323,7 +332,7 @@ static int restart(struct view *v)
 /* The host's (or the users shown') totals and rates. */
 static void totals(const struct view *v, struct tm_counters *c, double *in, double *out)
 {
-	const struct tm_rows *u = &v->users[v->cur];
+	const struct tm_rows *u = user_rows(v, v->cur);
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
