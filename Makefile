@@ -48,7 +48,7 @@ endif
 ifneq ($(HISTORY_DB),)
 CPPFLAGS += -DTM_DEFAULT_HISTORY_DB='"$(HISTORY_DB)"'
 endif
-LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lm
+LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf) -lz -lm
 
 # BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
 # directory, which the bpf target does not search by itself.

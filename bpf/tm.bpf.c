@@ -26,9 +26,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* 0 where libbpf cannot read the kernel's configuration. */
-extern unsigned int CONFIG_HZ __kconfig __weak;
-
 struct tm_control control = {
 	.layout_version = TM_LAYOUT_VERSION,
 	.wake_bytes = TM_WAKE_BYTES,
@@ -221,12 +218,21 @@ struct css_set___tm {
 	struct cgroup___tm *dfl_cgrp;
 } __attribute__((preserve_access_index));
 
-struct task_struct___tm {
-	struct css_set___tm *cgroups;
+struct nsproxy___tm {
+	struct net___tm *net_ns;
 } __attribute__((preserve_access_index));
 
-/* The kernel's own object behind a program's context (Linux 6.3). */
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+struct task_struct___tm {
+	struct css_set___tm *cgroups;
+	struct nsproxy___tm *nsproxy;
+} __attribute__((preserve_access_index));
+
+/*
+ * The kernel's own object behind a program's context (Linux 6.3). Weak:
+ * where the kernel lacks it, the programs that call it are not loaded and
+ * their twins that do not (owners recorded at creation) are.
+ */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 /*
  * Whose a packet is: the UID of its socket as the host sees it. The kernel
@@ -585,18 +591,21 @@ static __always_inline void count_conn(const struct tm_owner *o, const struct tm
  * Reading the clock is a helper call; reading jiffies costs a load, since
  * the verifier inlines it. So a slot keeps the time of its first packet
  * and the jiffies of its first and last, and works out the time of its last
- * when it is read. Without the kernel's HZ, the clock it is.
+ * when it is read. The kernel's HZ is set by tm-load (control.hz); without
+ * it, the clock it is.
  */
 static __always_inline __u64 tick(void)
 {
-	return CONFIG_HZ ? bpf_jiffies64() : bpf_ktime_get_coarse_ns();
+	return control.hz ? bpf_jiffies64() : bpf_ktime_get_coarse_ns();
 }
 
 static __always_inline void set_last_ns(struct tm_slot *s)
 {
-	if (CONFIG_HZ)
+	__u32 hz = control.hz;
+
+	if (hz)
 		s->last_ns = s->first_ns + (s->last_tick - s->first_tick) *
-					   (1000000000ull / CONFIG_HZ);
+					   (1000000000ull / hz);
 	else
 		s->last_ns = s->last_tick;
 }
@@ -813,11 +822,15 @@ static __always_inline void settle(struct __sk_buff *skb, const struct sk_buff__
 			}
 			return;
 		}
-	} else {
+	} else if (k) {
 		set_netns(&none, k->sk);
 	}
-	p->key.uid = sock_owner(k->sk);
-	name_iface(k, st, o, p->ifindex);
+	if (k) {
+		p->key.uid = sock_owner(k->sk);
+		name_iface(k, st, o, p->ifindex);
+	} else {
+		p->key.uid = st ? st->owner.uid : TM_UID_UNKNOWN;
+	}
 	fill_slot(&fresh, p, now);
 	if (st && keep) {
 		a = (__u64 *)&st->slot;
@@ -844,7 +857,10 @@ static __always_inline void settle(struct __sk_buff *skb, const struct sk_buff__
 		emit(p, o);
 }
 
-/* With --iface, only packets on the interfaces named count. */
+/*
+ * With --iface, only packets on the interfaces named count. k: the kernel's
+ * sk_buff, NULL where the programs may not read it.
+ */
 static __always_inline bool iface_counted(const struct sk_buff___tm *k,
 					  const struct tm_sock *st, __u32 ifindex)
 {
@@ -858,7 +874,7 @@ static __always_inline bool iface_counted(const struct sk_buff___tm *k,
 	if (st) {
 		key.netns_cookie = st->owner.netns_cookie;
 		barrier();
-	} else {
+	} else if (k) {
 		set_netns(&o, k->sk);
 		barrier();
 		key.netns_cookie = o.netns_cookie;
@@ -873,10 +889,16 @@ static __always_inline bool iface_counted(const struct sk_buff___tm *k,
  * released, and for every packet of a socket that keeps no slot: one
  * released, one made before the load or by the kernel, a listener, a raw
  * socket.
+ *
+ * by_socket: the owner is read from the socket itself, through the
+ * kernel's sk_buff (TM_OWNER_SOCKET); else it is the creator recorded in
+ * the socket's storage, and for a socket made before the load or by the
+ * kernel, the socket's UID as its network namespace's user namespace sees
+ * it (a raw one's: unknown, the kernel's).
  */
-static __always_inline void account(struct __sk_buff *skb, int egress)
+static __always_inline void account(struct __sk_buff *skb, int egress, const bool by_socket)
 {
-	struct sk_buff___tm *k = bpf_cast_to_kern_ctx(skb);
+	struct sk_buff___tm *k = by_socket ? bpf_cast_to_kern_ctx(skb) : NULL;
 	struct pkt p = {
 		.bytes = skb->len,
 		/* A GSO/GRO super-packet carries gso_segs segments, a plain one 1. */
@@ -911,9 +933,15 @@ static __always_inline void account(struct __sk_buff *skb, int egress)
 		st->direct = 1;
 		bpf_spin_unlock(&st->lock);
 		st->owner.comm[0] = '?';
-		set_netns(&st->owner, k->sk);
 		full = sk ? bpf_sk_fullsock(sk) : NULL;
 		st->raw = full && full->type == SOCK_RAW;
+		if (k) {
+			set_netns(&st->owner, k->sk);
+			st->owner.uid = sock_owner(k->sk);
+		} else {
+			/* Its namespace unknown: Linux 6.1 has no way to it here. */
+			st->owner.uid = st->raw ? TM_UID_UNKNOWN : bpf_get_socket_uid(skb);
+		}
 		st->owner.cgroup_id = bpf_skb_cgroup_id(skb);
 	}
 	if (control.ifaces && !iface_counted(k, st, p.ifindex))
@@ -1001,9 +1029,15 @@ int tm_sock_create(struct bpf_sock *sk)
 		record_cgroups();
 	st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (st) {
+		struct task_struct___tm *task = (void *)bpf_get_current_task();
+
 		st->owner.pid = bpf_get_current_pid_tgid() >> 32;
+		/* The UID in the initial user namespace, a container's too. */
+		st->owner.uid = (__u32)bpf_get_current_uid_gid();
 		bpf_get_current_comm(st->owner.comm, sizeof(st->owner.comm));
-		set_netns(&st->owner, bpf_cast_to_kern_ctx(sk));
+		/* A socket is made in its maker's network namespace. */
+		st->owner.netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+		st->owner.netns_cookie = bpf_get_netns_cookie(sk);
 		/* A raw socket keeps no slot: raw_copy() looks at each packet. */
 		st->raw = sk->type == SOCK_RAW;
 		st->direct = st->raw;
@@ -1077,13 +1111,16 @@ int tm_sockops(struct bpf_sock_ops *ops)
 
 /*
  * The slots not yet in the maps, one struct tm_pending each, for the
- * commands to add to what the maps hold (pinned as "pending"). The walk is
- * over every open file of every task: an iterator over the socket storage
- * itself would be shorter, but kernels may refuse it (EPERM) where they
- * allow this one. A socket open in several tasks or fds comes once per
- * fd; its cookie lets the reader keep one. A socket with no fd (waiting in
- * a listener's accept queue, or in flight in a unix socket) is not seen
- * until it has one again, or until its slot goes to the maps.
+ * commands to add to what the maps hold (pinned as "pending"). Kernels
+ * differ in which iterator they let do it, so there are three, tried in
+ * this order (enum tm_pending_kind): one over the socket storage itself,
+ * each socket once; one over every open file of every task; and that one
+ * again with the storage found by address, for kernels that will not hand
+ * the file's socket to bpf_sk_storage_get(). Over files, a socket open in
+ * several fds comes once per fd, and its cookie lets the reader keep one;
+ * a socket with no fd (waiting in a listener's accept queue, or in flight
+ * in a unix socket) is not seen until it has one again, or until its slot
+ * goes to the maps.
  */
 struct bpf_iter_meta {
 	struct seq_file *seq;
@@ -1096,9 +1133,67 @@ struct bpf_iter__task_file {
 	struct file *file;
 } __attribute__((preserve_access_index));
 
+struct bpf_iter__bpf_sk_storage_map {
+	struct bpf_iter_meta *meta;
+	struct bpf_map *map;
+	struct sock *sk;
+	void *value;
+} __attribute__((preserve_access_index));
+
 struct socket {
 	struct sock *sk;
 } __attribute__((preserve_access_index));
+
+/*
+ * A socket's slot, read whole: not while it is swapped (seq odd), nor if a
+ * swap came in between. A few tries; one that never settles is left to the
+ * next reading. probe: st is a kernel address, read with probes.
+ */
+static __always_inline bool read_pending(struct tm_pending *rec, const struct tm_sock *st,
+					 const bool probe)
+{
+	__u16 seq, again;
+	int i;
+
+	if (probe)
+		bpf_probe_read_kernel(&rec->owner, sizeof(rec->owner), &st->owner);
+	else
+		__builtin_memcpy(&rec->owner, &st->owner, sizeof(rec->owner));
+	for (i = 0; i < 4; i++) {
+		if (probe) {
+			if (bpf_probe_read_kernel(&seq, sizeof(seq), &st->seq) ||
+			    bpf_probe_read_kernel(&rec->slot, sizeof(rec->slot), &st->slot) ||
+			    bpf_probe_read_kernel(&again, sizeof(again), &st->seq))
+				return false;
+		} else {
+			seq = READ_ONCE(st->seq);
+			barrier();
+			__builtin_memcpy(&rec->slot, &st->slot, sizeof(rec->slot));
+			barrier();
+			again = READ_ONCE(st->seq);
+		}
+		if (!(seq & 1) && seq == again)
+			break;
+	}
+	if (i == 4 || !rec->slot.valid || (!rec->slot.c.in_packets && !rec->slot.c.out_packets))
+		return false;
+	set_last_ns(&rec->slot);
+	return true;
+}
+
+SEC("iter/bpf_sk_storage_map")
+int tm_pending_storage(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct tm_sock *st = ctx->value;
+	struct sock *sk = ctx->sk;
+	struct tm_pending rec;
+
+	if (!sk || !st || !read_pending(&rec, st, false))
+		return 0;
+	rec.cookie = bpf_get_socket_cookie(sk);
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}
 
 SEC("iter/task_file")
 int tm_pending(struct bpf_iter__task_file *ctx)
@@ -1108,8 +1203,6 @@ int tm_pending(struct bpf_iter__task_file *ctx)
 	struct tm_sock *st;
 	struct socket *so;
 	struct sock *sk;
-	__u16 seq;
-	int i;
 
 	if (!file)
 		return 0;
@@ -1120,26 +1213,82 @@ int tm_pending(struct bpf_iter__task_file *ctx)
 	if (!sk)
 		return 0;
 	st = bpf_sk_storage_get(&socks, sk, 0, 0);
-	if (!st)
+	if (!st || !read_pending(&rec, st, false))
 		return 0;
-	__builtin_memcpy(&rec.owner, &st->owner, sizeof(rec.owner));
-	/*
-	 * Only a slot read whole counts: not while it is swapped (seq odd),
-	 * nor if a swap came in between. A few tries; one that never settles
-	 * is left to the next reading.
-	 */
-	for (i = 0; i < 4; i++) {
-		seq = READ_ONCE(st->seq);
-		barrier();
-		__builtin_memcpy(&rec.slot, &st->slot, sizeof(rec.slot));
-		barrier();
-		if (!(seq & 1) && seq == READ_ONCE(st->seq))
-			break;
-	}
-	if (i == 4 || !rec.slot.valid || (!rec.slot.c.in_packets && !rec.slot.c.out_packets))
-		return 0;
-	set_last_ns(&rec.slot);
 	rec.cookie = bpf_get_socket_cookie(sk);
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}
+
+/*
+ * The kernel's socket storage, as far as the walk below needs it: each
+ * socket's list of its elements, one per storage map, each with its map
+ * and its data.
+ */
+struct hlist_node___tm {
+	struct hlist_node___tm *next;
+} __attribute__((preserve_access_index));
+
+struct hlist_head___tm {
+	struct hlist_node___tm *first;
+} __attribute__((preserve_access_index));
+
+struct bpf_local_storage___tm {
+	struct hlist_head___tm list;
+} __attribute__((preserve_access_index));
+
+struct bpf_local_storage_data___tm {
+	void *smap;
+	__u8 data[8];
+} __attribute__((preserve_access_index));
+
+struct bpf_local_storage_elem___tm {
+	struct hlist_node___tm snode;
+	struct bpf_local_storage_data___tm sdata;
+} __attribute__((preserve_access_index));
+
+struct sock___storage {
+	struct bpf_local_storage___tm *sk_bpf_storage;
+} __attribute__((preserve_access_index));
+
+struct socket___tm {
+	struct sock___storage *sk;
+} __attribute__((preserve_access_index));
+
+SEC("iter/task_file")
+int tm_pending_files_core(struct bpf_iter__task_file *ctx)
+{
+	struct bpf_local_storage_elem___tm *e;
+	struct file *file = ctx->file;
+	struct sock___storage *sk;
+	struct hlist_node___tm *n;
+	struct socket___tm *so;
+	const struct tm_sock *st = NULL;
+	struct tm_pending rec;
+	int i;
+
+	if (!file)
+		return 0;
+	so = (void *)bpf_sock_from_file(file);
+	if (!so)
+		return 0;
+	sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return 0;
+	n = BPF_CORE_READ(sk, sk_bpf_storage, list.first);
+	for (i = 0; i < 16 && n; i++) {
+		e = (void *)n - bpf_core_field_offset(struct bpf_local_storage_elem___tm, snode);
+		if (BPF_CORE_READ(e, sdata.smap) == (void *)&socks) {
+			st = (void *)e + bpf_core_field_offset(struct bpf_local_storage_elem___tm, sdata) +
+			     bpf_core_field_offset(struct bpf_local_storage_data___tm, data);
+			break;
+		}
+		n = BPF_CORE_READ(n, next);
+	}
+	if (!st || !read_pending(&rec, st, true))
+		return 0;
+	/* Its address: unique while it is open, and all the reader needs. */
+	rec.cookie = (__u64)sk;
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }
@@ -1147,13 +1296,28 @@ int tm_pending(struct bpf_iter__task_file *ctx)
 SEC("cgroup_skb/ingress")
 int tm_ingress(struct __sk_buff *skb)
 {
-	account(skb, 0);
+	account(skb, 0, true);
 	return 1;
 }
 
 SEC("cgroup_skb/egress")
 int tm_egress(struct __sk_buff *skb)
 {
-	account(skb, 1);
+	account(skb, 1, true);
+	return 1;
+}
+
+/* The same, on kernels that do not let the programs read the socket. */
+SEC("cgroup_skb/ingress")
+int tm_ingress_creator(struct __sk_buff *skb)
+{
+	account(skb, 0, false);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int tm_egress_creator(struct __sk_buff *skb)
+{
+	account(skb, 1, false);
 	return 1;
 }

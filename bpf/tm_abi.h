@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	4
+#define TM_LAYOUT_VERSION	5
 
 /*
  * The pinned maps, each once: X(ID, name under the pin root, name in the
@@ -184,14 +184,19 @@ struct tm_detail {
 };
 
 /*
- * Who created a socket, where: recorded at creation. The owner's UID is
- * not here: it is read from the socket as each slot starts (an accepted
- * socket takes the UID of the process that accepts it).
+ * Who created a socket, where: recorded at creation. Where the kernel lets
+ * the programs read the socket itself (TM_OWNER_SOCKET), the owner's UID is
+ * read from the socket as each slot starts (an accepted socket takes the
+ * UID of the process that accepts it); elsewhere (TM_OWNER_CREATOR) it is
+ * uid, the creator's, as the host sees it.
  */
 struct tm_owner {
 	__u32 pid;			/* thread group id; 0: older than the load */
 	char comm[TM_COMM_LEN];		/* "?" with pid 0 */
 	__u32 netns;			/* the socket's network namespace: inode */
+	__u32 uid;			/* the creating task's UID in the initial
+					 * user namespace */
+	__u32 pad;
 	__u64 cgroup_id;		/* the creating task's cgroup v2 id */
 	__u64 netns_cookie;		/* and cookie */
 };
@@ -317,6 +322,22 @@ struct tm_cgroup {
 };
 
 /*
+ * Kernels differ in what the programs may do; tm-load takes the first way
+ * each of these can be done that the running kernel accepts.
+ */
+enum tm_owner_kind {
+	TM_OWNER_SOCKET = 1,		/* the socket's own UID (Linux 6.3) */
+	TM_OWNER_CREATOR = 2,		/* recorded as the socket is made */
+};
+
+enum tm_pending_kind {
+	TM_PENDING_STORAGE = 1,		/* an iterator over the socket storage */
+	TM_PENDING_FILES = 2,		/* over every open file */
+	TM_PENDING_FILES_CORE = 3,	/* the same, the storage read by address */
+	TM_PENDING_KINDS
+};
+
+/*
  * The "control" map is the program's .data section: exactly one struct
  * tm_control, read by the programs on every packet and written by the
  * commands (through mmap, one field at a time).
@@ -331,7 +352,14 @@ struct tm_control {
 	__u32 wake_bytes;		/* the reader is woken as the ring passes this */
 	__u32 details_quota;		/* rows of "details" a user may hold */
 	__u32 admin_gid;		/* may see every user (tm-load --group) */
-	__u32 pad;
+	__u8 owner_kind;		/* enum tm_owner_kind: how owners are read */
+	__u8 pending_kind;		/* enum tm_pending_kind: how slots are read */
+	__u16 pad;
+	__u32 hz;			/* the kernel's HZ; 0: the clock is read */
+	__u32 pad2;
+	/* Why the first choices were not taken, as the kernel said: */
+	char owner_note[128];
+	char pending_note[256];
 };
 
 #endif /* TM_ABI_H */

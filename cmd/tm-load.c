@@ -56,6 +56,8 @@ struct opts {
 	bool replace;
 	const char *pin_root;
 	const char *config;	/* --config: settings read from this file */
+	int owner;		/* --owner: enum tm_owner_kind; 0: the first that loads */
+	int pending;		/* --pending: enum tm_pending_kind; 0: likewise */
 	char **values;		/* its values, which the options point into */
 	size_t nvalues;
 };
@@ -93,8 +95,16 @@ static void usage(FILE *f)
 "                       one a line, a long option above without its dashes and\n"
 "                       its value (cgroup /sys/fs/cgroup, max-conns 131072);\n"
 "                       # comments; with --replace, its sizes are left as loaded\n"
+"      --owner WAY      how a packet's owner is read: 'socket' (the socket's\n"
+"                       own UID; Linux 6.3) or 'creator' (the UID that made\n"
+"                       the socket, recorded then; default: the first this\n"
+"                       kernel accepts, as tm-status shows)\n"
+"      --pending WAY    how counts not yet in the maps are read: 'storage',\n"
+"                       'files' or 'files-core' (default: the first this kernel\n"
+"                       accepts, in that order)\n"
 "      --pin-root DIR   pin under DIR (default: $TM_PIN_ROOT, else %s)\n"
-"  -v, --verbose        show libbpf's messages (twice: debug)\n"
+"  -v, --verbose        say which ways this kernel took and why; libbpf's\n"
+"                       messages (twice: debug)\n"
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: 0 loaded, 1 failure (nothing is left behind), 2 bad usage.\n",
@@ -175,7 +185,7 @@ out:
 }
 
 enum { OPT_REPLACE = TM_OPT_OWN, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE, OPT_MAX_CONNS,
-       OPT_MAX_USERS, OPT_MAX_DETAILS, OPT_GROUP, OPT_CONFIG };
+       OPT_MAX_USERS, OPT_MAX_DETAILS, OPT_GROUP, OPT_CONFIG, OPT_OWNER, OPT_PENDING };
 
 static const struct option longopts[] = {
 	{ "cgroup", required_argument, NULL, 'c' },
@@ -188,6 +198,8 @@ static const struct option longopts[] = {
 	{ "max-users", required_argument, NULL, OPT_MAX_USERS },
 	{ "replace", no_argument, NULL, OPT_REPLACE },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "owner", required_argument, NULL, OPT_OWNER },
+	{ "pending", required_argument, NULL, OPT_PENDING },
 	TM_COMMON_OPTIONS,
 	{}
 };
@@ -270,6 +282,20 @@ static int apply(struct opts *o, int c, char *arg)
 	case OPT_REPLACE:
 		o->replace = true;
 		return 0;
+	case OPT_OWNER:
+		o->owner = tm_owner_kind_parse(arg);
+		if (!o->owner) {
+			tm_usage_err("--owner '%s': 'socket' or 'creator'", arg);
+			return -TM_EUSAGE;
+		}
+		return 0;
+	case OPT_PENDING:
+		o->pending = tm_pending_kind_parse(arg);
+		if (!o->pending) {
+			tm_usage_err("--pending '%s': 'storage', 'files' or 'files-core'", arg);
+			return -TM_EUSAGE;
+		}
+		return 0;
 	case OPT_CONFIG:
 		if (o->config) {
 			tm_usage_err("--config given twice");
@@ -321,23 +347,60 @@ static bool is_size(int c)
  * anything loads; a bad line names its file and line. The lines are kept
  * for the life of the command (options point into them).
  */
+#define CONFIG_MAX_SIZE (1 << 20)
+
+/*
+ * Only a regular file, read without waiting (a FIFO would block the boot),
+ * of a sane size, holding text: anything else is refused before a line of
+ * it applies.
+ */
+static FILE *open_config(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		tm_err("cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		tm_err("%s: not a regular file; nothing loaded", path);
+	} else if (st.st_size > CONFIG_MAX_SIZE) {
+		tm_err("%s: larger than %d MiB: not a tm-load configuration; nothing loaded",
+		       path, CONFIG_MAX_SIZE >> 20);
+	} else if ((f = fdopen(fd, "re"))) {
+		return f;
+	} else {
+		tm_err("cannot read %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return NULL;
+}
+
 static int read_config(struct opts *o, const char *path)
 {
 	char *line = NULL;
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, total = 0;
 	ssize_t len;
 	int err = 0;
-	FILE *f = fopen(path, "re");
+	FILE *f = open_config(path);
 
-	if (!f) {
-		tm_err("cannot read %s: %s", path, strerror(errno));
+	if (!f)
 		return -TM_EUSAGE;
-	}
 	while (!err && (len = getline(&line, &cap, f)) >= 0) {
 		char *key = line, *val, *end;
 		const struct option *opt;
 
 		lineno++;
+		total += len;
+		if (memchr(line, 0, len) || total > CONFIG_MAX_SIZE) {
+			tm_err("%s:%zu: %s; nothing loaded", path, lineno,
+			       total > CONFIG_MAX_SIZE ? "the file grew past 1 MiB" :
+							 "a NUL byte: not text");
+			err = -TM_EUSAGE;
+			break;
+		}
 		line[strcspn(line, "#\n")] = 0;
 		key += strspn(key, " \t");
 		if (!*key)
@@ -352,7 +415,8 @@ static int read_config(struct opts *o, const char *path)
 		if (!opt || !*val) {
 			tm_err("%s:%zu: %s", path, lineno,
 			       !opt ? "not a setting of tm-load (cgroup, iface, masks, group, "
-				      "max-users, max-details, max-conns, events-size)" :
+				      "max-users, max-details, max-conns, events-size, owner, "
+				      "pending)" :
 				      "a setting needs a value");
 			err = -TM_EUSAGE;
 			break;
@@ -368,6 +432,10 @@ static int read_config(struct opts *o, const char *path)
 			err = apply(o, opt->val, val);
 		if (err)
 			tm_err("(in %s, line %zu)", path, lineno);
+	}
+	if (!err && ferror(f)) {
+		tm_err("cannot read %s: %s", path, strerror(errno));
+		err = -TM_EUSAGE;
 	}
 	free(line);
 	fclose(f);
@@ -524,13 +592,15 @@ static int attach_one(struct bpf_program *prog, const char *dirn,
 	return keep_link(link, path, err);
 }
 
-/* The programs by the names their link pins carry. */
-static struct bpf_program *prog_by_kind(struct tm_bpf *skel, const char *kind)
+/* The programs by the names their link pins carry, as owners are read. */
+static struct bpf_program *prog_by_kind(struct tm_bpf *skel, const char *kind, int owner)
 {
+	bool creator = owner == TM_OWNER_CREATOR;
+
 	if (!strcmp(kind, "ingress"))
-		return skel->progs.tm_ingress;
+		return creator ? skel->progs.tm_ingress_creator : skel->progs.tm_ingress;
 	if (!strcmp(kind, "egress"))
-		return skel->progs.tm_egress;
+		return creator ? skel->progs.tm_egress_creator : skel->progs.tm_egress;
 	if (!strcmp(kind, "sock_create"))
 		return skel->progs.tm_sock_create;
 	if (!strcmp(kind, "sock_release"))
@@ -548,13 +618,13 @@ static struct bpf_program *prog_by_kind(struct tm_bpf *skel, const char *kind)
 static const char *const kinds[] = { "sock_create", "sock_release", "sockops", "egress",
 				     "ingress" };
 
-static int attach_all(struct tm_bpf *skel, const struct cgroup *cg, const char *dir)
+static int attach_all(struct tm_bpf *skel, int owner, const struct cgroup *cg, const char *dir)
 {
 	size_t i;
 	int err = 0;
 
 	for (i = 0; !err && i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		err = attach_one(prog_by_kind(skel, kinds[i]), kinds[i], cg, dir);
+		err = attach_one(prog_by_kind(skel, kinds[i], owner), kinds[i], cg, dir);
 	return err;
 }
 
@@ -593,47 +663,173 @@ static int setup_maps(struct tm_bpf *skel, const char *dir, const struct tm_pins
 	return 0;
 }
 
+static struct bpf_program *pending_prog(struct tm_bpf *skel, int kind)
+{
+	switch (kind) {
+	case TM_PENDING_STORAGE:
+		return skel->progs.tm_pending_storage;
+	case TM_PENDING_FILES:
+		return skel->progs.tm_pending;
+	default:
+		return skel->progs.tm_pending_files_core;
+	}
+}
+
 /*
- * The iterator over the sockets' slots, pinned as a file: reading it gives
- * one struct tm_pending for each slot not yet in the maps.
+ * The iterator over the sockets' slots: reading it gives one struct
+ * tm_pending for each slot not yet in the maps. The storage's is bound to
+ * the map it walks.
  */
-static int pin_pending(struct tm_bpf *skel, const char *dir)
+static struct bpf_link *make_pending(struct tm_bpf *skel, int kind)
+{
+	union bpf_iter_link_info li = { .map.map_fd = bpf_map__fd(skel->maps.socks) };
+	LIBBPF_OPTS(bpf_iter_attach_opts, ao, .link_info = &li, .link_info_len = sizeof(li));
+
+	return bpf_program__attach_iter(pending_prog(skel, kind),
+					kind == TM_PENDING_STORAGE ? &ao : NULL);
+}
+
+/* Pinned as a file, under dir. */
+static int pin_pending(struct bpf_link *link, const char *dir)
 {
 	char path[PATH_MAX];
-	struct bpf_link *link;
-	int err;
 
-	link = bpf_program__attach_iter(skel->progs.tm_pending, NULL);
-	if (!link) {
-		err = -errno;
-		tm_err("cannot make the socket iterator: %s%s", strerror(-err),
-		       tm_priv_hint(err));
-		return err;
-	}
 	return keep_link(link, path, tm_path(path, sizeof(path), dir, TM_PIN_PENDING));
 }
 
-static int open_skel(struct tm_bpf **skel)
+/* The ways a load reads owners and pending counts, and why not the first. */
+struct ways {
+	int owner;		/* enum tm_owner_kind */
+	int pending;		/* enum tm_pending_kind */
+	unsigned int hz;
+	const char *hz_how;
+	char owner_note[sizeof(((struct tm_control *)0)->owner_note)];
+	char pending_note[sizeof(((struct tm_control *)0)->pending_note)];
+};
+
+static void add_note(char *buf, size_t len, const char *way, const char *why)
 {
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s: %s", n ? "; " : "", way, why);
+}
+
+/* Only the programs of the ways taken are loaded. */
+static void take_ways(struct tm_bpf *skel, const struct ways *w)
+{
+	int k;
+
+	bpf_program__set_autoload(skel->progs.tm_ingress, w->owner == TM_OWNER_SOCKET);
+	bpf_program__set_autoload(skel->progs.tm_egress, w->owner == TM_OWNER_SOCKET);
+	bpf_program__set_autoload(skel->progs.tm_ingress_creator, w->owner == TM_OWNER_CREATOR);
+	bpf_program__set_autoload(skel->progs.tm_egress_creator, w->owner == TM_OWNER_CREATOR);
+	for (k = 1; k < TM_PENDING_KINDS; k++)
+		bpf_program__set_autoload(pending_prog(skel, k), k == w->pending);
+}
+
+typedef int (*prepare_fn)(struct opts *o, struct tm_bpf *skel, void *ctx);
+
+/*
+ * Opens and loads the programs the ways o names, else the first ways this
+ * kernel takes: a way it refuses is noted with its reason, as the verifier
+ * or the kernel gave it, and the next is tried. A fresh load also makes the
+ * pending iterator here (*link), as a kernel may refuse that only then; a
+ * --replace keeps the ways of the load it replaces.
+ */
+static int load_ways(struct opts *o, struct ways *w, bool fresh, prepare_fn prepare, void *ctx,
+		     struct tm_bpf **out, struct bpf_link **link)
+{
+	bool owner_set = o->owner || !fresh, pending_set = o->pending || !fresh;
+	struct tm_bpf *skel = NULL;
+	const char *prog, *why;
 	int err;
 
-	*skel = tm_bpf__open();
-	if (!*skel) {
-		err = -errno;
-		tm_err("cannot open the BPF object: %s", strerror(-err));
+	if (w->owner == TM_OWNER_SOCKET && !tm_kernel_has_func("bpf_cast_to_kern_ctx")) {
+		why = "this kernel has no bpf_cast_to_kern_ctx (Linux 6.3)";
+		if (owner_set) {
+			tm_err("cannot read owners from the socket: %s", why);
+			return -EOPNOTSUPP;
+		}
+		add_note(w->owner_note, sizeof(w->owner_note), "socket", why);
+		w->owner = TM_OWNER_CREATOR;
+	}
+	for (;;) {
+		*out = NULL;
+		skel = tm_bpf__open();
+		if (!skel) {
+			err = -errno;
+			tm_err("cannot open the BPF object: %s", strerror(-err));
+			return err;
+		}
+		take_ways(skel, w);
+		if (fresh) {
+			struct tm_control *c = &skel->data->control;
+
+			c->owner_kind = w->owner;
+			c->pending_kind = w->pending;
+			c->hz = w->hz;
+			memcpy(c->owner_note, w->owner_note, sizeof(c->owner_note));
+			memcpy(c->pending_note, w->pending_note, sizeof(c->pending_note));
+		}
+		err = prepare(o, skel, ctx);
+		if (err)
+			break;
+		tm_bpf_refusal_clear();
+		err = tm_bpf__load(skel);
+		prog = tm_bpf_refused_prog();
+		why = *tm_bpf_refused_why() ? tm_bpf_refused_why() : strerror(-err);
+		if (err && !owner_set && w->owner == TM_OWNER_SOCKET &&
+		    (!strcmp(prog, "tm_ingress") || !strcmp(prog, "tm_egress"))) {
+			add_note(w->owner_note, sizeof(w->owner_note), "socket", why);
+			w->owner = TM_OWNER_CREATOR;
+		} else if (err && !pending_set && w->pending + 1 < TM_PENDING_KINDS &&
+			   !strcmp(prog, bpf_program__name(pending_prog(skel, w->pending)))) {
+			add_note(w->pending_note, sizeof(w->pending_note),
+				 tm_pending_kind_name(w->pending), why);
+			w->pending++;
+		} else if (err) {
+			if (*prog)
+				tm_err("cannot load the BPF programs: the kernel refused %s: %s%s",
+				       prog, why, tm_priv_hint(err));
+			else
+				tm_err("cannot load the BPF programs: %s%s%s", strerror(-err),
+				       tm_priv_hint(err), tm_verbose ? "" : " (-v tells more)");
+			break;
+		} else if (fresh && !(*link = make_pending(skel, w->pending))) {
+			err = -errno;
+			if (pending_set || w->pending + 1 >= TM_PENDING_KINDS) {
+				tm_err("cannot make the socket iterator (%s): %s%s",
+				       tm_pending_kind_name(w->pending), strerror(-err),
+				       tm_priv_hint(err));
+				break;
+			}
+			add_note(w->pending_note, sizeof(w->pending_note),
+				 tm_pending_kind_name(w->pending), strerror(-err));
+			w->pending++;
+		} else {
+			break;
+		}
+		tm_bpf__destroy(skel);
+	}
+	if (err) {
+		tm_bpf__destroy(skel);
 		return err;
 	}
+	*out = skel;
 	return 0;
 }
 
-static int load_skel(struct tm_bpf *skel)
+/* -v: what this kernel took, and why not the first ways. */
+static void say_ways(const struct ways *w)
 {
-	int err = tm_bpf__load(skel);
-
-	if (err)
-		tm_err("cannot load the BPF programs: %s%s%s", strerror(-err),
-		       tm_priv_hint(err), tm_verbose ? "" : " (-v tells more)");
-	return err;
+	if (!tm_verbose)
+		return;
+	fprintf(stderr, "tm-load: owners: %s%s%s%s\n", tm_owner_kind_name(w->owner),
+		*w->owner_note ? " (not " : "", w->owner_note, *w->owner_note ? ")" : "");
+	fprintf(stderr, "tm-load: pending counts: %s%s%s%s\n", tm_pending_kind_name(w->pending),
+		*w->pending_note ? " (not " : "", w->pending_note, *w->pending_note ? ")" : "");
+	if (w->hz_how)
+		fprintf(stderr, "tm-load: HZ: %u (%s)\n", w->hz, w->hz_how);
 }
 
 /*
@@ -700,20 +896,9 @@ static void record_cgroups(const struct opts *o, int fd)
  * renamed into place only when complete, so a failure at any step leaves
  * nothing: removing the staging pins detaches what was attached.
  */
-static int load_fresh(struct opts *o, const struct tm_root *r)
+/* A fresh load's sizes and settings, before it loads. */
+static int prepare_fresh(struct opts *o, struct tm_bpf *skel, void *ctx)
 {
-	char staging[PATH_MAX], links[PATH_MAX];
-	const char *root = r->path;
-	struct tm_bpf *skel = NULL;
-	int i, err;
-
-	err = tm_root_staging(r, staging, sizeof(staging));
-	if (!err)
-		err = tm_path(links, sizeof(links), staging, TM_PIN_LINKS);
-	if (!err)
-		err = open_skel(&skel);
-	if (err)
-		return err;
 	if (o->events_size) {
 		bpf_map__set_max_entries(skel->maps.events, o->events_size);
 		if (o->events_size / 4 < TM_WAKE_BYTES)
@@ -730,17 +915,39 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 	}
 	if (o->max_users)
 		bpf_map__set_max_entries(skel->maps.users, o->max_users);
-	err = load_skel(skel);
+	return 0;
+}
+
+static int load_fresh(struct opts *o, const struct tm_root *r)
+{
+	char staging[PATH_MAX], links[PATH_MAX];
+	struct ways w = { .owner = o->owner ? o->owner : TM_OWNER_SOCKET,
+			  .pending = o->pending ? o->pending : TM_PENDING_STORAGE };
+	const char *root = r->path;
+	struct bpf_link *pending = NULL;
+	struct tm_bpf *skel = NULL;
+	int i, err;
+
+	err = tm_root_staging(r, staging, sizeof(staging));
+	if (!err)
+		err = tm_path(links, sizeof(links), staging, TM_PIN_LINKS);
 	if (err)
-		goto out;
+		return err;
+	w.hz = tm_kernel_hz(&w.hz_how);
+	err = load_ways(o, &w, true, prepare_fresh, NULL, &skel, &pending);
+	if (err)
+		return err;
+	say_ways(&w);
 	if (mkdir(staging, 0700) || mkdir(links, 0700)) {
 		err = -errno;
 		tm_err("cannot create %s: %s", staging, strerror(-err));
 		goto out;
 	}
 	err = setup_maps(skel, staging, NULL);
-	if (!err)
-		err = pin_pending(skel, staging);
+	if (!err) {
+		err = pin_pending(pending, staging);
+		pending = NULL;
+	}
 	/* Filters first, so not one packet is counted that they leave out. */
 	if (!err)
 		err = apply_filters(o, bpf_map__fd(skel->maps.masks4),
@@ -748,7 +955,7 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 				    bpf_map__fd(skel->maps.ifaces),
 				    bpf_map__fd(skel->maps.ifnames), &skel->data->control);
 	for (i = 0; !err && i < o->ncg; i++)
-		err = attach_all(skel, &o->cg[i], staging);
+		err = attach_all(skel, w.owner, &o->cg[i], staging);
 	if (!err)
 		record_cgroups(o, bpf_map__fd(skel->maps.cgroups));
 	if (!err && rename(staging, root)) {
@@ -760,12 +967,13 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 out:
 	if (err)
 		tm_root_remove(staging);
+	bpf_link__destroy(pending);
 	tm_bpf__destroy(skel);
 	return err;
 }
 
 /* The pinned iterator gets the new program too, in place. */
-static int swap_pending(struct tm_bpf *skel, const char *root)
+static int swap_pending(struct tm_bpf *skel, int kind, const char *root)
 {
 	char path[PATH_MAX];
 	struct bpf_link *link;
@@ -780,7 +988,7 @@ static int swap_pending(struct tm_bpf *skel, const char *root)
 		tm_err("cannot open %s: %s", path, strerror(-err));
 		return err;
 	}
-	err = bpf_link__update_program(link, skel->progs.tm_pending);
+	err = bpf_link__update_program(link, pending_prog(skel, kind));
 	if (err)
 		tm_err("cannot swap the program of %s: %s", path, strerror(-err));
 	bpf_link__destroy(link);
@@ -792,11 +1000,17 @@ static int swap_pending(struct tm_bpf *skel, const char *root)
  * is switched to its new program in one atomic update, so not one packet
  * goes uncounted and every counter stays.
  */
+static int prepare_replace(struct opts *o, struct tm_bpf *skel, void *pins)
+{
+	return setup_maps(skel, NULL, pins);
+}
+
 static int load_replace(struct opts *o, bool named, const char *root)
 {
 	struct tm_link *old = NULL;
 	struct tm_bpf *skel = NULL;
 	struct tm_pins pins;
+	struct ways w = {};
 	int nold = 0, i, j, err;
 	size_t k;
 
@@ -806,13 +1020,20 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	err = tm_links_list(root, &old, &nold);
 	if (err)
 		tm_err("cannot read the links of %s: %s", root, strerror(-err));
-	if (!err)
-		err = open_skel(&skel);
 	if (err)
 		goto out;
-	err = setup_maps(skel, NULL, &pins);
-	if (!err)
-		err = load_skel(skel);
+	/* The ways of the load replaced: its iterator takes only its own kind. */
+	w.owner = pins.control->owner_kind;
+	w.pending = pins.control->pending_kind;
+	w.hz = pins.control->hz;
+	if ((o->owner && o->owner != w.owner) || (o->pending && o->pending != w.pending)) {
+		tm_usage_err("--owner and --pending go with a fresh load: this one reads owners "
+			     "by %s and pending counts by %s", tm_owner_kind_name(w.owner),
+			     tm_pending_kind_name(w.pending));
+		err = -TM_EUSAGE;
+		goto out;
+	}
+	err = load_ways(o, &w, false, prepare_replace, &pins, &skel, NULL);
 	if (!err)
 		err = tm_lock(root, &pins.lock_fd);	/* as tm-mask does */
 	if (!err)
@@ -835,11 +1056,11 @@ static int load_replace(struct opts *o, bool named, const char *root)
 			for (j = 0; j < nold; j++)
 				have |= old[j].cgid == o->cg[i].id && !strcmp(old[j].kind, kinds[k]);
 			if (!have)
-				err = attach_one(prog_by_kind(skel, kinds[k]), kinds[k], &o->cg[i],
-						 root);
+				err = attach_one(prog_by_kind(skel, kinds[k], w.owner), kinds[k],
+						 &o->cg[i], root);
 		}
 	for (j = 0; !err && j < nold; j++) {
-		struct bpf_program *prog = prog_by_kind(skel, old[j].kind);
+		struct bpf_program *prog = prog_by_kind(skel, old[j].kind, w.owner);
 		bool keep = !named;
 		struct bpf_link *link;
 
@@ -866,7 +1087,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 		bpf_link__destroy(link);
 	}
 	if (!err)
-		err = swap_pending(skel, root);
+		err = swap_pending(skel, w.pending, root);
 	if (!err && named)
 		record_cgroups(o, pins.fd[TM_MAP_CGROUPS]);
 out:

@@ -332,6 +332,11 @@ static void notes(const struct opts *o, const struct tm_pins *p, const struct tm
 	if (tm_by_details(o->by) && s->g.details_other)
 		tm_err("note: users with more than %u rows in this breakdown have the rest "
 		       "in their row (other)", p->control->details_quota);
+	/* Once a table, for a person reading it: not on every scripted reading. */
+	if (p->control->owner_kind == TM_OWNER_CREATOR && o->format == TM_FMT_TABLE)
+		tm_err("note: this kernel does not let tm read a socket's owner (tm-status "
+		       "says why): each socket counts under the UID that made it, and one "
+		       "made before the load under its UID as its network namespace maps it");
 	if (tm_by_details(o->by) && s->g.details_full_packets)
 		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
 		       "breakdown map and are not in these rows",

@@ -226,10 +226,20 @@ static void ifaces_of(struct status *s, struct tm_buf *b, bool json)
 	}
 }
 
+/* A note of the control map, NUL-terminated whatever the map holds. */
+static const char *note(const char *field, size_t len, char *buf)
+{
+	snprintf(buf, len, "%.*s", (int)len - 1, field);
+	return buf;
+}
+
+#define NOTE(c, field, buf) note((c)->field, sizeof((c)->field), buf)
+
 static void print_json(struct status *s, FILE *f)
 {
 	static char out[1 << 16];
 	const struct tm_control *c = s->p->control;
+	char why[sizeof(c->pending_note)];
 	TM_BUF(b, out);
 	size_t i;
 
@@ -237,6 +247,16 @@ static void print_json(struct status *s, FILE *f)
 	put_json_str(&b, s->p->root);
 	tm_put_lit(&b, ",\"layout_version\":");
 	tm_put_u64(&b, c->layout_version);
+	tm_put_lit(&b, ",\"owners\":");
+	put_json_str(&b, tm_owner_kind_name(c->owner_kind));
+	tm_put_lit(&b, ",\"owners_not\":");
+	put_json_str(&b, NOTE(c, owner_note, why));
+	tm_put_lit(&b, ",\"pending\":");
+	put_json_str(&b, tm_pending_kind_name(c->pending_kind));
+	tm_put_lit(&b, ",\"pending_not\":");
+	put_json_str(&b, NOTE(c, pending_note, why));
+	tm_put_lit(&b, ",\"hz\":");
+	tm_put_u64(&b, c->hz);
 	tm_put_lit(&b, ",\"cgroups\":[");
 	cgroups_of(s, &b, true);
 	tm_put_lit(&b, "],\"links\":[");
@@ -312,6 +332,7 @@ static void print_text(struct status *s, FILE *f)
 {
 	static char out[1 << 16];
 	const struct tm_control *c = s->p->control;
+	char why[sizeof(c->pending_note)];
 	TM_BUF(b, out);
 	size_t i;
 
@@ -319,7 +340,26 @@ static void print_text(struct status *s, FILE *f)
 	put_text(&b, s->p->root);
 	tm_put_lit(&b, " (layout version ");
 	tm_put_u64(&b, c->layout_version);
-	tm_put_lit(&b, ")\ncgroups       ");
+	tm_put_lit(&b, ")\nowners        ");
+	tm_put_str(&b, tm_owner_kind_name(c->owner_kind));
+	if (*NOTE(c, owner_note, why)) {
+		tm_put_lit(&b, " (not ");
+		put_text(&b, why);
+		tm_put_lit(&b, ")");
+	}
+	tm_put_lit(&b, "\npending       ");
+	tm_put_str(&b, tm_pending_kind_name(c->pending_kind));
+	if (*NOTE(c, pending_note, why)) {
+		tm_put_lit(&b, " (not ");
+		put_text(&b, why);
+		tm_put_lit(&b, ")");
+	}
+	tm_put_lit(&b, "\nHZ            ");
+	if (c->hz)
+		tm_put_u64(&b, c->hz);
+	else
+		tm_put_lit(&b, "unknown: the clock is read");
+	tm_put_lit(&b, "\ncgroups       ");
 	cgroups_of(s, &b, false);
 	tm_put_lit(&b, "\ninterfaces    ");
 	if (c->ifaces)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,13 +15,92 @@
 const char *tm_prog = "tm";
 int tm_verbose;
 
+/* The last program the kernel refused, and its reason, as libbpf told. */
+static char refused_prog[64];
+static char refused_why[256];
+
+/*
+ * A verifier's log ends with its reason, then its statistics: the reason
+ * is the last line that is not one of those.
+ */
+static void keep_reason(const char *log, size_t len)
+{
+	static const char *const stats[] = { "processed ", "verification time", "stack depth",
+					     "max_states", "peak_states", "mark_read", "" };
+	const char *end = log + len, *line;
+	size_t i, n;
+
+	while (end > log) {
+		while (end > log && end[-1] == '\n')
+			end--;
+		line = end;
+		while (line > log && line[-1] != '\n')
+			line--;
+		n = end - line;
+		for (i = 0; n && stats[i][0] && strncmp(line, stats[i], strlen(stats[i])); i++)
+			;
+		if (n && !stats[i][0]) {
+			snprintf(refused_why, sizeof(refused_why), "%.*s", (int)n, line);
+			return;
+		}
+		end = line;
+	}
+}
+
+static void note_refusal(const char *msg)
+{
+	static const char begin[] = "-- BEGIN PROG LOAD LOG --\n", stop[] = "-- END PROG LOAD LOG --";
+	const char *p = strstr(msg, "prog '"), *log, *q;
+
+	if (!p)
+		return;
+	if ((log = strstr(msg, begin))) {
+		sscanf(p, "prog '%63[^']'", refused_prog);
+		log += sizeof(begin) - 1;
+		q = strstr(log, stop);
+		keep_reason(log, q ? (size_t)(q - log) : strlen(log));
+	} else if ((q = strstr(p, "BPF program load failed: "))) {
+		/* Refused before the verifier ran: no log, only the error. */
+		sscanf(p, "prog '%63[^']'", refused_prog);
+		snprintf(refused_why, sizeof(refused_why), "%s",
+			 q + strlen("BPF program load failed: "));
+		refused_why[strcspn(refused_why, "\n")] = 0;
+	}
+}
+
+void tm_bpf_refusal_clear(void)
+{
+	refused_prog[0] = refused_why[0] = 0;
+}
+
+const char *tm_bpf_refused_prog(void)
+{
+	return refused_prog;
+}
+
+const char *tm_bpf_refused_why(void)
+{
+	return refused_why;
+}
+
 /* libbpf explains every failure at length; that is for -v only. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	if (!tm_verbose || (level == LIBBPF_DEBUG && tm_verbose < 2))
+	char *msg = NULL;
+	int n;
+
+	if (level == LIBBPF_DEBUG && tm_verbose < 2)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
+	if (n < 0)
+		return 0;
+	if (level == LIBBPF_WARN)
+		note_refusal(msg);
+	if (tm_verbose)
+		fputs(msg, stderr);
+	free(msg);
+	return n;
 }
 
 void tm_init(const char *prog)
@@ -63,9 +143,10 @@ int tm_exit_code(int err)
 	return err == -TM_EUSAGE ? TM_EXIT_USAGE : TM_EXIT_FAIL;
 }
 
+/* Said only to a caller without the privileges: else it is not why. */
 const char *tm_priv_hint(int err)
 {
-	if (err == -EPERM || err == -EACCES)
+	if ((err == -EPERM || err == -EACCES) && !tm_has_bpf_privilege())
 		return " (needs root, or CAP_BPF and CAP_NET_ADMIN)";
 	return "";
 }

@@ -38,6 +38,15 @@ void tm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tm_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tm_exit_code(int err);
 const char *tm_priv_hint(int err);
+void tm_bpf_refusal_clear(void);
+int tm_owner_kind_parse(const char *s);
+int tm_pending_kind_parse(const char *s);
+const char *tm_owner_kind_name(int kind);
+const char *tm_pending_kind_name(int kind);
+unsigned int tm_kernel_hz(const char **how);
+bool tm_kernel_has_func(const char *name);
+const char *tm_bpf_refused_prog(void);
+const char *tm_bpf_refused_why(void);
 bool tm_has_bpf_privilege(void);
 int tm_need_privilege(void);
 

@@ -23,6 +23,19 @@ tm_setup() {
 	chmod 1777 "$BIN"
 	cp "$BUILD/tests/tmtraffic" "$BUILD/tm-stat" "$BIN/"
 	PATH=$BUILD:$PATH
+	# scripts/run-tests runs the kernel's core again with each way of
+	# loading forced (tm-load --owner, --pending): TM_TEST_WAYS.
+	if [ -n "${TM_TEST_WAYS:-}" ]; then
+		mkdir "$BIN/ways"
+		printf '#!/bin/sh\nexec "%s/tm-load" %s "$@"\n' "$BUILD" "$TM_TEST_WAYS" >"$BIN/ways/tm-load"
+		chmod 755 "$BIN/ways/tm-load"
+		PATH=$BIN/ways:$PATH
+	fi
+}
+
+# owners_by: how this load reads owners (socket or creator, tm-status).
+owners_by() {
+	tm-status --json | jq -r .owners
 }
 
 tm_teardown() {

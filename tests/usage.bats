@@ -133,9 +133,11 @@ nothing_loaded() {
 
 @test "a pin layout of another version is refused, and left alone" {
 	tm-load --cgroup "$CG"
-	# layout_version 99, the other fields as they were (wake_bytes 32768,
-	# details_quota 4096, admin_gid none)
-	local rest="0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 128 0 0 0 16 0 0 255 255 255 255 0 0 0 0"
+	# layout_version 99, the other fields as they were
+	local rest
+	rest=$(bpftool -j map lookup pinned "$TM_PIN_ROOT/control" key 0 0 0 0 |
+		jq -r '.value[4:] | join(" ")')
+	[ -n "$rest" ]
 	bpftool map update pinned "$TM_PIN_ROOT/control" key 0 0 0 0 value 99 0 0 0 $rest
 	for c in tm-stat tm-mask tm-stream tm-unload; do
 		args=()
