@@ -28,6 +28,8 @@ _tm() {
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	--masks|load) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
+	--owner) COMPREPLY=($(compgen -W "socket creator" -- "$cur")); return ;;
+	--pending) COMPREPLY=($(compgen -W "storage files files-core" -- "$cur")); return ;;
 	-i|--interval|-n|--count|--iterations|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
 	-B|--by)
 		if [ "$cmd" = tm-report ]; then
@@ -47,7 +49,7 @@ _tm() {
 	esac
 	local opts
 	case $cmd in
-	tm-load) opts="--cgroup --iface --masks --group --max-users --max-details --max-conns --events-size --replace --config --pin-root --verbose --help" ;;
+	tm-load) opts="--cgroup --iface --masks --group --max-users --max-details --max-conns --events-size --replace --config --owner --pending --pin-root --verbose --help" ;;
 	tm-stream) opts="--user --format --output --count --follow --pin-root --verbose --help" ;;
 	tm-mask)
 		local w sub=

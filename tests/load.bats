@@ -230,3 +230,72 @@ prog_ids() {
 	TM_PIN_ROOT=$other tm-unload
 	[ ! -e "$other" ]
 }
+
+@test "--config that is /dev/zero, a directory or a FIFO is refused at once and loads nothing" {
+	mkfifo "$BIN/fifo"
+	for f in /dev/zero "$BIN" "$BIN/fifo"; do
+		run timeout 10 tm-load --cgroup "$CG" --config "$f"
+		[ "$status" = 2 ]
+		[[ "$output" == *"$f: not a regular file; nothing loaded"* ]]
+		[ ! -e "$TM_PIN_ROOT" ]
+	done
+	# A regular file with a NUL byte is not text either.
+	printf 'cgroup %s\n\0max-conns 5\n' "$CG" >"$BIN/nul.conf"
+	run tm-load --config "$BIN/nul.conf"
+	[ "$status" = 2 ]
+	[[ "$output" == *"nul.conf:2: a NUL byte: not text; nothing loaded"* ]]
+	[ ! -e "$TM_PIN_ROOT" ]
+}
+
+@test "every way tm-load may take loads and counts exactly, or is refused with the kernel's own reason" {
+	local ways took=0
+	for ways in "--owner socket" "--owner creator" "--pending storage" "--pending files" \
+		"--pending files-core"; do
+		run tm-load --cgroup "$CG" $ways
+		if [ "$status" = 0 ]; then
+			took=$((took + 1))
+			udp_exchange "$CG" $A "$CG" $B 127.0.0.1 4 100
+			[ "$(stat_field $A out_bytes)" = $((4 * 128)) ]
+			[ "$(stat_field $B in_packets)" = 4 ]
+			tm-unload
+		else
+			# Which program, and the verifier's or the kernel's words:
+			# never "needs root" to root.
+			[ "$status" = 1 ]
+			[[ "$output" == *"the kernel refused tm_"*": "* ||
+			   "$output" == *"this kernel has no bpf_cast_to_kern_ctx"* ]]
+			[[ "$output" != *"needs root"* ]]
+			[ ! -e "$TM_PIN_ROOT" ]
+		fi
+	done
+	# The default takes the first of each that loads.
+	[ "$took" -ge 2 ]
+	tm-load --cgroup "$CG"
+	run tm-status --json
+	[ "$(jq -r '.owners' <<<"$output")" != "?" ]
+	[ "$(jq -r '.pending' <<<"$output")" != "?" ]
+}
+
+@test "without the kernel's configuration HZ is measured, and without that the clock is read; counts stay exact" {
+	local want
+	want=$( (cat "/boot/config-$(uname -r)" 2>/dev/null || zcat /proc/config.gz 2>/dev/null) |
+		sed -n 's/^CONFIG_HZ=//p')
+	[ -n "$want" ] || skip "this host keeps no kernel configuration to compare with"
+	# A mount namespace of the test's own hides the configuration...
+	unshare --mount --propagation private sh -c '
+		mount -t tmpfs none /boot
+		[ -e /proc/config.gz ] && mount --bind /dev/null /proc/config.gz
+		exec tm-load --cgroup "$1"' sh "$CG"
+	[ "$(tm-status --json | jq -r .hz)" = "$want" ]
+	tm-unload
+	# ...and then /proc/timer_list too.
+	unshare --mount --propagation private sh -c '
+		mount -t tmpfs none /boot
+		[ -e /proc/config.gz ] && mount --bind /dev/null /proc/config.gz
+		mount --bind /dev/null /proc/timer_list
+		exec tm-load --cgroup "$1"' sh "$CG"
+	[ "$(tm-status --json | jq -r .hz)" = 0 ]
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 5 100
+	[ "$(stat_field $A out_bytes)" = $((5 * 128)) ]
+	[ "$(tm-stat --by conn --json --user $A | jq -r '.[0].out_packets')" = 5 ]
+}

@@ -52,10 +52,13 @@ script_end() {
 }
 
 # pending_of UID: how many sockets hold packets of UID not yet in the maps.
-# Records are struct tm_pending, 168 bytes: a 40-byte owner, then the slot,
-# whose key starts with the uid (the 11th 4-byte word).
+# Records are struct tm_pending, 176 bytes: a 48-byte owner, then the slot,
+# whose key starts with the uid (the 13th 4-byte word).
 pending_of() {
-	od -A n -v -t u4 -w168 "$TM_PIN_ROOT/pending" | awk -v u="$1" '$11 == u' | wc -l
+	local n
+	n=$(wc -c <"$TM_PIN_ROOT/pending")
+	[ $((n % 176)) = 0 ] || { echo "pending: $n bytes, not whole records" >&2; return 1; }
+	od -A n -v -t u4 -w176 "$TM_PIN_ROOT/pending" | awk -v u="$1" '$13 == u' | wc -l
 }
 
 # peer_rows: $A's connections as "rport out_packets out_bytes", by port.

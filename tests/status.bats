@@ -20,11 +20,22 @@ B=42582
 	[ "$status" = 0 ]
 	[ "$(jq -r '.layout_version' <<<"$output")" = "$(layout_version)" ]
 	[ "$(jq -r '.cgroups | sort | join(" ")' <<<"$output")" = "/$ID /${ID}two" ]
-	# Five programs on each cgroup, and the iterator.
+	# Five programs on each cgroup, and the iterator: the programs of the
+	# ways this kernel took.
+	local sfx="" iter
+	[ "$(jq -r .owners <<<"$output")" = creator ] && sfx=_creator
+	case $(jq -r .pending <<<"$output") in
+	storage) iter=tm_pending_storage ;;
+	files) iter=tm_pending ;;
+	files-core) iter=tm_pending_files_core ;;
+	esac
+	# (The kernel keeps 15 characters of a program's name.)
+	local eg=tm_egress$sfx in=tm_ingress$sfx
+	iter=${iter:0:15}
 	[ "$(jq -r '[.links[] | select(.cgroup == "/'$ID'") | .kind + ":" + .prog] | sort | join(" ")' <<<"$output")" = \
-		"egress:tm_egress ingress:tm_ingress sock_create:tm_sock_create sock_release:tm_sock_release sockops:tm_sockops" ]
+		"egress:${eg:0:15} ingress:${in:0:15} sock_create:tm_sock_create sock_release:tm_sock_release sockops:tm_sockops" ]
 	[ "$(jq '[.links[] | select(.cgroup == "/'$ID'two")] | length' <<<"$output")" = 5 ]
-	[ "$(jq -r '.links[] | select(.kind == "pending") | [.prog, (.cgroup | tostring)] | @tsv' <<<"$output")" = "tm_pending	null" ]
+	[ "$(jq -r '.links[] | select(.kind == "pending") | [.prog, (.cgroup | tostring)] | @tsv' <<<"$output")" = "$iter	null" ]
 	# The IDs are the kernel's own.
 	local id prog
 	id=$(jq -r '.links[] | select(.kind == "pending") | .link_id' <<<"$output")
