@@ -60,28 +60,35 @@ static const struct tm_col *find_col(const struct tm_col *const *cols, size_t n,
 }
 
 /*
- * A label value: text as a table shows it (control characters and bytes
- * that are not UTF-8 as \n, \xHH: one line, valid UTF-8), then the format's
- * own escapes for a backslash and a quote.
+ * A label value: the name itself, escaped only as the exposition format
+ * says (a backslash, a quote and a line feed), so Prometheus reads back the
+ * real name (a systemd unit's "\x2d" stays four characters). The format is
+ * UTF-8: a byte sequence that is not becomes U+FFFD, as in JSON.
  */
-int tm_prom_label(FILE *f, const char *name, const char *s, size_t n)
+int tm_prom_label(FILE *f, const char *name, const char *str, size_t n)
 {
-	size_t cap = 4 * n + 1;
-	char *text = malloc(cap), *p;
-	struct tm_buf t = { text, text + cap };
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	int l;
 
-	if (!text)
-		return -ENOMEM;
-	tm_put_text(&t, s, n);
 	fprintf(f, "%s=\"", name);
-	for (p = text; p < t.p; p++) {
-		if (*p == '\\' || *p == '"')
+	while (i < n) {
+		l = tm_utf8_char(s + i, n - i);
+		if (l < 0) {
+			fputs("\xef\xbf\xbd", f);
+			i += -l;
+			continue;
+		}
+		if (s[i] == '\\' || s[i] == '"')
 			putc('\\', f);
-		putc(*p, f);
+		if (s[i] == '\n')
+			fputs("\\n", f);
+		else
+			fwrite(s + i, 1, l, f);
+		i += l;
 	}
 	putc('"', f);
-	free(text);
-	return 0;
+	return ferror(f) ? -EIO : 0;
 }
 
 /* A label from a column of a row, after a comma unless *first; none if null. */

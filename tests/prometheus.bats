@@ -116,10 +116,22 @@ $B ipv6 744 0" ]
 	run with_passwd "$BIN/passwd" tm-stat --format prometheus
 	[ "$status" = 0 ]
 	promtool check metrics <<<"$output"
-	# The names as a table shows them, then a backslash and a quote escaped.
-	local user='user="q\"u\\\\o\\x1b]0;t\\x07",uid="'$A'"'
+	# The names themselves, escaped only as the format says: a backslash
+	# and a quote (so a parser reads back the real name).
+	local user=$'user="q\\"u\\\\o\e]0;t\a",uid="'$A'"'
 	[ "$(sample tm_transmit_bytes_total "$user,family=\"ipv4\"")" = 256 ]
-	[ "$(sample tm_cgroup_transmit_bytes_total "$user,"'cgroup="/'$ID'/a\"b\\\\c\\x1b[2J} x 1"')" = 256 ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "$user,cgroup=\"/$ID/a\\\"b\\\\c"$'\e[2J} x 1"')" = 256 ]
+	# A systemd unit's escape stays as named; a byte that is not UTF-8
+	# becomes U+FFFD, as the format is UTF-8.
+	new_cgroup '/sys-x\x2dy.slice'; local unit=$REPLY
+	new_cgroup $'/bad\xffname'; local bad=$REPLY
+	udp_exchange "$unit" $B "$unit" $B 127.0.0.1 1 100
+	udp_exchange "$bad" $B "$bad" $B 127.0.0.1 1 100
+	run tm-stat --format prometheus
+	[ "$status" = 0 ]
+	promtool check metrics <<<"$output"
+	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$B\",uid=\"$B\",cgroup=\"/$ID/sys-x\\\\x2dy.slice\"")" = 128 ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$B\",uid=\"$B\",cgroup=\"/$ID/bad"$'\xef\xbf\xbd'"name\"")" = 128 ]
 	# Every sample is one line: a name, labels, a value.
 	[ -z "$(grep -v '^#' <<<"$output" | grep -Ev '^[a-z_]+(\{.*\})? [0-9]+$')" ]
 }
