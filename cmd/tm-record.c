@@ -336,6 +336,50 @@ static int follow(const struct opts *o, struct tm_pins *p, struct tm_names *name
 	return 0;
 }
 
+/*
+ * Whether the load at the pin root is still the one whose pins are held,
+ * by the pinned control map's ID: held, an unloaded meter's maps stay alive,
+ * so an unload and a load between two samples would go unseen. 1: the same;
+ * 0: another; -ENOENT: none.
+ */
+static int same_load(const struct tm_pins *p)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
+	struct bpf_map_info now = {}, held = {};
+	__u32 ln = sizeof(now), lh = sizeof(held);
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = tm_path(path, sizeof(path), p->root, tm_maps[TM_MAP_CONTROL].pin);
+	if (err)
+		return err;
+	fd = bpf_obj_get_opts(path, &ro);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &now, &ln) ||
+	    bpf_obj_get_info_by_fd(p->fd[TM_MAP_CONTROL], &held, &lh))
+		err = -errno;
+	else
+		err = now.id == held.id;
+	close(fd);
+	return err;
+}
+
+/* Another load came while tm-record slept: its counters, from zero. */
+static int take_new_load(const struct opts *o, struct tm_pins *p, struct tm_names *names)
+{
+	int err;
+
+	tm_names_free(names);
+	tm_pins_close(p);
+	err = tm_pins_open(p, o->pin_root);
+	if (err)
+		return err;
+	tm_names_init(names, p);
+	tm_err("recording the new load at %s", p->root);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -368,7 +412,11 @@ int main(int argc, char **argv)
 		tm_sleep(o.interval);
 		/* SIGTERM or SIGINT: one last sample, then out. */
 		last = stop;
-		err = one_sample(&o, &pins, &names, db);
+		err = same_load(&pins);
+		if (err == 0)
+			err = take_new_load(&o, &pins, &names);
+		if (err >= 0)
+			err = one_sample(&o, &pins, &names, db);
 		if (err == -ENOENT && !last) {
 			err = follow(&o, &pins, &names);
 			if (err == -EINTR)

@@ -103,6 +103,22 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 		"/$ID|$nft" ]
 }
 
+@test "tm-record sees an unload and a load that both happen between two of its samples" {
+	tm-load --cgroup "$CG"
+	start_record
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 5 100
+	wait_db "$A_OUT" 640
+	# Held still, it takes no sample while the meter goes and comes back,
+	# and the maps it holds open stay alive.
+	kill -STOP "$REC"
+	tm-unload
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 4 50
+	kill -CONT "$REC"
+	wait_db "$A_OUT" $((640 + 312))
+	[ "$(stat_field $A out_bytes)" = 312 ]
+}
+
 @test "tm-record: remote networks rolled up to the prefixes asked, IPv4 and IPv6; --once; tiers kept at 0 are not written" {
 	tm-load --cgroup "$CG"
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100
