@@ -222,10 +222,23 @@ static int give_read(int fd, uint32_t uid, uint32_t admin_gid)
 			 sizeof(acl.version) + n * sizeof(acl.e[0]), 0);
 }
 
+/* Whether the template names a file per user (%u or %U). */
+static bool per_user(const char *t)
+{
+	for (; *t; t++)
+		if (*t == '%' && t[1]) {
+			if (t[1] == 'u' || t[1] == 'U')
+				return true;
+			t++;
+		}
+	return false;
+}
+
 /*
  * Appends to path (made from template), the file of uid's lines. A file
  * made here is root's, mode 0600 whatever the umask, readable by uid and
- * by the admin group through an ACL. No link is followed, not even to a
+ * by the admin group through an ACL; a file the template does not make per
+ * user holds everyone's lines, so no user may read it, only the group. No link is followed, not even to a
  * file of tm's, directories below the template's are checked (see
  * open_parent()), and a file that exists must pass ours(); a FIFO with no
  * reader is refused rather than waited on. NULL with errno set, and said,
@@ -265,7 +278,8 @@ FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint3
 		return NULL;
 	}
 	/* Root's files (old ones too) get the readers they should have. */
-	if (!fstat(fd, &st) && st.st_uid == 0 && give_read(fd, uid, admin_gid) && !said_acl) {
+	if (!fstat(fd, &st) && st.st_uid == 0 &&
+	    give_read(fd, per_user(template) ? uid : TM_UID_UNKNOWN, admin_gid) && !said_acl) {
 		said_acl = true;
 		tm_err("'%s': cannot let its user read it (%s): only root can",
 		       path, strerror(errno));

@@ -146,7 +146,7 @@ wait_promql() {
 	# The recording rules run on the real series (rates need a few scrapes).
 	wait_promql "count(instance_user:tm_transmit_bytes:rate5m{user=\"$A\"})" '{} 3'
 	[ -n "$(promql "user:tm_transmit_bytes:rate5m{user=\"$A\"}")" ]
-	! grep -i "level=error" "$BIN/prometheus.log"
+	refute grep -i "level=error" "$BIN/prometheus.log"
 }
 
 @test "the shipped recording rules pass promtool check rules and promtool test rules" {

@@ -66,13 +66,34 @@ B=42552
 	(umask 0; tm-stat --interval 0.1 --count 1 --output "$DIR/%U.log")
 	[ "$(stat -c '%U %a' "$DIR/$A.log")" = "root 640" ]
 	setpriv --reuid=$A --regid=$A --clear-groups grep -q "user $A" "$DIR/$A.log"
-	! setpriv --reuid=$B --regid=$B --clear-groups cat "$DIR/$A.log" 2>/dev/null
+	refute setpriv --reuid=$B --regid=$B --clear-groups cat "$DIR/$A.log" 2>/dev/null
 	setpriv --reuid=$B --regid=$B --groups=42559 grep -q "user $A" "$DIR/$A.log"
-	! setpriv --reuid=$B --regid=$B --groups=42558 cat "$DIR/$A.log" 2>/dev/null
+	refute setpriv --reuid=$B --regid=$B --groups=42558 cat "$DIR/$A.log" 2>/dev/null
 	# Appending again keeps it so.
 	tm-stat --interval 0.1 --count 1 --output "$DIR/%U.log"
-	! setpriv --reuid=$B --regid=$B --clear-groups cat "$DIR/$A.log" 2>/dev/null
+	refute setpriv --reuid=$B --regid=$B --clear-groups cat "$DIR/$A.log" 2>/dev/null
 	[ "$(grep -c "user $A" "$DIR/$A.log")" = 2 ]
+}
+
+@test "a file every user's lines go to (no %u or %U) is readable by the admin group, by no user" {
+	tm-unload >/dev/null
+	tm-load --cgroup "$CG" --group 42559 2>/dev/null
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 10
+	tm-stat --interval 0.1 --count 1 --output "$DIR/all.log"
+	grep -q "user $A" "$DIR/all.log"
+	grep -q "user $B" "$DIR/all.log"
+	# Neither user, whichever was written last, may read the other's lines.
+	refute setpriv --reuid=$A --regid=$A --clear-groups cat "$DIR/all.log" 2>/dev/null
+	refute setpriv --reuid=$B --regid=$B --clear-groups cat "$DIR/all.log" 2>/dev/null
+	setpriv --reuid=$B --regid=$B --groups=42559 grep -q "user $A" "$DIR/all.log"
+	# A file an older tm gave a user stops being theirs at the next write.
+	python3 -c 'import os, struct, sys
+e = [(1, 6, 0xffffffff), (2, 4, int(sys.argv[2])), (4, 0, 0xffffffff), (0x10, 4, 0xffffffff), (0x20, 0, 0xffffffff)]
+os.setxattr(sys.argv[1], "system.posix_acl_access", struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *x) for x in e))' \
+		"$DIR/all.log" $A
+	setpriv --reuid=$A --regid=$A --clear-groups grep -q "user $A" "$DIR/all.log"
+	tm-stat --interval 0.1 --count 1 --output "$DIR/all.log"
+	refute setpriv --reuid=$A --regid=$A --clear-groups cat "$DIR/all.log" 2>/dev/null
 }
 
 @test "directories a template names below its own are made 0755, and a user's link or open directory there is refused" {

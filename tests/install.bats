@@ -139,7 +139,7 @@ as_unit() {
 	# and its user reads it.
 	[ "$(stat -c '%U %a' "$BIN/log/$A.log")" = "root 640" ]
 	setpriv --reuid=$A --regid=$A --clear-groups cat "$BIN/log/$A.log" >/dev/null
-	! setpriv --reuid=$((A + 1)) --regid=$((A + 1)) --clear-groups cat "$BIN/log/$A.log" 2>/dev/null
+	refute setpriv --reuid=$((A + 1)) --regid=$((A + 1)) --clear-groups cat "$BIN/log/$A.log" 2>/dev/null
 }
 
 @test "make install with DESTDIR puts every file in place, and make uninstall takes every one away" {
@@ -203,7 +203,7 @@ as_unit() {
 	} || ok=1
 	dpkg -P tm >"$BIN/dpkg.log" 2>&1
 	[ "$ok" = 0 ]
-	! dpkg-query -W tm 2>/dev/null
+	refute dpkg-query -W tm 2>/dev/null
 	# Not one of its files is left.
 	local f left=
 	while read -r f; do

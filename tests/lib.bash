@@ -33,6 +33,15 @@ tm_setup() {
 	fi
 }
 
+# refute CMD...: CMD must fail. (A bare "! CMD" is no assertion in bats:
+# bash's errexit ignores a negated command.)
+refute() {
+	if "$@"; then
+		echo "expected to fail: $*" >&2
+		return 1
+	fi
+}
+
 # owners_by: how this load reads owners (socket or creator, tm-status).
 owners_by() {
 	tm-status --json | jq -r .owners

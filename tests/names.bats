@@ -99,7 +99,7 @@ all_formats() {
 	# A header and totals, then two lines for each connection, and a blank.
 	[ "$(wc -l <"$f")" = $((2 + 2 * ${#COMMS[@]} + 1)) ]
 	[ "$(grep -c '^conn ' "$f")" = ${#COMMS[@]} ]
-	! grep -q $'\x1b' "$f"
+	refute grep -q $'\x1b' "$f"
 	grep -q 'pid [0-9]* x\\n0,root,9,$' "$f"
 }
 

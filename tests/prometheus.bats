@@ -78,10 +78,10 @@ $B ipv6 744 0" ]
 	run tm-stat --format prometheus --depth 1
 	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$A\",uid=\"$A\",cgroup=\"/$ID/job1\"")" = 444 ]
 	[ "$(sample tm_cgroup_receive_bytes_total "user=\"$B\",uid=\"$B\",cgroup=\"/$ID/job1\"")" = 444 ]
-	! grep -q step <<<"$output"
+	refute grep -q step <<<"$output"
 	run tm-stat --format prometheus --user $B
 	[ "$status" = 0 ]
-	! grep -q "user=\"$A\"" <<<"$output"
+	refute grep -q "user=\"$A\"" <<<"$output"
 	[ "$(sample tm_receive_packets_total "user=\"$B\",uid=\"$B\",family=\"ipv6\"")" = 3 ]
 	promtool check metrics <<<"$output"
 }
@@ -230,7 +230,7 @@ $B ipv6 744 0" ]
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 1 100
 	run tm-stat --format prometheus --history "$db" --user $A
 	[ "$(sample tm_day_transmit_bytes "user=\"$A\",uid=\"$A\"")" = $((256 + 128)) ]
-	! grep -q "uid=\"$B\"" <<<"$output"
+	refute grep -q "uid=\"$B\"" <<<"$output"
 	run tm-stat --history "$db"
 	[ "$status" = 2 ]
 	run tm-stat --format prometheus --history "$BIN/none.db"

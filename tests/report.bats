@@ -125,7 +125,7 @@ period,$B,$B,2026-11-01T00:00:00+0000,,500,5000,1,1" ]
 	history
 	TZ=UTC tm-report --db "$DB" --format html >"$BIN/report.html"
 	# Self-contained: nothing to fetch, no script.
-	! grep -Eiq '<script|src=|href=|@import|url\(' "$BIN/report.html"
+	refute grep -Eiq '<script|src=|href=|@import|url\(' "$BIN/report.html"
 	# Headless Chromium with no network at all: the page as it reads it.
 	unshare -n chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$BIN/chromium" \
 		--dump-dom "file://$BIN/report.html" >"$BIN/dom.html" 2>/dev/null
@@ -138,7 +138,7 @@ aria-label=\"$B" ]
 	grep -q "In <b>500 B</b> (500 bytes), out <b>4.88 KiB</b> (5000 bytes)" "$BIN/dom.html"
 	# The process named like a script is text, not an element.
 	grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$BIN/dom.html"
-	! grep -qi '<script' "$BIN/dom.html"
+	refute grep -qi '<script' "$BIN/dom.html"
 	grep -q 'a"b&amp;c' "$BIN/dom.html"
 	# A picture of it: a PNG, and not an empty one.
 	[ "$(head -c 8 "$BIN/report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]

@@ -97,8 +97,8 @@ traffic() {
 	run user_stat $A -- --format prometheus
 	[ "$status" = 0 ]
 	grep -qx "tm_transmit_bytes_total{user=\"$A\",uid=\"$A\",family=\"ipv4\"} 512" <<<"$output"
-	! grep -q "uid=\"$B\"" <<<"$output"
-	! grep -q '^tm_events_lost_total\|^tm_map_\|^tm_layout_version' <<<"$output"
+	refute grep -q "uid=\"$B\"" <<<"$output"
+	refute grep -q '^tm_events_lost_total\|^tm_map_\|^tm_layout_version' <<<"$output"
 	[ "$(grep -v '^#' <<<"$output" | grep -vc "uid=\"$A\"")" = 0 ]
 	promtool check metrics <<<"$output"
 	# --textfile writes as the user, where the user may write.
@@ -106,7 +106,7 @@ traffic() {
 	user_stat $B -- --textfile "$BIN/u/tm.prom"
 	[ "$(stat -c %u "$BIN/u/tm.prom")" = $B ]
 	grep -qx "tm_receive_bytes_total{user=\"$B\",uid=\"$B\",family=\"ipv4\"} 1168" "$BIN/u/tm.prom"
-	! grep -q "uid=\"$A\"" "$BIN/u/tm.prom"
+	refute grep -q "uid=\"$A\"" "$BIN/u/tm.prom"
 	# Root's has both, and the health.
 	run tm-stat --format prometheus
 	grep -q "uid=\"$A\"" <<<"$output"
@@ -140,7 +140,7 @@ traffic() {
 	traffic
 	tm-record --db "$SV/history.db" --once
 	[ "$(stat -c '%a %U' "$SV/history.db")" = "600 root" ]
-	! setpriv --reuid=$A --regid=$A --clear-groups cat "$SV/history.db" >/dev/null 2>&1
+	refute setpriv --reuid=$A --regid=$A --clear-groups cat "$SV/history.db" >/dev/null 2>&1
 	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-report" --format json
 	[ "$status" = 0 ]
 	[ "$(jq -c '[.users[] | [.uid, .out_bytes]]' <<<"$output")" = "[[$A,512]]" ]
