@@ -38,6 +38,15 @@ CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE
 HELPER_CFLAGS := $(CFLAGS)
 CFLAGS += $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
+# Debian's hardening (dpkg-buildflags with hardening=+all), for the setuid
+# readers above all: stack protector and clash protection, fortified libc
+# calls, PIE, full RELRO with immediate binding. Not with the sanitizers.
+ifneq ($(SANITIZE),1)
+CFLAGS += -fstack-protector-strong -fstack-clash-protection -fPIE -Wformat -Werror=format-security
+CFLAGS += $(shell $(CC) -fcf-protection -E -x c /dev/null >/dev/null 2>&1 && echo -fcf-protection)
+CPPFLAGS += -D_FORTIFY_SOURCE=2
+LDFLAGS += -pie -Wl,-z,relro -Wl,-z,now
+endif
 CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 # The default pin root, and the one a setuid tm-stat reads (its users
 # cannot choose another).
@@ -66,7 +75,16 @@ TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $
 	$(OUT)/bench/tm-year
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall deb check test-bins deps run bench fuzz
+.PHONY: all clean install uninstall deb check test-bins deps run bench fuzz FORCE
+.DEFAULT_GOAL := all
+
+# What is compiled in (the built-in pin root and history, the flags): when
+# it changes, everything is built again, so a setuid reader never keeps an
+# old path after "make PIN_ROOT=...".
+BUILD_CONFIG := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+same = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
+$(OUT)/build.config: FORCE | $(OUT)
+	$(if $(call same,$(file <$@),$(BUILD_CONFIG)),,$(file >$@,$(BUILD_CONFIG)))
 
 all: $(BINS)
 
@@ -81,11 +99,11 @@ $(OUT)/tm.skel.h: $(OUT)/tm.bpf.o
 	$(msg) SKEL $@
 	$(Q)$(BPFTOOL) gen skeleton $< name tm_bpf > $@
 
-$(OUT)/lib/%.o: lib/%.c lib/tm.h bpf/tm_abi.h | $(OUT)/lib
+$(OUT)/lib/%.o: lib/%.c lib/tm.h bpf/tm_abi.h $(OUT)/build.config | $(OUT)/lib
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h | $(OUT)/cmd
+$(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h $(OUT)/build.config | $(OUT)/cmd
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -98,7 +116,7 @@ $(OUT)/tm-top: LDLIBS += $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || ec
 
 $(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB_OBJS)
 	$(msg) LINK $@
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
 
 $(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(LIB_OBJS) $(HIST_OBJ) | $(OUT)/tests
 	$(msg) CC $@

@@ -170,6 +170,34 @@ as_unit() {
 	[ -z "$(cd "$d" && find . ! -type d)" ]
 }
 
+@test "the setuid readers are built hardened: PIE, full RELRO, immediate binding, stack protector, fortified calls" {
+	local d=$BIN/dest f
+	"${MK[@]}" install DESTDIR="$d" PREFIX=/usr >/dev/null
+	for f in tm-stat tm-stream tm-top tm-report; do
+		readelf -h "$d/usr/sbin/$f" | grep -q 'Type: *DYN'
+		readelf -d "$d/usr/sbin/$f" | grep -q 'BIND_NOW'
+		readelf -lW "$d/usr/sbin/$f" | grep -q 'GNU_RELRO'
+		nm -D "$d/usr/sbin/$f" | grep -q '__stack_chk_fail'
+		nm -D "$d/usr/sbin/$f" | grep -q '_chk@'
+	done
+}
+
+@test "make PIN_ROOT=... after a build builds again: a setuid reader never keeps the old path" {
+	local o=$BIN/b
+	make -s -C "$TOP" OUT="$o" PIN_ROOT=/sys/fs/bpf/tm-first >/dev/null
+	grep -q /sys/fs/bpf/tm-first "$o/tm-stat"
+	make -s -C "$TOP" OUT="$o" PIN_ROOT=/sys/fs/bpf/tm-second HISTORY_DB=/var/lib/tm/other.db >/dev/null
+	grep -q /sys/fs/bpf/tm-second "$o/tm-stat"
+	refute grep -q /sys/fs/bpf/tm-first "$o/tm-stat"
+	grep -q /var/lib/tm/other.db "$o/tm-report"
+	# The same again changes nothing.
+	local before
+	before=$(stat -c %Y "$o/tm-stat")
+	sleep 1
+	make -s -C "$TOP" OUT="$o" PIN_ROOT=/sys/fs/bpf/tm-second HISTORY_DB=/var/lib/tm/other.db >/dev/null
+	[ "$(stat -c %Y "$o/tm-stat")" = "$before" ]
+}
+
 @test "make deb builds a package that dpkg installs, whose commands run, and that purges without a trace" {
 	if dpkg-query -W -f '${Status}' tm 2>/dev/null | grep -q installed || [ -e /usr/sbin/tm-load ]; then
 		skip "tm is installed on this machine already: not replaced by a test"
