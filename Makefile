@@ -75,7 +75,7 @@ TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $
 	$(OUT)/bench/tm-year
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall deb check test-bins deps run bench fuzz FORCE
+.PHONY: all clean install uninstall deb check check-kernels test-bins deps run bench fuzz FORCE
 .DEFAULT_GOAL := all
 
 # What is compiled in (the built-in pin root and history, the flags): when
@@ -157,6 +157,13 @@ deps:
 check: deps
 	$(Q)$(MAKE) -s --no-print-directory test-bins
 	$(Q)OUT=$(OUT) scripts/run-tests
+
+# The kernel-dependent core on Debian's kernels (6.1, and 6.12 from
+# bookworm-backports and trixie), each booted in qemu; needs root and
+# Debian's archive (the kernels are cached in $(OUT)/kernels).
+check-kernels: deps
+	$(Q)$(MAKE) -s --no-print-directory test-bins
+	$(Q)OUT=$(OUT) scripts/check-kernels
 
 # libFuzzer (clang) over the parsers and escapers, FUZZ_SECONDS each, from
 # the seed corpora in tests/fuzz/corpus; crashes are kept in $(OUT)/fuzz
