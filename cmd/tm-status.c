@@ -328,6 +328,17 @@ static void print_json(struct status *s, FILE *f)
 	fwrite(out, 1, b.p - out, f);
 }
 
+/* A way the load took, and the kernel's reasons for those it did not. */
+static void put_way(struct tm_buf *b, const char *way, const char *not)
+{
+	tm_put_str(b, way);
+	if (*not) {
+		tm_put_lit(b, " (not ");
+		put_text(b, not);
+		tm_put_lit(b, ")");
+	}
+}
+
 static void print_text(struct status *s, FILE *f)
 {
 	static char out[1 << 16];
@@ -341,19 +352,9 @@ static void print_text(struct status *s, FILE *f)
 	tm_put_lit(&b, " (layout version ");
 	tm_put_u64(&b, c->layout_version);
 	tm_put_lit(&b, ")\nowners        ");
-	tm_put_str(&b, tm_owner_kind_name(c->owner_kind));
-	if (*NOTE(c, owner_note, why)) {
-		tm_put_lit(&b, " (not ");
-		put_text(&b, why);
-		tm_put_lit(&b, ")");
-	}
+	put_way(&b, tm_owner_kind_name(c->owner_kind), NOTE(c, owner_note, why));
 	tm_put_lit(&b, "\npending       ");
-	tm_put_str(&b, tm_pending_kind_name(c->pending_kind));
-	if (*NOTE(c, pending_note, why)) {
-		tm_put_lit(&b, " (not ");
-		put_text(&b, why);
-		tm_put_lit(&b, ")");
-	}
+	put_way(&b, tm_pending_kind_name(c->pending_kind), NOTE(c, pending_note, why));
 	tm_put_lit(&b, "\nHZ            ");
 	if (c->hz)
 		tm_put_u64(&b, c->hz);
