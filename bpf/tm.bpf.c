@@ -76,6 +76,24 @@ struct {
 } events SEC(".maps");
 
 /*
+ * The users' own streams: each a ring of its own, by UID (TM_UID_ALL: an
+ * admin group member's, every event), put in and taken out by a user's
+ * tm-stream. A user's stream never reads "events", so it can neither take
+ * nor hold up anyone else's.
+ */
+struct user_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TM_USER_RING_SIZE);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, TM_USER_RINGS_MAX);
+	__type(key, __u32);
+	__array(values, struct user_ring);
+} user_rings SEC(".maps");
+
+/*
  * Per socket: who created it, recorded at creation (BPF_F_CLONE hands a
  * listener's record to the sockets it accepts), and its packets since they
  * were last moved into the maps.
@@ -629,18 +647,9 @@ static __always_inline void flush(const struct tm_owner *o, struct tm_slot *s)
 	count_conn(o, s);
 }
 
-static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
+static __always_inline void fill_event(struct tm_event *e, const struct pkt *p,
+				       const struct tm_owner *o)
 {
-	struct tm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	__u64 queued;
-
-	if (!e) {
-		struct tm_global *g = global_counters();
-
-		if (g)
-			g->events_lost++;
-		return;
-	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->uid = p->key.uid;
 	e->pid = o->pid;
@@ -657,6 +666,49 @@ static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
 	e->netns = o->netns;
 	__builtin_memcpy(e->saddr, p->egress ? p->key.laddr : p->key.raddr, 16);
 	__builtin_memcpy(e->daddr, p->egress ? p->key.raddr : p->key.laddr, 16);
+}
+
+/* Into a user's own ring, if their stream has one; always woken. */
+static __always_inline void emit_user(__u32 key, const struct pkt *p, const struct tm_owner *o)
+{
+	struct tm_global *g;
+	struct tm_event *e;
+	void *ring;
+
+	ring = bpf_map_lookup_elem(&user_rings, &key);
+	if (!ring)
+		return;
+	e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
+	if (!e) {
+		g = global_counters();
+		if (g)
+			g->user_events_lost++;
+		return;
+	}
+	fill_event(e, p, o);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
+{
+	struct tm_event *e;
+	__u64 queued;
+
+	if (control.user_rings) {
+		emit_user(p->key.uid, p, o);
+		emit_user(TM_UID_ALL, p, o);
+	}
+	if (!control.reader_pid)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		struct tm_global *g = global_counters();
+
+		if (g)
+			g->events_lost++;
+		return;
+	}
+	fill_event(e, p, o);
 	/*
 	 * Waking the reader costs more than the rest of the event: wake it
 	 * once, as the queue grows past a batch. It reads all there is before
@@ -853,7 +905,7 @@ static __always_inline void settle(struct __sk_buff *skb, const struct sk_buff__
 	}
 	/* fresh is now what leaves: the socket's old slot, or this packet. */
 	flush(o, &fresh);
-	if (control.reader_pid && !p->untracked)
+	if ((control.reader_pid || control.user_rings) && !p->untracked)
 		emit(p, o);
 }
 
@@ -963,7 +1015,7 @@ static __always_inline void account(struct __sk_buff *skb, int egress, const boo
 			st->slot.last_tick = now;
 			p.untracked = st->slot.untracked;
 			bpf_spin_unlock(&st->lock);
-			if (control.reader_pid && !p.untracked)
+			if ((control.reader_pid || control.user_rings) && !p.untracked)
 				emit(&p, &st->owner);
 			return;
 		}

@@ -35,7 +35,8 @@
 	X(DETAILS,	"details",	"details")	\
 	X(IFNAMES,	"ifnames",	"ifnames")	\
 	X(CGROUPS,	"cgroups",	"cgroups")	\
-	X(QUOTA,	"quota",	"quota")
+	X(QUOTA,	"quota",	"quota")		\
+	X(USER_RINGS,	"user_rings",	"user_rings")
 
 enum tm_map_id {
 #define TM_MAP_ENUM(id, pin, obj) TM_MAP_##id,
@@ -88,6 +89,11 @@ enum tm_map_id {
  * event. A smaller ring wakes it at a quarter full (tm-load sets it).
  */
 #define TM_WAKE_BYTES		(32u * 1024)
+/* A user's own tm-stream reads a ring of its own, of this size. */
+#define TM_USER_RINGS_MAX	1024
+#define TM_USER_RING_SIZE	(1u << 20)
+/* The key of the ring of an admin group member's stream: every event. */
+#define TM_UID_ALL		0xfffffffeu
 
 enum tm_family {
 	TM_FAMILY_OTHER = 0,	/* neither IPv4 nor IPv6: counted, not dropped */
@@ -133,6 +139,7 @@ struct tm_global {
 	__u64 raw_copies_bytes;
 	__u64 raw_copies_packets;
 	__u64 cgroups_full;		/* cgroups not recorded: map full */
+	__u64 user_events_lost;		/* no room in a user's own ring */
 };
 
 /*
@@ -356,7 +363,8 @@ struct tm_control {
 	__u8 pending_kind;		/* enum tm_pending_kind: how slots are read */
 	__u16 pad;
 	__u32 hz;			/* the kernel's HZ; 0: the clock is read */
-	__u32 pad2;
+	__u32 user_rings;		/* rings in user_rings (0: none, the
+					 * programs skip the lookup) */
 	/* Why the first choices were not taken, as the kernel said: */
 	char owner_note[128];
 	char pending_note[256];

@@ -97,7 +97,7 @@ TM_COMMON_HELP
 "CSV: direction,bytes,src_ip,dst_ip,timestamp,total_in,total_out\n"
 "Installed setuid, a user who is not root sees only their own events, from\n"
 "" TM_DEFAULT_PIN_ROOT " (no --pin-root, no --follow), unless in tm-load --group's\n"
-"group; root's tm-stream takes the stream from a user's.\n"
+"group, through a ring of their own: root's tm-stream runs beside it.\n"
 "\n"
 "Events the ring had no room for are counted and reported on stderr.\n"
 "Exit status: 0 success (also on SIGINT, SIGTERM, or a closed pipe), 1 failure,\n"
@@ -272,69 +272,32 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* Events the ring read had no room for (a user's: all users' own rings). */
 static uint64_t lost_now(const struct stream *s)
 {
 	struct tm_global g = {};
 	__u32 zero = 0;
 
 	tm_percpu_lookup(s->pins.fd[TM_MAP_GLOBAL], &zero, &g, sizeof(g));
-	return g.events_lost;
-}
-
-/* The real UID of a process; -1 if it is gone. */
-static uid_t real_uid(pid_t pid)
-{
-	char path[64], line[256];
-	unsigned ruid;
-	uid_t uid = (uid_t)-1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Uid: %u", &ruid) == 1) {
-			uid = ruid;
-			break;
-		}
-	if (f)
-		fclose(f);
-	return uid;
+	return s->self ? g.user_events_lost : g.events_lost;
 }
 
 /*
- * One reader at a time: the pid goes into the control map with a
- * compare-and-swap, so two starting readers cannot both win. Root takes
- * the stream from a user's self-view (it is asked to end, and does), so no
- * user can keep the site's own logging from starting.
+ * One reader of the event ring at a time: the pid goes into the control
+ * map with a compare-and-swap, so two starting readers cannot both win.
+ * Users' own streams never read this ring (they have rings of their own),
+ * so none can keep the site's logging from starting.
  */
-static int register_at(struct tm_control *c, __u32 me)
-{
-	__u32 cur = 0;
-	uid_t uid;
-	int i;
-
-	/* tm_pins_open() has cleared a dead reader's pid already. */
-	if (__atomic_compare_exchange_n(&c->reader_pid, &cur, me, false,
-					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		return 0;
-	uid = real_uid(cur);
-	if (getuid() == 0 && uid != 0 && uid != (uid_t)-1 && !kill(cur, SIGTERM)) {
-		for (i = 0; i < 50 && __atomic_load_n(&c->reader_pid, __ATOMIC_SEQ_CST); i++)
-			usleep(100000);
-		cur = 0;
-		if (__atomic_compare_exchange_n(&c->reader_pid, &cur, me, false,
-						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-			tm_err("took the event stream from uid %u's tm-stream", (unsigned)uid);
-			return 0;
-		}
-	}
-	tm_err("another tm-stream is reading (pid %u); one reader at a time", cur);
-	return -EBUSY;
-}
-
 static int register_reader(struct stream *s)
 {
-	return register_at(s->pins.control, getpid());
+	__u32 cur = 0;
+
+	/* tm_pins_open() has cleared a dead reader's pid already. */
+	if (__atomic_compare_exchange_n(&s->pins.control->reader_pid, &cur, getpid(), false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return 0;
+	tm_err("another tm-stream is reading (pid %u); one reader at a time", cur);
+	return -EBUSY;
 }
 
 static void unregister_reader(struct stream *s)
@@ -582,15 +545,16 @@ static void on_parent_signal(int sig)
  * The privileged half of a user's tm-stream: it reads nothing the user
  * gave. It waits for the child, passes it SIGINT, SIGTERM and SIGHUP, and
  * tells it (SIGUSR1) when the load it reads is gone; then it takes the
- * reader's place back. The child's exit status is the command's.
+ * user's ring out, if it is still theirs. The child's exit status is the
+ * command's.
  */
-static int parent_wait(pid_t child, struct tm_pins *rw)
+static int parent_wait(pid_t child, struct tm_pins *rw, uint32_t events_id, int rings,
+		       __u32 key, uint32_t ring_id)
 {
 	struct sigaction sa = { .sa_handler = on_parent_signal };
-	uint32_t id = map_id(rw->fd[TM_MAP_EVENTS]);
 	struct timespec tick = { 0, 200000000 };
-	__u32 me = getpid();
 	bool told = false;
+	__u32 id = 0;
 	int st = 0;
 
 	sigaction(SIGINT, &sa, NULL);
@@ -601,32 +565,73 @@ static int parent_wait(pid_t child, struct tm_pins *rw)
 			kill(child, forward);
 			forward = 0;
 		}
-		if (!told && pinned_events_id(rw->root) != id) {
+		if (!told && pinned_events_id(rw->root) != events_id) {
 			kill(child, SIGUSR1);
 			told = true;
 		}
 		nanosleep(&tick, NULL);
 	}
-	__atomic_compare_exchange_n(&rw->control->reader_pid, &me, 0, false,
-				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	/* A later stream of the same user's may have put its own in. */
+	if (!bpf_map_lookup_elem(rings, &key, &id) && id == ring_id &&
+	    !bpf_map_delete_elem(rings, &key))
+		__atomic_fetch_sub(&rw->control->user_rings, 1, __ATOMIC_SEQ_CST);
+	close(rings);
 	tm_pins_close(rw);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
 /*
+ * The user's own ring: made, and put in user_rings under their UID (an
+ * admin group member's under TM_UID_ALL, for every event), so the programs
+ * write their events into it too. *rings: the map, writable; *ring_id.
+ */
+static int user_ring(struct tm_pins *rw, __u32 key, int *rings, uint32_t *ring_id)
+{
+	int ring, err = 0;
+	__u32 old;
+	bool had;
+
+	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tm_user_ring", 0, 0, TM_USER_RING_SIZE, NULL);
+	if (ring < 0) {
+		err = -errno;
+		tm_err("cannot make your event ring: %s", strerror(-err));
+		return err;
+	}
+	*rings = fcntl(rw->fd[TM_MAP_USER_RINGS], F_DUPFD_CLOEXEC, 0);
+	/* The user's earlier stream's ring, if any, is replaced: counted once. */
+	had = *rings >= 0 && !bpf_map_lookup_elem(*rings, &key, &old);
+	if (*rings < 0 || bpf_map_update_elem(*rings, &key, &ring, BPF_ANY)) {
+		err = -errno;
+		tm_err("cannot register your event ring: %s", strerror(-err));
+		if (*rings >= 0)
+			close(*rings);
+		close(ring);
+		return err;
+	}
+	if (!had)
+		__atomic_fetch_add(&rw->control->user_rings, 1, __ATOMIC_SEQ_CST);
+	*ring_id = map_id(ring);
+	return ring;
+}
+
+/*
  * A user's own tm-stream (installed setuid root), privilege separated as
- * plocate's updatedb is: the parent, root, opens the pins, registers as
- * the reader and forks; the child drops every privilege before it reads a
- * single argument, and holds only the ring (no write to it changes a
- * counter) and read-only maps. It prints that user's events only, unless
- * the user is in the load's admin group. Returns an exit status.
+ * plocate's updatedb is: the parent, root, opens the pins read-only and
+ * makes the user a ring of their own (user_ring()), then forks; the child
+ * drops every privilege before it reads a single argument, and holds only
+ * that ring and read-only maps. It never reads "events": it cannot take,
+ * delay or block root's stream or another user's, and root's tm-stream
+ * runs beside it. It prints that user's events only, unless the user is
+ * in the load's admin group. Returns an exit status.
  */
 static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 {
+	uint32_t events_id = 0, ring_id = 0;
+	int err, ring = -1, rings = -1;
 	struct tm_pins rw;
-	bool all;
+	bool all = false;
 	pid_t child;
-	int err, fd;
+	__u32 key;
 
 	err = tm_pins_open(&rw, TM_DEFAULT_PIN_ROOT);
 	if (!err) {
@@ -635,14 +640,17 @@ static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 			tm_pins_close(&rw);
 	}
 	if (!err) {
-		/* The ring's reader writes its consumer position: a writable fd. */
-		fd = fcntl(rw.fd[TM_MAP_EVENTS], F_DUPFD_CLOEXEC, 0);
-		close(s->pins.fd[TM_MAP_EVENTS]);
-		s->pins.fd[TM_MAP_EVENTS] = fd;
-		err = fd < 0 ? -errno : register_at(rw.control, getpid());
+		all = tm_admin(s->pins.control);
+		key = all ? TM_UID_ALL : getuid();
+		events_id = map_id(rw.fd[TM_MAP_EVENTS]);
+		ring = user_ring(&rw, key, &rings, &ring_id);
+		err = ring < 0 ? ring : 0;
 		if (err) {
 			tm_pins_close(&rw);
 			tm_pins_close(&s->pins);
+		} else {
+			close(s->pins.fd[TM_MAP_EVENTS]);
+			s->pins.fd[TM_MAP_EVENTS] = ring;
 		}
 	}
 	if (err) {
@@ -653,21 +661,26 @@ static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 	child = fork();
 	if (child < 0) {
 		tm_err("cannot fork: %s", strerror(errno));
-		__atomic_store_n(&rw.control->reader_pid, 0, __ATOMIC_SEQ_CST);
+		if (!bpf_map_delete_elem(rings, &key))
+			__atomic_fetch_sub(&rw.control->user_rings, 1, __ATOMIC_SEQ_CST);
+		tm_pins_close(&rw);
 		tm_drop_privileges();
 		return 1;
 	}
 	if (child) {
 		tm_pins_close(&s->pins);
-		return parent_wait(child, &rw);
+		return parent_wait(child, &rw, events_id, rings, key, ring_id);
 	}
-	/* Unmapped and closed before the drop: the control map stays root's. */
+	/* Unmapped and closed before the drop: the control map stays root's,
+	 * and which users stream is not this user's business. */
 	tm_pins_close(&rw);
+	close(rings);
+	close(s->pins.fd[TM_MAP_USER_RINGS]);
+	s->pins.fd[TM_MAP_USER_RINGS] = -1;
 	tm_drop_privileges();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() == 1)
 		_exit(1);
 	s->self = true;
-	all = tm_admin(s->pins.control);
 	err = parse_args(argc, argv, o);
 	if (!err)
 		err = self_view_opts(o, all);

@@ -237,27 +237,49 @@ traffic() {
 	[ "$(ls -A "$BIN/rep" | wc -l)" = 2 ]
 }
 
-@test "a user's tm-stream prints their own events only, and root's tm-stream takes the stream from it" {
+# user_rings: the users' own rings in the load (their streams' keys).
+user_rings() {
+	bpftool -j map dump pinned "$TM_PIN_ROOT/user_rings" | jq -r '[.[].key | join(" ")] | join(",")'
+}
+
+@test "a user's tm-stream prints their own events only, beside root's, which it can neither take nor hold up" {
 	tm-load --cgroup "$CG"
+	start_stream
 	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
-	local st=${PIDS[-1]} i
+	local st=${PIDS[-1]} i child
 	for ((i = 0; i < 100; i++)); do
-		[ "$(reader_pid)" = "$st" ] && break
+		[ -n "$(user_rings)" ] && break
 		sleep 0.05
 	done
-	[ "$(reader_pid)" = "$st" ]
+	[ -n "$(user_rings)" ]
+	# Root's stream is still the reader of the event ring.
+	[ "$(reader_pid)" = "$STREAM" ]
 	traffic
 	wait_line "$BIN/a.out" '"total_out":512'
 	sleep 0.3
 	# A's four datagrams out, nothing of B's.
 	[ "$(wc -l <"$BIN/a.out")" = 4 ]
 	[ "$(jq -r '[.uid, .dir, .bytes] | @tsv' "$BIN/a.out" | sort -u)" = "$A	out	128" ]
-	# Root's stream takes the event stream; A's ends with status 0.
-	start_stream --count 1
+	# Root's has everyone's: A's 4 out, B's 4 + 2 in and 2 out.
+	wait_line "$BIN/stream.out" '"total_in":1168'
+	[ "$(wc -l <"$BIN/stream.out")" = 12 ]
+	# A stops their stream (both halves): root's loses nothing.
+	child=$(pgrep -P "$st")
+	kill -STOP "$st" "$child"
+	for i in 1 2 3; do
+		traffic
+	done
+	wait_line "$BIN/stream.out" '"total_in":4672'
+	[ "$(wc -l <"$BIN/stream.out")" = 48 ]
+	[ "$(tm-status --json | jq .events_lost)" = 0 ]
+	kill -CONT "$st" "$child"
+	wait_line "$BIN/a.out" '"total_out":2048'
+	# A's stream ends; its ring is taken out.
+	kill -TERM "$st"
 	local rc=0
 	wait "$st" || rc=$?
 	[ "$rc" = 0 ]
-	grep -q "took the event stream from uid $A's tm-stream" "$BIN/stream.err"
+	[ -z "$(user_rings)" ]
 }
 
 @test "a user's tm-stream cannot choose the pin root, follow, or read another's events, and ends with the load" {
@@ -269,7 +291,8 @@ traffic() {
 	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --user $B
 	[ "$status" = 1 ]
 	[[ "$output" == *"you may see your own traffic only (uid $A)"* ]]
-	# Each refusal gave the reader's place back.
+	# Each refusal took its ring out again, and none read the event ring.
+	[ -z "$(user_rings)" ]
 	[ "$(reader_pid)" = 0 ]
 	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
 	local st=${PIDS[-1]}

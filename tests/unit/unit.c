@@ -276,7 +276,8 @@ int main(void)
 {
 	tm_init("unit");
 	/* The refusals print their messages; keep TAP on stdout clean. */
-	freopen("/dev/null", "w", stderr);
+	if (!freopen("/dev/null", "w", stderr))
+		return 1;
 	test_human_bytes();
 	test_interval();
 	test_count();
