@@ -312,6 +312,8 @@ static void print_json(struct status *s, FILE *f)
 	}
 	tm_put_lit(&b, "],\"events_lost\":");
 	tm_put_u64(&b, s->g.events_lost);
+	tm_put_lit(&b, ",\"user_events_lost\":");
+	tm_put_u64(&b, s->g.user_events_lost);
 	tm_put_lit(&b, ",\"users_full_packets\":");
 	tm_put_u64(&b, s->g.users_full_packets);
 	tm_put_lit(&b, ",\"details_full_packets\":");
@@ -380,7 +382,9 @@ static void print_text(struct status *s, FILE *f)
 	}
 	tm_put_lit(&b, "\ncounted apart ");
 	tm_put_u64(&b, s->g.events_lost);
-	tm_put_lit(&b, " events lost, ");
+	tm_put_lit(&b, " events lost (");
+	tm_put_u64(&b, s->g.user_events_lost);
+	tm_put_lit(&b, " in users' own streams), ");
 	tm_put_u64(&b, s->g.users_full_packets);
 	tm_put_lit(&b, " packets with the users map full, ");
 	tm_put_u64(&b, s->g.details_full_packets);

@@ -205,6 +205,8 @@ static int write_health(FILE *f, const struct tm_pins *p)
 	fprintf(f, "tm_layout_version %u\n", p->control->layout_version);
 	counter1(f, "tm_events_lost_total",
 		 "Events tm-stream's ring had no room for (counted, not streamed)", g.events_lost);
+	counter1(f, "tm_user_events_lost_total",
+		 "Events users' own tm-stream rings had no room for", g.user_events_lost);
 	head(f, "tm_map_full_packets_total", "counter",
 	     "Packets not in a map's rows because it was full (users: in no user's total)");
 	fprintf(f, "tm_map_full_packets_total{map=\"users\"} %llu\n",

@@ -42,6 +42,7 @@ sample() {
 	[ "$(sample tm_cgroup_receive_bytes_total "$b,cgroup=\"/$ID\"")" = 1256 ]
 	grep -qx "tm_layout_version $(layout_version)" <<<"$output"
 	grep -qx 'tm_events_lost_total 0' <<<"$output"
+	grep -qx 'tm_user_events_lost_total 0' <<<"$output"
 	grep -qx 'tm_map_full_packets_total{map="users"} 0' <<<"$output"
 	# users: (A, IPv4), (A, IPv6), (B, IPv4), (B, IPv6)
 	grep -qx 'tm_map_entries{map="users"} 4' <<<"$output"
