@@ -254,6 +254,10 @@ user_rings() {
 	[ -n "$(user_rings)" ]
 	# Root's stream is still the reader of the event ring.
 	[ "$(reader_pid)" = "$STREAM" ]
+	# One stream of A's at a time: no user makes rings without end.
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --count 1
+	[ "$status" = 1 ]
+	[[ "$output" == *"you have a tm-stream running already (pid $st): one at a time"* ]]
 	traffic
 	wait_line "$BIN/a.out" '"total_out":512'
 	sleep 0.3
