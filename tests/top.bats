@@ -97,6 +97,9 @@ wait_screen() {
 	wait_screen "EXIT=0"
 	wait_screen "icanon echo"
 	tmux -S "$TMUX_SOCK" kill-server
+	# A server of its own: one starting on the socket of a server still
+	# going away can exit at once ("server exited unexpectedly").
+	TMUX_SOCK=$BIN/tmux2.sock
 	top_in_tmux --delay 0.2 --by proto
 	wait_screen "by proto"
 	tm-unload
