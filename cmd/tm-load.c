@@ -341,12 +341,6 @@ static bool is_size(int c)
 	       c == OPT_MAX_USERS;
 }
 
-/*
- * --config FILE: "SETTING VALUE" a line, SETTING one of tm-load's long
- * options without its dashes; blank lines and # comments. Read whole before
- * anything loads; a bad line names its file and line. The lines are kept
- * for the life of the command (options point into them).
- */
 #define CONFIG_MAX_SIZE (1 << 20)
 
 /*
@@ -378,6 +372,12 @@ static FILE *open_config(const char *path)
 	return NULL;
 }
 
+/*
+ * --config FILE: "SETTING VALUE" a line, SETTING one of tm-load's long
+ * options without its dashes; blank lines and # comments. Read whole before
+ * anything loads; a bad line names its file and line. The lines are kept
+ * for the life of the command (options point into them).
+ */
 static int read_config(struct opts *o, const char *path)
 {
 	char *line = NULL;
@@ -891,11 +891,6 @@ static void record_cgroups(const struct opts *o, int fd)
 		tm_cgroups_record(fd, o->cg[i].real);
 }
 
-/*
- * A fresh load is built in a staging directory beside the pin root and
- * renamed into place only when complete, so a failure at any step leaves
- * nothing: removing the staging pins detaches what was attached.
- */
 /* A fresh load's sizes and settings, before it loads. */
 static int prepare_fresh(struct opts *o, struct tm_bpf *skel, void *ctx)
 {
@@ -918,6 +913,11 @@ static int prepare_fresh(struct opts *o, struct tm_bpf *skel, void *ctx)
 	return 0;
 }
 
+/*
+ * A fresh load is built in a staging directory beside the pin root and
+ * renamed into place only when complete, so a failure at any step leaves
+ * nothing: removing the staging pins detaches what was attached.
+ */
 static int load_fresh(struct opts *o, const struct tm_root *r)
 {
 	char staging[PATH_MAX], links[PATH_MAX];
@@ -995,16 +995,17 @@ static int swap_pending(struct tm_bpf *skel, int kind, const char *root)
 	return err;
 }
 
-/*
- * --replace: the new programs share the pinned maps, and each pinned link
- * is switched to its new program in one atomic update, so not one packet
- * goes uncounted and every counter stays.
- */
+/* A --replace takes over the pinned maps before it loads. */
 static int prepare_replace(struct opts *o, struct tm_bpf *skel, void *pins)
 {
 	return setup_maps(skel, NULL, pins);
 }
 
+/*
+ * --replace: the new programs share the pinned maps, and each pinned link
+ * is switched to its new program in one atomic update, so not one packet
+ * goes uncounted and every counter stays.
+ */
 static int load_replace(struct opts *o, bool named, const char *root)
 {
 	struct tm_link *old = NULL;
@@ -1025,7 +1026,6 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	/* The ways of the load replaced: its iterator takes only its own kind. */
 	w.owner = pins.control->owner_kind;
 	w.pending = pins.control->pending_kind;
-	w.hz = pins.control->hz;
 	if ((o->owner && o->owner != w.owner) || (o->pending && o->pending != w.pending)) {
 		tm_usage_err("--owner and --pending go with a fresh load: this one reads owners "
 			     "by %s and pending counts by %s", tm_owner_kind_name(w.owner),
