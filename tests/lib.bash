@@ -137,7 +137,10 @@ bg() {
 # receives, UID_A sends N datagrams of SIZE bytes; fails unless all arrive.
 udp_exchange() {
 	local cga=$1 a=$2 cgb=$3 b=$4 addr=$5 n=$6 size=$7 gap=${8:-0}
-	local pf=$BIN/port.$RANDOM out=$BIN/recv.$RANDOM
+	local pf out
+	# A name not yet used (a used one would hand over an old port); only
+	# the name: the receiver, another UID, makes the file.
+	pf=$(mktemp -u "$BIN/port.XXXXXX") out=$BIN/recv.${pf##*.}
 	bg as "$cgb" "$b" "$BIN/tmtraffic" udp-recv "$addr" "$pf" "$n" >"$out"
 	local rpid=${PIDS[-1]}
 	wait_file "$pf"
@@ -149,7 +152,8 @@ udp_exchange() {
 # veth_udp UID_A UID_B ADDR N SIZE: UID_B receives in $NSB, UID_A sends N
 # datagrams of SIZE bytes from $NSA (see veth_pair); fails unless all arrive.
 veth_udp() {
-	local pf=$BIN/port.$RANDOM out=$BIN/recv.$RANDOM
+	local pf out
+	pf=$(mktemp -u "$BIN/port.XXXXXX") out=$BIN/recv.${pf##*.}
 	IN_NETNS=$NSB bg as "$CG" "$2" "$BIN/tmtraffic" udp-recv "$3" "$pf" "$4" >"$out"
 	local rpid=${PIDS[-1]}
 	wait_file "$pf"

@@ -13,7 +13,8 @@ B=42492
 
 # drain_bg: a receiver of $B on 127.0.0.1 that reads until ended; port in REPLY.
 drain_bg() {
-	local pf=$BIN/drain.$RANDOM
+	local pf
+	pf=$(mktemp -u "$BIN/drain.XXXXXX")
 	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
 	wait_file "$pf"
 	REPLY=$(cat "$pf")
