@@ -128,7 +128,7 @@ $VA" ]
 	mkdir -m 755 "$BIN/reports"
 	bg tm-stat --interval 60 --output "$BIN/reports/%U.log"
 	local st=${PIDS[-1]}
-	sleep 0.3
+	wait_caught "$st" 15
 	kill -TERM "$st"
 	wait "$st"
 	[ "$(grep -c '^=== ' "$BIN/reports/$A.log")" = 1 ]

@@ -127,6 +127,19 @@ wait_line() {
 	return 1
 }
 
+# wait_caught PID SIGNUM: until PID has a handler for SIGNUM (5 s at most):
+# the commands set theirs just before their main loop, so past start-up.
+wait_caught() {
+	local i mask
+	for ((i = 0; i < 100; i++)); do
+		mask=$(awk '$1 == "SigCgt:" { print $2 }' /proc/"$1"/status 2>/dev/null)
+		[ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1)) && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for $1 to catch signal $2" >&2
+	return 1
+}
+
 # bg CMD...: start CMD in the background and remember its PID.
 bg() {
 	AS_EXEC=1 "$@" &

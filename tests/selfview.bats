@@ -300,8 +300,15 @@ user_rings() {
 	[ "$(reader_pid)" = 0 ]
 	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
 	local st=${PIDS[-1]}
-	wait_file "$BIN/a.err" -e
-	sleep 0.3
+	# The dropped child reads (its SIGUSR1 handler set: the parent tells
+	# it of the unload with that).
+	local child i
+	for ((i = 0; i < 100; i++)); do
+		child=$(cat /proc/"$st"/task/"$st"/children 2>/dev/null)
+		[ -n "$child" ] && break
+		sleep 0.05
+	done
+	wait_caught "${child% }" 10
 	tm-unload
 	local rc=0
 	wait "$st" || rc=$?
