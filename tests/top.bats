@@ -60,7 +60,11 @@ wait_screen() {
 	row=$(screen | grep -E "^$A +$A ")
 	[[ "$row" =~ ^$A\ +$A\ +0\ B/s\ +0\ B/s\ +384\ B\ +384\ B$ ]] || { echo "row: $row" >&2; false; }
 	# By rate, the busy user is first (the first row under the heads).
-	sleep 0.7
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ "$(screen | sed -n 5p)" == "$B "* ]] && break
+		sleep 0.05
+	done
 	[[ "$(screen | sed -n 5p)" == "$B "* ]] || { screen >&2; false; }
 	# Sort by bytes since the load (s three times): A's 768 then B's.
 	keys s s s
