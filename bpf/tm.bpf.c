@@ -689,16 +689,18 @@ static __always_inline void emit_user(__u32 key, const struct pkt *p, const stru
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* A tracked packet's event, into each ring that is read: users' own, root's. */
 static __always_inline void emit(const struct pkt *p, const struct tm_owner *o)
 {
 	struct tm_event *e;
 	__u64 queued;
 
-	if (control.user_rings) {
+	/* The control words first: with no stream, they are all it reads. */
+	if (control.user_rings && !p->untracked) {
 		emit_user(p->key.uid, p, o);
 		emit_user(TM_UID_ALL, p, o);
 	}
-	if (!control.reader_pid)
+	if (!control.reader_pid || p->untracked)
 		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -905,8 +907,7 @@ static __always_inline void settle(struct __sk_buff *skb, const struct sk_buff__
 	}
 	/* fresh is now what leaves: the socket's old slot, or this packet. */
 	flush(o, &fresh);
-	if ((control.reader_pid || control.user_rings) && !p->untracked)
-		emit(p, o);
+	emit(p, o);
 }
 
 /*
@@ -1015,8 +1016,7 @@ static __always_inline void account(struct __sk_buff *skb, int egress, const boo
 			st->slot.last_tick = now;
 			p.untracked = st->slot.untracked;
 			bpf_spin_unlock(&st->lock);
-			if ((control.reader_pid || control.user_rings) && !p.untracked)
-				emit(&p, &st->owner);
+			emit(&p, &st->owner);
 			return;
 		}
 		/* Once direct, always: settle need not look again. */

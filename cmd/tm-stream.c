@@ -548,10 +548,10 @@ static void on_parent_signal(int sig)
  * user's ring out, if it is still theirs. The child's exit status is the
  * command's.
  */
-static int parent_wait(pid_t child, struct tm_pins *rw, uint32_t events_id, int rings,
-		       __u32 key, uint32_t ring_id)
+static int parent_wait(pid_t child, struct tm_pins *rw, int rings, __u32 key, uint32_t ring_id)
 {
 	struct sigaction sa = { .sa_handler = on_parent_signal };
+	uint32_t events_id = map_id(rw->fd[TM_MAP_EVENTS]);
 	struct timespec tick = { 0, 200000000 };
 	bool told = false;
 	__u32 id = 0;
@@ -665,8 +665,8 @@ static int user_ring(struct tm_pins *rw, __u32 key, int *rings, uint32_t *ring_i
  */
 static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 {
-	uint32_t events_id = 0, ring_id = 0;
-	int err, ring = -1, rings = -1;
+	int err, ring, rings = -1;
+	uint32_t ring_id = 0;
 	struct tm_pins rw;
 	bool all = false;
 	pid_t child;
@@ -681,7 +681,6 @@ static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 	if (!err) {
 		all = tm_admin(s->pins.control);
 		key = all ? TM_UID_ALL : getuid();
-		events_id = map_id(rw.fd[TM_MAP_EVENTS]);
 		ring = user_ring(&rw, key, &rings, &ring_id);
 		err = ring < 0 ? ring : 0;
 		if (err) {
@@ -708,7 +707,7 @@ static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 	}
 	if (child) {
 		tm_pins_close(&s->pins);
-		return parent_wait(child, &rw, events_id, rings, key, ring_id);
+		return parent_wait(child, &rw, rings, key, ring_id);
 	}
 	/* Unmapped and closed before the drop: the control map stays root's,
 	 * and which users stream is not this user's business. */
