@@ -104,40 +104,40 @@ new_netns() {
 	ip -n "$REPLY" link set lo up
 }
 
+# eventually CMD...: CMD until it succeeds, every 0.05 s, 100 tries (5 s)
+# at most; the status of the last.
+eventually() {
+	local i
+	for ((i = 1; i < 100; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
 # wait_file FILE [-e]: until FILE has something in it (with -e: until it
 # exists, empty or not); 5 s at most.
 wait_file() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "${2:--s}" "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
+	eventually [ "${2:--s}" "$1" ] || { echo "timed out waiting for $1" >&2; return 1; }
 }
 
 # wait_line FILE TEXT: until a line of FILE holds TEXT (5 s at most).
 wait_line() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1" >&2
-	return 1
+	eventually grep -qsF -- "$2" "$1" || { echo "timed out waiting for '$2' in $1" >&2; return 1; }
+}
+
+# catches PID SIGNUM: PID has a handler for SIGNUM.
+catches() {
+	local mask
+	mask=$(awk '$1 == "SigCgt:" { print $2 }' /proc/"$1"/status 2>/dev/null) &&
+		[ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1))
 }
 
 # wait_caught PID SIGNUM: until PID has a handler for SIGNUM (5 s at most):
 # the commands set theirs just before their main loop, so past start-up.
 wait_caught() {
-	local i mask
-	for ((i = 0; i < 100; i++)); do
-		mask=$(awk '$1 == "SigCgt:" { print $2 }' /proc/"$1"/status 2>/dev/null)
-		[ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1)) && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for $1 to catch signal $2" >&2
-	return 1
+	eventually catches "$1" "$2" ||
+		{ echo "timed out waiting for $1 to catch signal $2" >&2; return 1; }
 }
 
 # bg CMD...: start CMD in the background and remember its PID.
@@ -228,24 +228,18 @@ reader_pid() {
 start_stream() {
 	bg tm-stream "$@" >"$BIN/stream.out" 2>"$BIN/stream.err"
 	STREAM=${PIDS[-1]}
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(reader_pid)" = "$STREAM" ] && return 0
-		sleep 0.05
-	done
-	echo "tm-stream did not start: $(cat "$BIN/stream.err")" >&2
-	return 1
+	eventually is_reader "$STREAM" ||
+		{ echo "tm-stream did not start: $(cat "$BIN/stream.err")" >&2; return 1; }
+}
+
+# is_reader PID: PID is the registered tm-stream reader.
+is_reader() {
+	[ "$(reader_pid)" = "$1" ]
 }
 
 # wait_until_reader PID: until PID is the registered tm-stream reader.
 wait_until_reader() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(reader_pid)" = "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "$1 did not become the reader" >&2
-	return 1
+	eventually is_reader "$1" || { echo "$1 did not become the reader" >&2; return 1; }
 }
 
 # udp_send CGROUP UID ADDR PORT N SIZE: as udp-send; SENDER and SPORT are the

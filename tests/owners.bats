@@ -105,13 +105,10 @@ others() {
 	bg as "$CG" $U unshare -Urn sh -c \
 		'ip link set lo up && exec "$0/tmtraffic" udp-script 127.0.0.1 <"$0/cmds" >"$0/script.out"' \
 		"$BIN" 7>&-
-	local pid=${PIDS[-1]} i
+	local pid=${PIDS[-1]}
 	# Its socket is open before anything is loaded.
-	for ((i = 0; i < 100; i++)); do
-		ls -l /proc/$pid/fd 2>/dev/null | grep -q socket: && break
-		sleep 0.05
-	done
-	[ "$i" -lt 100 ]
+	has_socket() { ls -l /proc/"$1"/fd 2>/dev/null | grep -q socket:; }
+	eventually has_socket "$pid"
 	tm-load --cgroup "$CG"
 	echo "9 5 100" >&7
 	wait_line "$BIN/script.out" sent

@@ -242,16 +242,23 @@ user_rings() {
 	bpftool -j map dump pinned "$TM_PIN_ROOT/user_rings" | jq -r '[.[].key | join(" ")] | join(",")'
 }
 
+has_user_ring() {
+	[ -n "$(user_rings)" ]
+}
+
+# child_of PID: PID has a child; CHILD its PID.
+child_of() {
+	CHILD=$(cat /proc/"$1"/task/"$1"/children 2>/dev/null)
+	CHILD=${CHILD% }
+	[ -n "$CHILD" ]
+}
+
 @test "a user's tm-stream prints their own events only, beside root's, which it can neither take nor hold up" {
 	tm-load --cgroup "$CG"
 	start_stream
 	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
-	local st=${PIDS[-1]} i child
-	for ((i = 0; i < 100; i++)); do
-		[ -n "$(user_rings)" ] && break
-		sleep 0.05
-	done
-	[ -n "$(user_rings)" ]
+	local st=${PIDS[-1]} i
+	eventually has_user_ring
 	# Root's stream is still the reader of the event ring.
 	[ "$(reader_pid)" = "$STREAM" ]
 	# One stream of A's at a time: no user makes rings without end.
@@ -268,15 +275,15 @@ user_rings() {
 	wait_line "$BIN/stream.out" '"total_in":1168'
 	[ "$(wc -l <"$BIN/stream.out")" = 12 ]
 	# A stops their stream (both halves): root's loses nothing.
-	child=$(pgrep -P "$st")
-	kill -STOP "$st" "$child"
+	child_of "$st"
+	kill -STOP "$st" "$CHILD"
 	for i in 1 2 3; do
 		traffic
 	done
 	wait_line "$BIN/stream.out" '"total_in":4672'
 	[ "$(wc -l <"$BIN/stream.out")" = 48 ]
 	[ "$(tm-status --json | jq .events_lost)" = 0 ]
-	kill -CONT "$st" "$child"
+	kill -CONT "$st" "$CHILD"
 	wait_line "$BIN/a.out" '"total_out":2048'
 	# A's stream ends; its ring is taken out.
 	kill -TERM "$st"
@@ -302,13 +309,8 @@ user_rings() {
 	local st=${PIDS[-1]}
 	# The dropped child reads (its SIGUSR1 handler set: the parent tells
 	# it of the unload with that).
-	local child i
-	for ((i = 0; i < 100; i++)); do
-		child=$(cat /proc/"$st"/task/"$st"/children 2>/dev/null)
-		[ -n "$child" ] && break
-		sleep 0.05
-	done
-	wait_caught "${child% }" 10
+	eventually child_of "$st"
+	wait_caught "$CHILD" 10
 	tm-unload
 	local rc=0
 	wait "$st" || rc=$?

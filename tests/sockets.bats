@@ -34,15 +34,16 @@ script_start() {
 	SENT=0
 }
 
+# script_sent: the socket has sent every batch asked of it.
+script_sent() {
+	[ "$(wc -l <"$BIN/script.out")" -ge "$SENT" ]
+}
+
 # script_send PORT N SIZE: sends and waits until the socket has sent them.
 script_send() {
-	local i
 	echo "$1 $2 $3" >&8
 	SENT=$((SENT + 1))
-	for ((i = 0; i < 100; i++)); do
-		[ "$(wc -l <"$BIN/script.out")" -ge "$SENT" ] && return 0
-		sleep 0.05
-	done
+	eventually script_sent && return 0
 	echo "udp-script sent $(wc -l <"$BIN/script.out") of $SENT batches" >&2
 	return 1
 }

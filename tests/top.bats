@@ -34,13 +34,14 @@ keys() {
 	tmux -S "$TMUX_SOCK" send-keys -t top "$@"
 }
 
+# shows TEXT: the screen shows TEXT.
+shows() {
+	screen | grep -qF -- "$1"
+}
+
 # wait_screen TEXT: until the screen shows TEXT (5 s at most).
 wait_screen() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.05
-	done
+	eventually shows "$1" && return 0
 	echo "not on the screen: $1" >&2
 	screen >&2
 	return 1
@@ -60,12 +61,8 @@ wait_screen() {
 	row=$(screen | grep -E "^$A +$A ")
 	[[ "$row" =~ ^$A\ +$A\ +0\ B/s\ +0\ B/s\ +384\ B\ +384\ B$ ]] || { echo "row: $row" >&2; false; }
 	# By rate, the busy user is first (the first row under the heads).
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[[ "$(screen | sed -n 5p)" == "$B "* ]] && break
-		sleep 0.05
-	done
-	[[ "$(screen | sed -n 5p)" == "$B "* ]] || { screen >&2; false; }
+	busy_first() { [[ "$(screen | sed -n 5p)" == "$B "* ]]; }
+	eventually busy_first || { screen >&2; false; }
 	# Sort by bytes since the load (s three times): A's 768 then B's.
 	keys s s s
 	wait_screen "sorted by bytes since load"
