@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The programs' state: the control words tm-load sets (.data, read by every
+ * program) and every map, in the order of TM_MAPS (tm_abi.h); with the two
+ * ways into them that all the others use.
+ */
+#ifndef __TM_MAPS_BPF_H__
+#define __TM_MAPS_BPF_H__
+
+#include "common.bpf.h"
+
+struct tm_control control = {
+	.layout_version = TM_LAYOUT_VERSION,
+	.wake_bytes = TM_WAKE_BYTES,
+	.details_quota = TM_DETAILS_MAX / TM_DETAILS_SHARE,
+	.admin_gid = TM_GID_NONE,
+};
+
+/*
+ * Per-CPU so the hot path adds without atomics; allocated on first use so
+ * an idle slot costs no memory on hosts with many CPUs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_USERS_MAX);
+	__type(key, struct tm_user_key);
+	__type(value, struct tm_counters);
+} users SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tm_global);
+} global SEC(".maps");
+
+/* Untracked networks, edited by tm-mask while the programs run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_MASKS_MAX);
+	__type(key, struct tm_mask4_key);
+	__type(value, __u32);
+} masks4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_MASKS_MAX);
+	__type(key, struct tm_mask6_key);
+	__type(value, __u32);
+} masks6 SEC(".maps");
+
+/* Per-packet events, written only while a tm-stream reader is registered. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TM_EVENTS_SIZE);
+} events SEC(".maps");
+
+/*
+ * The users' own streams: each a ring of its own, by UID (TM_UID_ALL: an
+ * admin group member's, every event), put in and taken out by a user's
+ * tm-stream. A user's stream never reads "events", so it can neither take
+ * nor hold up anyone else's.
+ */
+struct user_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TM_USER_RING_SIZE);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, TM_USER_RINGS_MAX);
+	__type(key, __u32);
+	__array(values, struct user_ring);
+} user_rings SEC(".maps");
+
+/*
+ * Per socket: who created it, recorded at creation (BPF_F_CLONE hands a
+ * listener's record to the sockets it accepts), and its packets since they
+ * were last moved into the maps.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct tm_sock);
+} socks SEC(".maps");
+
+/* Connections, least recently active evicted first (tm-load --max-conns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TM_CONNS_MAX);
+	__type(key, struct tm_conn_key);
+	__type(value, struct tm_conn);
+} conns SEC(".maps");
+
+/* Per user, process, interface, cgroup and protocol. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_DETAILS_MAX);
+	__type(key, struct tm_detail_key);
+	__type(value, struct tm_detail);
+} details SEC(".maps");
+
+/* How many rows of "details" each user holds (control.details_quota at most). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_USERS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} quota SEC(".maps");
+
+/* With control.ifaces set, only packets on these interfaces count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TM_IFACES_MAX);
+	__type(key, struct tm_iface_key);
+	__type(value, struct tm_iface);
+} ifaces SEC(".maps");
+
+/* Every interface that carried a slot, named as in its own namespace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_IFNAMES_MAX);
+	__type(key, struct tm_iface_key);
+	__type(value, struct tm_iface);
+} ifnames SEC(".maps");
+
+/* Cgroups by id: name and parent, recorded while they exist. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_CGROUPS_MAX);
+	__type(key, __u64);
+	__type(value, struct tm_cgroup);
+} cgroups SEC(".maps");
+
+/* Room to build a struct tm_cgroup: too big for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tm_cgroup);
+} cgroup_scratch SEC(".maps");
+
+static __always_inline struct tm_global *global_counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&global, &zero);
+}
+
+/*
+ * A map's first entry of key, made from init: racing CPUs may both try to
+ * make it; one wins, and both get the same entry. *made: this call made it.
+ * Callers look up first and build init only on a miss, so the common case
+ * is one lookup and nothing more.
+ */
+static __always_inline void *insert(void *map, const void *key, const void *init, bool *made)
+{
+	int err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+
+	if (made)
+		*made = !err;
+	return bpf_map_lookup_elem(map, key);
+}
+
+#endif /* __TM_MAPS_BPF_H__ */
