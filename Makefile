@@ -34,6 +34,8 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE
+# Each object's headers, as the compiler found them (OUT/**/*.d).
+DEPFLAGS = -MMD -MP
 # The test helper that makes traffic is not under test: built plain.
 HELPER_CFLAGS := $(CFLAGS)
 CFLAGS += $(SAN_FLAGS)
@@ -57,7 +59,7 @@ endif
 ifneq ($(HISTORY_DB),)
 CPPFLAGS += -DTM_DEFAULT_HISTORY_DB='"$(HISTORY_DB)"'
 endif
-LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf) -lz -lm
+LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf) -lm
 
 # BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
 # directory, which the bpf target does not search by itself.
@@ -70,12 +72,14 @@ CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record t
 LIB_SRCS := $(filter-out lib/history.c,$(wildcard lib/*.c))
 HIST_OBJ := $(OUT)/lib/history.o
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
+# lib/ as an archive: each binary links only the objects it calls.
+LIB := $(OUT)/libtm.a
 BINS := $(addprefix $(OUT)/,$(CMDS))
 TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill \
 	$(OUT)/bench/tm-year
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall deb check check-kernels test-bins deps run bench fuzz FORCE
+.PHONY: all clean install uninstall deb check check-kernels unit test-bins deps run bench fuzz FORCE
 .DEFAULT_GOAL := all
 
 # What is compiled in (the built-in pin root and history, the flags): when
@@ -91,21 +95,26 @@ all: $(BINS)
 $(OUT) $(OUT)/lib $(OUT)/cmd $(OUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUT)/tm.bpf.o: bpf/tm.bpf.c bpf/tm_abi.h | $(OUT)
+$(OUT)/tm.bpf.o: bpf/tm.bpf.c | $(OUT)
 	$(msg) BPF $@
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/tm.skel.h: $(OUT)/tm.bpf.o
 	$(msg) SKEL $@
 	$(Q)$(BPFTOOL) gen skeleton $< name tm_bpf > $@
 
-$(OUT)/lib/%.o: lib/%.c lib/tm.h bpf/tm_abi.h $(OUT)/build.config | $(OUT)/lib
+$(OUT)/lib/%.o: lib/%.c $(OUT)/build.config | $(OUT)/lib
 	$(msg) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUT)/cmd/%.o: cmd/%.c lib/tm.h bpf/tm_abi.h $(OUT)/tm.skel.h $(OUT)/build.config | $(OUT)/cmd
+$(LIB): $(LIB_OBJS)
+	$(msg) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# The skeleton first: a command may include it (its .d says which, once built).
+$(OUT)/cmd/%.o: cmd/%.c $(OUT)/tm.skel.h $(OUT)/build.config | $(OUT)/cmd
 	$(msg) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: $(HIST_OBJ)
 $(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
@@ -114,13 +123,16 @@ $(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: LDLIBS += $(shell $(PKG_CONFIG
 $(OUT)/cmd/tm-top.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 $(OUT)/tm-top: LDLIBS += $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
-$(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB_OBJS)
-	$(msg) LINK $@
-	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LDLIBS) -o $@
+# tm-load alone reads the kernel's configuration (HZ, /proc/config.gz).
+$(OUT)/tm-load: LDLIBS += -lz
 
-$(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(LIB_OBJS) $(HIST_OBJ) | $(OUT)/tests
+$(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB)
+	$(msg) LINK $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
+
+$(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(HIST_OBJ) $(LIB) | $(OUT)/tests
 	$(msg) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lsqlite3 -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o %.a,$^) $(LDLIBS) -lsqlite3 -lz -o $@
 
 $(OUT)/tests/tmtraffic: tests/helpers/tmtraffic.c | $(OUT)/tests
 	$(msg) CC $@
@@ -133,12 +145,12 @@ $(OUT)/bench/floor.bpf.o: bench/floor.bpf.c
 	$(msg) BPF $@
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/bench/tm-year: bench/year.c $(LIB_OBJS) $(HIST_OBJ)
+$(OUT)/bench/tm-year: bench/year.c $(HIST_OBJ) $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lsqlite3 -o $@
 
-$(OUT)/bench/tm-fill: bench/fill.c $(LIB_OBJS)
+$(OUT)/bench/tm-fill: bench/fill.c $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -151,6 +163,10 @@ bench: deps
 # Installs what the build and the tests need (Debian 12), when missing.
 deps:
 	$(Q)scripts/install-deps
+
+# The C unit tests alone: no root, no packages installed, nothing loaded.
+unit: $(OUT)/tests/unit
+	$(Q)$(OUT)/tests/unit
 
 # Everything at once: packages, build, tests. Needs root (BPF, cgroups,
 # network namespaces).
@@ -174,14 +190,14 @@ FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB := $(patsubst lib/%.c,$(OUT)/fuzz/lib/%.o,$(LIB_SRCS))
 
-$(OUT)/fuzz/lib/%.o: lib/%.c lib/tm.h bpf/tm_abi.h
+$(OUT)/fuzz/lib/%.o: lib/%.c
 	$(Q)mkdir -p $(@D)
 	$(msg) FUZZCC $@
-	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(msg) FUZZ $@
-	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -lz -o $@
 
 .SECONDARY: $(FUZZ_LIB)
 
@@ -265,3 +281,6 @@ deb: all
 
 clean:
 	rm -rf $(OUT)
+
+# The headers each object was built from (none before the first build).
+-include $(wildcard $(OUT)/*.d $(OUT)/lib/*.d $(OUT)/cmd/*.d $(OUT)/fuzz/lib/*.d)

@@ -109,7 +109,7 @@ int tm_pending_storage(struct bpf_iter__bpf_sk_storage_map *ctx)
 }
 
 SEC("iter/task_file")
-int tm_pending(struct bpf_iter__task_file *ctx)
+int tm_pending_files(struct bpf_iter__task_file *ctx)
 {
 	struct file *file = ctx->file;
 	struct tm_pending rec;

@@ -330,18 +330,60 @@ struct tm_cgroup {
 
 /*
  * Kernels differ in what the programs may do; tm-load takes the first way
- * each of these can be done that the running kernel accepts.
+ * each of these can be done that the running kernel accepts, in the order
+ * listed. X(ID, value, name): the name is tm-load's --owner/--pending
+ * value and tm-status's word for it.
  */
+#define TM_OWNER_WAYS(X)						\
+	X(SOCKET,	1, "socket")	/* the socket's own UID (Linux 6.3) */	\
+	X(CREATOR,	2, "creator")	/* recorded as the socket is made */
+
+#define TM_PENDING_WAYS(X)						\
+	X(STORAGE,	1, "storage")	/* an iterator over the socket storage */ \
+	X(FILES,	2, "files")	/* over every open file */		\
+	X(FILES_CORE,	3, "files-core") /* the same, the storage read by address */
+
 enum tm_owner_kind {
-	TM_OWNER_SOCKET = 1,		/* the socket's own UID (Linux 6.3) */
-	TM_OWNER_CREATOR = 2,		/* recorded as the socket is made */
+#define TM_WAY_ENUM(id, v, name) TM_OWNER_##id = v,
+	TM_OWNER_WAYS(TM_WAY_ENUM)
+#undef TM_WAY_ENUM
+	TM_OWNER_KINDS
 };
 
 enum tm_pending_kind {
-	TM_PENDING_STORAGE = 1,		/* an iterator over the socket storage */
-	TM_PENDING_FILES = 2,		/* over every open file */
-	TM_PENDING_FILES_CORE = 3,	/* the same, the storage read by address */
+#define TM_WAY_ENUM(id, v, name) TM_PENDING_##id = v,
+	TM_PENDING_WAYS(TM_WAY_ENUM)
+#undef TM_WAY_ENUM
 	TM_PENDING_KINDS
+};
+
+/*
+ * The programs, each once: X(ID, name in the BPF object, kind of link,
+ * link pin name, the way it belongs to). The cgroup programs are attached
+ * in this order: sock_create first, so sockets made from now on know their
+ * process, and sock_release and sockops before any packet is held in a
+ * socket; then egress before ingress, so a reply is never counted without
+ * its request. A program of a way (owner or pending) is loaded only when
+ * its way is taken; the others always. The pending iterator is pinned as
+ * TM_PIN_PENDING.
+ */
+#define TM_PROGS(X)								\
+	X(SOCK_CREATE,	tm_sock_create,	CGROUP,	"sock_create",	ALWAYS, 0)	\
+	X(SOCK_RELEASE,	tm_sock_release, CGROUP, "sock_release", ALWAYS, 0)	\
+	X(SOCKOPS,	tm_sockops,	CGROUP,	"sockops",	ALWAYS, 0)	\
+	X(EGRESS,	tm_egress,	CGROUP,	"egress",	OWNER, TM_OWNER_SOCKET)	\
+	X(INGRESS,	tm_ingress,	CGROUP,	"ingress",	OWNER, TM_OWNER_SOCKET)	\
+	X(EGRESS_CREATOR, tm_egress_creator, CGROUP, "egress",	OWNER, TM_OWNER_CREATOR) \
+	X(INGRESS_CREATOR, tm_ingress_creator, CGROUP, "ingress", OWNER, TM_OWNER_CREATOR) \
+	X(PENDING_STORAGE, tm_pending_storage, ITER, TM_PIN_PENDING, PENDING, TM_PENDING_STORAGE) \
+	X(PENDING_FILES, tm_pending_files, ITER, TM_PIN_PENDING, PENDING, TM_PENDING_FILES) \
+	X(PENDING_FILES_CORE, tm_pending_files_core, ITER, TM_PIN_PENDING, PENDING, TM_PENDING_FILES_CORE)
+
+enum tm_prog_id {
+#define TM_PROG_ENUM(id, obj, link, pin, way, v) TM_PROG_##id,
+	TM_PROGS(TM_PROG_ENUM)
+#undef TM_PROG_ENUM
+	TM_PROG_COUNT
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,39 +593,43 @@ static int attach_one(struct bpf_program *prog, const char *dirn,
 	return keep_link(link, path, err);
 }
 
-/* The programs by the names their link pins carry, as owners are read. */
-static struct bpf_program *prog_by_kind(struct tm_bpf *skel, const char *kind, int owner)
+/* The skeleton's program of each entry of TM_PROGS (tm_abi.h). */
+static struct bpf_program *prog_of(struct tm_bpf *skel, int id)
 {
-	bool creator = owner == TM_OWNER_CREATOR;
+	static const size_t at[TM_PROG_COUNT] = {
+#define TM_PROG_AT(id, obj, link, pin, way, v) [TM_PROG_##id] = offsetof(struct tm_bpf, progs.obj),
+		TM_PROGS(TM_PROG_AT)
+#undef TM_PROG_AT
+	};
 
-	if (!strcmp(kind, "ingress"))
-		return creator ? skel->progs.tm_ingress_creator : skel->progs.tm_ingress;
-	if (!strcmp(kind, "egress"))
-		return creator ? skel->progs.tm_egress_creator : skel->progs.tm_egress;
-	if (!strcmp(kind, "sock_create"))
-		return skel->progs.tm_sock_create;
-	if (!strcmp(kind, "sock_release"))
-		return skel->progs.tm_sock_release;
-	if (!strcmp(kind, "sockops"))
-		return skel->progs.tm_sockops;
-	return NULL;
+	return *(struct bpf_program **)((char *)skel + at[id]);
 }
 
-/*
- * sock_create first, so sockets made from now on know their process, and
- * sock_release and sockops before any packet is held in a socket; then
- * egress before ingress, so a reply is never counted without its request.
- */
-static const char *const kinds[] = { "sock_create", "sock_release", "sockops", "egress",
-				     "ingress" };
+/* Whether a load reading owners this way attaches program id to cgroups. */
+static bool cgroup_prog(int id, int owner)
+{
+	return tm_progs[id].link == TM_LINK_CGROUP && tm_prog_taken(&tm_progs[id], owner, 0);
+}
 
+/* The cgroup program such a load attaches as a link of kind (its pin name); -1: none. */
+static int cgroup_prog_of_kind(const char *kind, int owner)
+{
+	int i;
+
+	for (i = 0; i < TM_PROG_COUNT; i++)
+		if (cgroup_prog(i, owner) && !strcmp(tm_progs[i].pin, kind))
+			return i;
+	return -1;
+}
+
+/* Each cgroup program of the load, in the table's order (its comment says why). */
 static int attach_all(struct tm_bpf *skel, int owner, const struct cgroup *cg, const char *dir)
 {
-	size_t i;
-	int err = 0;
+	int i, err = 0;
 
-	for (i = 0; !err && i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		err = attach_one(prog_by_kind(skel, kinds[i], owner), kinds[i], cg, dir);
+	for (i = 0; !err && i < TM_PROG_COUNT; i++)
+		if (cgroup_prog(i, owner))
+			err = attach_one(prog_of(skel, i), tm_progs[i].pin, cg, dir);
 	return err;
 }
 
@@ -665,14 +670,7 @@ static int setup_maps(struct tm_bpf *skel, const char *dir, const struct tm_pins
 
 static struct bpf_program *pending_prog(struct tm_bpf *skel, int kind)
 {
-	switch (kind) {
-	case TM_PENDING_STORAGE:
-		return skel->progs.tm_pending_storage;
-	case TM_PENDING_FILES:
-		return skel->progs.tm_pending;
-	default:
-		return skel->progs.tm_pending_files_core;
-	}
+	return prog_of(skel, tm_prog_pending(kind));
 }
 
 /*
@@ -717,14 +715,11 @@ static void add_note(char *buf, size_t len, const char *way, const char *why)
 /* Only the programs of the ways taken are loaded. */
 static void take_ways(struct tm_bpf *skel, const struct ways *w)
 {
-	int k;
+	int i;
 
-	bpf_program__set_autoload(skel->progs.tm_ingress, w->owner == TM_OWNER_SOCKET);
-	bpf_program__set_autoload(skel->progs.tm_egress, w->owner == TM_OWNER_SOCKET);
-	bpf_program__set_autoload(skel->progs.tm_ingress_creator, w->owner == TM_OWNER_CREATOR);
-	bpf_program__set_autoload(skel->progs.tm_egress_creator, w->owner == TM_OWNER_CREATOR);
-	for (k = 1; k < TM_PENDING_KINDS; k++)
-		bpf_program__set_autoload(pending_prog(skel, k), k == w->pending);
+	for (i = 0; i < TM_PROG_COUNT; i++)
+		bpf_program__set_autoload(prog_of(skel, i),
+					  tm_prog_taken(&tm_progs[i], w->owner, w->pending));
 }
 
 typedef int (*prepare_fn)(struct opts *o, struct tm_bpf *skel, void *ctx);
@@ -742,7 +737,7 @@ static int load_ways(struct opts *o, struct ways *w, bool fresh, prepare_fn prep
 	bool owner_set = o->owner || !fresh, pending_set = o->pending || !fresh;
 	struct tm_bpf *skel = NULL;
 	const char *prog, *why;
-	int err;
+	int err, refused;
 
 	if (w->owner == TM_OWNER_SOCKET && !tm_kernel_has_func("bpf_cast_to_kern_ctx")) {
 		why = "this kernel has no bpf_cast_to_kern_ctx (Linux 6.3)";
@@ -750,7 +745,7 @@ static int load_ways(struct opts *o, struct ways *w, bool fresh, prepare_fn prep
 			tm_err("cannot read owners from the socket: %s", why);
 			return -EOPNOTSUPP;
 		}
-		add_note(w->owner_note, sizeof(w->owner_note), "socket", why);
+		add_note(w->owner_note, sizeof(w->owner_note), tm_owner_kind_name(w->owner), why);
 		w->owner = TM_OWNER_CREATOR;
 	}
 	for (;;) {
@@ -777,13 +772,15 @@ static int load_ways(struct opts *o, struct ways *w, bool fresh, prepare_fn prep
 		tm_bpf_refusal_clear();
 		err = tm_bpf__load(skel);
 		prog = tm_bpf_refused_prog();
+		refused = *prog ? tm_prog_by_name(prog) : -1;
 		why = *tm_bpf_refused_why() ? tm_bpf_refused_why() : strerror(-err);
-		if (err && !owner_set && w->owner == TM_OWNER_SOCKET &&
-		    (!strcmp(prog, "tm_ingress") || !strcmp(prog, "tm_egress"))) {
-			add_note(w->owner_note, sizeof(w->owner_note), "socket", why);
-			w->owner = TM_OWNER_CREATOR;
-		} else if (err && !pending_set && w->pending + 1 < TM_PENDING_KINDS &&
-			   !strcmp(prog, bpf_program__name(pending_prog(skel, w->pending)))) {
+		/* A program of a way refused: the next way, unless one was asked for. */
+		if (err && refused >= 0 && tm_progs[refused].way == TM_WAY_OWNER &&
+		    !owner_set && w->owner + 1 < TM_OWNER_KINDS) {
+			add_note(w->owner_note, sizeof(w->owner_note), tm_owner_kind_name(w->owner), why);
+			w->owner++;
+		} else if (err && refused >= 0 && tm_progs[refused].way == TM_WAY_PENDING &&
+			   !pending_set && w->pending + 1 < TM_PENDING_KINDS) {
 			add_note(w->pending_note, sizeof(w->pending_note),
 				 tm_pending_kind_name(w->pending), why);
 			w->pending++;
@@ -1012,8 +1009,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	struct tm_bpf *skel = NULL;
 	struct tm_pins pins;
 	struct ways w = {};
-	int nold = 0, i, j, err;
-	size_t k;
+	int nold = 0, i, j, k, err;
 
 	err = tm_pins_open(&pins, root);
 	if (err)
@@ -1050,17 +1046,20 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	 * same command run again completes a replace that was stopped.
 	 */
 	for (i = 0; named && !err && i < o->ncg; i++)
-		for (k = 0; !err && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (k = 0; !err && k < TM_PROG_COUNT; k++) {
 			bool have = false;
 
+			if (!cgroup_prog(k, w.owner))
+				continue;
 			for (j = 0; j < nold; j++)
-				have |= old[j].cgid == o->cg[i].id && !strcmp(old[j].kind, kinds[k]);
+				have |= old[j].cgid == o->cg[i].id &&
+					!strcmp(old[j].kind, tm_progs[k].pin);
 			if (!have)
-				err = attach_one(prog_by_kind(skel, kinds[k], w.owner), kinds[k],
-						 &o->cg[i], root);
+				err = attach_one(prog_of(skel, k), tm_progs[k].pin, &o->cg[i], root);
 		}
 	for (j = 0; !err && j < nold; j++) {
-		struct bpf_program *prog = prog_by_kind(skel, old[j].kind, w.owner);
+		int id = cgroup_prog_of_kind(old[j].kind, w.owner);
+		struct bpf_program *prog = id >= 0 ? prog_of(skel, id) : NULL;
 		bool keep = !named;
 		struct bpf_link *link;
 

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What differs between the kernels tm runs on: the ways a load may read
- * owners and pending counts (named for tm-load's options and tm-status),
- * the kernel's HZ, and whether a kernel function exists.
+ * What tm-load reads of the running kernel: its HZ, and whether a kernel
+ * function exists. (The ways a load may take are in ways.c.)
  */
 #include <errno.h>
 #include <math.h>
@@ -16,49 +15,6 @@
 #include <zlib.h>
 
 #include "tm.h"
-
-static const char *const owner_names[] = {
-	[TM_OWNER_SOCKET] = "socket",
-	[TM_OWNER_CREATOR] = "creator",
-};
-
-static const char *const pending_names[] = {
-	[TM_PENDING_STORAGE] = "storage",
-	[TM_PENDING_FILES] = "files",
-	[TM_PENDING_FILES_CORE] = "files-core",
-};
-
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static int parse(const char *const *names, int n, const char *s)
-{
-	int i;
-
-	for (i = 1; i < n; i++)
-		if (names[i] && !strcmp(names[i], s))
-			return i;
-	return 0;
-}
-
-int tm_owner_kind_parse(const char *s)
-{
-	return parse(owner_names, COUNT(owner_names), s);
-}
-
-int tm_pending_kind_parse(const char *s)
-{
-	return parse(pending_names, COUNT(pending_names), s);
-}
-
-const char *tm_owner_kind_name(int kind)
-{
-	return kind > 0 && kind < COUNT(owner_names) ? owner_names[kind] : "?";
-}
-
-const char *tm_pending_kind_name(int kind)
-{
-	return kind > 0 && kind < COUNT(pending_names) ? pending_names[kind] : "?";
-}
 
 /*
  * CONFIG_HZ=N in the kernel's configuration, where the host keeps it: in

@@ -39,16 +39,33 @@ void tm_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tm_exit_code(int err);
 const char *tm_priv_hint(int err);
 void tm_bpf_refusal_clear(void);
-int tm_owner_kind_parse(const char *s);
-int tm_pending_kind_parse(const char *s);
-const char *tm_owner_kind_name(int kind);
-const char *tm_pending_kind_name(int kind);
-unsigned int tm_kernel_hz(const char **how);
-bool tm_kernel_has_func(const char *name);
 const char *tm_bpf_refused_prog(void);
 const char *tm_bpf_refused_why(void);
 bool tm_has_bpf_privilege(void);
 int tm_need_privilege(void);
+
+/* kernel.c */
+unsigned int tm_kernel_hz(const char **how);
+bool tm_kernel_has_func(const char *name);
+
+/* ways.c: the programs and the ways of the tables in tm_abi.h */
+enum tm_link_kind { TM_LINK_CGROUP, TM_LINK_ITER };
+enum tm_way { TM_WAY_ALWAYS, TM_WAY_OWNER, TM_WAY_PENDING };
+struct tm_prog_desc {
+	const char *name;	/* in the BPF object */
+	enum tm_link_kind link;
+	const char *pin;	/* a cgroup link's kind in its pin name; the iterator's pin */
+	enum tm_way way;	/* loaded always, or with the way way_kind */
+	int way_kind;		/* enum tm_owner_kind or tm_pending_kind */
+};
+extern const struct tm_prog_desc tm_progs[TM_PROG_COUNT];
+int tm_owner_kind_parse(const char *s);
+int tm_pending_kind_parse(const char *s);
+const char *tm_owner_kind_name(int kind);
+const char *tm_pending_kind_name(int kind);
+bool tm_prog_taken(const struct tm_prog_desc *p, int owner, int pending);
+int tm_prog_pending(int kind);
+int tm_prog_by_name(const char *name);
 
 /* opts.c: a command's own long options are numbered from TM_OPT_OWN */
 #define TM_OPT_PIN_ROOT		256

@@ -26,7 +26,7 @@ B=42582
 	[ "$(jq -r .owners <<<"$output")" = creator ] && sfx=_creator
 	case $(jq -r .pending <<<"$output") in
 	storage) iter=tm_pending_storage ;;
-	files) iter=tm_pending ;;
+	files) iter=tm_pending_files ;;
 	files-core) iter=tm_pending_files_core ;;
 	esac
 	# (The kernel keeps 15 characters of a program's name.)

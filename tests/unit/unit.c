@@ -292,6 +292,7 @@ int main(void)
 	test_out();
 	test_u32map();
 	test_history();
+	test_ways();
 	printf("1..%d\n", n);
 	return failed != 0;
 }

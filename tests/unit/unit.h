@@ -10,5 +10,6 @@ void test_text(void);
 void test_out(void);
 void test_u32map(void);
 void test_history(void);
+void test_ways(void);
 
 #endif
