@@ -95,8 +95,8 @@ others() {
 	if [ -n "${TM_TEST_WAYS:-}" ]; then
 		tm-load --cgroup "$CG"
 		# Documented: by creator, such a socket counts under the UID its
-		# namespace maps it to (README, "Kernels").
-		[ "$(owners_by)" = socket ] || skip "owners by creator: see the README's Kernels"
+		# namespace maps it to (doc/kernels.md).
+		[ "$(owners_by)" = socket ] || skip "owners by creator: see doc/kernels.md"
 		tm-unload
 	fi
 	mkfifo "$BIN/cmds"
@@ -125,8 +125,8 @@ others() {
 	new_netns k; local ns=$REPLY
 	tm-load --cgroup "$CG2" --iface "$ns:lo"
 	# Documented: by creator, the kernel's sockets have no namespace the
-	# interface filter can match (README, "Kernels").
-	[ "$(owners_by)" = socket ] || skip "owners by creator: see the README's Kernels"
+	# interface filter can match (doc/kernels.md).
+	[ "$(owners_by)" = socket ] || skip "owners by creator: see doc/kernels.md"
 	cat >"$BIN/kernel.sh" <<-'EOF'
 		set -e
 		B=$1 C=$2
