@@ -286,14 +286,14 @@ static int apply(struct opts *o, int c, char *arg)
 	case OPT_OWNER:
 		o->owner = tm_owner_kind_parse(arg);
 		if (!o->owner) {
-			tm_usage_err("--owner '%s': 'socket' or 'creator'", arg);
+			tm_usage_err("--owner '%s': %s", arg, tm_owner_kinds_list());
 			return -TM_EUSAGE;
 		}
 		return 0;
 	case OPT_PENDING:
 		o->pending = tm_pending_kind_parse(arg);
 		if (!o->pending) {
-			tm_usage_err("--pending '%s': 'storage', 'files' or 'files-core'", arg);
+			tm_usage_err("--pending '%s': %s", arg, tm_pending_kinds_list());
 			return -TM_EUSAGE;
 		}
 		return 0;

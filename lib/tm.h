@@ -63,6 +63,8 @@ int tm_owner_kind_parse(const char *s);
 int tm_pending_kind_parse(const char *s);
 const char *tm_owner_kind_name(int kind);
 const char *tm_pending_kind_name(int kind);
+const char *tm_owner_kinds_list(void);
+const char *tm_pending_kinds_list(void);
 bool tm_prog_taken(const struct tm_prog_desc *p, int owner, int pending);
 int tm_prog_pending(int kind);
 int tm_prog_by_name(const char *name);

@@ -6,6 +6,7 @@
  * programs a load of given ways takes. What the running kernel accepts is
  * tm-load's to find out; kernel.c reads the kernel itself.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "tm.h"
@@ -55,6 +56,30 @@ const char *tm_owner_kind_name(int kind)
 const char *tm_pending_kind_name(int kind)
 {
 	return kind > 0 && kind < TM_PENDING_KINDS ? pending_names[kind] : "?";
+}
+
+/* "'a', 'b' or 'c'": every name of a table, for a message that lists them. */
+static const char *list(const char *const *names, int n)
+{
+	static char buf[128];
+	size_t len = 0;
+	int i;
+
+	buf[0] = 0;
+	for (i = 1; i < n; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s'%s'",
+				i == 1 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+	return buf;
+}
+
+const char *tm_owner_kinds_list(void)
+{
+	return list(owner_names, TM_OWNER_KINDS);
+}
+
+const char *tm_pending_kinds_list(void)
+{
+	return list(pending_names, TM_PENDING_KINDS);
 }
 
 /* Whether a load that reads owners and pending counts these ways loads p. */

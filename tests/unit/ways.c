@@ -20,6 +20,9 @@ static void test_way_names(void)
 	str_is(tm_pending_kind_name(TM_PENDING_FILES_CORE), "files-core", "ways: a pending way's name");
 	str_is(tm_owner_kind_name(0), "?", "ways: no owner way (an older load's 0)");
 	str_is(tm_pending_kind_name(TM_PENDING_KINDS), "?", "ways: a pending way past the table");
+	str_is(tm_owner_kinds_list(), "'socket' or 'creator'", "ways: the owner ways, listed");
+	str_is(tm_pending_kinds_list(), "'storage', 'files' or 'files-core'",
+	       "ways: the pending ways, listed");
 }
 
 /* Each way of the table: its programs, and names the parser takes back. */
