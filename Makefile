@@ -69,8 +69,10 @@ BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report
 # history.c needs SQLite: linked into tm-record, tm-report, tm-stat (--history)
 # and the unit tests only.
-LIB_SRCS := $(filter-out lib/history.c,$(wildcard lib/*.c))
-HIST_OBJ := $(OUT)/lib/history.o
+# lib/ in layers, each using only those below: base, kernel, model, output.
+LIB_LAYERS := base kernel model output
+LIB_SRCS := $(filter-out lib/model/history.c,$(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.c)))
+HIST_OBJ := $(OUT)/lib/model/history.o
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 # lib/ as an archive: each binary links only the objects it calls.
 LIB := $(OUT)/libtm.a
@@ -103,7 +105,8 @@ $(OUT)/tm.skel.h: $(OUT)/tm.bpf.o
 	$(msg) SKEL $@
 	$(Q)$(BPFTOOL) gen skeleton $< name tm_bpf > $@
 
-$(OUT)/lib/%.o: lib/%.c $(OUT)/build.config | $(OUT)/lib
+$(OUT)/lib/%.o: lib/%.c $(OUT)/build.config
+	$(Q)mkdir -p $(@D)
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -237,7 +240,7 @@ install: all
 		$(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	@# setuid root: opens the pins read-only, drops every privilege, then
-	@# shows the user their own traffic (lib/priv.c); root is unaffected.
+	@# shows the user their own traffic (lib/kernel/priv.c); root is unaffected.
 	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat $(DESTDIR)$(BINDIR)/tm-stream $(DESTDIR)$(BINDIR)/tm-top \
 		$(DESTDIR)$(BINDIR)/tm-report
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
@@ -283,4 +286,4 @@ clean:
 	rm -rf $(OUT)
 
 # The headers each object was built from (none before the first build).
--include $(wildcard $(OUT)/*.d $(OUT)/lib/*.d $(OUT)/cmd/*.d $(OUT)/fuzz/lib/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/lib/*/*.d $(OUT)/cmd/*.d $(OUT)/fuzz/lib/*/*.d)

@@ -3,7 +3,7 @@
  * tm-record: samples the pinned counters every interval into SQLite, as
  * deltas in five-minute, hourly, daily, monthly and yearly rows: per user,
  * per user and remote network (rolled up to a prefix), per user and process
- * name, and per user and cgroup. See lib/history.c.
+ * name, and per user and cgroup. See lib/model/history.c.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -313,22 +313,22 @@ static void table_notes(const struct opts *o, const struct tm_pins *p,
 
 static void notes(const struct opts *o, const struct tm_pins *p, const struct tm_rows *s)
 {
-	uint64_t evicted = tm_conns_evicted(&s->g, s->conns_live);
+	const struct tm_health_item *it;
+	struct tm_health h;
+	int i;
 
-	if (s->g.users_full_packets)
-		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
-		       "per-user map and are not in any row",
-		       (uint64_t)s->g.users_full_packets, (uint64_t)s->g.users_full_bytes);
-	if (o->by == TM_BY_CONN && evicted)
-		tm_err("note: %" PRIu64 " connections were evicted to make room (tm-load "
-		       "--max-conns); their bytes are in the per-user totals", evicted);
-	if (s->g.raw_copies_packets)
-		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) were copies handed to "
-		       "raw sockets they were not for, and are in no row",
-		       (uint64_t)s->g.raw_copies_packets, (uint64_t)s->g.raw_copies_bytes);
-	if (o->by == TM_BY_CGROUP && s->g.cgroups_full)
-		tm_err("note: %" PRIu64 " cgroups could not be recorded (the map is full); "
-		       "once removed they show as (gone: ID)", (uint64_t)s->g.cgroups_full);
+	/* What was counted apart, as the meter's health describes it. */
+	tm_health_of(&h, &s->g, s->conns_live);
+	for (i = 0; i < TM_HEALTH_COUNT; i++) {
+		it = &tm_health_items[i];
+		if (!(it->by & 1u << o->by) || !tm_health_value(&h, i))
+			continue;
+		if (it->bytes != TM_HEALTH_NONE)
+			tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) %s",
+			       tm_health_value(&h, i), tm_health_value(&h, it->bytes), it->note);
+		else
+			tm_err("note: %" PRIu64 " %s", tm_health_value(&h, i), it->note);
+	}
 	if (tm_by_details(o->by) && s->g.details_other)
 		tm_err("note: users with more than %u rows in this breakdown have the rest "
 		       "in their row (other)", p->control->details_quota);
@@ -337,10 +337,6 @@ static void notes(const struct opts *o, const struct tm_pins *p, const struct tm
 		tm_err("note: this kernel does not let tm read a socket's owner (tm-status "
 		       "says why): each socket counts under the UID that made it, and one "
 		       "made before the load under its UID as its network namespace maps it");
-	if (tm_by_details(o->by) && s->g.details_full_packets)
-		tm_err("note: %" PRIu64 " packets (%" PRIu64 " bytes) had no room in the "
-		       "breakdown map and are not in these rows",
-		       (uint64_t)s->g.details_full_packets, (uint64_t)s->g.details_full_bytes);
 }
 
 /* One report of a reading: its rows in display order, in the format asked. */
@@ -629,7 +625,7 @@ int main(int argc, char **argv)
 	int err = 0;
 
 	tm_init("tm-stat");
-	/* Before anything the user gave is read: see lib/priv.c. */
+	/* Before anything the user gave is read: see lib/kernel/priv.c. */
 	if (self) {
 		err = tm_self_view_open(&pins, &all);
 		opened = !err;

@@ -136,12 +136,6 @@ static int read_links(const char *root, struct link **out, size_t *n)
 	return 0;
 }
 
-/* Entries in use, kernel memory (fdinfo's memlock), type and capacity. */
-struct map_fill {
-	const char *pin;
-	struct tm_map_fill f;
-};
-
 static const char *type_name(uint32_t t)
 {
 	const char *n = libbpf_bpf_map_type_str(t);
@@ -162,8 +156,7 @@ struct status {
 	struct tm_names names;
 	struct link *links;
 	size_t nlinks;
-	struct map_fill maps[TM_MAP_COUNT];
-	struct tm_global g;
+	struct tm_health h;	/* what was counted apart, every map's fill */
 	uint32_t reader;
 };
 
@@ -246,7 +239,7 @@ static void print_json(struct status *s, FILE *f)
 	tm_put_lit(&b, "{\"pin_root\":");
 	put_json_str(&b, s->p->root);
 	tm_put_lit(&b, ",\"layout_version\":");
-	tm_put_u64(&b, c->layout_version);
+	tm_put_u64(&b, s->h.layout_version);
 	tm_put_lit(&b, ",\"owners\":");
 	put_json_str(&b, tm_owner_kind_name(c->owner_kind));
 	tm_put_lit(&b, ",\"owners_not\":");
@@ -293,10 +286,10 @@ static void print_json(struct status *s, FILE *f)
 		tm_put_lit(&b, "null");
 	tm_put_lit(&b, ",\"maps\":[");
 	for (i = 0; i < TM_MAP_COUNT; i++) {
-		const struct tm_map_fill *m = &s->maps[i].f;
+		const struct tm_map_fill *m = &s->h.map[i];
 
 		tm_put_str(&b, i ? ",{\"name\":" : "{\"name\":");
-		put_json_str(&b, s->maps[i].pin);
+		put_json_str(&b, tm_maps[i].pin);
 		tm_put_lit(&b, ",\"type\":");
 		put_json_str(&b, type_name(m->type));
 		tm_put_lit(&b, ",\"max_entries\":");
@@ -310,22 +303,15 @@ static void print_json(struct status *s, FILE *f)
 		tm_put_u64(&b, m->memlock);
 		tm_put_lit(&b, "}");
 	}
-	tm_put_lit(&b, "],\"events_lost\":");
-	tm_put_u64(&b, s->g.events_lost);
-	tm_put_lit(&b, ",\"user_events_lost\":");
-	tm_put_u64(&b, s->g.user_events_lost);
-	tm_put_lit(&b, ",\"users_full_packets\":");
-	tm_put_u64(&b, s->g.users_full_packets);
-	tm_put_lit(&b, ",\"details_full_packets\":");
-	tm_put_u64(&b, s->g.details_full_packets);
-	tm_put_lit(&b, ",\"details_other\":");
-	tm_put_u64(&b, s->g.details_other);
-	tm_put_lit(&b, ",\"conns_evicted\":");
-	tm_put_u64(&b, tm_conns_evicted(&s->g, s->maps[TM_MAP_CONNS].f.used));
-	tm_put_lit(&b, ",\"raw_copies_packets\":");
-	tm_put_u64(&b, s->g.raw_copies_packets);
-	tm_put_lit(&b, ",\"cgroups_full\":");
-	tm_put_u64(&b, s->g.cgroups_full);
+	tm_put_lit(&b, "]");
+	for (i = 0; i < TM_HEALTH_COUNT; i++) {
+		if (!tm_health_items[i].key)
+			continue;
+		tm_put_lit(&b, ",\"");
+		tm_put_str(&b, tm_health_items[i].key);
+		tm_put_lit(&b, "\":");
+		tm_put_u64(&b, tm_health_value(&s->h, i));
+	}
 	tm_put_lit(&b, "}\n");
 	fwrite(out, 1, b.p - out, f);
 }
@@ -347,12 +333,13 @@ static void print_text(struct status *s, FILE *f)
 	const struct tm_control *c = s->p->control;
 	char why[sizeof(c->pending_note)];
 	TM_BUF(b, out);
+	bool first;
 	size_t i;
 
 	tm_put_lit(&b, "pin root      ");
 	put_text(&b, s->p->root);
 	tm_put_lit(&b, " (layout version ");
-	tm_put_u64(&b, c->layout_version);
+	tm_put_u64(&b, s->h.layout_version);
 	tm_put_lit(&b, ")\nowners        ");
 	put_way(&b, tm_owner_kind_name(c->owner_kind), NOTE(c, owner_note, why));
 	tm_put_lit(&b, "\npending       ");
@@ -380,17 +367,16 @@ static void print_text(struct status *s, FILE *f)
 	} else {
 		tm_put_lit(&b, "none (no events are written)");
 	}
-	tm_put_lit(&b, "\ncounted apart ");
-	tm_put_u64(&b, s->g.events_lost);
-	tm_put_lit(&b, " events lost (");
-	tm_put_u64(&b, s->g.user_events_lost);
-	tm_put_lit(&b, " in users' own streams), ");
-	tm_put_u64(&b, s->g.users_full_packets);
-	tm_put_lit(&b, " packets with the users map full, ");
-	tm_put_u64(&b, s->g.details_full_packets);
-	tm_put_lit(&b, " with the details map full, ");
-	tm_put_u64(&b, s->g.raw_copies_packets);
-	tm_put_lit(&b, " raw-socket copies\n\nLINK         ID       PROG     NAME             CGROUP\n");
+	for (i = 0, first = true; i < TM_HEALTH_COUNT; i++) {
+		if (!tm_health_items[i].text)
+			continue;
+		tm_put_str(&b, first ? "\ncounted apart " : "\n              ");
+		tm_put_u64(&b, tm_health_value(&s->h, i));
+		tm_put_lit(&b, " ");
+		tm_put_str(&b, tm_health_items[i].text);
+		first = false;
+	}
+	tm_put_lit(&b, "\n\nLINK         ID       PROG     NAME             CGROUP\n");
 	for (i = 0; i < s->nlinks; i++) {
 		const struct link *l = &s->links[i];
 		char buf[64];
@@ -407,7 +393,7 @@ static void print_text(struct status *s, FILE *f)
 	}
 	tm_put_lit(&b, "\nMAP       TYPE              ENTRIES          MEMORY\n");
 	for (i = 0; i < TM_MAP_COUNT; i++) {
-		const struct tm_map_fill *m = &s->maps[i].f;
+		const struct tm_map_fill *m = &s->h.map[i];
 		char used[32];
 		int n;
 
@@ -415,7 +401,7 @@ static void print_text(struct status *s, FILE *f)
 			snprintf(used, sizeof(used), "%u/%u", m->used, m->max);
 		else
 			snprintf(used, sizeof(used), "%u", m->max);
-		n = snprintf(b.p, b.end - b.p, "%-9s %-17s %-16s ", s->maps[i].pin, type_name(m->type),
+		n = snprintf(b.p, b.end - b.p, "%-9s %-17s %-16s ", tm_maps[i].pin, type_name(m->type),
 			     used);
 		b.p += n > 0 && n < b.end - b.p ? n : 0;
 		tm_put_size(&b, m->memlock);
@@ -428,8 +414,7 @@ static int run(const struct opts *o)
 {
 	struct tm_pins pins;
 	struct status s = {};
-	__u32 zero = 0;
-	int i, err;
+	int err;
 
 	err = tm_pins_open(&pins, o->pin_root);
 	if (err)
@@ -437,14 +422,10 @@ static int run(const struct opts *o)
 	s.p = &pins;
 	tm_names_init(&s.names, &pins);
 	err = read_links(pins.root, &s.links, &s.nlinks);
-	for (i = 0; !err && i < TM_MAP_COUNT; i++) {
-		s.maps[i].pin = tm_maps[i].pin;
-		tm_map_fill(pins.fd[i], &s.maps[i].f);
-	}
-	if (!err)
-		err = tm_percpu_lookup(pins.fd[TM_MAP_GLOBAL], &zero, &s.g, sizeof(s.g));
 	if (err)
 		tm_err("cannot read %s: %s", pins.root, strerror(-err));
+	else
+		err = tm_health_read(&pins, &s.h);
 	if (!err) {
 		s.reader = live_reader(pins.control);
 		if (o->json)

@@ -275,11 +275,11 @@ static int on_event(void *ctx, void *data, size_t len)
 /* Events the ring read had no room for (a user's: all users' own rings). */
 static uint64_t lost_now(const struct stream *s)
 {
-	struct tm_global g = {};
-	__u32 zero = 0;
+	struct tm_health h;
 
-	tm_percpu_lookup(s->pins.fd[TM_MAP_GLOBAL], &zero, &g, sizeof(g));
-	return s->self ? g.user_events_lost : g.events_lost;
+	if (tm_health_counted(&s->pins, &h))
+		return s->lost_seen + s->lost_at_start;
+	return tm_health_value(&h, s->self ? TM_HEALTH_USER_EVENTS_LOST : TM_HEALTH_EVENTS_LOST);
 }
 
 /*

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The ways and the programs of tm_abi.h's tables (lib/ways.c). */
+/* The ways and the programs of tm_abi.h's tables (lib/kernel/ways.c). */
 #include <string.h>
 
 #include "tm.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tm.h"
+#include "output.h"
 
 /*
  * A cell is its offset in the arena, and its length and width in 16 bits

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tm.h"
+#include "base.h"
 
 struct slot {
 	uint32_t key;

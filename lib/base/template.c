@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tm.h"
+#include "base.h"
 
 /*
  * Every placeholder must be one of those allowed, and the directory before

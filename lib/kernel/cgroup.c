@@ -12,7 +12,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 
-#include "tm.h"
+#include "kernel.h"
 
 /* mountinfo escapes blanks, tabs, newlines and backslashes as \ooo. */
 static void unescape(char *s)

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Every field of a tm-stream event, described once, as lib/fields.c does
+ * Every field of a tm-stream event, described once, as fields.c does
  * for rows: JSON writes them all, in this order; CSV writes the historical
  * per-packet format, direction,bytes,src_ip,dst_ip,timestamp,total_in,
  * total_out, with no header.
  */
 #include <string.h>
 
-#include "tm.h"
+#include "output.h"
 
 static const struct tm_event *ev(const void *rec)
 {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "tm.h"
+#include "kernel.h"
 
 #define STAGING "-loading-"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tm.h"
+#include "base.h"
 
 /*
  * --pin-root, -v and -h, and the answer to an option getopt did not know;

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tm.h"
+#include "kernel.h"
 
 static const char *const owner_names[TM_OWNER_KINDS] = {
 #define TM_WAY_NAME(id, v, name) [v] = name,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tm.h"
+#include "base.h"
 
 /*
  * A name is looked up first, so a user literally named "1000" still wins;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tm.h"
+#include "output.h"
 
 static void put_counts(struct tm_buf *b, const char *dir, uint64_t bytes, uint64_t packets)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tm.h"
+#include "output.h"
 
 #define LINE_SIZE	(1 << 16)	/* the longest record: cells of PATH_MAX, escaped */
 #define SCRATCH_SIZE	(1 << 14)

@@ -14,7 +14,7 @@
 #include <bpf/libbpf.h>
 #include <zlib.h>
 
-#include "tm.h"
+#include "kernel.h"
 
 /*
  * CONFIG_HZ=N in the kernel's configuration, where the host keeps it: in

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "tm.h"
+#include "base.h"
 
 /*
  * Room for one more element in *arrp, an array of n elements of size bytes

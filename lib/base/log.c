@@ -10,7 +10,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 
-#include "tm.h"
+#include "base.h"
 
 const char *tm_prog = "tm";
 int tm_verbose;

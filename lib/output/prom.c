@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "tm.h"
+#include "output.h"
 
 /* One breakdown's metric families: its name part and its key's label. */
 struct family {
@@ -175,72 +175,24 @@ static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family
 	return err;
 }
 
-static void counter1(FILE *f, const char *name, const char *help, uint64_t v)
+/* The meter's own health, from its one description (model/health.c). */
+static void write_health(FILE *f, const struct tm_health *h)
 {
-	head(f, name, "counter", help);
-	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
-}
+	const struct tm_health_item *it;
+	int i;
 
-/* The meter's own health: for root and the admin group, not a self-view. */
-static int write_health(FILE *f, const struct tm_pins *p)
-{
-	static const struct { enum tm_map_id map; const char *name; } counted[] = {
-		{ TM_MAP_USERS, "users" }, { TM_MAP_CONNS, "conns" },
-		{ TM_MAP_DETAILS, "details" }, { TM_MAP_CGROUPS, "cgroups" },
-		{ TM_MAP_IFNAMES, "ifnames" },
-	};
-	struct tm_map_fill fill[sizeof(counted) / sizeof(counted[0])] = {};
-	struct tm_global g;
-	uint32_t zero = 0;
-	size_t i;
-	int err;
-
-	err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &g, sizeof(g));
-	if (err)
-		return err;
-	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
-		tm_map_fill(p->fd[counted[i].map], &fill[i]);
-
-	head(f, "tm_layout_version", "gauge", "Version of the pinned maps' layout");
-	fprintf(f, "tm_layout_version %u\n", p->control->layout_version);
-	counter1(f, "tm_events_lost_total",
-		 "Events tm-stream's ring had no room for (counted, not streamed)", g.events_lost);
-	counter1(f, "tm_user_events_lost_total",
-		 "Events users' own tm-stream rings had no room for", g.user_events_lost);
-	head(f, "tm_map_full_packets_total", "counter",
-	     "Packets not in a map's rows because it was full (users: in no user's total)");
-	fprintf(f, "tm_map_full_packets_total{map=\"users\"} %llu\n",
-		(unsigned long long)g.users_full_packets);
-	fprintf(f, "tm_map_full_packets_total{map=\"details\"} %llu\n",
-		(unsigned long long)g.details_full_packets);
-	head(f, "tm_map_full_bytes_total", "counter",
-	     "Bytes not in a map's rows because it was full (users: in no user's total)");
-	fprintf(f, "tm_map_full_bytes_total{map=\"users\"} %llu\n",
-		(unsigned long long)g.users_full_bytes);
-	fprintf(f, "tm_map_full_bytes_total{map=\"details\"} %llu\n",
-		(unsigned long long)g.details_full_bytes);
-	counter1(f, "tm_conn_evictions_total",
-		 "Connections evicted from the connection map to make room (tm-load --max-conns)",
-		 tm_conns_evicted(&g, fill[1].used));
-	counter1(f, "tm_details_other_total",
-		 "Counts added to a user's row (other): past their share of the breakdowns",
-		 g.details_other);
-	counter1(f, "tm_raw_copies_packets_total",
-		 "Copies of packets handed to raw sockets they were not for (in no row)",
-		 g.raw_copies_packets);
-	counter1(f, "tm_raw_copies_bytes_total",
-		 "Bytes of copies handed to raw sockets they were not for (in no row)",
-		 g.raw_copies_bytes);
-	counter1(f, "tm_cgroups_unrecorded_total",
-		 "Cgroups whose path could not be recorded: the cgroups map was full",
-		 g.cgroups_full);
-	head(f, "tm_map_entries", "gauge", "Entries in use in a pinned map");
-	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
-		fprintf(f, "tm_map_entries{map=\"%s\"} %u\n", counted[i].name, fill[i].used);
-	head(f, "tm_map_max_entries", "gauge", "Capacity of a pinned map");
-	for (i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
-		fprintf(f, "tm_map_max_entries{map=\"%s\"} %u\n", counted[i].name, fill[i].max);
-	return 0;
+	for (i = 0; i < TM_HEALTH_COUNT; i++) {
+		it = &tm_health_items[i];
+		if (!it->prom)
+			continue;
+		if (!i || !tm_health_items[i - 1].prom || strcmp(it->prom, tm_health_items[i - 1].prom))
+			head(f, it->prom, it->type == TM_HEALTH_GAUGE ? "gauge" : "counter", it->help);
+		if (it->label)
+			fprintf(f, "%s{map=\"%s\"} %llu\n", it->prom, it->label,
+				(unsigned long long)it->get(h));
+		else
+			fprintf(f, "%s %llu\n", it->prom, (unsigned long long)it->get(h));
+	}
 }
 
 int tm_prom_write(FILE *f, const struct tm_prom *o)
@@ -252,8 +204,14 @@ int tm_prom_write(FILE *f, const struct tm_prom *o)
 	tm_names_init(&names, o->pins);
 	for (i = 0; i < sizeof(families) / sizeof(families[0]) && !err; i++)
 		err = write_breakdown(f, o, &families[i], &names);
-	if (!err && !o->self)
-		err = write_health(f, o->pins);
+	/* For root and the admin group, not a self-view. */
+	if (!err && !o->self) {
+		struct tm_health h;
+
+		err = tm_health_read(o->pins, &h);
+		if (!err)
+			write_health(f, &h);
+	}
 	if (!err && o->extra)
 		err = o->extra(f, o->extra_ctx);
 	tm_names_free(&names);

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "tm.h"
+#include "base.h"
 
 /*
  * The length of the UTF-8 character at s (of n bytes), or, where it is not

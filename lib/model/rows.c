@@ -9,7 +9,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
-#include "tm.h"
+#include "model.h"
 
 const char *const tm_by_names[TM_BY_MAX] = {
 	"user", "conn", "proc", "iface", "proto", "cgroup", "family",

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
-#include "tm.h"
+#include "base.h"
 
 static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tm.h"
+#include "base.h"
 
 /* Two digits a division: "00" to "99". */
 static const char digit_pairs[201] =

@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 #include <bpf/bpf.h>
 
-#include "tm.h"
+#include "model.h"
 
 const char *const tm_tier_names[TM_TIER_MAX] = { "5min", "hour", "day", "month", "year" };
 

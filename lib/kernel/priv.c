@@ -16,7 +16,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "tm.h"
+#include "kernel.h"
 
 /* Run setuid by someone who is not root: the self-view. */
 bool tm_self_view(void)

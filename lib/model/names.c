@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "tm.h"
+#include "model.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71

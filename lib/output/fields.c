@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "tm.h"
+#include "output.h"
 
 #define ALL	((1u << TM_BY_MAX) - 1)
 #define BY(x)	(1u << TM_BY_##x)

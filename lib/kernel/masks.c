@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 
-#include "tm.h"
+#include "kernel.h"
 
 int tm_masks_append(struct tm_masks *m, const struct tm_cidr *c)
 {

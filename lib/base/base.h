@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lib/base: what needs no BPF object: messages, options, growing arrays, fixed
+ * buffers, users, addresses and networks, text made safe, file-name
+ * templates, numbers and times as text.
+ * Its files use only this layer and those below it.
+ */
+#ifndef TM_BASE_H
+#define TM_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "tm_abi.h"
+
+
+/*
+ * Functions return 0 or a negative errno, having printed their own message.
+ * -TM_EUSAGE means the user's input was wrong (exit 2); main() alone turns
+ * results into exit codes with tm_exit_code().
+ */
+#define TM_EUSAGE		4096
+
+enum { TM_EXIT_OK = 0, TM_EXIT_FAIL = 1, TM_EXIT_USAGE = 2 };
+
+/* grow.c */
+int tm_grow(void *arrp, size_t *cap, size_t n, size_t size);
+
+/* log.c */
+extern const char *tm_prog;
+extern int tm_verbose;
+void tm_init(const char *prog);
+void tm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tm_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tm_exit_code(int err);
+const char *tm_priv_hint(int err);
+void tm_bpf_refusal_clear(void);
+const char *tm_bpf_refused_prog(void);
+const char *tm_bpf_refused_why(void);
+bool tm_has_bpf_privilege(void);
+int tm_need_privilege(void);
+
+/* opts.c: a command's own long options are numbered from TM_OPT_OWN */
+#define TM_OPT_PIN_ROOT		256
+#define TM_OPT_OWN		257
+#define TM_COMMON_OPTIONS \
+	{ "pin-root", required_argument, NULL, TM_OPT_PIN_ROOT }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }
+
+/* The usage lines of the common options, for a usage text given to printf. */
+#define TM_COMMON_HELP \
+"      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else " TM_DEFAULT_PIN_ROOT ")\n" \
+"  -v, --verbose        show libbpf's messages\n" \
+"  -h, --help           show this help and exit\n"
+
+int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(FILE *));
+int tm_no_more_args(int argc, char **argv, int next);
+int tm_pick(const char *opt, const char *arg, const char *const *names, int n, int *out);
+
+/* u32map.c: a table keyed by 32-bit numbers, values of vsize bytes */
+struct tm_u32map {
+	char *slots;
+	size_t cap, n, vsize;
+};
+
+void *tm_u32map_get(const struct tm_u32map *m, uint32_t key);
+void *tm_u32map_put(struct tm_u32map *m, uint32_t key, bool *fresh);
+void tm_u32map_free(struct tm_u32map *m, void (*free_value)(void *));
+
+/* user.c */
+int tm_parse_user(const char *s, uint32_t *uid);
+bool tm_users_match(const uint32_t *users, int n, uint32_t uid);
+int tm_add_user(const char *arg, uint32_t *users, int *n, int max);
+const char *tm_user_name(uint32_t uid, char *buf, size_t len);
+const char *tm_uid_name(uint32_t uid);
+
+/* cidr.c */
+struct tm_cidr {
+	__u8 family;		/* TM_FAMILY_IPV4 or TM_FAMILY_IPV6 */
+	__u8 prefixlen;
+	__u8 addr[16];		/* network order; IPv4 in the first 4 */
+};
+
+int tm_cidr_parse(const char *text, struct tm_cidr *c, char *why, size_t len);
+bool tm_cidr_clear_host_bits(struct tm_cidr *c);
+void tm_cidr_format(const struct tm_cidr *c, char *buf, size_t len);
+int tm_cidr_cmp(const void *a, const void *b);
+
+/* buf.c: appending text to a fixed buffer, cut at its end */
+struct tm_buf {
+	char *p, *end;
+};
+
+#define TM_BUF(b, arr) struct tm_buf b = { (arr), (arr) + sizeof(arr) }
+#define tm_put_lit(b, lit) tm_put(b, lit, sizeof(lit) - 1)
+
+/*
+ * Inline: most pieces are a few bytes, and a call to memcpy for each would
+ * be most of the cost of a line.
+ */
+static inline void tm_put(struct tm_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	if (n > (size_t)(b->end - b->p))
+		n = b->end - b->p;	/* a line is sized for its worst case */
+	if (n > 16) {
+		__builtin_memcpy(b->p, s, n);
+	} else {
+		for (i = 0; i < n; i++)
+			b->p[i] = s[i];
+	}
+	b->p += n;
+}
+
+static inline void tm_put_str(struct tm_buf *b, const char *s)
+{
+	tm_put(b, s, __builtin_strlen(s));
+}
+void tm_put_u64(struct tm_buf *b, uint64_t v);
+void tm_put_ts(struct tm_buf *b, int64_t ns);
+void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a);
+
+/* text.c: text a user controls, made safe for each place it goes */
+int tm_utf8_char(const unsigned char *s, size_t n);
+void tm_put_json(struct tm_buf *b, const char *s, size_t n);
+void tm_put_csv(struct tm_buf *b, const char *s, size_t n);
+void tm_put_text(struct tm_buf *b, const char *s, size_t n);
+size_t tm_text_width(const char *s, size_t n);
+
+/* template.c */
+int tm_check_template(const char *t, const char *allowed);
+void tm_expand_template(const char *t, uint32_t uid, const char *ifname, char *path, size_t len);
+FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint32_t admin_gid);
+
+/* format.c */
+void tm_put_size(struct tm_buf *b, uint64_t v);
+void tm_put_rate(struct tm_buf *b, double bytes_per_sec);
+void tm_put_bitrate(struct tm_buf *b, double bytes_per_sec);
+void tm_put_proto(struct tm_buf *b, uint8_t proto);
+bool tm_proto_has_ports(uint8_t proto);
+const char *tm_family_name(uint8_t family);
+int tm_parse_interval(const char *opt, const char *s, double *sec);
+int tm_parse_count(const char *opt, const char *s, uint64_t *n);
+int tm_parse_depth(const char *opt, const char *s, int *depth);
+void tm_sleep(double sec);
+void tm_stdout_line_buffered(void);
+void tm_stdout_block_buffered(void);
+
+#endif /* TM_BASE_H */

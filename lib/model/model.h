@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lib/model: what the pins mean, over kernel: cgroup and interface names, the rows
+ * of a breakdown read from the maps and the pending slots, the history.
+ * Its files use only this layer and those below it.
+ */
+#ifndef TM_MODEL_H
+#define TM_MODEL_H
+
+#include "kernel/kernel.h"
+
+/* names.c: cgroup paths and interface names, looked up once */
+struct tm_cgnode {
+	uint64_t id, parent;
+	char *name;
+	char *path;		/* built on first use */
+};
+
+struct tm_ifname {
+	uint64_t cookie;	/* of the namespace; 0 if not known */
+	uint32_t netns;		/* its inode */
+	uint32_t ifindex;
+	char name[TM_IFNAMSIZ + 1];
+	char *shown;		/* NAME or NAME@NS */
+};
+
+struct tm_names {
+	int64_t mono_to_real;	/* ns to add to CLOCK_MONOTONIC */
+	const struct tm_pins *pins;	/* NULL: only what can be seen now */
+	uint32_t own_netns;
+	uint64_t own_cookie;
+	bool cg_loaded, if_loaded, ns_read;
+	struct tm_cgnode *cg;	/* sorted by id */
+	size_t ncg, cgcap;
+	struct tm_ifname *ifs;
+	size_t nif, ifcap;
+	long if_loaded_at;
+	struct { uint32_t ino; char *name; } *ns;	/* /run/netns */
+	size_t nns, nscap;
+};
+
+uint64_t tm_netns_cookie(void);
+void tm_names_init(struct tm_names *n, const struct tm_pins *pins);
+void tm_names_free(struct tm_names *n);
+void tm_names_refresh(struct tm_names *n);
+const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
+uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth);
+const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
+			   uint32_t ifindex, uint32_t *ino);
+
+/* rows.c: the pins read into the rows of one breakdown */
+enum tm_by { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_IFACE, TM_BY_PROTO, TM_BY_CGROUP,
+	     TM_BY_FAMILY, TM_BY_MAX };
+
+/* The breakdowns read from the details map (each user's share of it). */
+static inline bool tm_by_details(enum tm_by by)
+{
+	return by >= TM_BY_PROC && by <= TM_BY_CGROUP;
+}
+
+extern const char *const tm_by_names[TM_BY_MAX];
+
+/*
+ * One row of any breakdown. The fields a breakdown does not group by are
+ * zero, so rows sort by all of them and equal neighbours merge.
+ */
+struct tm_row {
+	uint32_t uid;
+	uint8_t untracked;	/* the untracked networks' row, not a user's */
+	uint8_t family;
+	uint8_t proto;
+	uint8_t other;		/* the user's row "other": past their quota */
+	uint32_t pid;
+	char comm[TM_COMM_LEN];
+	uint32_t ifindex;
+	uint64_t netns_cookie;
+	uint64_t cgroup_id;
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;
+	/* not part of the key: */
+	uint64_t first_ns, last_ns;
+	struct tm_counters c;
+	double in_rate, out_rate;
+};
+
+struct tm_rows {
+	enum tm_by by;
+	struct tm_row *v;
+	size_t n, cap;
+	bool sorted;		/* by key, equal keys merged */
+	struct tm_global g;
+	uint64_t conns_live;	/* rows read from the connection map */
+	uint64_t pending;	/* slots read from sockets */
+	struct timespec mono, wall;
+};
+
+/* What a row's fields are read with. */
+struct tm_row_ctx {
+	struct tm_names *names;
+	const struct tm_rows *rows;
+};
+
+void tm_counters_add(struct tm_counters *to, const struct tm_counters *c);
+uint64_t tm_conns_evicted(const struct tm_global *g, uint64_t live);
+int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, int nusers,
+		 struct tm_rows *s);
+void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev);
+void tm_rows_cgroup_depth(struct tm_rows *s, struct tm_names *n, int depth);
+void tm_rows_free(struct tm_rows *s);
+int tm_row_cmp_key(const void *a, const void *b);
+
+/* history.c: tm-record's SQLite history (linked only where it is used) */
+enum tm_tier { TM_TIER_5MIN, TM_TIER_HOUR, TM_TIER_DAY, TM_TIER_MONTH, TM_TIER_YEAR, TM_TIER_MAX };
+
+extern const char *const tm_tier_names[TM_TIER_MAX];
+
+/* One series of a sample: a user's, or a user's with a network, name or cgroup. */
+struct tm_series {
+	const char *kind;	/* user, net, proc, cgroup */
+	uint32_t uid;
+	const char *key;	/* "" for user */
+	struct tm_counters c;
+};
+
+typedef struct sqlite3 sqlite3;
+
+int64_t tm_tier_start(enum tm_tier tier, int64_t t);
+int tm_history_open(const char *path, bool create, sqlite3 **db);
+int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, size_t n,
+		      const char *load, int64_t now, const int keep[TM_TIER_MAX]);
+int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
+		     bool force);
+int tm_history_load_name(const struct tm_pins *p, char *out, size_t len);
+int tm_history_current(sqlite3 *db, const char *path, const char *load,
+		       const struct tm_series *now, size_t n, int64_t t,
+		       int (*cb)(int64_t uid, const struct tm_counters *day,
+				 const struct tm_counters *month, void *ctx), void *ctx);
+
+/*
+ * health.c: the meter's own health, each figure once: X(ID, tm-status's JSON
+ * key (NULL: not there), Prometheus name (NULL: not exposed), its map="..."
+ * label, COUNTER or GAUGE, the HELP line (the first of a name gives it), its
+ * value (h: a struct tm_health), the item with its bytes (NONE), tm-status's
+ * words after the number, the breakdowns tm-stat notes it in (a mask of
+ * 1 << tm_by; 0: never), and the note after "N" (or "N packets (B bytes)").
+ */
+#define TM_BY_ALL	0xffffu
+#define TM_BY_DETAILS	(1u << TM_BY_PROC | 1u << TM_BY_IFACE | 1u << TM_BY_PROTO | 1u << TM_BY_CGROUP)
+#define TM_HEALTH(X)								\
+	X(LAYOUT_VERSION, NULL, "tm_layout_version", NULL, GAUGE,		\
+	  "Version of the pinned maps' layout", h->layout_version, NONE, NULL, 0, NULL) \
+	X(EVENTS_LOST, "events_lost", "tm_events_lost_total", NULL, COUNTER,	\
+	  "Events tm-stream's ring had no room for (counted, not streamed)",	\
+	  G(events_lost), NONE, "events lost", 0, NULL)				\
+	X(USER_EVENTS_LOST, "user_events_lost", "tm_user_events_lost_total", NULL, COUNTER, \
+	  "Events users' own tm-stream rings had no room for",			\
+	  G(user_events_lost), NONE, "events lost in users' own streams", 0, NULL) \
+	X(USERS_FULL_PACKETS, "users_full_packets", "tm_map_full_packets_total", "users", COUNTER, \
+	  "Packets not in a map's rows because it was full (users: in no user's total)", \
+	  G(users_full_packets), USERS_FULL_BYTES, "packets with the users map full", \
+	  TM_BY_ALL, "had no room in the per-user map and are not in any row")	\
+	X(DETAILS_FULL_PACKETS, "details_full_packets", "tm_map_full_packets_total", "details", COUNTER, \
+	  NULL, G(details_full_packets), DETAILS_FULL_BYTES,			\
+	  "packets with the details map full", TM_BY_DETAILS,			\
+	  "had no room in the breakdown map and are not in these rows")	\
+	X(USERS_FULL_BYTES, NULL, "tm_map_full_bytes_total", "users", COUNTER,	\
+	  "Bytes not in a map's rows because it was full (users: in no user's total)", \
+	  G(users_full_bytes), NONE, NULL, 0, NULL)				\
+	X(DETAILS_FULL_BYTES, NULL, "tm_map_full_bytes_total", "details", COUNTER, \
+	  NULL, G(details_full_bytes), NONE, NULL, 0, NULL)			\
+	X(CONNS_EVICTED, "conns_evicted", "tm_conn_evictions_total", NULL, COUNTER, \
+	  "Connections evicted from the connection map to make room (tm-load --max-conns)", \
+	  tm_conns_evicted(&h->g, USED(CONNS)), NONE, "connections evicted",	\
+	  1u << TM_BY_CONN,							\
+	  "connections were evicted to make room (tm-load --max-conns); their bytes are in the per-user totals") \
+	X(DETAILS_OTHER, "details_other", "tm_details_other_total", NULL, COUNTER, \
+	  "Counts added to a user's row (other): past their share of the breakdowns", \
+	  G(details_other), NONE, "slots counted in a user's row (other)", 0, NULL) \
+	X(RAW_COPIES_PACKETS, "raw_copies_packets", "tm_raw_copies_packets_total", NULL, COUNTER, \
+	  "Copies of packets handed to raw sockets they were not for (in no row)", \
+	  G(raw_copies_packets), RAW_COPIES_BYTES, "raw-socket copies", TM_BY_ALL, \
+	  "were copies handed to raw sockets they were not for, and are in no row") \
+	X(RAW_COPIES_BYTES, NULL, "tm_raw_copies_bytes_total", NULL, COUNTER,	\
+	  "Bytes of copies handed to raw sockets they were not for (in no row)", \
+	  G(raw_copies_bytes), NONE, NULL, 0, NULL)				\
+	X(CGROUPS_FULL, "cgroups_full", "tm_cgroups_unrecorded_total", NULL, COUNTER, \
+	  "Cgroups whose path could not be recorded: the cgroups map was full", \
+	  G(cgroups_full), NONE, "cgroups unrecorded (the cgroups map full)",	\
+	  1u << TM_BY_CGROUP,							\
+	  "cgroups could not be recorded (the map is full); once removed they show as (gone: ID)") \
+	TM_HEALTH_FILL(X, USERS, users)						\
+	TM_HEALTH_FILL(X, CONNS, conns)						\
+	TM_HEALTH_FILL(X, DETAILS, details)					\
+	TM_HEALTH_FILL(X, CGROUPS, cgroups)					\
+	TM_HEALTH_FILL(X, IFNAMES, ifnames)					\
+	TM_HEALTH_MAX(X, USERS, users)						\
+	TM_HEALTH_MAX(X, CONNS, conns)						\
+	TM_HEALTH_MAX(X, DETAILS, details)					\
+	TM_HEALTH_MAX(X, CGROUPS, cgroups)					\
+	TM_HEALTH_MAX(X, IFNAMES, ifnames)
+
+/* A map's fill as the exposition shows it (tm-status shows every map's). */
+#define TM_HEALTH_FILL(X, MAP, name)						\
+	X(ENTRIES_##MAP, NULL, "tm_map_entries", #name, GAUGE,			\
+	  "Entries in use in a pinned map", USED(MAP), NONE, NULL, 0, NULL)
+#define TM_HEALTH_MAX(X, MAP, name)						\
+	X(MAX_ENTRIES_##MAP, NULL, "tm_map_max_entries", #name, GAUGE,		\
+	  "Capacity of a pinned map", MAX(MAP), NONE, NULL, 0, NULL)
+
+enum tm_health_id {
+#define TM_HEALTH_ENUM(id, ...) TM_HEALTH_##id,
+	TM_HEALTH(TM_HEALTH_ENUM)
+#undef TM_HEALTH_ENUM
+	TM_HEALTH_COUNT,
+	TM_HEALTH_NONE = -1
+};
+
+enum tm_health_type { TM_HEALTH_COUNTER, TM_HEALTH_GAUGE };
+
+struct tm_health {
+	uint32_t layout_version;
+	struct tm_global g;
+	struct tm_map_fill map[TM_MAP_COUNT];	/* by enum tm_map_id */
+};
+
+struct tm_health_item {
+	const char *key;	/* tm-status --json; NULL: not there */
+	const char *prom;	/* Prometheus name; NULL: not exposed */
+	const char *label;	/* map="..." */
+	enum tm_health_type type;
+	const char *help;	/* NULL: the name's first item gave it */
+	uint64_t (*get)(const struct tm_health *h);
+	int bytes;		/* the item of its bytes; TM_HEALTH_NONE */
+	const char *text;	/* tm-status's words; NULL: not in its text */
+	unsigned int by;	/* tm-stat notes it in these breakdowns */
+	const char *note;
+};
+
+extern const struct tm_health_item tm_health_items[TM_HEALTH_COUNT];
+uint64_t tm_health_value(const struct tm_health *h, int id);
+int tm_health_counted(const struct tm_pins *p, struct tm_health *h);
+int tm_health_read(const struct tm_pins *p, struct tm_health *h);
+void tm_health_of(struct tm_health *h, const struct tm_global *g, uint64_t conns_live);
+
+#endif /* TM_MODEL_H */

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lib/output: writing what the model holds, over it: tables, the one writer of JSON,
+ * CSV and table records from column descriptions, every field described
+ * once, the Prometheus exposition, report files.
+ * Its files use only this layer and those below it.
+ */
+#ifndef TM_OUTPUT_H
+#define TM_OUTPUT_H
+
+#include "model/model.h"
+
+/* table.c */
+enum tm_align { TM_LEFT, TM_RIGHT };
+
+struct tm_table {
+	size_t ncols;
+	const char *const *heads;
+	const enum tm_align *align;
+	size_t *width;		/* widest cell of each column on screen, then in bytes */
+	size_t nrows, cap;
+	uint32_t *cells;	/* nrows * ncols (offset, length << 16 | width) */
+	char *arena;
+	size_t used, size;
+};
+
+void tm_table_init(struct tm_table *t, size_t ncols, const char *const *heads,
+		   const enum tm_align *align);
+int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len);
+void tm_table_print(const struct tm_table *t, FILE *f);
+void tm_table_free(struct tm_table *t);
+
+/* out.c: the one writer of records, from column descriptions */
+enum tm_fmt { TM_FMT_TABLE, TM_FMT_JSON, TM_FMT_CSV, TM_FMT_PROMETHEUS, TM_FMT_MAX };
+
+/* How a value is written: a table shows sizes and rates in units. */
+enum tm_kind {
+	TM_K_NUM,		/* u: a whole number */
+	TM_K_TEXT,		/* s, len: text, escaped where it goes */
+	TM_K_SIZE,		/* u: bytes */
+	TM_K_RATE,		/* d: bytes a second */
+	TM_K_TIME,		/* u: wall clock, ns since the epoch */
+};
+
+struct tm_val {
+	bool null;		/* JSON null, an empty CSV field, "-" in a table */
+	uint64_t u;
+	double d;
+	const char *s;
+	size_t len;
+};
+
+/* Reads one field of a record; text it builds goes into scratch. */
+typedef void (*tm_get_fn)(const void *rec, const void *ctx, struct tm_val *v,
+			  struct tm_buf *scratch);
+
+/* For getters: a string as the value, or what they built in scratch from start. */
+void tm_val_text(struct tm_val *v, const char *s);
+void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *start);
+void tm_val_addr(struct tm_val *v, struct tm_buf *scratch, uint8_t family, const uint8_t *a);
+void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto);
+
+struct tm_col {
+	const char *key;	/* JSON key and CSV header */
+	const char *head;	/* table header */
+	enum tm_kind kind;
+	tm_get_fn get;
+	uint32_t table, data;	/* rows: the breakdowns showing it (bit per enum tm_by) */
+	bool interval;		/* rows: only in reports over an interval */
+};
+
+#define TM_OUT_MAXCOLS	32
+
+struct tm_out {
+	enum tm_fmt fmt;
+	bool lines;		/* JSON: one object a line, not one array */
+	bool exact;		/* table: sizes in bytes, not KiB, MiB, ... */
+	const struct tm_col *const *cols;
+	size_t ncols;
+	FILE *f;		/* where rows go (stdout unless set) */
+	size_t rows;
+	struct tm_table table;
+	char *json_key[TM_OUT_MAXCOLS];	/* ,"key": (no comma for the first) */
+	size_t json_key_len[TM_OUT_MAXCOLS];
+	const char *heads[TM_OUT_MAXCOLS];
+	enum tm_align align[TM_OUT_MAXCOLS];
+	char *line, *scratch;
+};
+
+int tm_parse_format(const char *opt, const char *arg, unsigned allowed, enum tm_fmt *fmt);
+int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *cols,
+		size_t ncols);
+void tm_out_begin(struct tm_out *o, bool header);
+int tm_out_row(struct tm_out *o, const void *rec, const void *ctx);
+int tm_out_end(struct tm_out *o);
+void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact);
+void tm_out_free(struct tm_out *o);
+
+/* fields.c: every field of a row, described once */
+size_t tm_row_columns(enum tm_by by, bool table, bool interval,
+		      const struct tm_col *out[TM_OUT_MAXCOLS]);
+void tm_put_endpoint(struct tm_buf *b, uint8_t family, bool ports, const uint8_t *a,
+		     uint16_t port);
+
+/* events.c: every field of a tm-stream event, described once */
+struct tm_event_ctx {
+	struct tm_names *names;
+	const char *user;		/* the event's user, by name */
+	uint64_t total_in, total_out;	/* the user's bytes since the load */
+};
+
+size_t tm_event_columns(enum tm_fmt fmt, const struct tm_col *out[TM_OUT_MAXCOLS]);
+
+/* prom.c: the Prometheus text exposition */
+struct tm_prom {
+	const struct tm_pins *pins;
+	const uint32_t *users;	/* only these (none: all) */
+	int nusers;
+	int depth;		/* cgroups rolled up (tm-stat --depth); -1: not */
+	bool self;		/* a user's self-view: no health of the host */
+	int (*extra)(FILE *f, void *ctx);	/* more families, written last */
+	void *extra_ctx;
+};
+
+int tm_prom_write(FILE *f, const struct tm_prom *o);
+int tm_prom_label(FILE *f, const char *name, const char *s, size_t n);
+int tm_prom_textfile(const char *path, const struct tm_prom *o);
+
+/* report.c: per-user report files */
+int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
+		     const struct tm_rows *users, const struct tm_rows *conns);
+
+#endif /* TM_OUTPUT_H */
