@@ -67,12 +67,13 @@ ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
 CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report
-# history.c needs SQLite: linked into tm-record, tm-report, tm-stat (--history)
+# The history (history.c, query.c) needs SQLite: linked into tm-record, tm-report, tm-stat (--history)
 # and the unit tests only.
 # lib/ in layers, each using only those below: base, kernel, model, output.
 LIB_LAYERS := base kernel model output
-LIB_SRCS := $(filter-out lib/model/history.c,$(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.c)))
-HIST_OBJ := $(OUT)/lib/model/history.o
+HIST_SRCS := lib/model/history.c lib/model/query.c
+LIB_SRCS := $(filter-out $(HIST_SRCS),$(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.c)))
+HIST_OBJ := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(HIST_SRCS))
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 # lib/ as an archive: each binary links only the objects it calls.
 LIB := $(OUT)/libtm.a

@@ -16,7 +16,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
-#include <sqlite3.h>
 
 #include "tm.h"
 
@@ -420,13 +419,13 @@ int main(int argc, char **argv)
 		if (err == -ENOENT && !last) {
 			err = follow(&o, &pins, &names);
 			if (err == -EINTR)
-				return sqlite3_close(db), tm_exit_code(0);
+				return tm_history_close(db), tm_exit_code(0);
 			if (!err)
 				err = one_sample(&o, &pins, &names, db);
 		}
 	}
 	tm_names_free(&names);
-	sqlite3_close(db);
+	tm_history_close(db);
 	tm_pins_close(&pins);
 	return tm_exit_code(err);
 }

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sqlite3.h>
 
 #include "tm.h"
 
@@ -29,16 +28,6 @@ enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_HTML, FMT_MAX };
 static const char *const fmt_names[FMT_MAX] = { "table", "json", "csv", "html" };
 static const char *const by_names[] = { "hour", "day", "month", "year" };
 
-/* The breakdowns a report tops, as tm-record keeps them. */
-static const struct top_kind {
-	const char *kind, *json, *title;
-} top_kinds[] = {
-	{ "net", "networks", "remote networks" },
-	{ "proc", "processes", "processes" },
-	{ "cgroup", "cgroups", "cgroups" },
-};
-#define NTOP (sizeof(top_kinds) / sizeof(top_kinds[0]))
-
 struct opts {
 	const char *db;
 	uint32_t users[MAX_USERS];
@@ -51,32 +40,9 @@ struct opts {
 	bool exact, self;
 };
 
-struct period {
-	int64_t start;
-	struct tm_counters c;
-};
-
-struct top {
-	char *key;
-	struct tm_counters c;
-};
-
-struct user {
-	int64_t uid;		/* -1: no owner */
-	struct tm_counters c;
-	bool has_p95;
-	double p95_in, p95_out;	/* bytes a second */
-	struct period *periods;
-	size_t nperiods, pcap;
-	struct top *tops[NTOP];
-	size_t ntops[NTOP];
-};
-
 struct report {
 	const struct opts *o;
-	sqlite3 *db;
-	struct user *users;
-	size_t n, cap;
+	struct tm_report h;	/* what the history says */
 };
 
 static void usage(FILE *f)
@@ -222,232 +188,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- reading ---- */
 
-static int db_fail(struct report *r, const char *what)
-{
-	tm_err("%s: %s: %s", r->o->db, what, sqlite3_errmsg(r->db));
-	return -EIO;
-}
-
-static void bind_range(sqlite3_stmt *st, const struct opts *o, int first)
-{
-	sqlite3_bind_int64(st, first, o->since);
-	sqlite3_bind_int64(st, first + 1, o->until);
-}
-
-static void read_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
-{
-	c->in_bytes = sqlite3_column_int64(st, col);
-	c->out_bytes = sqlite3_column_int64(st, col + 1);
-	c->in_packets = sqlite3_column_int64(st, col + 2);
-	c->out_packets = sqlite3_column_int64(st, col + 3);
-}
-
-#define SUMS "sum(in_bytes), sum(out_bytes), sum(in_packets), sum(out_packets)"
-
-static int read_users(struct report *r)
-{
-	static const char sql[] =
-		"SELECT uid, " SUMS " FROM traffic WHERE tier = ?1 AND kind = 'user'"
-		" AND start >= ?2 AND start < ?3 GROUP BY uid"
-		" ORDER BY sum(in_bytes) + sum(out_bytes) DESC, uid";
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
-		return db_fail(r, "cannot read");
-	sqlite3_bind_text(st, 1, tm_tier_names[r->o->by], -1, SQLITE_STATIC);
-	bind_range(st, r->o, 2);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t uid = sqlite3_column_int64(st, 0);
-		struct user *u;
-
-		if (!tm_users_match(r->o->users, r->o->nusers, uid < 0 ? TM_UID_UNKNOWN : (uint32_t)uid))
-			continue;
-		if (tm_grow(&r->users, &r->cap, r->n, sizeof(*r->users))) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		u = &r->users[r->n++];
-		memset(u, 0, sizeof(*u));
-		u->uid = uid;
-		read_counters(st, 1, &u->c);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
-}
-
-static int read_periods(struct report *r, struct user *u)
-{
-	static const char sql[] =
-		"SELECT start, " SUMS " FROM traffic WHERE tier = ?1 AND kind = 'user' AND uid = ?4"
-		" AND start >= ?2 AND start < ?3 GROUP BY start ORDER BY start";
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
-		return db_fail(r, "cannot read");
-	sqlite3_bind_text(st, 1, tm_tier_names[r->o->by], -1, SQLITE_STATIC);
-	bind_range(st, r->o, 2);
-	sqlite3_bind_int64(st, 4, u->uid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (tm_grow(&u->periods, &u->pcap, u->nperiods, sizeof(*u->periods))) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		u->periods[u->nperiods].start = sqlite3_column_int64(st, 0);
-		read_counters(st, 1, &u->periods[u->nperiods++].c);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
-}
-
-static int read_top(struct report *r, struct user *u, size_t k)
-{
-	static const char sql[] =
-		"SELECT key, " SUMS " FROM traffic WHERE tier = ?1 AND kind = ?5 AND uid = ?4"
-		" AND start >= ?2 AND start < ?3 GROUP BY key"
-		" ORDER BY sum(in_bytes) + sum(out_bytes) DESC, key LIMIT ?6";
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
-
-	if (!r->o->top)
-		return 0;
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
-		return db_fail(r, "cannot read");
-	sqlite3_bind_text(st, 1, tm_tier_names[r->o->by], -1, SQLITE_STATIC);
-	bind_range(st, r->o, 2);
-	sqlite3_bind_int64(st, 4, u->uid);
-	sqlite3_bind_text(st, 5, top_kinds[k].kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)(r->o->top > INT32_MAX ? INT32_MAX : r->o->top));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct top *t;
-
-		if (tm_grow(&u->tops[k], &cap, u->ntops[k], sizeof(*u->tops[k]))) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-		t = &u->tops[k][u->ntops[k]++];
-		t->key = strdup((const char *)sqlite3_column_text(st, 0));
-		read_counters(st, 1, &t->c);
-		if (!t->key) {
-			sqlite3_finalize(st);
-			return -ENOMEM;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The 95th percentile of the user's five-minute rates in and out: over
- * every five-minute interval from the first to the last the database has in
- * the range (for any user), an interval without this user's traffic being 0.
- * The value at rank ceil(0.95 N), as burstable billing takes it.
- */
-static int read_p95(struct report *r, struct user *u)
-{
-	static const char span[] =
-		"SELECT min(start), max(start) FROM traffic WHERE tier = '5min'"
-		" AND start >= ?1 AND start < ?2";
-	static const char rows[] =
-		"SELECT start, sum(in_bytes), sum(out_bytes) FROM traffic WHERE tier = '5min'"
-		" AND kind = 'user' AND uid = ?3 AND start >= ?1 AND start < ?2 GROUP BY start";
-	sqlite3_stmt *st;
-	int64_t first, last, n, i, rank;
-	uint64_t *in = NULL, *out = NULL;
-	int rc, err = 0;
-
-	if (sqlite3_prepare_v2(r->db, span, -1, &st, NULL))
-		return db_fail(r, "cannot read");
-	bind_range(st, r->o, 1);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_ROW ? 0 : db_fail(r, "cannot read");
-	}
-	first = sqlite3_column_int64(st, 0);
-	last = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
-	n = (last - first) / 300 + 1;
-	if (n <= 0 || n > 100000000)
-		return 0;
-	in = calloc(n, sizeof(*in));
-	out = calloc(n, sizeof(*out));
-	if (!in || !out) {
-		err = -ENOMEM;
-		goto done;
-	}
-	if (sqlite3_prepare_v2(r->db, rows, -1, &st, NULL)) {
-		err = db_fail(r, "cannot read");
-		goto done;
-	}
-	bind_range(st, r->o, 1);
-	sqlite3_bind_int64(st, 3, u->uid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		i = (sqlite3_column_int64(st, 0) - first) / 300;
-		if (i >= 0 && i < n) {
-			in[i] = sqlite3_column_int64(st, 1);
-			out[i] = sqlite3_column_int64(st, 2);
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		err = db_fail(r, "cannot read");
-		goto done;
-	}
-	qsort(in, n, sizeof(*in), cmp_u64);
-	qsort(out, n, sizeof(*out), cmp_u64);
-	rank = (n * 95 + 99) / 100;	/* ceil(0.95 n), at least 1 */
-	u->p95_in = in[rank - 1] / 300.0;
-	u->p95_out = out[rank - 1] / 300.0;
-	u->has_p95 = true;
-done:
-	free(in);
-	free(out);
-	return err;
-}
-
-static int read_report(struct report *r)
-{
-	size_t i, k;
-	int err = read_users(r);
-
-	for (i = 0; i < r->n && !err; i++) {
-		err = read_periods(r, &r->users[i]);
-		for (k = 0; k < NTOP && !err; k++)
-			err = read_top(r, &r->users[i], k);
-		if (!err)
-			err = read_p95(r, &r->users[i]);
-	}
-	return err;
-}
-
-static void report_free(struct report *r)
-{
-	size_t i, k, j;
-
-	for (i = 0; i < r->n; i++) {
-		free(r->users[i].periods);
-		for (k = 0; k < NTOP; k++) {
-			for (j = 0; j < r->users[i].ntops[k]; j++)
-				free(r->users[i].tops[k][j].key);
-			free(r->users[i].tops[k]);
-		}
-	}
-	free(r->users);
-}
-
 /* ---- writing ---- */
 
-static const char *user_name(const struct user *u, char *buf, size_t len)
+static const char *user_name(const struct tm_report_user *u, char *buf, size_t len)
 {
 	const char *name;
 
@@ -565,10 +308,10 @@ static void write_table(const struct report *r, FILE *f)
 
 	range_text(o, range, sizeof(range));
 	fprintf(f, "tm-report  %s\n", range);
-	if (!r->n)
+	if (!r->h.n)
 		fprintf(f, "\n(no traffic recorded in this range)\n");
-	for (i = 0; i < r->n; i++) {
-		const struct user *u = &r->users[i];
+	for (i = 0; i < r->h.n; i++) {
+		const struct tm_report_user *u = &r->h.users[i];
 
 		fputc('\n', f);
 		put_safe(f, tm_put_text, user_name(u, name, sizeof(name)));
@@ -593,10 +336,10 @@ static void write_table(const struct report *r, FILE *f)
 			put_size(f, o, u->periods[j].c.out_bytes);
 			fputc('\n', f);
 		}
-		for (k = 0; k < NTOP; k++) {
+		for (k = 0; k < TM_TOP_MAX; k++) {
 			if (!u->ntops[k])
 				continue;
-			fprintf(f, "  top %s:\n", top_kinds[k].title);
+			fprintf(f, "  top %s:\n", tm_top_kinds[k].title);
 			for (j = 0; j < u->ntops[k]; j++) {
 				fputs("    ", f);
 				put_safe(f, tm_put_text, u->tops[k][j].key);
@@ -641,8 +384,8 @@ static void write_json(const struct report *r, FILE *f)
 	else
 		fputs("null", f);
 	fputs(",\"users\":[", f);
-	for (i = 0; i < r->n; i++) {
-		const struct user *u = &r->users[i];
+	for (i = 0; i < r->h.n; i++) {
+		const struct tm_report_user *u = &r->h.users[i];
 
 		fputs(i ? ",{\"user\":" : "{\"user\":", f);
 		json_str(f, user_name(u, name, sizeof(name)));
@@ -664,8 +407,8 @@ static void write_json(const struct report *r, FILE *f)
 			putc('}', f);
 		}
 		putc(']', f);
-		for (k = 0; k < NTOP; k++) {
-			fprintf(f, ",\"%s\":[", top_kinds[k].json);
+		for (k = 0; k < TM_TOP_MAX; k++) {
+			fprintf(f, ",\"%s\":[", tm_top_kinds[k].json);
 			for (j = 0; j < u->ntops[k]; j++) {
 				fputs(j ? ",{\"key\":" : "{\"key\":", f);
 				json_str(f, u->tops[k][j].key);
@@ -680,7 +423,7 @@ static void write_json(const struct report *r, FILE *f)
 	fputs("]}\n", f);
 }
 
-static void csv_row(FILE *f, const char *section, const struct user *u, const char *start,
+static void csv_row(FILE *f, const char *section, const struct tm_report_user *u, const char *start,
 		    const char *key, const struct tm_counters *c)
 {
 	char name[32];
@@ -704,17 +447,17 @@ static void write_csv(const struct report *r, FILE *f)
 	size_t i, j, k;
 
 	fputs("section,user,uid,start,key,in_bytes,out_bytes,in_packets,out_packets\n", f);
-	for (i = 0; i < r->n; i++) {
-		const struct user *u = &r->users[i];
+	for (i = 0; i < r->h.n; i++) {
+		const struct tm_report_user *u = &r->h.users[i];
 
 		csv_row(f, "total", u, "", "", &u->c);
 		for (j = 0; j < u->nperiods; j++) {
 			iso_time(u->periods[j].start, when, sizeof(when));
 			csv_row(f, "period", u, when, "", &u->periods[j].c);
 		}
-		for (k = 0; k < NTOP; k++)
+		for (k = 0; k < TM_TOP_MAX; k++)
 			for (j = 0; j < u->ntops[k]; j++)
-				csv_row(f, top_kinds[k].kind, u, "", u->tops[k][j].key, &u->tops[k][j].c);
+				csv_row(f, tm_top_kinds[k].kind, u, "", u->tops[k][j].key, &u->tops[k][j].c);
 	}
 }
 
@@ -723,7 +466,7 @@ static void write_csv(const struct report *r, FILE *f)
  * largest, the largest's size on the axis, the first and last period under
  * it, and each bar's exact figure as its title (shown on hover, no script).
  */
-static void svg_chart(const struct report *r, const struct user *u, FILE *f)
+static void svg_chart(const struct report *r, const struct tm_report_user *u, FILE *f)
 {
 	const int w = 720, h = 220, left = 80, right = 10, top = 20, bottom = 40;
 	const int plot_w = w - left - right, plot_h = h - top - bottom;
@@ -760,7 +503,7 @@ static void svg_chart(const struct report *r, const struct user *u, FILE *f)
 	fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" class=\"tick\" text-anchor=\"end\">0</text>\n",
 		left - 6, top + plot_h + 4);
 	for (j = 0; j < u->nperiods; j++) {
-		const struct period *p = &u->periods[j];
+		const struct tm_period *p = &u->periods[j];
 		double x = left + j * slot, bw = slot * 0.4;
 		double hin = (double)p->c.in_bytes / max * plot_h;
 		double hout = (double)p->c.out_bytes / max * plot_h;
@@ -828,10 +571,10 @@ static void write_html(const struct report *r, FILE *f)
 	      "</style>\n</head>\n<body>\n<h1>Network traffic by user</h1>\n<p class=\"range\">", f);
 	fputs(range, f);
 	fputs("</p>\n", f);
-	if (!r->n)
+	if (!r->h.n)
 		fputs("<p>No traffic recorded in this range.</p>\n", f);
-	for (i = 0; i < r->n; i++) {
-		const struct user *u = &r->users[i];
+	for (i = 0; i < r->h.n; i++) {
+		const struct tm_report_user *u = &r->h.users[i];
 
 		fprintf(f, "<section class=\"user\" id=\"uid-%lld\">\n<h2>", (long long)u->uid);
 		put_html(f, user_name(u, name, sizeof(name)));
@@ -858,12 +601,12 @@ static void write_html(const struct report *r, FILE *f)
 			html_counters_row(f, o, when, &u->periods[j].c, false);
 		}
 		fputs("</table>\n", f);
-		for (k = 0; k < NTOP; k++) {
+		for (k = 0; k < TM_TOP_MAX; k++) {
 			if (!u->ntops[k])
 				continue;
 			fprintf(f, "<table>\n<tr><th>top %s</th><th class=\"n\">in</th><th class=\"n\">out</th>"
 				   "<th class=\"n\">packets in</th><th class=\"n\">packets out</th></tr>\n",
-				top_kinds[k].title);
+				tm_top_kinds[k].title);
 			for (j = 0; j < u->ntops[k]; j++)
 				html_counters_row(f, o, u->tops[k][j].key, &u->tops[k][j].c, true);
 			fputs("</table>\n", f);
@@ -874,30 +617,11 @@ static void write_html(const struct report *r, FILE *f)
 	      "</body>\n</html>\n", f);
 }
 
-/*
- * Read-only, and read once (so SQLite has its -wal and -shm open) before a
- * setuid caller drops its privileges.
- */
-static int open_db(const char *path, sqlite3 **db)
-{
-	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(*db, "SELECT count(*) FROM meta", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		tm_err("cannot read %s: %s", path, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-		sqlite3_close(*db);
-		*db = NULL;
-		return -EIO;
-	}
-	sqlite3_busy_timeout(*db, 10000);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static struct opts o;
 	struct report r = { .o = &o };
+	struct tm_query q;
 	bool self = tm_self_view(), all = false;
 	sqlite3 *db = NULL;
 	int err = 0;
@@ -910,7 +634,7 @@ int main(int argc, char **argv)
 		int perr = access(TM_DEFAULT_PIN_ROOT "/control", F_OK) ? -ENOENT :
 			   tm_pins_open_rdonly(&pins, TM_DEFAULT_PIN_ROOT);
 
-		err = open_db(TM_DEFAULT_HISTORY_DB, &db);
+		err = tm_history_open_ro(TM_DEFAULT_HISTORY_DB, &db);
 		tm_drop_privileges();
 		all = !perr && tm_admin(pins.control);
 		if (!perr)
@@ -931,11 +655,12 @@ int main(int argc, char **argv)
 	if (!err && !self) {
 		if (!o.db)
 			o.db = TM_DEFAULT_HISTORY_DB;
-		err = open_db(o.db, &db);
+		err = tm_history_open_ro(o.db, &db);
 	}
 	if (!err) {
-		r.db = db;
-		err = read_report(&r);
+		q = (struct tm_query){ o.db, o.by, o.since, o.until, o.users, o.nusers, o.top };
+		r.h = (struct tm_report){ .q = &q, .db = db };
+		err = tm_report_read(&r.h);
 	}
 	if (!err) {
 		if (o.fmt == FMT_JSON)
@@ -949,7 +674,7 @@ int main(int argc, char **argv)
 		if (fflush(stdout) || ferror(stdout))
 			err = errno == EPIPE ? 0 : -errno;
 	}
-	report_free(&r);
-	sqlite3_close(db);
+	tm_report_free(&r.h);
+	tm_history_close(db);
 	return tm_exit_code(err);
 }

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <sqlite3.h>
 
 #include "tm.h"
 
@@ -483,12 +482,9 @@ static int history_gauges(FILE *f, void *ctx)
 	size_t i, k;
 	int err;
 
-	if (sqlite3_open_v2(h->o->history, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL)) {
-		tm_err("cannot read %s: %s", h->o->history, db ? sqlite3_errmsg(db) : "no memory");
-		sqlite3_close(db);
-		return -EIO;
-	}
-	sqlite3_busy_timeout(db, 10000);
+	err = tm_history_open_ro(h->o->history, &db);
+	if (err)
+		return err;
 	err = tm_history_load_name(h->p, load, sizeof(load));
 	if (!err)
 		err = tm_rows_read(h->p, TM_BY_USER, h->o->users, h->o->nusers, &s);
@@ -520,7 +516,7 @@ static int history_gauges(FILE *f, void *ctx)
 	free(cur.v);
 	free(series);
 	tm_rows_free(&s);
-	sqlite3_close(db);
+	tm_history_close(db);
 	return err;
 }
 

@@ -70,3 +70,12 @@ rank() {
 		for f in "$BUILD"/lib/*/*.o; do f=${f#"$BUILD"/lib/}; echo "$f $f"; done; } | tsort 2>&1 >/dev/null)
 	[ -z "$out" ] || { echo "$out" >&2; return 1; }
 }
+
+@test "the history's SQL is in lib/model alone: no command includes sqlite3.h" {
+	local f
+	[ -z "$(grep -l '<sqlite3.h>' "$TOP"/cmd/*.c)" ]
+	for f in $(grep -l '<sqlite3.h>' "$TOP"/lib/*/*.c "$TOP"/lib/*/*.h); do
+		[[ $f == "$TOP"/lib/model/* ]] || { echo "$f includes sqlite3.h" >&2; return 1; }
+	done
+	[ -n "$(grep -l 'sqlite3_prepare' "$TOP"/lib/model/*.c)" ]
+}

@@ -24,6 +24,31 @@
 
 const char *const tm_tier_names[TM_TIER_MAX] = { "5min", "hour", "day", "month", "year" };
 
+/*
+ * Read-only, and read once (so SQLite has its -wal and -shm open) before a
+ * setuid caller drops its privileges.
+ */
+int tm_history_open_ro(const char *path, sqlite3 **db)
+{
+	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(*db, "SELECT count(*) FROM meta", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		tm_err("cannot read %s: %s", path, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		sqlite3_close(*db);
+		*db = NULL;
+		return -EIO;
+	}
+	sqlite3_busy_timeout(*db, 10000);
+	return 0;
+}
+
+void tm_history_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
 /* Where the bucket of tier holding t starts, as local time counts them. */
 int64_t tm_tier_start(enum tm_tier tier, int64_t t)
 {

@@ -130,11 +130,65 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 		      const char *load, int64_t now, const int keep[TM_TIER_MAX]);
 int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
 		     bool force);
+int tm_history_open_ro(const char *path, sqlite3 **db);
+void tm_history_close(sqlite3 *db);
 int tm_history_load_name(const struct tm_pins *p, char *out, size_t len);
 int tm_history_current(sqlite3 *db, const char *path, const char *load,
 		       const struct tm_series *now, size_t n, int64_t t,
 		       int (*cb)(int64_t uid, const struct tm_counters *day,
 				 const struct tm_counters *month, void *ctx), void *ctx);
+
+/* query.c: a report's figures, read from the history (tm-report) */
+enum tm_top_id { TM_TOP_NET, TM_TOP_PROC, TM_TOP_CGROUP, TM_TOP_MAX };
+
+/* The breakdowns a report tops, as tm-record keeps them. */
+struct tm_top_kind {
+	const char *kind, *json, *title;
+};
+
+extern const struct tm_top_kind tm_top_kinds[TM_TOP_MAX];
+
+/* What a report asks: users (none: all) in periods starting in [since, until). */
+struct tm_query {
+	const char *path;	/* the database, for messages */
+	enum tm_tier by;
+	int64_t since, until;
+	const uint32_t *users;
+	int nusers;
+	uint64_t top;		/* top rows of each kind a user; 0: none */
+};
+
+struct tm_period {
+	int64_t start;
+	struct tm_counters c;
+};
+
+struct tm_top {
+	char *key;
+	struct tm_counters c;
+};
+
+struct tm_report_user {
+	int64_t uid;		/* -1: no owner */
+	struct tm_counters c;
+	bool has_p95;
+	double p95_in, p95_out;	/* bytes a second */
+	struct tm_period *periods;
+	size_t nperiods, pcap;
+	struct tm_top *tops[TM_TOP_MAX];
+	size_t ntops[TM_TOP_MAX];
+};
+
+/* Users by their bytes in the range, most first. */
+struct tm_report {
+	const struct tm_query *q;
+	sqlite3 *db;
+	struct tm_report_user *users;
+	size_t n, cap;
+};
+
+int tm_report_read(struct tm_report *r);
+void tm_report_free(struct tm_report *r);
 
 /*
  * health.c: the meter's own health, each figure once: X(ID, tm-status's JSON
