@@ -335,35 +335,6 @@ static int follow(const struct opts *o, struct tm_pins *p, struct tm_names *name
 	return 0;
 }
 
-/*
- * Whether the load at the pin root is still the one whose pins are held,
- * by the pinned control map's ID: held, an unloaded meter's maps stay alive,
- * so an unload and a load between two samples would go unseen. 1: the same;
- * 0: another; -ENOENT: none.
- */
-static int same_load(const struct tm_pins *p)
-{
-	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
-	struct bpf_map_info now = {}, held = {};
-	__u32 ln = sizeof(now), lh = sizeof(held);
-	char path[PATH_MAX];
-	int fd, err;
-
-	err = tm_path(path, sizeof(path), p->root, tm_maps[TM_MAP_CONTROL].pin);
-	if (err)
-		return err;
-	fd = bpf_obj_get_opts(path, &ro);
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &now, &ln) ||
-	    bpf_obj_get_info_by_fd(p->fd[TM_MAP_CONTROL], &held, &lh))
-		err = -errno;
-	else
-		err = now.id == held.id;
-	close(fd);
-	return err;
-}
-
 /* Another load came while tm-record slept: its counters, from zero. */
 static int take_new_load(const struct opts *o, struct tm_pins *p, struct tm_names *names)
 {
@@ -411,7 +382,7 @@ int main(int argc, char **argv)
 		tm_sleep(o.interval);
 		/* SIGTERM or SIGINT: one last sample, then out. */
 		last = stop;
-		err = same_load(&pins);
+		err = tm_pins_same_load(&pins);
 		if (err == 0)
 			err = take_new_load(&o, &pins, &names);
 		if (err >= 0)

@@ -63,7 +63,7 @@ struct stream {
 	struct out_file *files;
 	size_t nfiles, files_cap;
 	uint64_t written, unwritten, lost_at_start, lost_seen, lost_before;
-	uint32_t events_id;		/* the ring's map ID: another is another load */
+	bool had_load;			/* a load was read (another is told) */
 	bool epipe;
 	bool self;			/* a user's self-view: pins opened for it */
 };
@@ -336,31 +336,6 @@ static void report_lost(struct stream *s, double interval)
 	s->lost_seen = lost;
 }
 
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
-/* The ID of the ring pinned at root now; 0: none. */
-static uint32_t pinned_events_id(const char *root)
-{
-	char path[PATH_MAX];
-	uint32_t id = 0;
-	int fd;
-
-	if (tm_path(path, sizeof(path), root, tm_maps[TM_MAP_EVENTS].pin))
-		return 0;
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		id = map_id(fd);
-		close(fd);
-	}
-	return id;
-}
-
 /*
  * The ring we read is no longer the root's: unloaded, or another load. A
  * self-view cannot look (it has dropped the privilege to): its parent
@@ -370,7 +345,7 @@ static bool load_gone(const struct stream *s)
 {
 	if (s->self)
 		return gone;
-	return pinned_events_id(s->pins.root) != s->events_id;
+	return tm_pins_same_load(&s->pins) != 1;
 }
 
 /* Whoever read our stdout has gone (| head): no need to wait for an event. */
@@ -406,9 +381,9 @@ static int read_load(struct stream *s)
 		err = register_reader(s);
 	if (err)
 		goto out;
-	if (s->events_id)
+	if (s->had_load)
 		tm_err("following the new load at %s", s->pins.root);
-	s->events_id = map_id(s->pins.fd[TM_MAP_EVENTS]);
+	s->had_load = true;
 	s->lost_at_start = lost_now(s);
 	s->lost_seen = 0;
 	/* Totals start from the counters; events up to now are already in them. */
@@ -510,7 +485,7 @@ static int stream(struct stream *s)
 	}
 	if (err == STOP_COUNT)
 		err = 0;
-	if (!s->epipe && s->events_id)
+	if (!s->epipe && s->had_load)
 		fprintf(stderr, "tm-stream: %" PRIu64 " lines written, %" PRIu64 " events lost%s\n",
 			s->written, s->lost_before,
 			s->unwritten ? " (and some lines not written)" : "");
@@ -551,10 +526,8 @@ static void on_parent_signal(int sig)
 static int parent_wait(pid_t child, struct tm_pins *rw, int rings, __u32 key, uint32_t ring_id)
 {
 	struct sigaction sa = { .sa_handler = on_parent_signal };
-	uint32_t events_id = map_id(rw->fd[TM_MAP_EVENTS]);
 	struct timespec tick = { 0, 200000000 };
 	bool told = false;
-	__u32 id = 0;
 	int st = 0;
 
 	sigaction(SIGINT, &sa, NULL);
@@ -565,98 +538,22 @@ static int parent_wait(pid_t child, struct tm_pins *rw, int rings, __u32 key, ui
 			kill(child, forward);
 			forward = 0;
 		}
-		if (!told && pinned_events_id(rw->root) != events_id) {
+		if (!told && tm_pins_same_load(rw) != 1) {
 			kill(child, SIGUSR1);
 			told = true;
 		}
 		nanosleep(&tick, NULL);
 	}
-	/* A later stream of the same user's may have put its own in. */
-	if (!bpf_map_lookup_elem(rings, &key, &id) && id == ring_id &&
-	    !bpf_map_delete_elem(rings, &key))
-		__atomic_fetch_sub(&rw->control->user_rings, 1, __ATOMIC_SEQ_CST);
+	tm_user_ring_drop(rw, rings, key, ring_id);
 	close(rings);
 	tm_pins_close(rw);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
 /*
- * The pid of the stream whose ring is in user_rings at key (its name says),
- * if that stream still runs; else 0.
- */
-static pid_t ring_holder(int rings, __u32 key)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), id;
-	unsigned int pid = 0;
-	int fd;
-
-	if (bpf_map_lookup_elem(rings, &key, &id))
-		return 0;
-	fd = bpf_map_get_fd_by_id(id);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || sscanf(info.name, "tm_u%u", &pid) != 1)
-		pid = 0;
-	close(fd);
-	return pid && (pid_t)pid != getpid() && !kill(pid, 0) ? (pid_t)pid : 0;
-}
-
-/*
- * The user's own ring: made, and put in user_rings under their UID (an
- * admin group member's under TM_UID_ALL, for every event), so the programs
- * write their events into it too. One stream of a user's at a time, so no
- * user can make rings without end; a ring whose stream is gone is
- * replaced. *rings: the map, writable; *ring_id.
- */
-static int user_ring(struct tm_pins *rw, __u32 key, int *rings, uint32_t *ring_id)
-{
-	int ring, err = 0;
-	char name[BPF_OBJ_NAME_LEN];
-	pid_t holder;
-	__u32 old;
-	bool had;
-
-	*rings = fcntl(rw->fd[TM_MAP_USER_RINGS], F_DUPFD_CLOEXEC, 0);
-	if (*rings < 0) {
-		err = -errno;
-		tm_err("cannot open the users' rings: %s", strerror(-err));
-		return err;
-	}
-	holder = ring_holder(*rings, key);
-	if (holder) {
-		tm_err("you have a tm-stream running already (pid %d): one at a time", (int)holder);
-		close(*rings);
-		return -EBUSY;
-	}
-	/* Named for its stream, so the next can tell whether it still runs. */
-	snprintf(name, sizeof(name), "tm_u%d", (int)getpid());
-	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name, 0, 0, TM_USER_RING_SIZE, NULL);
-	if (ring < 0) {
-		err = -errno;
-		tm_err("cannot make your event ring: %s", strerror(-err));
-		close(*rings);
-		return err;
-	}
-	/* A gone stream's ring, if any, is replaced: counted once. */
-	had = !bpf_map_lookup_elem(*rings, &key, &old);
-	if (bpf_map_update_elem(*rings, &key, &ring, BPF_ANY)) {
-		err = -errno;
-		tm_err("cannot register your event ring: %s", strerror(-err));
-		close(*rings);
-		close(ring);
-		return err;
-	}
-	if (!had)
-		__atomic_fetch_add(&rw->control->user_rings, 1, __ATOMIC_SEQ_CST);
-	*ring_id = map_id(ring);
-	return ring;
-}
-
-/*
  * A user's own tm-stream (installed setuid root), privilege separated as
  * plocate's updatedb is: the parent, root, opens the pins read-only and
- * makes the user a ring of their own (user_ring()), then forks; the child
+ * makes the user a ring of their own (tm_user_ring()), then forks; the child
  * drops every privilege before it reads a single argument, and holds only
  * that ring and read-only maps. It never reads "events": it cannot take,
  * delay or block root's stream or another user's, and root's tm-stream
@@ -681,7 +578,7 @@ static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 	if (!err) {
 		all = tm_admin(s->pins.control);
 		key = all ? TM_UID_ALL : getuid();
-		ring = user_ring(&rw, key, &rings, &ring_id);
+		ring = tm_user_ring(&rw, key, &rings, &ring_id);
 		err = ring < 0 ? ring : 0;
 		if (err) {
 			tm_pins_close(&rw);
@@ -699,8 +596,7 @@ static int self_view(int argc, char **argv, struct stream *s, struct opts *o)
 	child = fork();
 	if (child < 0) {
 		tm_err("cannot fork: %s", strerror(errno));
-		if (!bpf_map_delete_elem(rings, &key))
-			__atomic_fetch_sub(&rw.control->user_rings, 1, __ATOMIC_SEQ_CST);
+		tm_user_ring_drop(&rw, rings, key, ring_id);
 		tm_pins_close(&rw);
 		tm_drop_privileges();
 		return 1;

@@ -8,6 +8,8 @@
 #ifndef TM_KERNEL_H
 #define TM_KERNEL_H
 
+#include <sys/types.h>
+
 #include "base/base.h"
 
 /* make PIN_ROOT=DIR builds another in (what a setuid tm-stat reads). */
@@ -87,6 +89,13 @@ void tm_pins_close(struct tm_pins *p);
  */
 typedef int (*tm_pending_cb)(const struct tm_pending *p, void *ctx);
 int tm_pending_for_each(const struct tm_pins *p, tm_pending_cb cb, void *ctx);
+uint32_t tm_map_id(int fd);
+int tm_pins_same_load(const struct tm_pins *p);
+
+/* rings.c: users' own event rings (user_rings), for their tm-stream */
+pid_t tm_ring_holder(int rings, uint32_t key);
+int tm_user_ring(struct tm_pins *rw, uint32_t key, int *rings, uint32_t *ring_id);
+void tm_user_ring_drop(struct tm_pins *rw, int rings, uint32_t key, uint32_t ring_id);
 
 /* bpffs.c: paths under the pin root, its pins, its layout, its lock */
 int tm_path(char *buf, size_t len, const char *dir, const char *name);

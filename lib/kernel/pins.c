@@ -341,3 +341,41 @@ int tm_pending_for_each(const struct tm_pins *p, tm_pending_cb cb, void *ctx)
 	free(recs);
 	return err;
 }
+
+/* A map's ID, as the kernel has it; 0: unknown. */
+uint32_t tm_map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/*
+ * Whether the load at the pin root is still the one whose pins p holds,
+ * by the pinned control map's ID: held, an unloaded meter's maps stay alive,
+ * so an unload and a load between two samples would go unseen. 1: the same;
+ * 0: another; -ENOENT: none.
+ */
+int tm_pins_same_load(const struct tm_pins *p)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
+	struct bpf_map_info now = {}, held = {};
+	__u32 ln = sizeof(now), lh = sizeof(held);
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = tm_path(path, sizeof(path), p->root, tm_maps[TM_MAP_CONTROL].pin);
+	if (err)
+		return err;
+	fd = bpf_obj_get_opts(path, &ro);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &now, &ln) ||
+	    bpf_obj_get_info_by_fd(p->fd[TM_MAP_CONTROL], &held, &lh))
+		err = -errno;
+	else
+		err = now.id == held.id;
+	close(fd);
+	return err;
+}
