@@ -230,34 +230,25 @@ static int apply(struct opts *o, int c, char *arg)
 		o->masks_file = arg;
 		return tm_masks_parse_file(arg, &o->masks);
 	case OPT_EVENTS_SIZE: {
+		static const struct tm_num size = { .min = 4096, .max = 1u << 30, .pow2 = true };
 		uint64_t v;
-		char *end;
 
-		errno = 0;
-		v = strtoull(arg, &end, 10);
-		if (*arg < '0' || *arg > '9' || *end || errno || v < 4096 ||
-		    v > (1u << 30) || (v & (v - 1))) {
-			tm_usage_err("--events-size '%s': must be a power of two from 4096 to 1073741824",
-				     arg);
-			return -TM_EUSAGE;
-		}
-		o->events_size = v;
-		return 0;
+		err = tm_parse_num("--events-size", arg, &size, &v);
+		if (!err)
+			o->events_size = v;
+		return err;
 	}
 	case OPT_MAX_CONNS:
 	case OPT_MAX_DETAILS:
 	case OPT_MAX_USERS: {
+		static const struct tm_num rows = { .min = 1, .max = 1u << 24 };
 		const char *name = c == OPT_MAX_CONNS ? "--max-conns" :
 				   c == OPT_MAX_DETAILS ? "--max-details" : "--max-users";
 		uint64_t v;
 
-		err = tm_parse_count(name, arg, &v);
+		err = tm_parse_num(name, arg, &rows, &v);
 		if (err)
 			return err;
-		if (v > (1u << 24)) {
-			tm_usage_err("%s '%s': at most 16777216", name, arg);
-			return -TM_EUSAGE;
-		}
 		*(c == OPT_MAX_CONNS ? &o->max_conns :
 		  c == OPT_MAX_DETAILS ? &o->max_details : &o->max_users) = v;
 		return 0;

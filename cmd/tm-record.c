@@ -69,37 +69,26 @@ TM_COMMON_HELP
 
 static int parse_keep(const char *opt, const char *arg, int *out)
 {
+	static const struct tm_num rows = { .min = 0, .max = 100000000, .also = "-1 for every row" };
 	uint64_t v;
 
 	if (!strcmp(arg, "-1")) {
 		*out = -1;
 		return 0;
 	}
-	if (!strcmp(arg, "0")) {
-		*out = 0;
-		return 0;
-	}
-	if (tm_parse_count(opt, arg, &v))
+	if (tm_parse_num(opt, arg, &rows, &v))
 		return -TM_EUSAGE;
-	if (v > 100000000) {
-		tm_usage_err("%s '%s': at most 100000000, or -1 for every row", opt, arg);
-		return -TM_EUSAGE;
-	}
 	*out = v;
 	return 0;
 }
 
 static int parse_prefix(const char *opt, const char *arg, int max, int *out)
 {
-	char *end;
-	long v;
+	const struct tm_num len = { .min = 0, .max = max };
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (*arg < '0' || *arg > '9' || *end || errno || v > max) {
-		tm_usage_err("%s '%s': a prefix length from 0 to %d", opt, arg, max);
+	if (tm_parse_num(opt, arg, &len, &v))
 		return -TM_EUSAGE;
-	}
 	*out = v;
 	return 0;
 }

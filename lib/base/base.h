@@ -59,6 +59,18 @@ int tm_need_privilege(void);
 "  -h, --help           show this help and exit\n"
 
 int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(FILE *));
+
+/* A number option's bounds (tm_parse_num); also: what else it takes, for the message. */
+struct tm_num {
+	uint64_t min, max;
+	bool pow2;
+	const char *also;
+};
+
+int tm_parse_num(const char *opt, const char *s, const struct tm_num *n, uint64_t *v);
+int tm_parse_count(const char *opt, const char *s, uint64_t *n);
+int tm_parse_depth(const char *opt, const char *s, int *depth);
+int tm_parse_interval(const char *opt, const char *s, double *sec);
 int tm_no_more_args(int argc, char **argv, int next);
 int tm_pick(const char *opt, const char *arg, const char *const *names, int n, int *out);
 
@@ -145,9 +157,6 @@ void tm_put_bitrate(struct tm_buf *b, double bytes_per_sec);
 void tm_put_proto(struct tm_buf *b, uint8_t proto);
 bool tm_proto_has_ports(uint8_t proto);
 const char *tm_family_name(uint8_t family);
-int tm_parse_interval(const char *opt, const char *s, double *sec);
-int tm_parse_count(const char *opt, const char *s, uint64_t *n);
-int tm_parse_depth(const char *opt, const char *s, int *depth);
 void tm_sleep(double sec);
 void tm_stdout_line_buffered(void);
 void tm_stdout_block_buffered(void);

@@ -112,69 +112,12 @@ const char *tm_family_name(uint8_t family)
 	return family == TM_FAMILY_IPV4 ? "ipv4" : family == TM_FAMILY_IPV6 ? "ipv6" : "other";
 }
 
-/* Seconds, fractions allowed: 0.5, 2, 10.25; at least 1 ms, at most a day. */
-int tm_parse_interval(const char *opt, const char *s, double *sec)
-{
-	char *end;
-	double v;
-
-	/* Decimal digits with a fraction at most: strtod alone takes 0x1, " 1", 1e3. */
-	if (strspn(s, "0123456789.") != strlen(s) || !isdigit((unsigned char)*s)) {
-		tm_usage_err("%s '%s': must be a number of seconds from 0.001 to 86400",
-			     opt, s);
-		return -TM_EUSAGE;
-	}
-	errno = 0;
-	v = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(v) || v < 0.001 || v > 86400) {
-		tm_usage_err("%s '%s': must be a number of seconds from 0.001 to 86400",
-			     opt, s);
-		return -TM_EUSAGE;
-	}
-	*sec = v;
-	return 0;
-}
-
-/* --depth N: a cgroup roll-up, 0 to 1000 levels below the metered cgroup. */
-int tm_parse_depth(const char *opt, const char *s, int *depth)
-{
-	uint64_t v;
-
-	if (!strcmp(s, "0")) {
-		*depth = 0;
-		return 0;
-	}
-	if (tm_parse_count(opt, s, &v))
-		return -TM_EUSAGE;
-	if (v > 1000) {
-		tm_usage_err("%s '%s': at most 1000", opt, s);
-		return -TM_EUSAGE;
-	}
-	*depth = v;
-	return 0;
-}
-
 /* Sleeps sec seconds; a signal cuts it short (the caller's loop sees why). */
 void tm_sleep(double sec)
 {
 	struct timespec ts = { (time_t)sec, (long)((sec - floor(sec)) * 1e9) };
 
 	nanosleep(&ts, NULL);
-}
-
-int tm_parse_count(const char *opt, const char *s, uint64_t *n)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || v == 0) {
-		tm_usage_err("%s '%s': must be a whole number from 1", opt, s);
-		return -TM_EUSAGE;
-	}
-	*n = v;
-	return 0;
 }
 
 /* A pipe reader should see each line as it is made, not in 4 KiB lumps. */

@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The options every command takes, and what none of them takes. */
+/*
+ * The options every command takes, what none of them takes, and the values
+ * of options: one of a list of names, a number within bounds, seconds.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,4 +61,72 @@ int tm_pick(const char *opt, const char *arg, const char *const *names, int n, i
 	}
 	tm_usage_err("%s '%s': must be %s", opt, arg, list);
 	return -TM_EUSAGE;
+}
+
+/*
+ * A whole number in decimal digits alone (no sign, space, base or
+ * exponent) within n's bounds; else "must be a whole number from MIN[ to
+ * MAX][, a power of two][, or ALSO]", and nothing is set.
+ */
+int tm_parse_num(const char *opt, const char *s, const struct tm_num *n, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+	char to[32] = "";
+
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (isdigit((unsigned char)*s) && !*end && !errno && x >= n->min && x <= n->max &&
+	    (!n->pow2 || !(x & (x - 1)))) {
+		*v = x;
+		return 0;
+	}
+	if (n->max != UINT64_MAX)
+		snprintf(to, sizeof(to), " to %" PRIu64, n->max);
+	tm_usage_err("%s '%s': must be a whole number from %" PRIu64 "%s%s%s%s", opt, s, n->min, to,
+		     n->pow2 ? ", a power of two" : "", n->also ? ", or " : "", n->also ? n->also : "");
+	return -TM_EUSAGE;
+}
+
+/* A count of things, 1 or more (--count, --top, --iterations). */
+int tm_parse_count(const char *opt, const char *s, uint64_t *n)
+{
+	static const struct tm_num count = { .min = 1, .max = UINT64_MAX };
+
+	return tm_parse_num(opt, s, &count, n);
+}
+
+/* --depth N: a cgroup roll-up, 0 to 1000 levels below the metered cgroup. */
+int tm_parse_depth(const char *opt, const char *s, int *depth)
+{
+	static const struct tm_num levels = { .min = 0, .max = 1000 };
+	uint64_t v;
+	int err = tm_parse_num(opt, s, &levels, &v);
+
+	if (!err)
+		*depth = v;
+	return err;
+}
+
+/* Seconds, fractions allowed: 0.5, 2, 10.25; at least 1 ms, at most a day. */
+int tm_parse_interval(const char *opt, const char *s, double *sec)
+{
+	char *end;
+	double v;
+
+	/* Decimal digits with a fraction at most: strtod alone takes 0x1, " 1", 1e3. */
+	if (strspn(s, "0123456789.") != strlen(s) || !isdigit((unsigned char)*s)) {
+		tm_usage_err("%s '%s': must be a number of seconds from 0.001 to 86400",
+			     opt, s);
+		return -TM_EUSAGE;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || v < 0.001 || v > 86400) {
+		tm_usage_err("%s '%s': must be a number of seconds from 0.001 to 86400",
+			     opt, s);
+		return -TM_EUSAGE;
+	}
+	*sec = v;
+	return 0;
 }

@@ -97,6 +97,35 @@ static void test_count(void)
 	ok(tm_parse_count("-n", "", &v) == -TM_EUSAGE, "empty count refused");
 }
 
+/* The one number parser: bounds, powers of two, and nothing set on a refusal. */
+static void test_num(void)
+{
+	static const struct tm_num size = { .min = 4096, .max = 1u << 30, .pow2 = true };
+	static const struct tm_num len = { .min = 0, .max = 32 };
+	uint64_t v = 7;
+	int depth = 7;
+
+	ok(!tm_parse_num("--x", "4096", &size, &v) && v == 4096, "num: the least");
+	ok(!tm_parse_num("--x", "1073741824", &size, &v) && v == 1u << 30, "num: the most");
+	v = 7;
+	ok(tm_parse_num("--x", "2048", &size, &v) == -TM_EUSAGE && v == 7,
+	   "num: below the least refused, nothing set");
+	ok(tm_parse_num("--x", "2147483648", &size, &v) == -TM_EUSAGE, "num: above the most refused");
+	ok(tm_parse_num("--x", "8192", &size, &v) == 0 && v == 8192 &&
+	   tm_parse_num("--x", "12288", &size, &v) == -TM_EUSAGE, "num: a power of two, not another");
+	ok(!tm_parse_num("--x", "0", &len, &v) && v == 0 && !tm_parse_num("--x", "32", &len, &v) &&
+	   tm_parse_num("--x", "33", &len, &v) == -TM_EUSAGE, "num: 0 to 32, as a prefix length");
+	ok(tm_parse_num("--x", " 1", &len, &v) == -TM_EUSAGE &&
+	   tm_parse_num("--x", "1 ", &len, &v) == -TM_EUSAGE &&
+	   tm_parse_num("--x", "0x10", &len, &v) == -TM_EUSAGE &&
+	   tm_parse_num("--x", "1e1", &len, &v) == -TM_EUSAGE &&
+	   tm_parse_num("--x", "-0", &len, &v) == -TM_EUSAGE, "num: decimal digits alone");
+	ok(!tm_parse_depth("--depth", "0", &depth) && depth == 0 &&
+	   !tm_parse_depth("--depth", "1000", &depth) && depth == 1000 &&
+	   tm_parse_depth("--depth", "1001", &depth) == -TM_EUSAGE && depth == 1000 &&
+	   tm_parse_depth("--depth", "-1", &depth) == -TM_EUSAGE, "num: --depth 0 to 1000");
+}
+
 static void test_users(void)
 {
 	char buf[64];
@@ -281,6 +310,7 @@ int main(void)
 	test_human_bytes();
 	test_interval();
 	test_count();
+	test_num();
 	test_users();
 	test_ts();
 	test_u64();
