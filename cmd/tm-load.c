@@ -29,20 +29,13 @@
 
 #define MAX_CGROUPS 64
 
-struct cgroup {
-	const char *path;
-	char real[PATH_MAX];
-	int fd;
-	uint64_t id;
-};
-
 struct iface {
 	struct tm_iface_key key;
 	struct tm_iface v;
 };
 
 struct opts {
-	struct cgroup cg[MAX_CGROUPS];
+	struct tm_cg cg[MAX_CGROUPS];
 	int ncg;
 	struct iface ifaces[TM_IFACES_MAX];
 	int nif;
@@ -59,8 +52,7 @@ struct opts {
 	const char *config;	/* --config: settings read from this file */
 	int owner;		/* --owner: enum tm_owner_kind; 0: the first that loads */
 	int pending;		/* --pending: enum tm_pending_kind; 0: likewise */
-	char **values;		/* its values, which the options point into */
-	size_t nvalues;
+	struct tm_config file;	/* --config's, whose values the options point into */
 };
 
 static void usage(FILE *f)
@@ -300,138 +292,31 @@ static int apply(struct opts *o, int c, char *arg)
 	}
 }
 
-/* The settings a --config file may hold: tm-load's options that take a value. */
-static const struct option *config_key(const char *key)
+static int apply_setting(void *o, int c, char *arg)
 {
-	const struct option *opt;
-
-	for (opt = longopts; opt->name; opt++)
-		if (!strcmp(opt->name, key) && opt->has_arg == required_argument &&
-		    opt->val != OPT_CONFIG && strcmp(opt->name, "pin-root"))
-			return opt;
-	return NULL;
+	return apply(o, c, arg);
 }
 
-/* A copy of a setting's value, freed at exit with the options. */
-static int keep_value(struct opts *o, char **val)
+/* Sizes are of a fresh load: kept as they are by a reload. */
+static bool size_kept(int c, void *ctx)
 {
-	char **v = realloc(o->values, (o->nvalues + 1) * sizeof(*v));
+	const struct opts *o = ctx;
 
-	if (!v)
-		return -ENOMEM;
-	o->values = v;
-	v[o->nvalues] = strdup(*val);
-	if (!v[o->nvalues])
-		return -ENOMEM;
-	*val = v[o->nvalues++];
-	return 0;
+	return o->replace && (c == OPT_EVENTS_SIZE || c == OPT_MAX_CONNS ||
+			      c == OPT_MAX_DETAILS || c == OPT_MAX_USERS);
 }
 
-static bool is_size(int c)
-{
-	return c == OPT_EVENTS_SIZE || c == OPT_MAX_CONNS || c == OPT_MAX_DETAILS ||
-	       c == OPT_MAX_USERS;
-}
-
-#define CONFIG_MAX_SIZE (1 << 20)
-
-/*
- * Only a regular file, read without waiting (a FIFO would block the boot),
- * of a sane size, holding text: anything else is refused before a line of
- * it applies.
- */
-static FILE *open_config(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	FILE *f;
-
-	if (fd < 0) {
-		tm_err("cannot read %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		tm_err("%s: not a regular file; nothing loaded", path);
-	} else if (st.st_size > CONFIG_MAX_SIZE) {
-		tm_err("%s: larger than %d MiB: not a tm-load configuration; nothing loaded",
-		       path, CONFIG_MAX_SIZE >> 20);
-	} else if ((f = fdopen(fd, "re"))) {
-		return f;
-	} else {
-		tm_err("cannot read %s: %s", path, strerror(errno));
-	}
-	close(fd);
-	return NULL;
-}
-
-/*
- * --config FILE: "SETTING VALUE" a line, SETTING one of tm-load's long
- * options without its dashes; blank lines and # comments. Read whole before
- * anything loads; a bad line names its file and line. The lines are kept
- * for the life of the command (options point into them).
- */
+/* --config FILE: tm-load's options that take a value, one a line (lib/base/config.c). */
 static int read_config(struct opts *o, const char *path)
 {
-	char *line = NULL;
-	size_t cap = 0, lineno = 0, total = 0;
-	ssize_t len;
-	int err = 0;
-	FILE *f = open_config(path);
+	static const int not[] = { OPT_CONFIG, TM_OPT_PIN_ROOT, 0 };
 
-	if (!f)
-		return -TM_EUSAGE;
-	while (!err && (len = getline(&line, &cap, f)) >= 0) {
-		char *key = line, *val, *end;
-		const struct option *opt;
-
-		lineno++;
-		total += len;
-		if (memchr(line, 0, len) || total > CONFIG_MAX_SIZE) {
-			tm_err("%s:%zu: %s; nothing loaded", path, lineno,
-			       total > CONFIG_MAX_SIZE ? "the file grew past 1 MiB" :
-							 "a NUL byte: not text");
-			err = -TM_EUSAGE;
-			break;
-		}
-		line[strcspn(line, "#\n")] = 0;
-		key += strspn(key, " \t");
-		if (!*key)
-			continue;
-		val = key + strcspn(key, " \t");
-		if (*val)
-			*val++ = 0;
-		val += strspn(val, " \t");
-		for (end = val + strlen(val); end > val && (end[-1] == ' ' || end[-1] == '\t'); end--)
-			end[-1] = 0;
-		opt = config_key(key);
-		if (!opt || !*val) {
-			tm_err("%s:%zu: %s", path, lineno,
-			       !opt ? "not a setting of tm-load (cgroup, iface, masks, group, "
-				      "max-users, max-details, max-conns, events-size, owner, "
-				      "pending)" :
-				      "a setting needs a value");
-			err = -TM_EUSAGE;
-			break;
-		}
-		/* Sizes are of a fresh load: kept as they are by a reload. */
-		if (o->replace && is_size(opt->val)) {
-			tm_err("note: %s:%zu: %s applies at a fresh load, not with --replace",
-			       path, lineno, key);
-			continue;
-		}
-		err = keep_value(o, &val);
-		if (!err)
-			err = apply(o, opt->val, val);
-		if (err)
-			tm_err("(in %s, line %zu)", path, lineno);
-	}
-	if (!err && ferror(f)) {
-		tm_err("cannot read %s: %s", path, strerror(errno));
-		err = -TM_EUSAGE;
-	}
-	free(line);
-	fclose(f);
-	return err;
+	o->file = (struct tm_config){ .longopts = longopts, .not = not,
+				      .nothing = "nothing loaded", .apply = apply_setting,
+				      .skip = size_kept,
+				      .skipped = "applies at a fresh load, not with --replace",
+				      .ctx = o };
+	return tm_config_read(&o->file, path);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -487,7 +372,7 @@ static int open_cgroups(struct opts *o)
 		o->cg[o->ncg++].path = root;
 	}
 	for (i = 0; i < o->ncg; i++) {
-		struct cgroup *cg = &o->cg[i];
+		struct tm_cg *cg = &o->cg[i];
 
 		cg->fd = -1;
 		err = tm_cgroup_open(cg->path, &cg->fd, &cg->id);
@@ -496,7 +381,7 @@ static int open_cgroups(struct opts *o)
 		if (!realpath(cg->path, cg->real))
 			snprintf(cg->real, sizeof(cg->real), "%s", cg->path);
 		for (j = 0; j < i; j++) {
-			const struct cgroup *p = &o->cg[j];
+			const struct tm_cg *p = &o->cg[j];
 
 			if (p->id == cg->id) {
 				tm_usage_err("'%s': named twice", cg->path);
@@ -538,286 +423,6 @@ static int prepare_parent(const char *parent)
 		}
 	}
 	return tm_check_bpffs(parent);
-}
-
-static int link_pin_name(char *buf, size_t len, const char *dir,
-			 const char *dirn, uint64_t cgid)
-{
-	int n = snprintf(buf, len, "%s/%s/%s-%" PRIu64, dir, TM_PIN_LINKS, dirn, cgid);
-
-	if (n < 0 || (size_t)n >= len) {
-		tm_err("'%s': path too long", dir);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-/*
- * A new link, pinned at path unless err already says no. Pinned, it
- * outlives this fd; unpinned, closing it detaches it.
- */
-static int keep_link(struct bpf_link *link, const char *path, int err)
-{
-	if (!err)
-		err = bpf_link__pin(link, path);
-	if (err)
-		tm_err("cannot pin %s: %s", path, strerror(-err));
-	bpf_link__destroy(link);
-	return err;
-}
-
-static int attach_one(struct bpf_program *prog, const char *dirn,
-		      const struct cgroup *cg, const char *dir)
-{
-	char path[PATH_MAX];
-	struct bpf_link *link;
-	int err;
-
-	link = bpf_program__attach_cgroup(prog, cg->fd);
-	if (!link) {
-		err = -errno;
-		tm_err("cannot attach to %s: %s%s", cg->path, strerror(-err),
-		       tm_priv_hint(err));
-		return err;
-	}
-	err = link_pin_name(path, sizeof(path), dir, dirn, cg->id);
-	return keep_link(link, path, err);
-}
-
-/* The skeleton's program of each entry of TM_PROGS (tm_abi.h). */
-static struct bpf_program *prog_of(struct tm_bpf *skel, int id)
-{
-	static const size_t at[TM_PROG_COUNT] = {
-#define TM_PROG_AT(id, obj, link, pin, way, v) [TM_PROG_##id] = offsetof(struct tm_bpf, progs.obj),
-		TM_PROGS(TM_PROG_AT)
-#undef TM_PROG_AT
-	};
-
-	return *(struct bpf_program **)((char *)skel + at[id]);
-}
-
-/* Whether a load reading owners this way attaches program id to cgroups. */
-static bool cgroup_prog(int id, int owner)
-{
-	return tm_progs[id].link == TM_LINK_CGROUP && tm_prog_taken(&tm_progs[id], owner, 0);
-}
-
-/* The cgroup program such a load attaches as a link of kind (its pin name); -1: none. */
-static int cgroup_prog_of_kind(const char *kind, int owner)
-{
-	int i;
-
-	for (i = 0; i < TM_PROG_COUNT; i++)
-		if (cgroup_prog(i, owner) && !strcmp(tm_progs[i].pin, kind))
-			return i;
-	return -1;
-}
-
-/* Each cgroup program of the load, in the table's order (its comment says why). */
-static int attach_all(struct tm_bpf *skel, int owner, const struct cgroup *cg, const char *dir)
-{
-	int i, err = 0;
-
-	for (i = 0; !err && i < TM_PROG_COUNT; i++)
-		if (cgroup_prog(i, owner))
-			err = attach_one(prog_of(skel, i), tm_progs[i].pin, cg, dir);
-	return err;
-}
-
-static struct bpf_map *skel_map(struct tm_bpf *skel, int id)
-{
-	struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, tm_maps[id].obj);
-
-	if (!m)
-		tm_err("the BPF object has no map '%s'", tm_maps[id].obj);
-	return m;
-}
-
-/*
- * Every map of the list in tm_abi.h: pinned under dir for a fresh load, or,
- * for --replace, the pinned one of reuse taken over by the new programs.
- */
-static int setup_maps(struct tm_bpf *skel, const char *dir, const struct tm_pins *reuse)
-{
-	char path[PATH_MAX];
-	struct bpf_map *m;
-	int i, err;
-
-	for (i = 0; i < TM_MAP_COUNT; i++) {
-		m = skel_map(skel, i);
-		if (!m)
-			return -ENOENT;
-		err = tm_path(path, sizeof(path), reuse ? reuse->root : dir, tm_maps[i].pin);
-		if (!err)
-			err = reuse ? bpf_map__reuse_fd(m, reuse->fd[i]) : bpf_map__pin(m, path);
-		if (err) {
-			tm_err("cannot %s %s: %s", reuse ? "reuse the pinned map" : "pin", path,
-			       strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-static struct bpf_program *pending_prog(struct tm_bpf *skel, int kind)
-{
-	return prog_of(skel, tm_prog_pending(kind));
-}
-
-/*
- * The iterator over the sockets' slots: reading it gives one struct
- * tm_pending for each slot not yet in the maps. The storage's is bound to
- * the map it walks.
- */
-static struct bpf_link *make_pending(struct tm_bpf *skel, int kind)
-{
-	union bpf_iter_link_info li = { .map.map_fd = bpf_map__fd(skel->maps.socks) };
-	LIBBPF_OPTS(bpf_iter_attach_opts, ao, .link_info = &li, .link_info_len = sizeof(li));
-
-	return bpf_program__attach_iter(pending_prog(skel, kind),
-					kind == TM_PENDING_STORAGE ? &ao : NULL);
-}
-
-/* Pinned as a file, under dir. */
-static int pin_pending(struct bpf_link *link, const char *dir)
-{
-	char path[PATH_MAX];
-
-	return keep_link(link, path, tm_path(path, sizeof(path), dir, TM_PIN_PENDING));
-}
-
-/* The ways a load reads owners and pending counts, and why not the first. */
-struct ways {
-	int owner;		/* enum tm_owner_kind */
-	int pending;		/* enum tm_pending_kind */
-	unsigned int hz;
-	const char *hz_how;
-	char owner_note[sizeof(((struct tm_control *)0)->owner_note)];
-	char pending_note[sizeof(((struct tm_control *)0)->pending_note)];
-};
-
-static void add_note(char *buf, size_t len, const char *way, const char *why)
-{
-	size_t n = strlen(buf);
-
-	snprintf(buf + n, len - n, "%s%s: %s", n ? "; " : "", way, why);
-}
-
-/* Only the programs of the ways taken are loaded. */
-static void take_ways(struct tm_bpf *skel, const struct ways *w)
-{
-	int i;
-
-	for (i = 0; i < TM_PROG_COUNT; i++)
-		bpf_program__set_autoload(prog_of(skel, i),
-					  tm_prog_taken(&tm_progs[i], w->owner, w->pending));
-}
-
-typedef int (*prepare_fn)(struct opts *o, struct tm_bpf *skel, void *ctx);
-
-/*
- * Opens and loads the programs the ways o names, else the first ways this
- * kernel takes: a way it refuses is noted with its reason, as the verifier
- * or the kernel gave it, and the next is tried. A fresh load also makes the
- * pending iterator here (*link), as a kernel may refuse that only then; a
- * --replace keeps the ways of the load it replaces.
- */
-static int load_ways(struct opts *o, struct ways *w, bool fresh, prepare_fn prepare, void *ctx,
-		     struct tm_bpf **out, struct bpf_link **link)
-{
-	bool owner_set = o->owner || !fresh, pending_set = o->pending || !fresh;
-	struct tm_bpf *skel = NULL;
-	const char *prog, *why;
-	int err, refused;
-
-	if (w->owner == TM_OWNER_SOCKET && !tm_kernel_has_func("bpf_cast_to_kern_ctx")) {
-		why = "this kernel has no bpf_cast_to_kern_ctx (Linux 6.3)";
-		if (owner_set) {
-			tm_err("cannot read owners from the socket: %s", why);
-			return -EOPNOTSUPP;
-		}
-		add_note(w->owner_note, sizeof(w->owner_note), tm_owner_kind_name(w->owner), why);
-		w->owner = TM_OWNER_CREATOR;
-	}
-	for (;;) {
-		*out = NULL;
-		skel = tm_bpf__open();
-		if (!skel) {
-			err = -errno;
-			tm_err("cannot open the BPF object: %s", strerror(-err));
-			return err;
-		}
-		take_ways(skel, w);
-		if (fresh) {
-			struct tm_control *c = &skel->data->control;
-
-			c->owner_kind = w->owner;
-			c->pending_kind = w->pending;
-			c->hz = w->hz;
-			memcpy(c->owner_note, w->owner_note, sizeof(c->owner_note));
-			memcpy(c->pending_note, w->pending_note, sizeof(c->pending_note));
-		}
-		err = prepare(o, skel, ctx);
-		if (err)
-			break;
-		tm_bpf_refusal_clear();
-		err = tm_bpf__load(skel);
-		prog = tm_bpf_refused_prog();
-		refused = *prog ? tm_prog_by_name(prog) : -1;
-		why = *tm_bpf_refused_why() ? tm_bpf_refused_why() : strerror(-err);
-		/* A program of a way refused: the next way, unless one was asked for. */
-		if (err && refused >= 0 && tm_progs[refused].way == TM_WAY_OWNER &&
-		    !owner_set && w->owner + 1 < TM_OWNER_KINDS) {
-			add_note(w->owner_note, sizeof(w->owner_note), tm_owner_kind_name(w->owner), why);
-			w->owner++;
-		} else if (err && refused >= 0 && tm_progs[refused].way == TM_WAY_PENDING &&
-			   !pending_set && w->pending + 1 < TM_PENDING_KINDS) {
-			add_note(w->pending_note, sizeof(w->pending_note),
-				 tm_pending_kind_name(w->pending), why);
-			w->pending++;
-		} else if (err) {
-			if (*prog)
-				tm_err("cannot load the BPF programs: the kernel refused %s: %s%s",
-				       prog, why, tm_priv_hint(err));
-			else
-				tm_err("cannot load the BPF programs: %s%s%s", strerror(-err),
-				       tm_priv_hint(err), tm_verbose ? "" : " (-v tells more)");
-			break;
-		} else if (fresh && !(*link = make_pending(skel, w->pending))) {
-			err = -errno;
-			if (pending_set || w->pending + 1 >= TM_PENDING_KINDS) {
-				tm_err("cannot make the socket iterator (%s): %s%s",
-				       tm_pending_kind_name(w->pending), strerror(-err),
-				       tm_priv_hint(err));
-				break;
-			}
-			add_note(w->pending_note, sizeof(w->pending_note),
-				 tm_pending_kind_name(w->pending), strerror(-err));
-			w->pending++;
-		} else {
-			break;
-		}
-		tm_bpf__destroy(skel);
-	}
-	if (err) {
-		tm_bpf__destroy(skel);
-		return err;
-	}
-	*out = skel;
-	return 0;
-}
-
-/* -v: what this kernel took, and why not the first ways. */
-static void say_ways(const struct ways *w)
-{
-	if (!tm_verbose)
-		return;
-	fprintf(stderr, "tm-load: owners: %s%s%s%s\n", tm_owner_kind_name(w->owner),
-		*w->owner_note ? " (not " : "", w->owner_note, *w->owner_note ? ")" : "");
-	fprintf(stderr, "tm-load: pending counts: %s%s%s%s\n", tm_pending_kind_name(w->pending),
-		*w->pending_note ? " (not " : "", w->pending_note, *w->pending_note ? ")" : "");
-	if (w->hz_how)
-		fprintf(stderr, "tm-load: HZ: %u (%s)\n", w->hz, w->hz_how);
 }
 
 /*
@@ -880,8 +485,10 @@ static void record_cgroups(const struct opts *o, int fd)
 }
 
 /* A fresh load's sizes and settings, before it loads. */
-static int prepare_fresh(struct opts *o, struct tm_bpf *skel, void *ctx)
+static int prepare_fresh(struct tm_bpf *skel, void *ctx)
 {
+	const struct opts *o = ctx;
+
 	if (o->events_size) {
 		bpf_map__set_max_entries(skel->maps.events, o->events_size);
 		if (o->events_size / 4 < TM_WAKE_BYTES)
@@ -909,8 +516,9 @@ static int prepare_fresh(struct opts *o, struct tm_bpf *skel, void *ctx)
 static int load_fresh(struct opts *o, const struct tm_root *r)
 {
 	char staging[PATH_MAX], links[PATH_MAX];
-	struct ways w = { .owner = o->owner ? o->owner : TM_OWNER_SOCKET,
-			  .pending = o->pending ? o->pending : TM_PENDING_STORAGE };
+	struct tm_ways w = { .owner = o->owner ? o->owner : TM_OWNER_SOCKET,
+			     .pending = o->pending ? o->pending : TM_PENDING_STORAGE,
+			     .owner_set = o->owner, .pending_set = o->pending };
 	const char *root = r->path;
 	struct bpf_link *pending = NULL;
 	struct tm_bpf *skel = NULL;
@@ -922,18 +530,18 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 	if (err)
 		return err;
 	w.hz = tm_kernel_hz(&w.hz_how);
-	err = load_ways(o, &w, true, prepare_fresh, NULL, &skel, &pending);
+	err = tm_load_ways(&w, true, prepare_fresh, o, &skel, &pending);
 	if (err)
 		return err;
-	say_ways(&w);
+	tm_ways_say(&w);
 	if (mkdir(staging, 0700) || mkdir(links, 0700)) {
 		err = -errno;
 		tm_err("cannot create %s: %s", staging, strerror(-err));
 		goto out;
 	}
-	err = setup_maps(skel, staging, NULL);
+	err = tm_skel_maps(skel, staging, NULL);
 	if (!err) {
-		err = pin_pending(pending, staging);
+		err = tm_pending_pin(pending, staging);
 		pending = NULL;
 	}
 	/* Filters first, so not one packet is counted that they leave out. */
@@ -943,7 +551,7 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 				    bpf_map__fd(skel->maps.ifaces),
 				    bpf_map__fd(skel->maps.ifnames), &skel->data->control);
 	for (i = 0; !err && i < o->ncg; i++)
-		err = attach_all(skel, w.owner, &o->cg[i], staging);
+		err = tm_attach_all(skel, w.owner, &o->cg[i], staging);
 	if (!err)
 		record_cgroups(o, bpf_map__fd(skel->maps.cgroups));
 	if (!err && rename(staging, root)) {
@@ -960,33 +568,10 @@ out:
 	return err;
 }
 
-/* The pinned iterator gets the new program too, in place. */
-static int swap_pending(struct tm_bpf *skel, int kind, const char *root)
-{
-	char path[PATH_MAX];
-	struct bpf_link *link;
-	int err;
-
-	err = tm_path(path, sizeof(path), root, TM_PIN_PENDING);
-	if (err)
-		return err;
-	link = bpf_link__open(path);
-	if (!link) {
-		err = -errno;
-		tm_err("cannot open %s: %s", path, strerror(-err));
-		return err;
-	}
-	err = bpf_link__update_program(link, pending_prog(skel, kind));
-	if (err)
-		tm_err("cannot swap the program of %s: %s", path, strerror(-err));
-	bpf_link__destroy(link);
-	return err;
-}
-
 /* A --replace takes over the pinned maps before it loads. */
-static int prepare_replace(struct opts *o, struct tm_bpf *skel, void *pins)
+static int prepare_replace(struct tm_bpf *skel, void *pins)
 {
-	return setup_maps(skel, NULL, pins);
+	return tm_skel_maps(skel, NULL, pins);
 }
 
 /*
@@ -999,8 +584,8 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	struct tm_link *old = NULL;
 	struct tm_bpf *skel = NULL;
 	struct tm_pins pins;
-	struct ways w = {};
-	int nold = 0, i, j, k, err;
+	struct tm_ways w = { .owner_set = true, .pending_set = true };
+	int nold = 0, err;
 
 	err = tm_pins_open(&pins, root);
 	if (err)
@@ -1020,7 +605,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 		err = -TM_EUSAGE;
 		goto out;
 	}
-	err = load_ways(o, &w, false, prepare_replace, &pins, &skel, NULL);
+	err = tm_load_ways(&w, false, prepare_replace, &pins, &skel, NULL);
 	if (!err)
 		err = tm_lock(root, &pins.lock_fd);	/* as tm-mask does */
 	if (!err)
@@ -1031,53 +616,7 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	if (err)
 		goto out;
 
-	/*
-	 * First what is missing on the cgroups named: a new cgroup, or the
-	 * rest of one that a killed --replace attached only in part. So the
-	 * same command run again completes a replace that was stopped.
-	 */
-	for (i = 0; named && !err && i < o->ncg; i++)
-		for (k = 0; !err && k < TM_PROG_COUNT; k++) {
-			bool have = false;
-
-			if (!cgroup_prog(k, w.owner))
-				continue;
-			for (j = 0; j < nold; j++)
-				have |= old[j].cgid == o->cg[i].id &&
-					!strcmp(old[j].kind, tm_progs[k].pin);
-			if (!have)
-				err = attach_one(prog_of(skel, k), tm_progs[k].pin, &o->cg[i], root);
-		}
-	for (j = 0; !err && j < nold; j++) {
-		int id = cgroup_prog_of_kind(old[j].kind, w.owner);
-		struct bpf_program *prog = id >= 0 ? prog_of(skel, id) : NULL;
-		bool keep = !named;
-		struct bpf_link *link;
-
-		for (i = 0; !keep && i < o->ncg; i++)
-			keep = old[j].cgid == o->cg[i].id;
-		link = bpf_link__open(old[j].path);
-		if (!link) {
-			err = -errno;
-			tm_err("cannot open %s: %s", old[j].path, strerror(-err));
-			break;
-		}
-		if (keep && !prog) {
-			err = -EPROTO;
-			tm_err("%s: a link this tm does not know", old[j].path);
-		} else if (keep) {
-			err = bpf_link__update_program(link, prog);
-			if (err)
-				tm_err("cannot swap the program of %s: %s",
-				       old[j].path, strerror(-err));
-		} else {
-			bpf_link__detach(link);
-			unlink(old[j].path);
-		}
-		bpf_link__destroy(link);
-	}
-	if (!err)
-		err = swap_pending(skel, w.pending, root);
+	err = tm_links_replace(skel, &w, old, nold, o->cg, named ? o->ncg : 0, root);
 	if (!err && named)
 		record_cgroups(o, pins.fd[TM_MAP_CGROUPS]);
 out:
@@ -1155,8 +694,6 @@ int main(int argc, char **argv)
 		err = run(&o);
 	close_cgroups(&o);
 	tm_masks_free(&o.masks);
-	while (o.nvalues)
-		free(o.values[--o.nvalues]);
-	free(o.values);
+	tm_config_free(&o.file);
 	return tm_exit_code(err);
 }

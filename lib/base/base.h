@@ -40,7 +40,7 @@ int tm_exit_code(int err);
 const char *tm_priv_hint(int err);
 void tm_bpf_refusal_clear(void);
 const char *tm_bpf_refused_prog(void);
-const char *tm_bpf_refused_why(void);
+void tm_verifier_reason(const char *log, size_t len, char *out, size_t outlen);
 bool tm_has_bpf_privilege(void);
 int tm_need_privilege(void);
 
@@ -102,6 +102,23 @@ int tm_cidr_parse(const char *text, struct tm_cidr *c, char *why, size_t len);
 bool tm_cidr_clear_host_bits(struct tm_cidr *c);
 void tm_cidr_format(const struct tm_cidr *c, char *buf, size_t len);
 int tm_cidr_cmp(const void *a, const void *b);
+
+/* config.c: a file of long options, one "SETTING VALUE" a line */
+struct option;
+struct tm_config {
+	const struct option *longopts;	/* the command's: each with a value is a setting */
+	const int *not;			/* options it may not hold, by val; 0 ends them */
+	const char *nothing;		/* what a refused file means ("nothing loaded") */
+	int (*apply)(void *ctx, int val, char *arg);	/* as from the command line */
+	bool (*skip)(int val, void *ctx);	/* a setting left as it is, with a note */
+	const char *skipped;		/* the note's words */
+	void *ctx;
+	char **values;			/* the values, which the options point into */
+	size_t nvalues;
+};
+
+int tm_config_read(struct tm_config *c, const char *path);
+void tm_config_free(struct tm_config *c);
 
 /* buf.c: appending text to a fixed buffer, cut at its end */
 struct tm_buf {

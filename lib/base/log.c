@@ -15,21 +15,21 @@
 const char *tm_prog = "tm";
 int tm_verbose;
 
-/* The last program the kernel refused, and its reason, as libbpf told. */
+/* The last program the kernel refused, as libbpf named it. */
 static char refused_prog[64];
-static char refused_why[256];
 
 /*
  * A verifier's log ends with its reason, then its statistics: the reason
- * is the last line that is not one of those.
+ * is the last line that is not one of those; "" if there is none.
  */
-static void keep_reason(const char *log, size_t len)
+void tm_verifier_reason(const char *log, size_t len, char *out, size_t outlen)
 {
 	static const char *const stats[] = { "processed ", "verification time", "stack depth",
 					     "max_states", "peak_states", "mark_read", "" };
 	const char *end = log + len, *line;
 	size_t i, n;
 
+	out[0] = 0;
 	while (end > log) {
 		while (end > log && end[-1] == '\n')
 			end--;
@@ -40,47 +40,33 @@ static void keep_reason(const char *log, size_t len)
 		for (i = 0; n && stats[i][0] && strncmp(line, stats[i], strlen(stats[i])); i++)
 			;
 		if (n && !stats[i][0]) {
-			snprintf(refused_why, sizeof(refused_why), "%.*s", (int)n, line);
+			snprintf(out, outlen, "%.*s", (int)n, line);
 			return;
 		}
 		end = line;
 	}
 }
 
+/*
+ * Which program libbpf says failed: "prog 'NAME': BPF program load failed"
+ * (refused, with a log or before the verifier ran) or "failed to load".
+ */
 static void note_refusal(const char *msg)
 {
-	static const char begin[] = "-- BEGIN PROG LOAD LOG --\n", stop[] = "-- END PROG LOAD LOG --";
-	const char *p = strstr(msg, "prog '"), *log, *q;
+	const char *p = strstr(msg, "prog '");
 
-	if (!p)
-		return;
-	if ((log = strstr(msg, begin))) {
+	if (p && (strstr(p, "load failed") || strstr(p, "failed to load")))
 		sscanf(p, "prog '%63[^']'", refused_prog);
-		log += sizeof(begin) - 1;
-		q = strstr(log, stop);
-		keep_reason(log, q ? (size_t)(q - log) : strlen(log));
-	} else if ((q = strstr(p, "BPF program load failed: "))) {
-		/* Refused before the verifier ran: no log, only the error. */
-		sscanf(p, "prog '%63[^']'", refused_prog);
-		snprintf(refused_why, sizeof(refused_why), "%s",
-			 q + strlen("BPF program load failed: "));
-		refused_why[strcspn(refused_why, "\n")] = 0;
-	}
 }
 
 void tm_bpf_refusal_clear(void)
 {
-	refused_prog[0] = refused_why[0] = 0;
+	refused_prog[0] = 0;
 }
 
 const char *tm_bpf_refused_prog(void)
 {
 	return refused_prog;
-}
-
-const char *tm_bpf_refused_why(void)
-{
-	return refused_why;
 }
 
 /* libbpf explains every failure at length; that is for -v only. */

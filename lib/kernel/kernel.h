@@ -123,6 +123,46 @@ struct tm_map_fill {
 
 void tm_map_fill(int fd, struct tm_map_fill *m);
 
+/*
+ * load.c: the BPF object loaded the ways the tables say, attached, swapped
+ * (tm-load alone links it; struct tm_bpf is its skeleton)
+ */
+struct tm_bpf;
+struct bpf_link;
+struct bpf_program;
+
+/* A cgroup a load meters, open. */
+struct tm_cg {
+	const char *path;
+	char real[PATH_MAX];
+	int fd;
+	uint64_t id;
+};
+
+/* The ways a load reads owners and pending counts, and why not the first. */
+struct tm_ways {
+	int owner;		/* enum tm_owner_kind */
+	int pending;		/* enum tm_pending_kind */
+	bool owner_set;		/* asked for (or a --replace's): no other is tried */
+	bool pending_set;
+	unsigned int hz;
+	const char *hz_how;
+	char owner_note[sizeof(((struct tm_control *)0)->owner_note)];
+	char pending_note[sizeof(((struct tm_control *)0)->pending_note)];
+};
+
+typedef int (*tm_prepare_fn)(struct tm_bpf *skel, void *ctx);
+int tm_load_ways(struct tm_ways *w, bool fresh, tm_prepare_fn prepare, void *ctx,
+		 struct tm_bpf **out, struct bpf_link **link);
+void tm_ways_say(const struct tm_ways *w);
+struct bpf_program *tm_skel_prog(struct tm_bpf *skel, int id);
+int tm_skel_maps(struct tm_bpf *skel, const char *dir, const struct tm_pins *reuse);
+int tm_attach_all(struct tm_bpf *skel, int owner, const struct tm_cg *cg, const char *dir);
+int tm_pending_pin(struct bpf_link *link, const char *dir);
+int tm_links_replace(struct tm_bpf *skel, const struct tm_ways *w, const struct tm_link *old,
+		     int nold, const struct tm_cg *cg, int ncg, const char *root);
+void tm_skel_free(struct tm_bpf *skel);
+
 /* priv.c: a self-view reader, run setuid by a user */
 bool tm_self_view(void);
 bool tm_admin(const struct tm_control *c);
