@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The ways and the programs of tm_abi.h's tables (lib/kernel/ways.c). */
+/*
+ * The ways and the programs of tm_abi.h's tables (lib/kernel/ways.c), and
+ * the reason a refusal gives (lib/base/log.c).
+ */
 #include <string.h>
 
 #include "tm.h"
@@ -61,8 +64,38 @@ static void test_way_progs(void)
 	   "ways: the table's attach order");
 }
 
+
+/* The kernel's reason, as the last line of a verifier's log that is not a statistic. */
+static void test_verifier_reason(void)
+{
+	static const char refused[] =
+		"func#0 @0\n0: R1=ctx() R10=fp0\n; so = bpf_sock_from_file(file);\n"
+		"12: (85) call bpf_sock_from_file#136\n"
+		"R2 type=untrusted_ptr_ expected=ptr_, trusted_ptr_, rcu_ptr_\n"
+		"processed 14 insns (limit 1000000) max_states_per_insn 0 total_states 1 "
+		"peak_states 1 mark_read 1\n";
+	static const char old[] = "R1 invalid mem access 'scalar'\nverification time 31 usec\n"
+				  "stack depth 8\nprocessed 3 insns\n\n";
+	char why[64], tiny[8];
+
+	tm_verifier_reason(refused, strlen(refused), why, sizeof(why));
+	str_is(why, "R2 type=untrusted_ptr_ expected=ptr_, trusted_ptr_, rcu_ptr_",
+	       "reason: the line before the statistics");
+	tm_verifier_reason(old, strlen(old), why, sizeof(why));
+	str_is(why, "R1 invalid mem access 'scalar'", "reason: every statistic and blank line skipped");
+	tm_verifier_reason("processed 1 insns\n", 18, why, sizeof(why));
+	str_is(why, "", "reason: none in a log of statistics alone");
+	tm_verifier_reason("", 0, why, sizeof(why));
+	str_is(why, "", "reason: none in an empty log");
+	tm_verifier_reason(old, strlen(old), tiny, sizeof(tiny));
+	str_is(tiny, "R1 inva", "reason: cut to the room given, NUL-terminated");
+	tm_verifier_reason("a\nb", 1, why, sizeof(why));
+	str_is(why, "a", "reason: only len bytes are read");
+}
+
 void test_ways(void)
 {
 	test_way_names();
 	test_way_progs();
+	test_verifier_reason();
 }
