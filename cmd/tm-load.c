@@ -3,6 +3,7 @@
  * tm-load: load tm's programs, pin maps and cgroup links under the pin root,
  * and exit. The pins keep the counting going until tm-unload.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,15 +30,10 @@
 
 #define MAX_CGROUPS 64
 
-struct iface {
-	struct tm_iface_key key;
-	struct tm_iface v;
-};
-
 struct opts {
 	struct tm_cg cg[MAX_CGROUPS];
 	int ncg;
-	struct iface ifaces[TM_IFACES_MAX];
+	struct tm_iface_pick ifaces[TM_IFACES_MAX];
 	int nif;
 	const char *masks_file;
 	struct tm_masks masks;
@@ -104,77 +100,23 @@ static void usage(FILE *f)
 		TM_USERS_MAX, TM_DETAILS_MAX, TM_CONNS_MAX, TM_EVENTS_SIZE, TM_DEFAULT_PIN_ROOT);
 }
 
-/*
- * [NS:]NAME is resolved now and kept as the interface's index and its
- * namespace's cookie: an index alone would also match the interface with
- * that index in every other namespace (lo is 1 in each). ':' cannot be in
- * an interface name, so the last one splits.
- */
+/* --iface [NS:]NAME: resolved now (lib/kernel/ifaces.c), each once. */
 static int add_iface(struct opts *o, const char *arg)
 {
-	const char *colon = strrchr(arg, ':');
-	const char *name = colon ? colon + 1 : arg;
-	struct iface f = {};
-	char nspath[PATH_MAX];
-	int self = -1, ns = -1, i, err = 0;
-	struct stat st;
+	struct tm_iface_pick f;
+	int i, err = tm_iface_resolve(arg, &f);
 
-	if (colon) {
-		if (colon == arg || !*name) {
-			tm_usage_err("--iface '%s': NAMESPACE:INTERFACE, both named", arg);
-			return -TM_EUSAGE;
-		}
-		if (memchr(arg, '/', colon - arg))
-			snprintf(nspath, sizeof(nspath), "%.*s", (int)(colon - arg), arg);
-		else
-			snprintf(nspath, sizeof(nspath), "/run/netns/%.*s", (int)(colon - arg), arg);
-		ns = open(nspath, O_RDONLY | O_CLOEXEC);
-		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (ns < 0 || self < 0) {
-			tm_usage_err("--iface '%s': '%s': %s", arg, nspath, strerror(errno));
-			err = -TM_EUSAGE;
-		} else if (setns(ns, CLONE_NEWNET)) {
-			err = errno == EPERM ? -EPERM : -TM_EUSAGE;
-			if (err == -EPERM)
-				tm_err("--iface '%s': cannot enter '%s': %s", arg, nspath,
-				       strerror(errno));
-			else
-				tm_usage_err("--iface '%s': '%s' is not a network namespace", arg,
-					     nspath);
-		}
-		if (err)
-			goto out;
-	}
-	f.key.ifindex = strlen(name) < TM_IFNAMSIZ ? if_nametoindex(name) : 0;
-	f.key.netns_cookie = tm_netns_cookie();
-	if (!stat("/proc/self/ns/net", &st))
-		f.v.netns = st.st_ino;
-	snprintf(f.v.name, TM_IFNAMSIZ, "%s", name);
-	if (colon && setns(self, CLONE_NEWNET)) {
-		tm_err("cannot return to tm-load's network namespace: %s", strerror(errno));
-		exit(1);
-	}
-	if (!f.key.ifindex) {
-		tm_usage_err("--iface '%s': no such interface%s%s", arg, colon ? " in " : "",
-			     colon ? nspath : "");
-		err = -TM_EUSAGE;
-		goto out;
-	}
+	if (err)
+		return err;
 	for (i = 0; i < o->nif; i++)
 		if (!memcmp(&o->ifaces[i].key, &f.key, sizeof(f.key)))
-			goto out;
+			return 0;
 	if (o->nif == TM_IFACES_MAX) {
 		tm_usage_err("at most %d interfaces", TM_IFACES_MAX);
-		err = -TM_EUSAGE;
-		goto out;
+		return -TM_EUSAGE;
 	}
 	o->ifaces[o->nif++] = f;
-out:
-	if (ns >= 0)
-		close(ns);
-	if (self >= 0)
-		close(self);
-	return err;
+	return 0;
 }
 
 enum { OPT_REPLACE = TM_OPT_OWN, OPT_IFACE, OPT_MASKS, OPT_EVENTS_SIZE, OPT_MAX_CONNS,
@@ -199,11 +141,48 @@ static const struct option longopts[] = {
 
 static int read_config(struct opts *o, const char *path);
 
+/* --events-size and --max-*: the sizes of a fresh load's maps. */
+static int parse_size(struct opts *o, int c, const char *arg)
+{
+	static const struct tm_num events = { .min = 4096, .max = 1u << 30, .pow2 = true };
+	static const struct tm_num rows = { .min = 1, .max = 1u << 24 };
+	const char *name = c == OPT_EVENTS_SIZE ? "--events-size" : c == OPT_MAX_CONNS ?
+			   "--max-conns" : c == OPT_MAX_DETAILS ? "--max-details" : "--max-users";
+	uint64_t v;
+	int err;
+
+	err = tm_parse_num(name, arg, c == OPT_EVENTS_SIZE ? &events : &rows, &v);
+	if (err)
+		return err;
+	*(c == OPT_EVENTS_SIZE ? &o->events_size : c == OPT_MAX_CONNS ? &o->max_conns :
+	  c == OPT_MAX_DETAILS ? &o->max_details : &o->max_users) = v;
+	return 0;
+}
+
+/* --group: a group's name or number, the admin group of a setuid tm-stat. */
+static int parse_group(struct opts *o, const char *arg)
+{
+	static const struct tm_num gid = { .min = 0, .max = TM_GID_NONE - 1 };
+	struct group *g = getgrnam(arg);
+	uint64_t v;
+
+	if (g) {
+		o->admin_gid = g->gr_gid;
+	} else if (strspn(arg, "0123456789") == strlen(arg) && *arg &&
+		   !tm_parse_num("--group", arg, &gid, &v)) {
+		o->admin_gid = v;
+	} else {
+		if (!*arg || strspn(arg, "0123456789") != strlen(arg))
+			tm_usage_err("--group '%s': no such group", arg);
+		return -TM_EUSAGE;
+	}
+	o->group_set = true;
+	return 0;
+}
+
 /* One option, from the command line or a line of --config's file. */
 static int apply(struct opts *o, int c, char *arg)
 {
-	int err;
-
 	switch (c) {
 	case 'c':
 		if (o->ncg == MAX_CGROUPS) {
@@ -221,48 +200,13 @@ static int apply(struct opts *o, int c, char *arg)
 		}
 		o->masks_file = arg;
 		return tm_masks_parse_file(arg, &o->masks);
-	case OPT_EVENTS_SIZE: {
-		static const struct tm_num size = { .min = 4096, .max = 1u << 30, .pow2 = true };
-		uint64_t v;
-
-		err = tm_parse_num("--events-size", arg, &size, &v);
-		if (!err)
-			o->events_size = v;
-		return err;
-	}
+	case OPT_EVENTS_SIZE:
 	case OPT_MAX_CONNS:
 	case OPT_MAX_DETAILS:
-	case OPT_MAX_USERS: {
-		static const struct tm_num rows = { .min = 1, .max = 1u << 24 };
-		const char *name = c == OPT_MAX_CONNS ? "--max-conns" :
-				   c == OPT_MAX_DETAILS ? "--max-details" : "--max-users";
-		uint64_t v;
-
-		err = tm_parse_num(name, arg, &rows, &v);
-		if (err)
-			return err;
-		*(c == OPT_MAX_CONNS ? &o->max_conns :
-		  c == OPT_MAX_DETAILS ? &o->max_details : &o->max_users) = v;
-		return 0;
-	}
-	case OPT_GROUP: {
-		struct group *g = getgrnam(arg);
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(arg, &end, 10);
-		if (g) {
-			o->admin_gid = g->gr_gid;
-		} else if (*arg >= '0' && *arg <= '9' && !*end && !errno && v < TM_GID_NONE) {
-			o->admin_gid = v;
-		} else {
-			tm_usage_err("--group '%s': no such group", arg);
-			return -TM_EUSAGE;
-		}
-		o->group_set = true;
-		return 0;
-	}
+	case OPT_MAX_USERS:
+		return parse_size(o, c, arg);
+	case OPT_GROUP:
+		return parse_group(o, arg);
 	case OPT_REPLACE:
 		o->replace = true;
 		return 0;
@@ -425,39 +369,6 @@ static int prepare_parent(const char *parent)
 	return tm_check_bpffs(parent);
 }
 
-/*
- * The interface filter becomes exactly the interfaces named: the new ones
- * go in and the count is set before the old ones go out. Each is named in
- * "ifnames" too, for the rows to come.
- */
-static int apply_ifaces(int fd, int names_fd, struct tm_control *ctl, const struct opts *o)
-{
-	struct tm_iface_key key, next, *prev = NULL;
-	int i, err = 0;
-
-	for (i = 0; i < o->nif && !err; i++) {
-		if (bpf_map_update_elem(fd, &o->ifaces[i].key, &o->ifaces[i].v, BPF_ANY))
-			err = -errno;
-		bpf_map_update_elem(names_fd, &o->ifaces[i].key, &o->ifaces[i].v, BPF_NOEXIST);
-	}
-	if (err) {
-		tm_err("cannot set the interface filter: %s", strerror(-err));
-		return err;
-	}
-	__atomic_store_n(&ctl->ifaces, o->nif, __ATOMIC_RELAXED);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		bool keep = false;
-
-		for (i = 0; i < o->nif; i++)
-			keep |= !memcmp(&o->ifaces[i].key, &next, sizeof(next));
-		if (!keep && !bpf_map_delete_elem(fd, &next))
-			continue;	/* the walk goes on from the same place */
-		key = next;
-		prev = &key;
-	}
-	return 0;
-}
-
 /* What --masks and --iface ask for, applied to the maps of a load. */
 static int apply_filters(const struct opts *o, int masks4, int masks6, int ifaces,
 			 int ifnames, struct tm_control *ctl)
@@ -467,7 +378,7 @@ static int apply_filters(const struct opts *o, int masks4, int masks6, int iface
 	if (o->masks_file)
 		err = tm_masks_replace(masks4, masks6, ctl, &o->masks, &added, &removed);
 	if (!err && o->nif)
-		err = apply_ifaces(ifaces, ifnames, ctl, o);
+		err = tm_ifaces_set(ifaces, ifnames, ctl, o->ifaces, o->nif);
 	return err;
 }
 

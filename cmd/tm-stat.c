@@ -40,7 +40,7 @@ struct opts {
 	const char *output;
 	const char *textfile;	/* the Prometheus exposition, renamed into place */
 	const char *history;	/* tm-record's database: this day's and month's totals */
-	bool by_set, sort_set;
+	bool by_set, sort_set, format_set, count_set;	/* given, not defaults */
 };
 
 static volatile sig_atomic_t stop;
@@ -104,9 +104,102 @@ TM_COMMON_HELP
 "Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n");
 }
 
+enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE, OPT_HISTORY };
+
+/* One option of the command line. */
+static int apply(struct opts *o, int c, const char *arg)
+{
+	const unsigned formats = 1u << TM_FMT_TABLE | 1u << TM_FMT_JSON | 1u << TM_FMT_CSV |
+				 1u << TM_FMT_PROMETHEUS;
+	int err = 0, v;
+
+	switch (c) {
+	case 'B':
+		err = tm_pick("--by", arg, tm_by_names, TM_BY_MAX, &v);
+		o->by = v;
+		o->by_set = true;
+		return err;
+	case 'd':
+		return tm_parse_depth("--depth", arg, &o->depth);
+	case 'u':
+		return tm_add_user(arg, o->users, &o->nusers, MAX_USERS);
+	case OPT_FORMAT:
+		o->format_set = true;
+		return tm_parse_format("--format", arg, formats, &o->format);
+	case 'j':
+		o->format = TM_FMT_JSON;
+		o->format_set = true;
+		return 0;
+	case 'b':
+		o->exact = true;
+		return 0;
+	case 't':
+		return tm_parse_count("--top", arg, &o->top);
+	case 's':
+		err = tm_pick("--sort", arg, sort_names, SORT_MAX, &v);
+		o->sort = v;
+		o->sort_set = true;
+		return err;
+	case 'i':
+		return tm_parse_interval("--interval", arg, &o->interval);
+	case 'n':
+		o->count_set = true;
+		return tm_parse_count("--count", arg, &o->count);
+	case 'o':
+		o->output = arg;
+		return tm_check_template(arg, "uU");
+	case OPT_HISTORY:
+		o->history = arg;
+		return 0;
+	case OPT_TEXTFILE:
+		o->textfile = arg;
+		if (!*arg || arg[strlen(arg) - 1] == '/') {
+			tm_usage_err("--textfile '%s': a file name, such as "
+				     "/var/lib/prometheus/node-exporter/tm.prom", arg);
+			return -TM_EUSAGE;
+		}
+		return 0;
+	default:
+		return tm_common_opt(c, arg, &o->pin_root, usage);
+	}
+}
+
+/* What the options say together: one that needs another, or one the format does not take. */
+static int check_args(struct opts *o)
+{
+	const char *bad = o->by_set ? "--by" : o->sort_set ? "--sort" : o->top ? "--top" :
+			  o->exact ? "--bytes" : o->output ? "--output" : NULL;
+	const char *alone;
+
+	if (o->textfile) {
+		if (o->format_set && o->format != TM_FMT_PROMETHEUS) {
+			tm_usage_err("--textfile writes --format prometheus");
+			return -TM_EUSAGE;
+		}
+		o->format = TM_FMT_PROMETHEUS;
+	}
+	if (o->format == TM_FMT_PROMETHEUS && bad) {
+		tm_usage_err("%s does not go with --format prometheus (it writes every "
+			     "breakdown it offers, as counters)", bad);
+		return -TM_EUSAGE;
+	}
+	/* The first of these that holds is said. */
+	alone = o->format == TM_FMT_PROMETHEUS && o->interval && !o->textfile ?
+		"--interval goes with --textfile for --format prometheus" :
+		o->history && o->format != TM_FMT_PROMETHEUS ? "--history goes with --format prometheus" :
+		o->count_set && !o->interval ? "--count goes with --interval" :
+		o->output && !o->interval ? "--output goes with --interval" :
+		o->depth >= 0 && o->by != TM_BY_CGROUP && o->format != TM_FMT_PROMETHEUS ?
+		"--depth goes with --by cgroup or --format prometheus" : NULL;
+	if (alone) {
+		tm_usage_err("%s", alone);
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE, OPT_HISTORY };
 	static const struct option longopts[] = {
 		{ "by", required_argument, NULL, 'B' },
 		{ "depth", required_argument, NULL, 'd' },
@@ -124,116 +217,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	const unsigned formats = 1u << TM_FMT_TABLE | 1u << TM_FMT_JSON | 1u << TM_FMT_CSV |
-				 1u << TM_FMT_PROMETHEUS;
-	bool have_format = false;
-	bool have_count = false;
-	int c, err, v;
+	int c, err;
 
 	o->depth = -1;
 	while ((c = getopt_long(argc, argv, "B:d:u:jbt:s:i:n:o:vh", longopts, NULL)) != -1) {
-		err = 0;
-		switch (c) {
-		case 'B':
-			err = tm_pick("--by", optarg, tm_by_names, TM_BY_MAX, &v);
-			o->by = v;
-			o->by_set = true;
-			break;
-		case 'd':
-			err = tm_parse_depth("--depth", optarg, &o->depth);
-			break;
-		case 'u':
-			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
-			break;
-		case OPT_FORMAT:
-			err = tm_parse_format("--format", optarg, formats, &o->format);
-			have_format = true;
-			break;
-		case 'j':
-			o->format = TM_FMT_JSON;
-			have_format = true;
-			break;
-		case 'b':
-			o->exact = true;
-			break;
-		case 't':
-			err = tm_parse_count("--top", optarg, &o->top);
-			break;
-		case 's':
-			err = tm_pick("--sort", optarg, sort_names, SORT_MAX, &v);
-			o->sort = v;
-			o->sort_set = true;
-			break;
-		case 'i':
-			err = tm_parse_interval("--interval", optarg, &o->interval);
-			break;
-		case 'n':
-			err = tm_parse_count("--count", optarg, &o->count);
-			have_count = true;
-			break;
-		case 'o':
-			o->output = optarg;
-			err = tm_check_template(optarg, "uU");
-			break;
-		case OPT_HISTORY:
-			o->history = optarg;
-			break;
-		case OPT_TEXTFILE:
-			o->textfile = optarg;
-			if (!*optarg || optarg[strlen(optarg) - 1] == '/') {
-				tm_usage_err("--textfile '%s': a file name, such as "
-					     "/var/lib/prometheus/node-exporter/tm.prom", optarg);
-				err = -TM_EUSAGE;
-			}
-			break;
-		default:
-			err = tm_common_opt(c, optarg, &o->pin_root, usage);
-			break;
-		}
+		err = apply(o, c, optarg);
 		if (err)
 			return err;
 	}
 	err = tm_no_more_args(argc, argv, optind);
-	if (err)
-		return err;
-	if (o->textfile) {
-		if (have_format && o->format != TM_FMT_PROMETHEUS) {
-			tm_usage_err("--textfile writes --format prometheus");
-			return -TM_EUSAGE;
-		}
-		o->format = TM_FMT_PROMETHEUS;
-	}
-	if (o->format == TM_FMT_PROMETHEUS) {
-		const char *bad = o->by_set ? "--by" : o->sort_set ? "--sort" : o->top ? "--top" :
-				  o->exact ? "--bytes" : o->output ? "--output" : NULL;
-
-		if (bad) {
-			tm_usage_err("%s does not go with --format prometheus (it writes every "
-				     "breakdown it offers, as counters)", bad);
-			return -TM_EUSAGE;
-		}
-		if (o->interval && !o->textfile) {
-			tm_usage_err("--interval goes with --textfile for --format prometheus");
-			return -TM_EUSAGE;
-		}
-	}
-	if (o->history && o->format != TM_FMT_PROMETHEUS) {
-		tm_usage_err("--history goes with --format prometheus");
-		return -TM_EUSAGE;
-	}
-	if (have_count && !o->interval) {
-		tm_usage_err("--count goes with --interval");
-		return -TM_EUSAGE;
-	}
-	if (o->output && !o->interval) {
-		tm_usage_err("--output goes with --interval");
-		return -TM_EUSAGE;
-	}
-	if (o->depth >= 0 && o->by != TM_BY_CGROUP && o->format != TM_FMT_PROMETHEUS) {
-		tm_usage_err("--depth goes with --by cgroup or --format prometheus");
-		return -TM_EUSAGE;
-	}
-	return 0;
+	return err ? err : check_args(o);
 }
 
 static uint64_t sort_value(const struct tm_row *r, enum sort key)

@@ -123,6 +123,17 @@ struct tm_map_fill {
 
 void tm_map_fill(int fd, struct tm_map_fill *m);
 
+/* ifaces.c: interfaces by network namespace, and a load's filter of them */
+struct tm_iface_pick {
+	struct tm_iface_key key;
+	struct tm_iface v;
+};
+
+uint64_t tm_netns_cookie(void);
+int tm_iface_resolve(const char *arg, struct tm_iface_pick *f);
+int tm_ifaces_set(int fd, int names_fd, struct tm_control *ctl, const struct tm_iface_pick *f,
+		  int n);
+
 /*
  * load.c: the BPF object loaded the ways the tables say, attached, swapped
  * (tm-load alone links it; struct tm_bpf is its skeleton)

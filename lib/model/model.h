@@ -39,7 +39,6 @@ struct tm_names {
 	size_t nns, nscap;
 };
 
-uint64_t tm_netns_cookie(void);
 void tm_names_init(struct tm_names *n, const struct tm_pins *pins);
 void tm_names_free(struct tm_names *n);
 void tm_names_refresh(struct tm_names *n);

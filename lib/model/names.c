@@ -31,25 +31,6 @@
 
 #include "model.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
-/* The cookie of this process's network namespace; 0 if the kernel has none. */
-uint64_t tm_netns_cookie(void)
-{
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-			cookie = 0;
-		close(fd);
-	}
-	return cookie;
-}
-
 void tm_names_init(struct tm_names *n, const struct tm_pins *pins)
 {
 	struct timespec mono, real;
