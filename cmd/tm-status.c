@@ -160,63 +160,49 @@ struct status {
 	uint32_t reader;
 };
 
-static void put_json_str(struct tm_buf *b, const char *s)
-{
-	tm_put_lit(b, "\"");
-	tm_put_json(b, s, strlen(s));
-	tm_put_lit(b, "\"");
-}
-
-static void put_text(struct tm_buf *b, const char *s)
-{
-	tm_put_text(b, s, strlen(s));
-}
-
 /* The cgroups the links are attached to, each once, by path. */
-static void cgroups_of(struct status *s, struct tm_buf *b, bool json)
+static void cgroups_of(struct status *s, struct tm_doc *d)
 {
 	char buf[64];
 	size_t i;
 	bool first = true;
 
+	tm_doc_text(d, "\ncgroups       ");
+	tm_doc_arr(d, "cgroups");
 	for (i = 0; i < s->nlinks; i++) {
-		const char *path;
-
 		if (!s->links[i].cgroup_id ||
 		    (i && s->links[i].cgroup_id == s->links[i - 1].cgroup_id))
 			continue;
-		path = tm_names_cgroup(&s->names, s->links[i].cgroup_id, buf, sizeof(buf));
-		tm_put_str(b, first ? "" : json ? "," : " ");
-		if (json)
-			put_json_str(b, path);
-		else
-			put_text(b, path);
+		tm_doc_str(d, NULL, first ? "%s" : " %s",
+			   tm_names_cgroup(&s->names, s->links[i].cgroup_id, buf, sizeof(buf)));
 		first = false;
 	}
+	tm_doc_arr_end(d);
 }
 
 /* The interface filter's names; none: every interface. */
-static void ifaces_of(struct status *s, struct tm_buf *b, bool json)
+static void ifaces_of(struct status *s, struct tm_doc *d)
 {
 	struct tm_iface_key key, *prev = NULL;
 	struct tm_iface v;
 	bool first = true;
 	int fd = s->p->fd[TM_MAP_IFACES];
 
+	tm_doc_text(d, "\ninterfaces    ");
+	tm_doc_arr(d, "ifaces");
 	while (s->p->control->ifaces && !bpf_map_get_next_key(fd, prev, &key)) {
 		if (!bpf_map_lookup_elem(fd, &key, &v)) {
 			const char *n = tm_names_iface(&s->names, key.netns_cookie, v.netns,
 						       key.ifindex, NULL);
 
-			tm_put_str(b, first ? "" : json ? "," : " ");
-			if (json)
-				put_json_str(b, n ? n : "?");
-			else
-				put_text(b, n ? n : "?");
+			tm_doc_str(d, NULL, first ? "%s" : " %s", n ? n : "?");
 			first = false;
 		}
 		prev = &key;
 	}
+	tm_doc_arr_end(d);
+	if (!s->p->control->ifaces)
+		tm_doc_text(d, "every interface");
 }
 
 /* A note of the control map, NUL-terminated whatever the map holds. */
@@ -228,186 +214,128 @@ static const char *note(const char *field, size_t len, char *buf)
 
 #define NOTE(c, field, buf) note((c)->field, sizeof((c)->field), buf)
 
-static void print_json(struct status *s, FILE *f)
-{
-	static char out[1 << 16];
-	const struct tm_control *c = s->p->control;
-	char why[sizeof(c->pending_note)];
-	TM_BUF(b, out);
-	size_t i;
-
-	tm_put_lit(&b, "{\"pin_root\":");
-	put_json_str(&b, s->p->root);
-	tm_put_lit(&b, ",\"layout_version\":");
-	tm_put_u64(&b, s->h.layout_version);
-	tm_put_lit(&b, ",\"owners\":");
-	put_json_str(&b, tm_owner_kind_name(c->owner_kind));
-	tm_put_lit(&b, ",\"owners_not\":");
-	put_json_str(&b, NOTE(c, owner_note, why));
-	tm_put_lit(&b, ",\"pending\":");
-	put_json_str(&b, tm_pending_kind_name(c->pending_kind));
-	tm_put_lit(&b, ",\"pending_not\":");
-	put_json_str(&b, NOTE(c, pending_note, why));
-	tm_put_lit(&b, ",\"hz\":");
-	tm_put_u64(&b, c->hz);
-	tm_put_lit(&b, ",\"cgroups\":[");
-	cgroups_of(s, &b, true);
-	tm_put_lit(&b, "],\"links\":[");
-	for (i = 0; i < s->nlinks; i++) {
-		char buf[64];
-		const struct link *l = &s->links[i];
-
-		tm_put_str(&b, i ? ",{\"kind\":" : "{\"kind\":");
-		put_json_str(&b, l->kind);
-		tm_put_lit(&b, ",\"link_id\":");
-		tm_put_u64(&b, l->link_id);
-		tm_put_lit(&b, ",\"prog_id\":");
-		tm_put_u64(&b, l->prog_id);
-		tm_put_lit(&b, ",\"prog\":");
-		put_json_str(&b, l->prog);
-		tm_put_lit(&b, ",\"cgroup\":");
-		if (l->cgroup_id)
-			put_json_str(&b, tm_names_cgroup(&s->names, l->cgroup_id, buf,
-							 sizeof(buf)));
-		else
-			tm_put_lit(&b, "null");
-		tm_put_lit(&b, "}");
-	}
-	tm_put_lit(&b, "],\"ifaces\":[");
-	ifaces_of(s, &b, true);
-	tm_put_lit(&b, "],\"masks4\":");
-	tm_put_u64(&b, c->masks4);
-	tm_put_lit(&b, ",\"masks6\":");
-	tm_put_u64(&b, c->masks6);
-	tm_put_lit(&b, ",\"reader_pid\":");
-	if (s->reader)
-		tm_put_u64(&b, s->reader);
-	else
-		tm_put_lit(&b, "null");
-	tm_put_lit(&b, ",\"maps\":[");
-	for (i = 0; i < TM_MAP_COUNT; i++) {
-		const struct tm_map_fill *m = &s->h.map[i];
-
-		tm_put_str(&b, i ? ",{\"name\":" : "{\"name\":");
-		put_json_str(&b, tm_maps[i].pin);
-		tm_put_lit(&b, ",\"type\":");
-		put_json_str(&b, type_name(m->type));
-		tm_put_lit(&b, ",\"max_entries\":");
-		tm_put_u64(&b, m->max);
-		tm_put_lit(&b, ",\"entries\":");
-		if (m->counted)
-			tm_put_u64(&b, m->used);
-		else
-			tm_put_lit(&b, "null");
-		tm_put_lit(&b, ",\"memlock\":");
-		tm_put_u64(&b, m->memlock);
-		tm_put_lit(&b, "}");
-	}
-	tm_put_lit(&b, "]");
-	for (i = 0; i < TM_HEALTH_COUNT; i++) {
-		if (!tm_health_items[i].key)
-			continue;
-		tm_put_lit(&b, ",\"");
-		tm_put_str(&b, tm_health_items[i].key);
-		tm_put_lit(&b, "\":");
-		tm_put_u64(&b, tm_health_value(&s->h, i));
-	}
-	tm_put_lit(&b, "}\n");
-	fwrite(out, 1, b.p - out, f);
-}
-
 /* A way the load took, and the kernel's reasons for those it did not. */
-static void put_way(struct tm_buf *b, const char *way, const char *not)
+static void way(struct tm_doc *d, const char *key, const char *label, const char *way,
+		const char *not_key, const char *not)
 {
-	tm_put_str(b, way);
-	if (*not) {
-		tm_put_lit(b, " (not ");
-		put_text(b, not);
-		tm_put_lit(b, ")");
+	tm_doc_str(d, key, label, way);
+	tm_doc_str(d, not_key, *not ? " (not %s)" : NULL, not);
+}
+
+/* What the load is and does: its ways, cgroups, filters and reader. */
+static void print_load(struct status *s, struct tm_doc *d)
+{
+	const struct tm_control *c = s->p->control;
+	char why[sizeof(c->pending_note)];
+
+	tm_doc_str(d, "pin_root", "pin root      %s", s->p->root);
+	tm_doc_u64(d, "layout_version", " (layout version %s)", s->h.layout_version);
+	way(d, "owners", "\nowners        %s", tm_owner_kind_name(c->owner_kind), "owners_not",
+	    NOTE(c, owner_note, why));
+	way(d, "pending", "\npending       %s", tm_pending_kind_name(c->pending_kind),
+	    "pending_not", NOTE(c, pending_note, why));
+	tm_doc_u64(d, "hz", c->hz ? "\nHZ            %s" : NULL, c->hz);
+	if (!c->hz)
+		tm_doc_text(d, "\nHZ            unknown: the clock is read");
+	cgroups_of(s, d);
+	ifaces_of(s, d);
+	tm_doc_u64(d, "masks4", "\nuntracked     %s IPv4 and ", c->masks4);
+	tm_doc_u64(d, "masks6", "%s IPv6 networks", c->masks6);
+	if (s->reader)
+		tm_doc_u64(d, "reader_pid", "\nreader        tm-stream pid %s", s->reader);
+	else
+		tm_doc_null(d, "reader_pid", "\nreader        none (no events are written)");
+}
+
+/* What was counted apart, from the health's one description. */
+static void print_health(struct status *s, struct tm_doc *d)
+{
+	const struct tm_health_item *it;
+	char fmt[128];
+	bool first = true;
+	int i;
+
+	for (i = 0; i < TM_HEALTH_COUNT; i++) {
+		it = &tm_health_items[i];
+		if (!it->key && !it->text)
+			continue;
+		if (it->text)
+			snprintf(fmt, sizeof(fmt), "%s%%s %s",
+				 first ? "\ncounted apart " : "\n              ", it->text);
+		tm_doc_u64(d, it->key, it->text ? fmt : NULL, tm_health_value(&s->h, i));
+		first &= !it->text;
 	}
 }
 
-static void print_text(struct status *s, FILE *f)
+static void print_links(struct status *s, struct tm_doc *d)
 {
-	static char out[1 << 16];
-	const struct tm_control *c = s->p->control;
-	char why[sizeof(c->pending_note)];
-	TM_BUF(b, out);
-	bool first;
+	char buf[64];
 	size_t i;
 
-	tm_put_lit(&b, "pin root      ");
-	put_text(&b, s->p->root);
-	tm_put_lit(&b, " (layout version ");
-	tm_put_u64(&b, s->h.layout_version);
-	tm_put_lit(&b, ")\nowners        ");
-	put_way(&b, tm_owner_kind_name(c->owner_kind), NOTE(c, owner_note, why));
-	tm_put_lit(&b, "\npending       ");
-	put_way(&b, tm_pending_kind_name(c->pending_kind), NOTE(c, pending_note, why));
-	tm_put_lit(&b, "\nHZ            ");
-	if (c->hz)
-		tm_put_u64(&b, c->hz);
-	else
-		tm_put_lit(&b, "unknown: the clock is read");
-	tm_put_lit(&b, "\ncgroups       ");
-	cgroups_of(s, &b, false);
-	tm_put_lit(&b, "\ninterfaces    ");
-	if (c->ifaces)
-		ifaces_of(s, &b, false);
-	else
-		tm_put_lit(&b, "every interface");
-	tm_put_lit(&b, "\nuntracked     ");
-	tm_put_u64(&b, c->masks4);
-	tm_put_lit(&b, " IPv4 and ");
-	tm_put_u64(&b, c->masks6);
-	tm_put_lit(&b, " IPv6 networks\nreader        ");
-	if (s->reader) {
-		tm_put_lit(&b, "tm-stream pid ");
-		tm_put_u64(&b, s->reader);
-	} else {
-		tm_put_lit(&b, "none (no events are written)");
-	}
-	for (i = 0, first = true; i < TM_HEALTH_COUNT; i++) {
-		if (!tm_health_items[i].text)
-			continue;
-		tm_put_str(&b, first ? "\ncounted apart " : "\n              ");
-		tm_put_u64(&b, tm_health_value(&s->h, i));
-		tm_put_lit(&b, " ");
-		tm_put_str(&b, tm_health_items[i].text);
-		first = false;
-	}
-	tm_put_lit(&b, "\n\nLINK         ID       PROG     NAME             CGROUP\n");
+	tm_doc_text(d, "\n\nLINK         ID       PROG     NAME             CGROUP\n");
+	tm_doc_arr(d, "links");
 	for (i = 0; i < s->nlinks; i++) {
 		const struct link *l = &s->links[i];
-		char buf[64];
-		int n;
 
-		n = snprintf(b.p, b.end - b.p, "%-12s %-8u %-8u %-16s ", l->kind, l->link_id,
-			     l->prog_id, l->prog);
-		b.p += n > 0 && n < b.end - b.p ? n : 0;
+		tm_doc_obj(d, NULL);
+		tm_doc_str(d, "kind", "%-12s ", l->kind);
+		tm_doc_u64(d, "link_id", "%-8s ", l->link_id);
+		tm_doc_u64(d, "prog_id", "%-8s ", l->prog_id);
+		tm_doc_str(d, "prog", "%-16s ", l->prog);
 		if (l->cgroup_id)
-			put_text(&b, tm_names_cgroup(&s->names, l->cgroup_id, buf, sizeof(buf)));
+			tm_doc_str(d, "cgroup", "%s\n",
+				   tm_names_cgroup(&s->names, l->cgroup_id, buf, sizeof(buf)));
 		else
-			tm_put_lit(&b, "-");
-		tm_put_lit(&b, "\n");
+			tm_doc_null(d, "cgroup", "-\n");
+		tm_doc_obj_end(d);
 	}
-	tm_put_lit(&b, "\nMAP       TYPE              ENTRIES          MEMORY\n");
+	tm_doc_arr_end(d);
+}
+
+static void print_maps(struct status *s, struct tm_doc *d)
+{
+	char used[32], mem[32];
+	size_t i;
+
+	tm_doc_text(d, "\nMAP       TYPE              ENTRIES          MEMORY\n");
+	tm_doc_arr(d, "maps");
 	for (i = 0; i < TM_MAP_COUNT; i++) {
 		const struct tm_map_fill *m = &s->h.map[i];
-		char used[32];
-		int n;
+		TM_BUF(b, mem);
 
-		if (m->counted)
+		tm_doc_obj(d, NULL);
+		tm_doc_str(d, "name", "%-9s ", tm_maps[i].pin);
+		tm_doc_str(d, "type", "%-17s ", type_name(m->type));
+		tm_doc_u64(d, "max_entries", NULL, m->max);
+		if (m->counted) {
+			tm_doc_u64(d, "entries", NULL, m->used);
 			snprintf(used, sizeof(used), "%u/%u", m->used, m->max);
-		else
+		} else {
+			tm_doc_null(d, "entries", NULL);
 			snprintf(used, sizeof(used), "%u", m->max);
-		n = snprintf(b.p, b.end - b.p, "%-9s %-17s %-16s ", tm_maps[i].pin, type_name(m->type),
-			     used);
-		b.p += n > 0 && n < b.end - b.p ? n : 0;
+		}
+		tm_doc_str(d, NULL, "%-16s ", used);
+		tm_doc_u64(d, "memlock", NULL, m->memlock);
 		tm_put_size(&b, m->memlock);
-		tm_put_lit(&b, "\n");
+		*(b.p < b.end ? b.p : b.end - 1) = 0;
+		tm_doc_str(d, NULL, "%s\n", mem);
+		tm_doc_obj_end(d);
 	}
-	fwrite(out, 1, b.p - out, f);
+	tm_doc_arr_end(d);
+}
+
+/* The one document: as text, or as one JSON object (--json). */
+static void print(struct status *s, FILE *f, bool json)
+{
+	struct tm_doc d;
+
+	tm_doc_init(&d, f, json);
+	tm_doc_obj(&d, NULL);
+	print_load(s, &d);
+	print_health(s, &d);
+	print_links(s, &d);
+	print_maps(s, &d);
+	tm_doc_obj_end(&d);
 }
 
 static int run(const struct opts *o)
@@ -428,10 +356,7 @@ static int run(const struct opts *o)
 		err = tm_health_read(&pins, &s.h);
 	if (!err) {
 		s.reader = live_reader(pins.control);
-		if (o->json)
-			print_json(&s, stdout);
-		else
-			print_text(&s, stdout);
+		print(&s, stdout, o->json);
 		if (fflush(stdout) && errno != EPIPE)
 			err = -errno;
 	}

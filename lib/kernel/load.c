@@ -194,10 +194,11 @@ static int take_ways(struct tm_bpf *skel, const struct tm_ways *w, struct logs *
 		/* Untouched, its pages cost nothing: only a refused program writes. */
 		if (taken && !l->of[i] && !(l->of[i] = calloc(1, LOG_SIZE)))
 			return -ENOMEM;
-		if (taken) {
+		/* Emptied, taken or not: what an earlier try's refusal left is not this try's. */
+		if (l->of[i])
 			l->of[i][0] = 0;
+		if (taken)
 			bpf_program__set_log_buf(tm_skel_prog(skel, i), l->of[i], LOG_SIZE);
-		}
 	}
 	return 0;
 }

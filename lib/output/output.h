@@ -126,6 +126,33 @@ int tm_prom_write(FILE *f, const struct tm_prom *o);
 int tm_prom_label(FILE *f, const char *name, const char *s, size_t n);
 int tm_prom_textfile(const char *path, const struct tm_prom *o);
 
+/*
+ * doc.c: a nested document written once, as JSON or as text: each call is
+ * one value, with its JSON key (NULL: not in JSON, but for an array's
+ * values, which have none) and its text format (one %s, a width allowed;
+ * NULL: not in the text)
+ */
+#define TM_DOC_DEPTH 16
+struct tm_doc {
+	FILE *f;
+	bool json;
+	int depth;
+	bool has[TM_DOC_DEPTH];	/* a member written at this depth: the next takes a comma */
+	bool arr[TM_DOC_DEPTH];	/* this depth is an array: values without keys */
+};
+
+void tm_doc_init(struct tm_doc *d, FILE *f, bool json);
+void tm_doc_obj(struct tm_doc *d, const char *key);
+void tm_doc_obj_end(struct tm_doc *d);
+void tm_doc_arr(struct tm_doc *d, const char *key);
+void tm_doc_arr_end(struct tm_doc *d);
+void tm_doc_str(struct tm_doc *d, const char *key, const char *fmt, const char *s);
+void tm_doc_u64(struct tm_doc *d, const char *key, const char *fmt, uint64_t v);
+void tm_doc_i64(struct tm_doc *d, const char *key, const char *fmt, int64_t v);
+void tm_doc_double(struct tm_doc *d, const char *key, const char *fmt, int decimals, double v);
+void tm_doc_null(struct tm_doc *d, const char *key, const char *text);
+void tm_doc_text(struct tm_doc *d, const char *s);
+
 /* report.c: per-user report files */
 int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
 		     const struct tm_rows *users, const struct tm_rows *conns);
