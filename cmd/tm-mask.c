@@ -54,31 +54,22 @@ TM_COMMON_HELP
 static int list(const struct opts *o, const struct tm_pins *p)
 {
 	struct tm_masks m = {};
-	char net[64], line[128];
+	struct tm_doc d;
+	char net[64];
 	size_t i;
 	int err;
 
 	err = tm_masks_read(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], &m);
 	if (err)
 		return err;
-	if (o->json)
-		putchar('[');
+	/* One CIDR a line, or one JSON array. */
+	tm_doc_init(&d, stdout, o->json);
+	tm_doc_arr(&d, NULL);
 	for (i = 0; i < m.n; i++) {
-		TM_BUF(b, line);
-
 		tm_cidr_format(&m.v[i], net, sizeof(net));
-		if (o->json) {
-			tm_put_str(&b, i ? ",\"" : "\"");
-			tm_put_json(&b, net, strlen(net));
-			tm_put_lit(&b, "\"");
-		} else {
-			tm_put_str(&b, net);
-			tm_put_lit(&b, "\n");
-		}
-		fwrite(line, 1, b.p - line, stdout);
+		tm_doc_str(&d, NULL, "%s\n", net);
 	}
-	if (o->json)
-		fputs("]\n", stdout);
+	tm_doc_arr_end(&d);
 	tm_masks_free(&m);
 	if (fflush(stdout) && errno != EPIPE)
 		return -errno;

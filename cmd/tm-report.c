@@ -223,20 +223,6 @@ static void iso_time(int64_t start, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
 }
 
-/* Text made safe by fn into a buffer of its own, written to f. */
-static void put_safe(FILE *f, void (*fn)(struct tm_buf *, const char *, size_t), const char *s)
-{
-	size_t n = strlen(s), cap = 6 * n + 8;
-	char *buf = malloc(cap);
-	struct tm_buf b = { buf, buf + cap };
-
-	if (!buf)
-		return;
-	fn(&b, s, n);
-	fwrite(buf, 1, b.p - buf, f);
-	free(buf);
-}
-
 /* HTML text: as a table shows it (no control character, valid UTF-8), then escaped. */
 static void put_html(FILE *f, const char *s)
 {
@@ -314,7 +300,7 @@ static void write_table(const struct report *r, FILE *f)
 		const struct tm_report_user *u = &r->h.users[i];
 
 		fputc('\n', f);
-		put_safe(f, tm_put_text, user_name(u, name, sizeof(name)));
+		tm_fput_safe(f, tm_put_text, user_name(u, name, sizeof(name)));
 		if (u->uid >= 0)
 			fprintf(f, " (uid %lld)", (long long)u->uid);
 		fputs("  in ", f);
@@ -342,7 +328,7 @@ static void write_table(const struct report *r, FILE *f)
 			fprintf(f, "  top %s:\n", tm_top_kinds[k].title);
 			for (j = 0; j < u->ntops[k]; j++) {
 				fputs("    ", f);
-				put_safe(f, tm_put_text, u->tops[k][j].key);
+				tm_fput_safe(f, tm_put_text, u->tops[k][j].key);
 				fputs("  in ", f);
 				put_size(f, o, u->tops[k][j].c.in_bytes);
 				fputs("  out ", f);
@@ -353,74 +339,83 @@ static void write_table(const struct report *r, FILE *f)
 	}
 }
 
-static void json_counters(FILE *f, const struct tm_counters *c)
+static void json_counters(struct tm_doc *d, const struct tm_counters *c)
 {
-	fprintf(f, "\"in_bytes\":%llu,\"out_bytes\":%llu,\"in_packets\":%llu,\"out_packets\":%llu",
-		(unsigned long long)c->in_bytes, (unsigned long long)c->out_bytes,
-		(unsigned long long)c->in_packets, (unsigned long long)c->out_packets);
+	tm_doc_u64(d, "in_bytes", NULL, c->in_bytes);
+	tm_doc_u64(d, "out_bytes", NULL, c->out_bytes);
+	tm_doc_u64(d, "in_packets", NULL, c->in_packets);
+	tm_doc_u64(d, "out_packets", NULL, c->out_packets);
 }
 
-static void json_str(FILE *f, const char *s)
+/* A user's periods and tops, each an array of objects. */
+static void json_user_rows(struct tm_doc *d, const struct tm_report_user *u)
 {
-	putc('"', f);
-	put_safe(f, tm_put_json, s);
-	putc('"', f);
+	char when[40];
+	size_t j, k;
+
+	tm_doc_arr(d, "periods");
+	for (j = 0; j < u->nperiods; j++) {
+		iso_time(u->periods[j].start, when, sizeof(when));
+		tm_doc_obj(d, NULL);
+		tm_doc_str(d, "start", NULL, when);
+		tm_doc_i64(d, "ts", NULL, u->periods[j].start);
+		json_counters(d, &u->periods[j].c);
+		tm_doc_obj_end(d);
+	}
+	tm_doc_arr_end(d);
+	for (k = 0; k < TM_TOP_MAX; k++) {
+		tm_doc_arr(d, tm_top_kinds[k].json);
+		for (j = 0; j < u->ntops[k]; j++) {
+			tm_doc_obj(d, NULL);
+			tm_doc_str(d, "key", NULL, u->tops[k][j].key);
+			json_counters(d, &u->tops[k][j].c);
+			tm_doc_obj_end(d);
+		}
+		tm_doc_arr_end(d);
+	}
 }
 
 static void write_json(const struct report *r, FILE *f)
 {
 	const struct opts *o = r->o;
-	char name[32], when[40];
-	size_t i, j, k;
+	struct tm_doc d;
+	char name[32];
+	size_t i;
 
-	fprintf(f, "{\"by\":\"%s\",\"since\":", by_names[o->by - TM_TIER_HOUR]);
+	tm_doc_init(&d, f, true);
+	tm_doc_obj(&d, NULL);
+	tm_doc_str(&d, "by", NULL, by_names[o->by - TM_TIER_HOUR]);
 	if (o->since_set)
-		fprintf(f, "%lld", (long long)o->since);
+		tm_doc_i64(&d, "since", NULL, o->since);
 	else
-		fputs("null", f);
-	fputs(",\"until\":", f);
+		tm_doc_null(&d, "since", NULL);
 	if (o->until_set)
-		fprintf(f, "%lld", (long long)o->until);
+		tm_doc_i64(&d, "until", NULL, o->until);
 	else
-		fputs("null", f);
-	fputs(",\"users\":[", f);
+		tm_doc_null(&d, "until", NULL);
+	tm_doc_arr(&d, "users");
 	for (i = 0; i < r->h.n; i++) {
 		const struct tm_report_user *u = &r->h.users[i];
 
-		fputs(i ? ",{\"user\":" : "{\"user\":", f);
-		json_str(f, user_name(u, name, sizeof(name)));
+		tm_doc_obj(&d, NULL);
+		tm_doc_str(&d, "user", NULL, user_name(u, name, sizeof(name)));
 		if (u->uid >= 0)
-			fprintf(f, ",\"uid\":%lld,", (long long)u->uid);
+			tm_doc_i64(&d, "uid", NULL, u->uid);
 		else
-			fputs(",\"uid\":null,", f);
-		json_counters(f, &u->c);
-		if (u->has_p95)
-			fprintf(f, ",\"p95_in_rate\":%.3f,\"p95_out_rate\":%.3f", u->p95_in, u->p95_out);
-		else
-			fputs(",\"p95_in_rate\":null,\"p95_out_rate\":null", f);
-		fputs(",\"periods\":[", f);
-		for (j = 0; j < u->nperiods; j++) {
-			iso_time(u->periods[j].start, when, sizeof(when));
-			fprintf(f, "%s{\"start\":\"%s\",\"ts\":%lld,", j ? "," : "", when,
-				(long long)u->periods[j].start);
-			json_counters(f, &u->periods[j].c);
-			putc('}', f);
+			tm_doc_null(&d, "uid", NULL);
+		json_counters(&d, &u->c);
+		if (u->has_p95) {
+			tm_doc_double(&d, "p95_in_rate", NULL, 3, u->p95_in);
+			tm_doc_double(&d, "p95_out_rate", NULL, 3, u->p95_out);
+		} else {
+			tm_doc_null(&d, "p95_in_rate", NULL);
+			tm_doc_null(&d, "p95_out_rate", NULL);
 		}
-		putc(']', f);
-		for (k = 0; k < TM_TOP_MAX; k++) {
-			fprintf(f, ",\"%s\":[", tm_top_kinds[k].json);
-			for (j = 0; j < u->ntops[k]; j++) {
-				fputs(j ? ",{\"key\":" : "{\"key\":", f);
-				json_str(f, u->tops[k][j].key);
-				putc(',', f);
-				json_counters(f, &u->tops[k][j].c);
-				putc('}', f);
-			}
-			putc(']', f);
-		}
-		putc('}', f);
+		json_user_rows(&d, u);
+		tm_doc_obj_end(&d);
 	}
-	fputs("]}\n", f);
+	tm_doc_arr_end(&d);
+	tm_doc_obj_end(&d);
 }
 
 static void csv_row(FILE *f, const char *section, const struct tm_report_user *u, const char *start,
@@ -429,13 +424,13 @@ static void csv_row(FILE *f, const char *section, const struct tm_report_user *u
 	char name[32];
 
 	fprintf(f, "%s,", section);
-	put_safe(f, tm_put_csv, user_name(u, name, sizeof(name)));
+	tm_fput_safe(f, tm_put_csv, user_name(u, name, sizeof(name)));
 	if (u->uid >= 0)
 		fprintf(f, ",%lld,", (long long)u->uid);
 	else
 		fputs(",,", f);
 	fprintf(f, "%s,", start);
-	put_safe(f, tm_put_csv, key);
+	tm_fput_safe(f, tm_put_csv, key);
 	fprintf(f, ",%llu,%llu,%llu,%llu\n", (unsigned long long)c->in_bytes,
 		(unsigned long long)c->out_bytes, (unsigned long long)c->in_packets,
 		(unsigned long long)c->out_packets);

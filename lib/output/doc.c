@@ -90,12 +90,15 @@ void tm_doc_arr_end(struct tm_doc *d)
 	close_(d, ']');
 }
 
-/* s escaped by put into a buffer with room for its worst case: never cut. */
-static void put_escaped(FILE *f, void (*put)(struct tm_buf *, const char *, size_t),
-			const char *s, size_t n)
+/*
+ * s made safe by put (tm_put_json, tm_put_csv, tm_put_text) into a buffer
+ * with room for its worst case, then written to f: never cut.
+ */
+void tm_fput_safe(FILE *f, void (*put)(struct tm_buf *, const char *, size_t), const char *s)
 {
+	size_t n = strlen(s);
 	char small[256], *buf = small;
-	size_t room = 6 * n + 1;	/* \u00XX a byte at the most */
+	size_t room = 6 * n + 8;	/* \u00XX a byte at the most */
 	struct tm_buf b;
 
 	if (room > sizeof(small) && !(buf = malloc(room))) {
@@ -128,7 +131,7 @@ void tm_doc_str(struct tm_doc *d, const char *key, const char *fmt, const char *
 		if (!member(d, key))
 			return;
 		putc('"', d->f);
-		put_escaped(d->f, tm_put_json, s, n);
+		tm_fput_safe(d->f, tm_put_json, s);
 		putc('"', d->f);
 		return;
 	}
