@@ -126,8 +126,10 @@ $(OUT)/cmd/%.o: cmd/%.c $(OUT)/tm.skel.h $(OUT)/build.config | $(OUT)/cmd
 $(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: $(HIST_OBJ)
 $(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
-# tm-top draws with ncurses (its wide-character build: UTF-8 names).
-$(OUT)/cmd/tm-top.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+# tm-top draws with ncurses (its wide-character build: UTF-8 names), in a
+# file of its own (cmd/top-screen.c).
+$(OUT)/cmd/tm-top.o $(OUT)/cmd/top-screen.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+$(OUT)/tm-top: $(OUT)/cmd/top-screen.o
 $(OUT)/tm-top: LDLIBS += $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 
 # tm-load alone reads the kernel's configuration (HZ, /proc/config.gz).

@@ -19,53 +19,14 @@
 #include <sys/mman.h>
 #include <curses.h>
 
-#include "tm.h"
+#include "tm-top.h"
 
-#define MAX_USERS 256
-#define MAX_COLS 16
-
-enum sort { SORT_RATE, SORT_IN, SORT_OUT, SORT_BYTES, SORT_MAX };
-
-static const char *const sort_names[SORT_MAX] = { "rate", "in", "out", "bytes" };
-static const char *const sort_heads[SORT_MAX] = {
+const char *const sort_names[SORT_MAX] = { "rate", "in", "out", "bytes" };
+const char *const sort_heads[SORT_MAX] = {
 	"rate in + out", "rate in", "rate out", "bytes since load",
 };
 
-struct opts {
-	const char *pin_root;
-	double delay;
-	bool bits, batch, exact, self;
-	uint64_t iterations;	/* --batch -n; 0: for ever */
-	uint32_t users[MAX_USERS];
-	int nusers;
-	enum tm_by by;
-	int depth;		/* cgroup roll-up; -1: none */
-	enum sort sort;
-};
-
-/* What is on the screen, and what it was read from. */
-struct view {
-	const struct opts *o;
-	const struct tm_pins *p;
-	struct tm_names names;
-	enum tm_by by;
-	int depth;
-	enum sort sort;
-	bool bits, paused;
-	uint32_t drill[MAX_USERS];	/* the users shown: the filter or a drill-down */
-	int ndrill;
-	struct tm_rows rows[2], users[2];	/* the breakdown and the totals: now, before */
-	int cur;
-	bool have_prev;
-	const struct tm_col *cols[MAX_COLS];
-	size_t ncols, width[MAX_COLS];	/* widths only grow, until the columns change */
-	struct { size_t i; } *order;
-	size_t norder;
-	long sel, top;			/* selected row, first row shown */
-	char message[160];
-};
-
-static volatile sig_atomic_t stop;
+volatile sig_atomic_t stop;
 
 static void usage(FILE *f)
 {
@@ -174,7 +135,7 @@ static void on_signal(int sig)
 }
 
 /* The columns of a breakdown: its keys, the rates, then the totals. */
-static void set_columns(struct view *v)
+void set_columns(struct view *v)
 {
 	const struct tm_col *all[TM_OUT_MAXCOLS];
 	static const char *const tail[] = { "in_rate", "out_rate", "in_bytes", "out_bytes" };
@@ -261,7 +222,7 @@ static int cmp_rows(const void *a, const void *b)
 	return tm_row_cmp_key(x, y);
 }
 
-static int order_rows(struct view *v)
+int order_rows(struct view *v)
 {
 	const struct tm_rows *s = &v->rows[v->cur];
 	size_t i;
@@ -301,7 +262,7 @@ static const struct tm_rows *user_rows(const struct view *v, int i)
  * users' totals, with rates since the one before (none after the breakdown
  * changed: it starts again).
  */
-static int take_reading(struct view *v)
+int take_reading(struct view *v)
 {
 	bool users = v->by != TM_BY_USER;
 	int next = !v->cur, err;
@@ -321,7 +282,7 @@ static int take_reading(struct view *v)
 }
 
 /* Start again: new columns, a fresh baseline, no rates until the next one. */
-static int restart(struct view *v)
+int restart(struct view *v)
 {
 	set_columns(v);
 	v->have_prev = false;
@@ -347,7 +308,7 @@ static void totals(const struct view *v, struct tm_counters *c, double *in, doub
 }
 
 /* The header's two lines. */
-static void header(const struct view *v, struct tm_buf *l1, struct tm_buf *l2)
+void header(const struct view *v, struct tm_buf *l1, struct tm_buf *l2)
 {
 	struct tm_counters c;
 	double in, out;
@@ -415,7 +376,7 @@ static void header(const struct view *v, struct tm_buf *l1, struct tm_buf *l2)
  * The table's lines, padded to widths that only grow: first the column
  * heads, then row k of the order. Widths are display widths.
  */
-static void line_of(struct view *v, long k, struct tm_buf *b)
+void line_of(struct view *v, long k, struct tm_buf *b)
 {
 	char cells[MAX_COLS][1024];
 	size_t len[MAX_COLS], w[MAX_COLS], i, pad;
@@ -447,7 +408,7 @@ static void line_of(struct view *v, long k, struct tm_buf *b)
 }
 
 /* Every row once first, so that the widths fit them all before any is drawn. */
-static void fit_widths(struct view *v)
+void fit_widths(struct view *v)
 {
 	char line[16384];
 	long k;
@@ -498,313 +459,6 @@ static int batch(struct view *v)
 			err = print_snapshot(v);
 	}
 	return err == -EPIPE ? 0 : err;
-}
-
-/* ---- the screen ---- */
-
-static void draw_line(int y, const char *s, size_t len, int attr)
-{
-	if (y >= LINES)
-		return;
-	move(y, 0);
-	attron(attr);
-	/* addnstr takes bytes; the line is cut at the screen's edge by curses */
-	addnstr(s, (int)len);
-	attroff(attr);
-	clrtoeol();
-}
-
-static void draw(struct view *v)
-{
-	char l1[1024], l2[1024], line[16384];
-	TM_BUF(b1, l1);
-	TM_BUF(b2, l2);
-	long k, shown;
-	const int first = 4;
-
-	erase();
-	if (LINES < 6 || COLS < 30) {
-		draw_line(0, "terminal too small", 18, A_BOLD);
-		refresh();
-		return;
-	}
-	fit_widths(v);
-	header(v, &b1, &b2);
-	draw_line(0, l1, b1.p - l1, A_BOLD);
-	draw_line(1, l2, b2.p - l2, 0);
-	{
-		TM_BUF(b, line);
-
-		line_of(v, -1, &b);
-		draw_line(first - 1, line, b.p - line, A_REVERSE);
-	}
-	shown = LINES - first - 1;
-	if (v->sel >= (long)v->norder)
-		v->sel = v->norder ? (long)v->norder - 1 : 0;
-	if (v->sel < v->top)
-		v->top = v->sel;
-	if (v->sel >= v->top + shown)
-		v->top = v->sel - shown + 1;
-	for (k = v->top; k < (long)v->norder && k < v->top + shown; k++) {
-		TM_BUF(b, line);
-
-		line_of(v, k, &b);
-		draw_line(first + (int)(k - v->top), line, b.p - line, k == v->sel ? A_BOLD | A_UNDERLINE : 0);
-	}
-	if (!v->norder)
-		draw_line(first, "(no traffic counted yet)", 24, 0);
-	if (v->message[0])
-		draw_line(LINES - 1, v->message, strlen(v->message), A_BOLD);
-	else
-		draw_line(LINES - 1, "q quit  u c p i t g f rows  s sort  b bits  space pause  / user  Enter drill  ? help",
-			  86, A_DIM);
-	refresh();
-}
-
-static int set_by(struct view *v, enum tm_by by)
-{
-	v->by = by;
-	return restart(v);
-}
-
-/* Enter: from a user's row to their connections. */
-static int drill_down(struct view *v)
-{
-	const struct tm_row *r;
-
-	if (!v->norder || v->o->self)
-		return v->norder ? set_by(v, TM_BY_CONN) : 0;
-	r = &v->rows[v->cur].v[v->order[v->sel].i];
-	if (r->untracked || r->uid == TM_UID_UNKNOWN)
-		return 0;
-	v->drill[0] = r->uid;
-	v->ndrill = 1;
-	return set_by(v, TM_BY_CONN);
-}
-
-/* Backspace: back to everyone the command line named, by user. */
-static int back(struct view *v)
-{
-	memcpy(v->drill, v->o->users, sizeof(v->drill));
-	v->ndrill = v->o->nusers;
-	return set_by(v, TM_BY_USER);
-}
-
-/* '/': a user to show, typed at the bottom line; empty: everyone. */
-static int filter_prompt(struct view *v)
-{
-	char name[64] = "";
-	uint32_t uid;
-	int err;
-
-	move(LINES - 1, 0);
-	clrtoeol();
-	addstr("user (empty: all): ");
-	echo();
-	curs_set(1);
-	timeout(-1);
-	getnstr(name, sizeof(name) - 1);
-	noecho();
-	curs_set(0);
-	v->message[0] = 0;
-	if (!name[0])
-		return back(v);
-	err = tm_parse_user(name, &uid);
-	if (err) {
-		snprintf(v->message, sizeof(v->message), "no such user");
-		return 0;
-	}
-	if (v->o->self && uid != getuid()) {
-		snprintf(v->message, sizeof(v->message), "you may see your own traffic only");
-		return 0;
-	}
-	v->drill[0] = uid;
-	v->ndrill = 1;
-	return restart(v);
-}
-
-/* One key; 1 to quit. */
-static int key(struct view *v, int ch)
-{
-	int err = 0;
-
-	v->message[0] = 0;
-	switch (ch) {
-	case 'q': case 'Q':
-		return 1;
-	case 'u': err = set_by(v, TM_BY_USER); break;
-	case 'c': err = set_by(v, TM_BY_CONN); break;
-	case 'p': err = set_by(v, TM_BY_PROC); break;
-	case 'i': err = set_by(v, TM_BY_IFACE); break;
-	case 't': err = set_by(v, TM_BY_PROTO); break;
-	case 'g': err = set_by(v, TM_BY_CGROUP); break;
-	case 'f': err = set_by(v, TM_BY_FAMILY); break;
-	case 's':
-		v->sort = (v->sort + 1) % SORT_MAX;
-		err = order_rows(v);
-		break;
-	case 'b':
-		v->bits = !v->bits;
-		set_columns(v);
-		break;
-	case ' ':
-		v->paused = !v->paused;
-		break;
-	case '+':
-		if (v->by == TM_BY_CGROUP && v->depth < 1000) {
-			v->depth++;
-			err = restart(v);
-		}
-		break;
-	case '-':
-		if (v->by == TM_BY_CGROUP && v->depth >= 0) {
-			v->depth--;
-			err = restart(v);
-		}
-		break;
-	case '/':
-		err = filter_prompt(v);
-		break;
-	case '\n': case '\r': case KEY_ENTER:
-		err = drill_down(v);
-		break;
-	case KEY_BACKSPACE: case 127: case '\b': case KEY_LEFT:
-		err = back(v);
-		break;
-	case KEY_UP: case 'k':
-		if (v->sel > 0)
-			v->sel--;
-		break;
-	case KEY_DOWN: case 'j':
-		if (v->sel + 1 < (long)v->norder)
-			v->sel++;
-		break;
-	case KEY_PPAGE:
-		v->sel -= LINES - 5;
-		if (v->sel < 0)
-			v->sel = 0;
-		break;
-	case KEY_NPAGE:
-		v->sel += LINES - 5;
-		break;
-	case KEY_HOME:
-		v->sel = 0;
-		break;
-	case KEY_END:
-		v->sel = v->norder ? (long)v->norder - 1 : 0;
-		break;
-	case '?': case 'h':
-		snprintf(v->message, sizeof(v->message),
-			 "u c p i t g f: rows  s: sort  b: bits  space: pause  /: user  Enter: drill  Backspace: back  + -: depth");
-		break;
-	default:
-		break;
-	}
-	return err ? -1 : 0;
-}
-
-static double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * While curses owns the terminal, messages to stderr (a read that failed,
- * libbpf's) would land on the screen: they go to a memory file, shown once
- * the terminal is given back.
- */
-static int hold_stderr(int *saved)
-{
-	int fd = memfd_create("tm-top-stderr", MFD_CLOEXEC);
-
-	*saved = dup(2);
-	if (fd < 0 || *saved < 0 || dup2(fd, 2) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void release_stderr(int held, int saved)
-{
-	char buf[4096];
-	ssize_t n;
-
-	if (saved < 0)
-		return;
-	dup2(saved, 2);
-	close(saved);
-	if (held < 0)
-		return;
-	lseek(held, 0, SEEK_SET);
-	while ((n = read(held, buf, sizeof(buf))) > 0)
-		if (write(2, buf, n) < 0)
-			break;
-	close(held);
-}
-
-static int screen(struct view *v)
-{
-	double next;
-	int err = 0, saved = -1, held;
-
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		tm_err("the screen needs a terminal; for scripts: --batch");
-		return -TM_EUSAGE;
-	}
-	held = hold_stderr(&saved);
-	if (!initscr()) {
-		release_stderr(held, saved);
-		tm_err("cannot set up the terminal");
-		return -EIO;
-	}
-	cbreak();
-	noecho();
-	keypad(stdscr, TRUE);
-	curs_set(0);
-	next = now_sec() + v->o->delay;
-	draw(v);
-	while (!stop) {
-		double left = next - now_sec();
-		int ch, r;
-
-		if (left <= 0) {
-			next = now_sec() + v->o->delay;
-			if (!v->paused) {
-				v->have_prev = true;
-				if (take_reading(v)) {
-					err = -ENOENT;
-					break;
-				}
-			}
-			draw(v);
-			continue;
-		}
-		timeout((int)(left * 1000) + 1);
-		ch = getch();
-		if (ch == ERR)
-			continue;
-		if (ch == KEY_RESIZE) {
-			draw(v);
-			continue;
-		}
-		r = key(v, ch);
-		if (r == 1)
-			break;
-		if (r < 0) {
-			err = -ENOENT;
-			break;
-		}
-		/* A new breakdown: its rates come after one more delay. */
-		draw(v);
-	}
-	endwin();
-	release_stderr(held, saved);
-	return err;
 }
 
 /* Installed setuid and run by a user: their own rows, from the built-in root. */
