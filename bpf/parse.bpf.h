@@ -56,6 +56,23 @@ _Static_assert(sizeof(struct tm_slot) % 8 == 0, "tm_slot is swapped as words");
 _Static_assert(__builtin_offsetof(struct pkt, ifindex) ==
 	       __builtin_offsetof(struct tm_slot, ifindex), "pkt and tm_slot differ");
 
+/* TCP's and UDP's ports, at off. */
+static __always_inline void parse_ports(struct __sk_buff *skb, struct pkt *p, __u32 off)
+{
+	__u16 ports[2];
+
+	if (load(skb, off, ports, 4))
+		return;
+	if (p->egress) {
+		p->key.lport = bpf_ntohs(ports[0]);
+		p->key.rport = bpf_ntohs(ports[1]);
+	} else {
+		p->key.lport = bpf_ntohs(ports[1]);
+		p->key.rport = bpf_ntohs(ports[0]);
+	}
+	p->has_ports = 1;
+}
+
 /*
  * Addresses, protocol and ports. IPv6 extension headers are walked to the
  * transport header; a fragment other than the first has no ports.
@@ -128,20 +145,8 @@ static __always_inline void parse(struct __sk_buff *skb, struct pkt *p)
 	} else {
 		return;
 	}
-	if (p->key.proto == IPPROTO_TCP || p->key.proto == IPPROTO_UDP) {
-		__u16 ports[2];
-
-		if (load(skb, off, ports, 4))
-			return;
-		if (p->egress) {
-			p->key.lport = bpf_ntohs(ports[0]);
-			p->key.rport = bpf_ntohs(ports[1]);
-		} else {
-			p->key.lport = bpf_ntohs(ports[1]);
-			p->key.rport = bpf_ntohs(ports[0]);
-		}
-		p->has_ports = 1;
-	}
+	if (p->key.proto == IPPROTO_TCP || p->key.proto == IPPROTO_UDP)
+		parse_ports(skb, p, off);
 }
 
 #endif /* __TM_PARSE_BPF_H__ */

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <curses.h>
 
 #include "tm-top.h"
 
