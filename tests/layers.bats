@@ -79,3 +79,15 @@ rank() {
 	done
 	[ -n "$(grep -l 'sqlite3_prepare' "$TOP"/lib/model/*.c)" ]
 }
+
+@test "each binary links only what it calls: the setuid readers carry no loader, no HZ reading, no zlib" {
+	local b
+	for b in tm-stat tm-stream tm-top tm-report; do
+		refute grep -qE ' (tm_kernel_hz|tm_load_ways|tm_bpf__open|gzopen)$' <(nm "$BUILD/$b")
+		refute grep -q 'libz\.so' <(objdump -p "$BUILD/$b")
+	done
+	# The loader has them: the check looks for names that are there.
+	grep -qE ' tm_kernel_hz$' <(nm "$BUILD/tm-load")
+	grep -qE ' tm_load_ways$' <(nm "$BUILD/tm-load")
+	grep -q 'libz\.so' <(objdump -p "$BUILD/tm-load")
+}
