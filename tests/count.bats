@@ -12,6 +12,7 @@ A=daemon
 A_UID=1
 B=42421
 
+# bats test_tags=kernel
 @test "UDP over 127.0.0.1: sender out = receiver in = N*(P+28) bytes, N packets" {
 	tm-load --cgroup "$CG"
 	udp_exchange "$CG" $A_UID "$CG" $B 127.0.0.1 25 100
@@ -23,6 +24,7 @@ B=42421
 	[ "$(stat_field $B out_bytes)" = 0 ]
 }
 
+# bats test_tags=kernel
 @test "UDP over ::1: sender out = receiver in = N*(P+48) bytes, N packets" {
 	tm-load --cgroup "$CG"
 	udp_exchange "$CG" $A_UID "$CG" $B ::1 17 1000

@@ -103,6 +103,7 @@ prog_ids() {
 	[ "$(ls "$TM_PIN_ROOT/links" | sort | tr '\n' ' ')" = "egress-$id ingress-$id sock_create-$id sock_release-$id sockops-$id " ]
 }
 
+# bats test_tags=kernel
 @test "tm-unload leaves no pin, link or attachment, and a second one is a note" {
 	new_cgroup two
 	local two=$REPLY
@@ -247,6 +248,7 @@ prog_ids() {
 	[ ! -e "$TM_PIN_ROOT" ]
 }
 
+# bats test_tags=kernel
 @test "every way tm-load may take loads and counts exactly, or is refused with the kernel's own reason" {
 	local ways took=0
 	for ways in "--owner socket" "--owner creator" "--pending storage" "--pending files" \

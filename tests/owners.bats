@@ -24,6 +24,7 @@ others() {
 	tm-stat --json | jq -c "map(select(.uid != $1 and .uid != null))"
 }
 
+# bats test_tags=kernel
 @test "TCP, UDP and ping inside unshare -Urn count under the host UID, equal to nftables' counts" {
 	tm-load --cgroup "$CG"
 	cat >"$BIN/userns.sh" <<-'EOF'
@@ -71,6 +72,7 @@ others() {
 	[ "$(jq -r 'map(.uid) | unique | map(tostring) | join(" ")' <<<"$output")" = "$U" ]
 }
 
+# bats test_tags=kernel
 @test "a nested user namespace's uid 1000 counts under the host UID too" {
 	tm-load --cgroup "$CG"
 	cat >"$BIN/nested.sh" <<-'EOF'

@@ -69,6 +69,7 @@ peer_rows() {
 		jq -r 'sort_by(.rport) | map([.rport, .out_packets, .out_bytes] | @tsv) | .[]'
 }
 
+# bats test_tags=kernel
 @test "an open socket's packets count before it closes, and only once after" {
 	tm-load --cgroup "$CG"
 	drain_bg; local port=$REPLY
