@@ -5,7 +5,7 @@
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=${TM_BUILD:-$TOP/build}
-CG2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+CG2=$("$TOP/scripts/cgroup2-mount")
 
 tm_setup() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
