@@ -41,6 +41,20 @@ static void read_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
 
 #define SUMS "sum(in_bytes), sum(out_bytes), sum(in_packets), sum(out_packets)"
 
+/* A query of the report's tier (?1) and range (?2, ?3); NULL: said. */
+static sqlite3_stmt *prepare(struct tm_report *r, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL)) {
+		db_fail(r, "cannot read");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, tm_tier_names[r->q->by], -1, SQLITE_STATIC);
+	bind_range(st, r->q, 2);
+	return st;
+}
+
 static int read_users(struct tm_report *r)
 {
 	static const char sql[] =
@@ -50,10 +64,8 @@ static int read_users(struct tm_report *r)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
-		return db_fail(r, "cannot read");
-	sqlite3_bind_text(st, 1, tm_tier_names[r->q->by], -1, SQLITE_STATIC);
-	bind_range(st, r->q, 2);
+	if (!(st = prepare(r, sql)))
+		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t uid = sqlite3_column_int64(st, 0);
 		struct tm_report_user *u;
@@ -81,10 +93,8 @@ static int read_periods(struct tm_report *r, struct tm_report_user *u)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
-		return db_fail(r, "cannot read");
-	sqlite3_bind_text(st, 1, tm_tier_names[r->q->by], -1, SQLITE_STATIC);
-	bind_range(st, r->q, 2);
+	if (!(st = prepare(r, sql)))
+		return -EIO;
 	sqlite3_bind_int64(st, 4, u->uid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (tm_grow(&u->periods, &u->pcap, u->nperiods, sizeof(*u->periods))) {
@@ -110,10 +120,8 @@ static int read_top(struct tm_report *r, struct tm_report_user *u, size_t k)
 
 	if (!r->q->top)
 		return 0;
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
-		return db_fail(r, "cannot read");
-	sqlite3_bind_text(st, 1, tm_tier_names[r->q->by], -1, SQLITE_STATIC);
-	bind_range(st, r->q, 2);
+	if (!(st = prepare(r, sql)))
+		return -EIO;
 	sqlite3_bind_int64(st, 4, u->uid);
 	sqlite3_bind_text(st, 5, tm_top_kinds[k].kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (int64_t)(r->q->top > INT32_MAX ? INT32_MAX : r->q->top));

@@ -149,17 +149,21 @@ void tm_doc_str(struct tm_doc *d, const char *key, const char *fmt, const char *
 	free(t);
 }
 
+/* A number, already written as text: a JSON member as it is, or into fmt. */
+static void number(struct tm_doc *d, const char *key, const char *fmt, const char *num)
+{
+	if (!d->json)
+		text(d, fmt, num);
+	else if (member(d, key))
+		fputs(num, d->f);
+}
+
 void tm_doc_u64(struct tm_doc *d, const char *key, const char *fmt, uint64_t v)
 {
 	char num[24];
 
 	snprintf(num, sizeof(num), "%" PRIu64, v);
-	if (d->json) {
-		if (member(d, key))
-			fputs(num, d->f);
-		return;
-	}
-	text(d, fmt, num);
+	number(d, key, fmt, num);
 }
 
 void tm_doc_i64(struct tm_doc *d, const char *key, const char *fmt, int64_t v)
@@ -167,12 +171,7 @@ void tm_doc_i64(struct tm_doc *d, const char *key, const char *fmt, int64_t v)
 	char num[24];
 
 	snprintf(num, sizeof(num), "%" PRId64, v);
-	if (d->json) {
-		if (member(d, key))
-			fputs(num, d->f);
-		return;
-	}
-	text(d, fmt, num);
+	number(d, key, fmt, num);
 }
 
 /* A number with a fraction, written with decimals (JSON and text alike). */
@@ -181,23 +180,15 @@ void tm_doc_double(struct tm_doc *d, const char *key, const char *fmt, int decim
 	char num[64];
 
 	snprintf(num, sizeof(num), "%.*f", decimals, v);
-	if (d->json) {
-		if (member(d, key))
-			fputs(num, d->f);
-		return;
-	}
-	text(d, fmt, num);
+	number(d, key, fmt, num);
 }
 
 /* JSON's null where there is no value; text says what it is given. */
 void tm_doc_null(struct tm_doc *d, const char *key, const char *text_)
 {
-	if (d->json) {
-		if (member(d, key))
-			fputs("null", d->f);
-		return;
-	}
-	if (text_)
+	if (d->json)
+		number(d, key, NULL, "null");
+	else if (text_)
 		fputs(text_, d->f);
 }
 
