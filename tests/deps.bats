@@ -67,3 +67,14 @@ install_deps_kernels() {
 	[ "$status" = 0 ]
 	refute grep -q qemu-system-x86 "$FAKE/apt-get.calls"
 }
+
+@test "install-deps --kernels alone installs what the guests are built from too (nft, ip, bpftool)" {
+	dpkg_query_says "1:8.2.2+ds-2~bpo12+1" 0
+	# As a machine without them: /usr/sbin (nft, ip, bpftool) empty.
+	PATH=$FAKE/bin:$PATH unshare -m sh -c '
+		mount -t tmpfs tm-deps /etc/apt/sources.list.d && mount -t tmpfs tm-deps /usr/sbin || exit 9
+		bash "$1/scripts/install-deps" --kernels' sh "$TOP"
+	grep -q "^install .* nftables" "$FAKE/apt-get.calls"
+	grep -q "^install .* iproute2" "$FAKE/apt-get.calls"
+	grep -q "^install .* bpftool" "$FAKE/apt-get.calls"
+}
