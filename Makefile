@@ -95,7 +95,7 @@ $(OUT)/build.config: FORCE | $(OUT)
 
 all: $(BINS)
 
-$(OUT) $(OUT)/lib $(OUT)/cmd $(OUT)/tests:
+$(OUT) $(OUT)/cmd $(OUT)/tests:
 	$(Q)mkdir -p $@
 
 $(OUT)/tm.bpf.o: bpf/tm.bpf.c | $(OUT)

@@ -3,7 +3,6 @@
  * tm-load: load tm's programs, pin maps and cgroup links under the pin root,
  * and exit. The pins keep the counting going until tm-unload.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -163,19 +162,17 @@ static int parse_size(struct opts *o, int c, const char *arg)
 static int parse_group(struct opts *o, const char *arg)
 {
 	static const struct tm_num gid = { .min = 0, .max = TM_GID_NONE - 1 };
+	bool number = *arg && strspn(arg, "0123456789") == strlen(arg);
 	struct group *g = getgrnam(arg);
 	uint64_t v;
 
-	if (g) {
-		o->admin_gid = g->gr_gid;
-	} else if (strspn(arg, "0123456789") == strlen(arg) && *arg &&
-		   !tm_parse_num("--group", arg, &gid, &v)) {
-		o->admin_gid = v;
-	} else {
-		if (!*arg || strspn(arg, "0123456789") != strlen(arg))
-			tm_usage_err("--group '%s': no such group", arg);
+	if (!g && !number) {
+		tm_usage_err("--group '%s': no such group", arg);
 		return -TM_EUSAGE;
 	}
+	if (!g && tm_parse_num("--group", arg, &gid, &v))
+		return -TM_EUSAGE;
+	o->admin_gid = g ? g->gr_gid : v;
 	o->group_set = true;
 	return 0;
 }
