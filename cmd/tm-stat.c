@@ -153,12 +153,7 @@ static int apply(struct opts *o, int c, const char *arg)
 		return 0;
 	case OPT_TEXTFILE:
 		o->textfile = arg;
-		if (!*arg || arg[strlen(arg) - 1] == '/') {
-			tm_usage_err("--textfile '%s': a file name, such as "
-				     "/var/lib/prometheus/node-exporter/tm.prom", arg);
-			return -TM_EUSAGE;
-		}
-		return 0;
+		return tm_prom_check_textfile(arg);
 	default:
 		return tm_common_opt(c, arg, &o->pin_root, usage);
 	}

@@ -99,3 +99,61 @@ refused() {
 	tm-mask del 127.0.0.0/16
 	[ "$(tm-mask list)" = "10.0.0.0/8" ]
 }
+
+@test "a list of networks or a configuration that is a FIFO or a device is refused at once, wherever it is named" {
+	mkfifo "$BIN/fifo"
+	printf 'masks %s\n' "$BIN/fifo" >"$BIN/fifo.conf"
+	local f
+	for f in "$BIN/fifo" /dev/zero; do
+		run timeout 10 tm-mask load "$f"
+		[ "$status" = 2 ]
+		[[ "${lines[0]}" == "tm-mask: '$f': not a regular file (a "*"), not a list of networks; nothing applied" ]]
+		new_cgroup "x$RANDOM"
+		run timeout 10 tm-load --replace --cgroup "$CG" --masks "$f"
+		[ "$status" = 2 ]
+		[[ "$output" == *"'$f': not a regular file"* ]]
+	done
+	run timeout 10 tm-load --replace --config "$BIN/fifo.conf"
+	[ "$status" = 2 ]
+	[[ "$output" == *"'$BIN/fifo': not a regular file (a FIFO)"* ]]
+	[ "$(tm-mask list) $(tm-stat --json --sort key)" = "$BEFORE" ]
+}
+
+@test "a configuration line ending CR LF reads as its LF form; any other control character is refused, shown" {
+	new_cgroup crlf
+	printf 'cgroup %s\r\nmax-conns 4096\r\n# a comment\r\n' "$REPLY" >"$BIN/crlf.conf"
+	tm-unload
+	tm-load --config "$BIN/crlf.conf"
+	[ "$(tm-status --json | jq -c '[.cgroups, (.maps[] | select(.name == "conns") | .max_entries)]')" = \
+		"[[\"/${ID}crlf\"],4096]" ]
+	tm-unload
+	tm-load --cgroup "$CG"
+	tm-mask add 10.0.0.0/8
+	udp_exchange "$CG" 42541 "$CG" 42542 127.0.0.1 3 10
+	printf 'cgroup %s\x1b[2J\n' "$CG" >"$BIN/esc.conf"
+	run tm-load --replace --config "$BIN/esc.conf"
+	[ "$status" = 2 ]
+	[ "${lines[0]}" = "tm-load: $BIN/esc.conf:1: '$CG\\x1b[2J': a control character: not text" ]
+	printf 'cgroup %s\rmax-conns 5\n' "$CG" >"$BIN/cr.conf"
+	run tm-load --replace --config "$BIN/cr.conf"
+	[ "$status" = 2 ]
+	[ "${lines[0]}" = "tm-load: $BIN/cr.conf:1: '$CG\\rmax-conns 5': a control character: not text" ]
+	[ "$(tm-mask list) $(tm-stat --json --sort key)" = "$BEFORE" ]
+}
+
+@test "a pin root with a control character in its name is refused by every command, shown escaped" {
+	local c args
+	for c in tm-load tm-unload tm-stat tm-stream tm-mask tm-status; do
+		args=()
+		[ $c = tm-mask ] && args=(list)
+		[ $c = tm-load ] && args=(--cgroup "$CG")
+		run $c --pin-root $'/sys/fs/bpf/a\nb\e[2J' "${args[@]}"
+		[ "$status" = 2 ]
+		[ "${lines[0]}" = "$c: --pin-root '/sys/fs/bpf/a\\nb\\x1b[2J': a control character in the name" ]
+		run env TM_PIN_ROOT=$'/sys/fs/bpf/x\ty' $c "${args[@]}"
+		[ "$status" = 2 ]
+		[[ "$output" == *"TM_PIN_ROOT '/sys/fs/bpf/x\\ty': a control character in the name"* ]]
+	done
+	[ ! -e $'/sys/fs/bpf/a\nb\e[2J' ]
+	[ "$(tm-mask list) $(tm-stat --json --sort key)" = "$BEFORE" ]
+}

@@ -120,3 +120,18 @@ all_formats() {
 	wait "$STREAM"
 	"$PARSE" stream-csv "$BIN/stream.out" 4
 }
+
+@test "CSV and Prometheus pass no control character to a terminal: each is its picture, and the exposition still parses" {
+	hostile_traffic
+	tm-stat --by proc --format csv >"$BIN/o.csv"
+	tm-stat --format prometheus >"$BIN/o.prom"
+	promtool check metrics <"$BIN/o.prom"
+	local f
+	for f in o.csv o.prom; do
+		refute grep -qP '[\x00-\x09\x0b-\x1f\x7f]' "$BIN/$f"
+	done
+	# The cgroup /j,"<ff><ESC>[2J\<TAB>: quote and backslash escaped as the
+	# format says, ESC and TAB as their pictures, 0xff as U+FFFD.
+	grep -qF "cgroup=\"/$ID/j,\\\""$'\xef\xbf\xbd\xe2\x90\x9b'"[2J\\\\"$'\xe2\x90\x89'"\"" "$BIN/o.prom"
+	grep -qF $'\xe2\x90\x9b[2J\\\xe2\x90\x89' "$BIN/o.csv"
+}

@@ -118,10 +118,13 @@ $B ipv6 744 0" ]
 	[ "$status" = 0 ]
 	promtool check metrics <<<"$output"
 	# The names themselves, escaped only as the format says: a backslash
-	# and a quote (so a parser reads back the real name).
-	local user=$'user="q\\"u\\\\o\e]0;t\a",uid="'$A'"'
+	# and a quote (so a parser reads back the real name); a control
+	# character, which the format has no escape for, as its picture (ESC
+	# U+241B, BEL U+2407), so none reaches a terminal.
+	local user=$'user="q\\"u\\\\o\xe2\x90\x9b]0;t\xe2\x90\x87",uid="'$A'"'
 	[ "$(sample tm_transmit_bytes_total "$user,family=\"ipv4\"")" = 256 ]
-	[ "$(sample tm_cgroup_transmit_bytes_total "$user,cgroup=\"/$ID/a\\\"b\\\\c"$'\e[2J} x 1"')" = 256 ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "$user,cgroup=\"/$ID/a\\\"b\\\\c"$'\xe2\x90\x9b[2J} x 1"')" = 256 ]
+	refute grep -qP '[\x00-\x09\x0b-\x1f\x7f]' <<<"$output"
 	# A systemd unit's escape stays as named; a byte that is not UTF-8
 	# becomes U+FFFD, as the format is UTF-8.
 	new_cgroup '/sys-x\x2dy.slice'; local unit=$REPLY
@@ -201,10 +204,48 @@ $B ipv6 744 0" ]
 	[[ "$output" == *"cannot write $BIN/no/such/dir/.tm.prom."*"No such file or directory"* ]]
 	# A link planted at the temporary name (its pid: the shell's, which
 	# execs tm-stat) is not followed.
-	run sh -c 'ln -s "$1/planted" "$1/.x.prom.$$.tmp" && exec tm-stat --textfile "$1/x.prom"' sh "$BIN"
+	mkdir -m 755 "$BIN/tf"
+	run sh -c 'ln -s "$1/planted" "$1/tf/.x.prom.$$.tmp" && exec tm-stat --textfile "$1/tf/x.prom"' sh "$BIN"
 	[ "$status" = 0 ]
 	[ ! -e "$BIN/planted" ]
-	grep -q '^tm_layout_version ' "$BIN/x.prom"
+	grep -q '^tm_layout_version ' "$BIN/tf/x.prom"
+}
+
+@test "--textfile replaces only a file node_exporter reads, in a directory only its owner writes: a device, a FIFO, a link, another name are left alone" {
+	tm-load --cgroup "$CG"
+	mkdir -m 755 "$BIN/tf"
+	mkfifo "$BIN/tf/fifo.prom"
+	ln -s "$BIN/victim" "$BIN/tf/link.prom"
+	echo "root's own" >"$BIN/victim"
+	mkdir "$BIN/tf/dir.prom"
+	local t
+	for t in /dev/null "$BIN/tf/fifo.prom" "$BIN/tf/link.prom" "$BIN/tf/dir.prom" \
+		"$BIN/victim" "$BIN/tf/tm" "$BIN/tf/.prom" /etc/passwd; do
+		run timeout 10 tm-stat --textfile "$t"
+		[ "$status" = 2 ] || { echo "$t: $status $output" >&2; false; }
+	done
+	[[ "$(tm-stat --textfile "$BIN/tf/fifo.prom" 2>&1)" == *"fifo.prom': a FIFO is there, not a file; left alone"* ]]
+	[ -c /dev/null ] && [ -p "$BIN/tf/fifo.prom" ] && [ -L "$BIN/tf/link.prom" ] && [ -d "$BIN/tf/dir.prom" ]
+	[ "$(cat "$BIN/victim")" = "root's own" ]
+	[ "$(ls -A "$BIN/tf" | sort | tr '\n' ' ')" = "dir.prom fifo.prom link.prom " ]
+	# A directory others may write (as /tmp): anyone could replace the file.
+	mkdir -m 1777 "$BIN/open"
+	run tm-stat --textfile "$BIN/open/tm.prom"
+	[ "$status" = 2 ]
+	[[ "$output" == *"others than its owner may write in $BIN/open"* ]]
+	[ -z "$(ls -A "$BIN/open")" ]
+	# A file that turns into something else while the writer runs is not replaced.
+	bg tm-stat --textfile "$BIN/tf/tm.prom" --interval 0.05 2>"$BIN/err"
+	local writer=${PIDS[-1]}
+	wait_file "$BIN/tf/tm.prom"
+	rm "$BIN/tf/tm.prom"
+	mkfifo "$BIN/tf/tm.prom"
+	local rc=0
+	wait "$writer" || rc=$?
+	[ "$rc" = 1 ]
+	grep -q "a FIFO is there now, not a file; left alone" "$BIN/err"
+	[ -p "$BIN/tf/tm.prom" ]
+	[ "$(ls -A "$BIN/tf" | grep -c tmp)" = 0 ]
 }
 
 @test "--history: gauges of each user's bytes this day and this month to now, from tm-record's rows and the counters since" {

@@ -102,7 +102,8 @@ traffic() {
 	[ "$(grep -v '^#' <<<"$output" | grep -vc "uid=\"$A\"")" = 0 ]
 	promtool check metrics <<<"$output"
 	# --textfile writes as the user, where the user may write.
-	mkdir -m 0777 "$BIN/u"
+	mkdir -m 0755 "$BIN/u"
+	chown $B:$B "$BIN/u"
 	user_stat $B -- --textfile "$BIN/u/tm.prom"
 	[ "$(stat -c %u "$BIN/u/tm.prom")" = $B ]
 	grep -qx "tm_receive_bytes_total{user=\"$B\",uid=\"$B\",family=\"ipv4\"} 1168" "$BIN/u/tm.prom"
@@ -179,7 +180,8 @@ traffic() {
 	[ "$status" = 1 ]
 	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-unload"
 	[ "$status" = 1 ]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-load" --replace --masks /dev/null
+	: >"$BIN/none.masks"
+	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-load" --replace --masks "$BIN/none.masks"
 	[ "$status" = 1 ]
 	# A template is the user's own business: written as the user, or not at all.
 	mkdir -m 0700 "$BIN/rootonly"
@@ -230,7 +232,7 @@ traffic() {
 	run with_passwd "$BIN/passwd" setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stat" --json
 	[ "$(jq -r '.[0].user' <<<"$output")" = $'\e[2J\e]0;x\a' ]
 	# Root's per-user reports stay in the directory the template names.
-	mkdir -m 1777 "$BIN/rep"
+	mkdir -m 755 "$BIN/rep"
 	with_passwd "$BIN/passwd" "$SBIN/tm-stat" --interval 0.1 --count 1 --output "$BIN/rep/%u.log"
 	[ -f "$BIN/rep/.._.._evil_x.log" ]
 	[ ! -e "$BIN/evil" ]

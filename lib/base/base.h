@@ -24,8 +24,14 @@
  * results into exit codes with tm_exit_code().
  */
 #define TM_EUSAGE		4096
+#define TM_ENOTFILE		4097	/* tm_open_file(): not a regular file */
 
 enum { TM_EXIT_OK = 0, TM_EXIT_FAIL = 1, TM_EXIT_USAGE = 2 };
+
+/* file.c: files a user names */
+struct stat;
+const char *tm_file_kind(unsigned int mode);
+int tm_open_file(const char *path, struct stat *st);
 
 /* grow.c */
 int tm_grow(void *arrp, size_t *cap, size_t n, size_t size);
@@ -159,8 +165,10 @@ void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a);
 int tm_utf8_char(const unsigned char *s, size_t n);
 void tm_put_json(struct tm_buf *b, const char *s, size_t n);
 void tm_put_csv(struct tm_buf *b, const char *s, size_t n);
+void tm_put_label(struct tm_buf *b, const char *s, size_t n);
 void tm_put_text(struct tm_buf *b, const char *s, size_t n);
 size_t tm_text_width(const char *s, size_t n);
+const char *tm_shown(const char *s, size_t n, char *buf, size_t len);
 
 /* template.c */
 int tm_check_template(const char *t, const char *allowed);

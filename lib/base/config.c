@@ -69,17 +69,19 @@ static int keep_value(struct tm_config *c, char **val)
  */
 static FILE *open_config(const struct tm_config *c, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
+	int fd = tm_open_file(path, &st);
 	FILE *f;
 
-	if (fd < 0) {
-		tm_err("cannot read %s: %s", path, strerror(errno));
+	if (fd == -TM_ENOTFILE) {
+		tm_err("%s: not a regular file (%s); %s", path, tm_file_kind(st.st_mode), c->nothing);
 		return NULL;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		tm_err("%s: not a regular file; %s", path, c->nothing);
-	} else if (st.st_size > CONFIG_MAX_SIZE) {
+	if (fd < 0) {
+		tm_err("cannot read %s: %s", path, strerror(-fd));
+		return NULL;
+	}
+	if (st.st_size > CONFIG_MAX_SIZE) {
 		tm_err("%s: larger than %d MiB: not a %s configuration; %s", path,
 		       CONFIG_MAX_SIZE >> 20, tm_prog, c->nothing);
 	} else if ((f = fdopen(fd, "re"))) {
@@ -94,9 +96,12 @@ static FILE *open_config(const struct tm_config *c, const char *path)
 /* A line's setting and value, blanks and the comment cut off; NULL key: none. */
 static void split_line(char *line, char **key, char **val)
 {
-	char *end;
+	char *end = line + strcspn(line, "#\n");
 
-	line[strcspn(line, "#\n")] = 0;
+	/* A line of a file written on Windows ends in CR LF. */
+	if (*end == '\n' && end > line && end[-1] == '\r')
+		end--;
+	*end = 0;
 	*key = line + strspn(line, " \t");
 	*val = *key + strcspn(*key, " \t");
 	if (**val)
@@ -106,6 +111,15 @@ static void split_line(char *line, char **key, char **val)
 		end[-1] = 0;
 	if (!**key)
 		*key = NULL;
+}
+
+/* Whether s holds a control character (a tab between words is a blank). */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return true;
+	return false;
 }
 
 /* One line of the file: 0, or -TM_EUSAGE said with its place. */
@@ -118,6 +132,14 @@ static int read_line(struct tm_config *c, const char *path, size_t lineno, char 
 	split_line(line, &key, &val);
 	if (!key)
 		return 0;
+	if (has_control(key) || has_control(val)) {
+		const char *bad = has_control(key) ? key : val;
+		char shown[256];
+
+		tm_err("%s:%zu: '%s': a control character: not text", path, lineno,
+		       tm_shown(bad, strlen(bad), shown, sizeof(shown)));
+		return -TM_EUSAGE;
+	}
 	opt = setting(c, key);
 	if (!opt || !*val) {
 		settings(c, list, sizeof(list));

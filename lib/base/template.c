@@ -13,12 +13,14 @@
 
 /*
  * Every placeholder must be one of those allowed, and the directory before
- * the first placeholder must be writable: a template that cannot work is
- * refused at start, not in a loop of errors.
+ * the first placeholder must be writable, by its owner only: a template
+ * that cannot work, or could be made to write elsewhere, is refused at
+ * start, not in a loop of errors.
  */
 int tm_check_template(const char *t, const char *allowed)
 {
 	char dir[PATH_MAX], *p;
+	struct stat st;
 	const char *q;
 
 	if (!*t || t[strlen(t) - 1] == '/') {
@@ -43,6 +45,14 @@ int tm_check_template(const char *t, const char *allowed)
 		*p = '\0';
 	if (access(dir, W_OK | X_OK)) {
 		tm_usage_err("--output '%s': cannot write in '%s': %s", t, dir, strerror(errno));
+		return -TM_EUSAGE;
+	}
+	/* As for the directories below it (safe_dir()): else a user could
+	 * plant a link, a FIFO or a file at another user's name. */
+	if (!stat(dir, &st) && (st.st_mode & 022)) {
+		tm_usage_err("--output '%s': others than its owner may write in '%s', so a user "
+			     "could put a file where another's goes; use a directory of mode 755",
+			     t, dir);
 		return -TM_EUSAGE;
 	}
 	return 0;

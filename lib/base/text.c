@@ -2,10 +2,12 @@
 /*
  * Text a user controls (process names, cgroup paths, user names), made safe
  * for where it goes: JSON strings, CSV fields, and what people read (tables
- * and report files). All three always come out as valid UTF-8: a byte
+ * and report files), Prometheus labels. All come out as valid UTF-8: a byte
  * sequence that is not UTF-8 becomes U+FFFD, one for each maximal invalid
  * subpart (as Unicode recommends, and as Python's errors="replace" does) in
- * JSON and CSV, and \xHH for each byte in text for people.
+ * JSON, CSV and labels, and \xHH for each byte in text for people. None
+ * passes a control character on: JSON escapes it, text shows it as \xHH,
+ * CSV and labels (which have no escape for it) write its picture.
  */
 #include <string.h>
 
@@ -90,52 +92,116 @@ void tm_put_json(struct tm_buf *b, const char *str, size_t n)
 }
 
 /*
- * One CSV field (RFC 4180): in double quotes, with quotes doubled, when it
- * holds a comma, a quote, or any control character (CR and LF among them).
+ * A control character as its picture, U+2400..U+241F and U+2421 for DEL:
+ * where a format has no escape for it (CSV, a Prometheus label), the byte
+ * itself would reach a terminal that prints the file, and obey it there.
+ */
+static void put_picture(struct tm_buf *b, unsigned char c)
+{
+	char e[3] = { '\xe2', '\x90', c == 0x7f ? '\xa1' : (char)(0x80 + c) };
+
+	tm_put(b, e, 3);
+}
+
+/*
+ * Valid UTF-8 with no control character, C0, DEL or C1: controls as their
+ * pictures (C1 as U+FFFD: it has none), bytes that are not UTF-8 as U+FFFD.
+ * Writes the character at s (of n bytes); returns how many bytes it took.
+ */
+static size_t put_inert(struct tm_buf *b, const unsigned char *s, size_t n)
+{
+	int l;
+
+	if (s[0] < 0x20 || s[0] == 0x7f) {
+		put_picture(b, s[0]);
+		return 1;
+	}
+	l = tm_utf8_char(s, n);
+	if (l < 0 || (l == 2 && s[0] == 0xc2 && s[1] < 0xa0)) {
+		tm_put_lit(b, REPLACEMENT);
+		return l < 0 ? -l : l;
+	}
+	tm_put(b, (const char *)s, l);
+	return l;
+}
+
+/* Whether s holds nothing put_inert() would change. */
+static bool inert(const unsigned char *s, size_t n)
+{
+	size_t i;
+	int l;
+
+	for (i = 0; i < n; i += l) {
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+		l = s[i] < 0x80 ? 1 : tm_utf8_char(s + i, n - i);
+		if (l < 0 || (l == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * One CSV field (RFC 4180), in double quotes with quotes doubled when it
+ * holds a comma or a quote. CSV has no escape, so a control character is
+ * written as its picture (see put_inert()): a field never breaks a line
+ * and never reaches a terminal as a command.
  */
 void tm_put_csv(struct tm_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	bool quote = false, valid = true;
-	size_t i, start;
-	int l = 0;
+	bool quote = memchr(str, ',', n) || memchr(str, '"', n);
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = s[i];
-
-		if (c == ',' || c == '"' || c < 0x20 || c == 0x7f) {
-			quote = true;
-		} else if (c >= 0x80) {
-			l = tm_utf8_char(s + i, n - i);
-			valid &= l > 0;
-			i += (l > 0 ? l : -l) - 1;
-		}
-	}
-	if (!quote && valid) {
+	if (!quote && inert(s, n)) {
 		tm_put(b, str, n);
 		return;
 	}
 	if (quote)
 		tm_put_lit(b, "\"");
-	for (i = start = 0; i < n;) {
-		unsigned char c = s[i];
-
-		if (c == '"') {
-			tm_put(b, str + start, i + 1 - start);
-			start = i;	/* the quote again */
+	for (i = 0; i < n;) {
+		if (s[i] == '"') {
+			tm_put_lit(b, "\"\"");
 			i++;
-		} else if (c >= 0x80 && (l = tm_utf8_char(s + i, n - i)) < 0) {
-			tm_put(b, str + start, i - start);
-			tm_put_lit(b, REPLACEMENT);
-			i += -l;
-			start = i;
+		} else if (s[i] >= 0x20 && s[i] < 0x7f) {
+			tm_put(b, str + i, 1);
+			i++;
 		} else {
-			i += c >= 0x80 ? l : 1;
+			i += put_inert(b, s + i, n - i);
 		}
 	}
-	tm_put(b, str + start, i - start);
 	if (quote)
 		tm_put_lit(b, "\"");
+}
+
+/*
+ * A Prometheus label value: the name itself, escaped only as the
+ * exposition format says (a backslash, a quote and a line feed), so
+ * Prometheus reads back the real name (a systemd unit's "\x2d" stays four
+ * characters); any other control character as its picture, and bytes that
+ * are not UTF-8 as U+FFFD (see put_inert()).
+ */
+void tm_put_label(struct tm_buf *b, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i;
+
+	for (i = 0; i < n;) {
+		if (s[i] == '\\' || s[i] == '"') {
+			char e[2] = { '\\', s[i] };
+
+			tm_put(b, e, 2);
+			i++;
+		} else if (s[i] == '\n') {
+			tm_put_lit(b, "\\n");
+			i++;
+		} else if (s[i] >= 0x20 && s[i] < 0x7f) {
+			tm_put(b, str + i, 1);
+			i++;
+		} else {
+			i += put_inert(b, s + i, n - i);
+		}
+	}
 }
 
 /*
@@ -206,4 +272,16 @@ size_t tm_text_width(const char *s, size_t n)
 	for (i = 0; i < n; i++)
 		w += ((unsigned char)s[i] & 0xc0) != 0x80;
 	return w;
+}
+
+/* A user's string as a message shows it: its start, with nothing a terminal obeys. */
+const char *tm_shown(const char *s, size_t n, char *buf, size_t len)
+{
+	struct tm_buf b = { buf, buf + len - 4 };
+
+	tm_put_text(&b, s, n > 60 ? 60 : n);
+	if (n > 60)
+		tm_put_lit(&b, "...");
+	*b.p = '\0';
+	return buf;
 }

@@ -44,18 +44,6 @@ bool tm_masks_has(const struct tm_masks *m, const struct tm_cidr *c)
 #define LINE_MAX_LEN	4096		/* an entry is 50 bytes; the rest, comment */
 #define FILE_MAX_SIZE	(16 << 20)	/* 16384 entries of each family, commented */
 
-/* A line as an error shows it: its start, with nothing a terminal obeys. */
-static const char *shown(const char *s, size_t n, char *buf, size_t len)
-{
-	struct tm_buf b = { buf, buf + len - 4 };
-
-	tm_put_text(&b, s, n > 60 ? 60 : n);
-	if (n > 60)
-		tm_put_lit(&b, "...");
-	*b.p = '\0';
-	return buf;
-}
-
 /*
  * One line of f into line (at most LINE_MAX_LEN bytes kept): its length,
  * -1 at the end of the file. *nul: it held a NUL byte; *cut: it was longer.
@@ -90,21 +78,23 @@ int tm_masks_parse_file(const char *path, struct tm_masks *m)
 {
 	char line[LINE_MAX_LEN + 1], why[128], show[256];
 	size_t total = 0;
-	int lineno = 0, bad = 0, err = 0;
+	int lineno = 0, bad = 0, err = 0, fd;
 	bool nul, cut;
 	struct stat st;
 	ssize_t n;
 	FILE *f;
 
-	f = fopen(path, "re");
-	if (!f) {
-		err = -errno;
-		tm_usage_err("'%s': %s", path, strerror(-err));
+	fd = tm_open_file(path, &st);
+	if (fd == -TM_ENOTFILE) {
+		tm_usage_err("'%s': not a regular file (%s), not a list of networks; nothing applied",
+			     path, tm_file_kind(st.st_mode));
 		return -TM_EUSAGE;
 	}
-	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		tm_usage_err("'%s': is a directory, not a list of networks", path);
+	if (fd < 0 || !(f = fdopen(fd, "re"))) {
+		err = fd < 0 ? fd : -errno;
+		if (fd >= 0)
+			close(fd);
+		tm_usage_err("'%s': %s", path, strerror(-err));
 		return -TM_EUSAGE;
 	}
 	while (!err && (n = read_line(f, line, &nul, &cut, &total)) >= 0) {
@@ -116,7 +106,7 @@ int tm_masks_parse_file(const char *path, struct tm_masks *m)
 			break;
 		if (nul || cut) {
 			if (bad++ < 20)
-				tm_err("%s:%d: '%s': %s", path, lineno, shown(line, n, show, sizeof(show)),
+				tm_err("%s:%d: '%s': %s", path, lineno, tm_shown(line, n, show, sizeof(show)),
 				       nul ? "a NUL byte in the line" : "line too long");
 			continue;
 		}
@@ -132,7 +122,7 @@ int tm_masks_parse_file(const char *path, struct tm_masks *m)
 		if (tm_cidr_parse(s, &c, why, sizeof(why))) {
 			if (bad++ < 20)
 				tm_err("%s:%d: '%s': %s", path, lineno,
-				       shown(s, strlen(s), show, sizeof(show)), why);
+				       tm_shown(s, strlen(s), show, sizeof(show)), why);
 			continue;
 		}
 		err = tm_masks_append(m, &c);

@@ -33,7 +33,7 @@ int tm_root_name(const char *opt, struct tm_root *r)
 	const char *given = opt ? opt : env ? env : TM_DEFAULT_PIN_ROOT;
 	const char *what = opt ? "--pin-root" : env ? "TM_PIN_ROOT" : "pin root";
 	char *slash;
-	size_t n;
+	size_t n, i;
 
 	memset(r, 0, sizeof(*r));
 	r->lock_fd = -1;
@@ -47,6 +47,14 @@ int tm_root_name(const char *opt, struct tm_root *r)
 	while (n > 1 && r->path[n - 1] == '/')
 		r->path[--n] = '\0';
 	slash = strrchr(r->path, '/');
+	for (i = 0; i < n; i++)
+		if ((unsigned char)given[i] < 0x20 || given[i] == 0x7f) {
+			char shown[256];
+
+			tm_usage_err("%s '%s': a control character in the name", what,
+				     tm_shown(given, n, shown, sizeof(shown)));
+			return -TM_EUSAGE;
+		}
 	if (r->path[0] != '/' || !slash[1] || strchr(slash, '.')) {
 		tm_usage_err("%s '%s': must be an absolute path whose last part is a name "
 			     "with no dot (bpffs reserves dots)", what, given);

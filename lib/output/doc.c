@@ -91,12 +91,13 @@ void tm_doc_arr_end(struct tm_doc *d)
 }
 
 /*
- * s made safe by put (tm_put_json, tm_put_csv, tm_put_text) into a buffer
- * with room for its worst case, then written to f: never cut.
+ * s (n bytes) made safe by put (tm_put_json, tm_put_csv, tm_put_label,
+ * tm_put_text) into a buffer with room for its worst case, then written to
+ * f: never cut.
  */
-void tm_fput_safe(FILE *f, void (*put)(struct tm_buf *, const char *, size_t), const char *s)
+void tm_fput_safe_n(FILE *f, void (*put)(struct tm_buf *, const char *, size_t),
+		    const char *s, size_t n)
 {
-	size_t n = strlen(s);
 	char small[256], *buf = small;
 	size_t room = 6 * n + 8;	/* \u00XX a byte at the most */
 	struct tm_buf b;
@@ -110,6 +111,11 @@ void tm_fput_safe(FILE *f, void (*put)(struct tm_buf *, const char *, size_t), c
 	fwrite(buf, 1, b.p - buf, f);
 	if (buf != small)
 		free(buf);
+}
+
+void tm_fput_safe(FILE *f, void (*put)(struct tm_buf *, const char *, size_t), const char *s)
+{
+	tm_fput_safe_n(f, put, s, strlen(s));
 }
 
 /*

@@ -124,6 +124,7 @@ struct tm_prom {
 
 int tm_prom_write(FILE *f, const struct tm_prom *o);
 int tm_prom_label(FILE *f, const char *name, const char *s, size_t n);
+int tm_prom_check_textfile(const char *path);
 int tm_prom_textfile(const char *path, const struct tm_prom *o);
 
 /*
@@ -153,6 +154,8 @@ void tm_doc_double(struct tm_doc *d, const char *key, const char *fmt, int decim
 void tm_doc_null(struct tm_doc *d, const char *key, const char *text);
 void tm_doc_text(struct tm_doc *d, const char *s);
 void tm_fput_safe(FILE *f, void (*put)(struct tm_buf *, const char *, size_t), const char *s);
+void tm_fput_safe_n(FILE *f, void (*put)(struct tm_buf *, const char *, size_t),
+		    const char *s, size_t n);
 
 /* report.c: per-user report files */
 int tm_write_reports(const char *template, uint32_t admin_gid, double interval,

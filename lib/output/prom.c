@@ -59,34 +59,11 @@ static const struct tm_col *find_col(const struct tm_col *const *cols, size_t n,
 	return NULL;
 }
 
-/*
- * A label value: the name itself, escaped only as the exposition format
- * says (a backslash, a quote and a line feed), so Prometheus reads back the
- * real name (a systemd unit's "\x2d" stays four characters). The format is
- * UTF-8: a byte sequence that is not becomes U+FFFD, as in JSON.
- */
+/* A label: its value as tm_put_label() writes it. */
 int tm_prom_label(FILE *f, const char *name, const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-	int l;
-
 	fprintf(f, "%s=\"", name);
-	while (i < n) {
-		l = tm_utf8_char(s + i, n - i);
-		if (l < 0) {
-			fputs("\xef\xbf\xbd", f);
-			i += -l;
-			continue;
-		}
-		if (s[i] == '\\' || s[i] == '"')
-			putc('\\', f);
-		if (s[i] == '\n')
-			fputs("\\n", f);
-		else
-			fwrite(s + i, 1, l, f);
-		i += l;
-	}
+	tm_fput_safe_n(f, tm_put_label, str, n);
 	putc('"', f);
 	return ferror(f) ? -EIO : 0;
 }
@@ -219,6 +196,42 @@ int tm_prom_write(FILE *f, const struct tm_prom *o)
 }
 
 /*
+ * What --textfile may name: a name node_exporter reads (*.prom), where
+ * nothing but a regular file is (a typo must not rename over a device, a
+ * FIFO, a link or /etc/passwd), in a directory only its owner may write
+ * (else anyone could replace or remove what node_exporter reads). 0, or
+ * -TM_EUSAGE said.
+ */
+int tm_prom_check_textfile(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char dir[PATH_MAX], shown[256], dshown[256];
+	size_t n = strlen(base);
+	struct stat st;
+
+	tm_shown(path, strlen(path), shown, sizeof(shown));
+	if (n <= 5 || strcmp(base + n - 5, ".prom")) {
+		tm_usage_err("--textfile '%s': a name ending .prom (node_exporter reads those "
+			     "only), such as /var/lib/prometheus/node-exporter/tm.prom", shown);
+		return -TM_EUSAGE;
+	}
+	if (!lstat(path, &st) && !S_ISREG(st.st_mode)) {
+		tm_usage_err("--textfile '%s': %s is there, not a file; left alone", shown,
+			     tm_file_kind(st.st_mode));
+		return -TM_EUSAGE;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) ?: 1 : 1,
+		 slash ? path : ".");
+	if (!stat(dir, &st) && (st.st_mode & 022)) {
+		tm_usage_err("--textfile '%s': others than its owner may write in %s, so they "
+			     "could replace what node_exporter reads; use a directory of mode 755",
+			     shown, tm_shown(dir, strlen(dir), dshown, sizeof(dshown)));
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
+
+/*
  * The exposition into path: a temporary file in its directory (a name
  * node_exporter does not read: it takes *.prom only), made with O_EXCL,
  * mode 0644, then renamed over path.
@@ -228,6 +241,7 @@ int tm_prom_textfile(const char *path, const struct tm_prom *o)
 	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	int n, fd, err, write_err;
+	struct stat st;
 	FILE *f;
 
 	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.%d.tmp", slash ? (int)(slash - path + 1) : 0,
@@ -256,6 +270,12 @@ int tm_prom_textfile(const char *path, const struct tm_prom *o)
 	write_err = ferror(f) || fflush(f) ? -(errno ? errno : EIO) : 0;
 	if (fclose(f) && !write_err)
 		write_err = -errno;
+	/* Only a file is ever replaced, whatever came there since the start. */
+	if (!err && !write_err && !lstat(path, &st) && !S_ISREG(st.st_mode)) {
+		tm_err("cannot write %s: %s is there now, not a file; left alone", path,
+		       tm_file_kind(st.st_mode));
+		err = -EPERM;
+	}
 	if (!err && !write_err && rename(tmp, path))
 		write_err = -errno;
 	if (!err && write_err)

@@ -62,10 +62,21 @@ void test_text(void)
 
 	str_is(PUT(tm_put_csv, "plain"), "plain", "csv: plain field unquoted");
 	str_is(PUT(tm_put_csv, "a,b\"c"), "\"a,b\"\"c\"", "csv: comma and quote: quoted, quote doubled");
-	str_is(PUT(tm_put_csv, "x\n0,root,9,"), "\"x\n0,root,9,\"", "csv: newline quoted, no new row");
+	str_is(PUT(tm_put_csv, "x\n0,root,9,"), "\"x\xe2\x90\x8a" "0,root,9,\"",
+	       "csv: a newline as its picture, quoted for the commas, no new row");
 	str_is(PUT(tm_put_csv, "\"\""), "\"\"\"\"\"\"", "csv: quotes only");
 	str_is(PUT(tm_put_csv, "a\xff"), "a\xef\xbf\xbd", "csv: invalid UTF-8 repaired");
-	str_is(PUT(tm_put_csv, "a\t\xff,"), "\"a\t\xef\xbf\xbd,\"", "csv: repaired and quoted");
+	str_is(PUT(tm_put_csv, "a\t\xff,"), "\"a\xe2\x90\x89\xef\xbf\xbd,\"",
+	       "csv: a tab as its picture, repaired and quoted");
+	str_is(PUT(tm_put_csv, "\x1b[2J\r\x7f"), "\xe2\x90\x9b[2J\xe2\x90\x8d\xe2\x90\xa1",
+	       "csv: ESC, CR and DEL as pictures, unquoted: nothing a terminal obeys");
+	str_is(PUT(tm_put_csv, "a\xc2\x9b" "1m\xc3\xa9"), "a\xef\xbf\xbd" "1m\xc3\xa9",
+	       "csv: a C1 control as U+FFFD, other UTF-8 kept");
+
+	str_is(PUT(tm_put_label, "a\\x2d\"b\nc"), "a\\\\x2d\\\"b\\nc",
+	       "label: backslash, quote and newline escaped as the format says");
+	str_is(PUT(tm_put_label, "\x1b[2J\t\xff\xc2\x85"), "\xe2\x90\x9b[2J\xe2\x90\x89\xef\xbf\xbd\xef\xbf\xbd",
+	       "label: other controls as pictures, invalid bytes and C1 as U+FFFD");
 
 	str_is(PUT(tm_put_text, "plain \xc3\xa9"), "plain \xc3\xa9", "text: plain text as it is");
 	str_is(PUT(tm_put_text, "x\n0,root\x1b[2J"), "x\\n0,root\\x1b[2J",
@@ -147,7 +158,7 @@ void test_out(void)
 	       "writer: JSON lines");
 	str_is(write_recs(TM_FMT_JSON, false, r, 0), "[]\n", "writer: an empty JSON array");
 	str_is(write_recs(TM_FMT_CSV, false, r, 2),
-	       "n,name,size,rate\n2048,\"a,\"\"b\"\"\",2048,2\n,\"x\ny\",,0\n",
+	       "n,name,size,rate\n2048,\"a,\"\"b\"\"\",2048,2\n,x\xe2\x90\x8a" "y,,0\n",
 	       "writer: CSV with header, quoting and empty nulls");
 	str_is(write_recs(TM_FMT_TABLE, false, r, 2),
 	       "   N  NAME       SIZE   RATE\n"
