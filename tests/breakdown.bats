@@ -144,7 +144,8 @@ $VA" ]
 	[ "$status" = 2 ]
 	run tm-stat --top 0
 	[ "$status" = 2 ]
-	run tm-stat --output "$BIN/x.log"
+	mkdir -m 755 "$BIN/r"
+	run tm-stat --output "$BIN/r/x.log"
 	[ "$status" = 2 ]
 	[ "${lines[0]}" = "tm-stat: --output goes with --interval" ]
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100

@@ -269,3 +269,60 @@ recv_bg() {
 	[ "$written" -ge 9000 ]
 	[ "$lost" = 0 ]
 }
+
+# json_lines FILE: every line of FILE is one JSON object, the last ends in a line feed; N in REPLY.
+json_lines() {
+	REPLY=$(python3 -c 'import json, sys
+data = open(sys.argv[1], "rb").read()
+assert not data or data.endswith(b"\n"), "a torn last line: %r" % data[-80:]
+n = 0
+for i, l in enumerate(data.split(b"\n")[:-1], 1):
+    try:
+        json.loads(l)
+    except ValueError as e:
+        sys.exit("%s:%d: %s: %r" % (sys.argv[1], i, e, l[:120]))
+    n += 1
+print(n)' "$1")
+}
+
+@test "tm-stream --output killed with SIGKILL mid-traffic leaves whole lines only, and the next run's lines start lines" {
+	tm-load --cgroup "$CG"
+	mkdir -m 755 "$BIN/logs"
+	local i
+	for ((i = 0; i < 6; i++)); do
+		start_stream --output "$BIN/logs/%U.log"
+		udp_exchange "$CG" $A "$CG" $B 127.0.0.1 1000 20 30
+		kill -KILL "$STREAM"
+		wait "$STREAM" || true
+	done
+	json_lines "$BIN/logs/$A.log"
+	# Lines were written (most of them, the kills aside), each whole.
+	[ "$REPLY" -gt 1000 ]
+	json_lines "$BIN/logs/$B.log"
+	[ "$REPLY" -gt 1000 ]
+}
+
+@test "a log file a killed writer left with a torn last line is mended when it is opened: the torn part is cut, and said" {
+	tm-load --cgroup "$CG"
+	mkdir -m 755 "$BIN/logs"
+	local f=$BIN/logs/$A.log
+	printf '{"ts":"1.0","dir":"out"}\n{"ts":"1796356343.4' >"$f"
+	chmod 600 "$f"
+	start_stream --output "$BIN/logs/%U.log"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 20
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	grep -qF "'$f': cut off a torn last line (19 bytes) that a killed writer left" "$BIN/stream.err"
+	json_lines "$f"
+	[ "$REPLY" = 4 ]
+	[ "$(head -1 "$f")" = '{"ts":"1.0","dir":"out"}' ]
+	# One line that never ended: cut whole.
+	printf 'torn' >"$BIN/logs/$B.log"
+	chmod 600 "$BIN/logs/$B.log"
+	start_stream --output "$BIN/logs/%U.log"
+	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 20
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	json_lines "$BIN/logs/$B.log"
+	[ "$REPLY" = 2 ]
+}

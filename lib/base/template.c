@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -232,6 +233,147 @@ static int give_read(int fd, uint32_t uid, uint32_t admin_gid)
 			 sizeof(acl.version) + n * sizeof(acl.e[0]), 0);
 }
 
+/*
+ * A file of lines that holds only whole ones, whoever kills its writer
+ * when. stdio writes its buffer out when it is full, mid-line: a writer
+ * killed before the next write left half a line, and the next run's first
+ * line was appended to it. Here stdio's writes are kept until a line ends,
+ * and each write(2) ends on one. A write the kernel cut short (a kill
+ * between two pages) is mended by the next open (mend_tail()).
+ */
+struct lines {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static ssize_t lines_write(void *cookie, const char *p, size_t n)
+{
+	struct lines *l = cookie;
+	const char *nl = memrchr(p, '\n', n);
+	size_t whole;
+
+	if (!nl || l->len) {
+		if (l->len + n > l->cap) {
+			size_t cap = (l->len + n) * 2;
+			char *b = realloc(l->buf, cap);
+
+			if (!b)
+				return -1;
+			l->buf = b;
+			l->cap = cap;
+		}
+		memcpy(l->buf + l->len, p, n);
+		l->len += n;
+		if (!nl)
+			return n;
+		whole = l->len - (p + n - nl - 1);
+		if (write_all(l->fd, l->buf, whole))
+			return -1;
+		memmove(l->buf, l->buf + whole, l->len - whole);
+		l->len -= whole;
+		return n;
+	}
+	/* Nothing kept: the whole lines straight from stdio's buffer. */
+	whole = nl + 1 - p;
+	if (write_all(l->fd, p, whole))
+		return -1;
+	return lines_write(cookie, nl + 1, n - whole) < 0 ? -1 : (ssize_t)n;
+}
+
+static int lines_close(void *cookie)
+{
+	struct lines *l = cookie;
+	int err = l->len ? write_all(l->fd, l->buf, l->len) : 0;
+
+	if (close(l->fd))
+		err = -1;
+	free(l->buf);
+	free(l);
+	return err;
+}
+
+static FILE *lines_open(int fd)
+{
+	struct lines *l = calloc(1, sizeof(*l));
+	FILE *f;
+
+	if (!l)
+		return NULL;
+	l->fd = fd;
+	f = fopencookie(l, "a", (cookie_io_functions_t){ .write = lines_write,
+							  .close = lines_close });
+	if (!f)
+		free(l);
+	return f;
+}
+
+/*
+ * A file of ours that does not end in a line feed was left so by a writer
+ * killed mid-write: the torn line is cut off (it is no record any reader
+ * could use), so the next line starts a line. Said, with what was cut. fd
+ * is write-only (so that a FIFO was refused, not opened): the file is read
+ * through rfd, the same file opened again.
+ */
+static void mend_read(int fd, int rfd, const char *path, off_t end)
+{
+	char buf[4096];
+	off_t at, cut = 0;
+	ssize_t n;
+	char *nl;
+
+	if (pread(rfd, buf, 1, end - 1) != 1 || buf[0] == '\n')
+		return;
+	/* The last line feed, read back from the end a block at a time. */
+	for (at = end; at > 0; at -= n) {
+		if (end - at > (1 << 20))
+			return;		/* no line of ours is that long: not ours to cut */
+		n = at < (off_t)sizeof(buf) ? at : (off_t)sizeof(buf);
+		if (pread(rfd, buf, n, at - n) != n)
+			return;
+		nl = memrchr(buf, '\n', n);
+		if (nl) {
+			cut = at - n + (nl - buf) + 1;
+			break;
+		}
+	}
+	if (!ftruncate(fd, cut))
+		tm_err("'%s': cut off a torn last line (%lld bytes) that a killed writer left",
+		       path, (long long)(end - cut));
+}
+
+static void mend_tail(int fd, const char *path)
+{
+	char self[64];
+	struct stat st;
+	int rfd;
+
+	if (fstat(fd, &st) || !st.st_size)
+		return;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	rfd = open(self, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return;
+	mend_read(fd, rfd, path, st.st_size);
+	close(rfd);
+}
+
 /* Whether the template names a file per user (%u or %U). */
 static bool per_user(const char *t)
 {
@@ -278,6 +420,8 @@ FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint3
 				errno = EPERM;
 				return NULL;
 			}
+			if (fd >= 0)
+				mend_tail(fd, path);
 		}
 		close(dfd);
 	}
@@ -295,7 +439,7 @@ FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint3
 		       path, strerror(errno));
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	f = fdopen(fd, "a");
+	f = lines_open(fd);
 	if (!f) {
 		int err = errno;
 
