@@ -35,22 +35,29 @@ struct {
 	__type(value, struct tm_global);
 } global SEC(".maps");
 
-/* Untracked networks, edited by tm-mask while the programs run. */
-struct {
+/*
+ * Untracked networks: one LPM trie of both families, the one map in
+ * "masks". tm-mask never edits the trie the programs read: it fills a new
+ * one and puts it in place of the old with one update, so a packet (and a
+ * reader) sees the old list or the new one, whole, never a list half
+ * changed; the old trie is freed once no program can hold it.
+ */
+struct mask_trie {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, TM_MASKS_MAX);
-	__type(key, struct tm_mask4_key);
-	__type(value, __u32);
-} masks4 SEC(".maps");
+	__uint(max_entries, 2 * TM_MASKS_MAX);
+	/* Sizes, not types: an inner map's key type reaches BTF only as a
+	 * forward declaration, which libbpf cannot size. */
+	__uint(key_size, sizeof(struct tm_mask_key));
+	__uint(value_size, sizeof(__u32));
+};
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, TM_MASKS_MAX);
-	__type(key, struct tm_mask6_key);
-	__type(value, __u32);
-} masks6 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct mask_trie);
+} masks SEC(".maps");
 
 /* Per-packet events, written only while a tm-stream reader is registered. */
 struct {

@@ -25,7 +25,13 @@ static __always_inline void fill_slot(struct tm_slot *s, struct pkt *p, __u64 no
 	__builtin_memcpy(&s->key, &p->key, sizeof(s->key));
 	s->ifindex = p->ifindex;
 	s->valid = 1;
-	s->masks_gen = control.masks_gen;
+	/*
+	 * Read before the lists. An odd generation is an edit under way (or
+	 * one killed half-way): what is looked up now is kept under a
+	 * generation no edit ever leaves (even, and behind), so the next
+	 * packet looks again until the edit is done.
+	 */
+	s->masks_gen = control.masks_gen & ~1u;
 	s->untracked = untracked(&p->key);
 	p->untracked = s->untracked;
 	if (p->egress) {

@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	5
+#define TM_LAYOUT_VERSION	6
 
 /*
  * The pinned maps, each once: X(ID, name under the pin root, name in the
@@ -26,8 +26,7 @@
 	X(CONTROL,	"control",	".data")	\
 	X(USERS,	"users",	"users")	\
 	X(GLOBAL,	"global",	"global")	\
-	X(MASKS4,	"masks4",	"masks4")	\
-	X(MASKS6,	"masks6",	"masks6")	\
+	X(MASKS,	"masks",	"masks")	\
 	X(IFACES,	"ifaces",	"ifaces")	\
 	X(EVENTS,	"events",	"events")	\
 	X(SOCKS,	"socks",	"socks")	\
@@ -60,7 +59,10 @@ enum tm_map_id {
  * --max-users). Per-CPU values: full, it costs 8192 x 32 bytes a CPU.
  */
 #define TM_USERS_MAX		8192
-/* Untracked networks per family; interfaces tm-load --iface may name. */
+/*
+ * Untracked networks of each family (one trie holds both, so twice that);
+ * interfaces tm-load --iface may name.
+ */
 #define TM_MASKS_MAX		16384
 #define TM_IFACES_MAX		64
 #define TM_IFNAMSIZ		16
@@ -285,16 +287,21 @@ struct tm_event {
 	__u8 daddr[16];
 };
 
-/* Keys of the LPM tries "masks4" and "masks6" (values: __u32, unused). */
-struct tm_mask4_key {
-	__u32 prefixlen;
-	__u8 addr[4];
+/*
+ * Key of the untracked networks' LPM trie, the one map in "masks" (values:
+ * __u32, unused): both families in one trie, so that one update of "masks"
+ * swaps the whole list. The family and the padding are the first
+ * TM_MASK_KEY_BITS bits of every prefix, so a network of one family never
+ * covers an address of the other (::/0 is not 0.0.0.0/0).
+ */
+struct tm_mask_key {
+	__u32 prefixlen;		/* TM_MASK_KEY_BITS + the network's */
+	__u8 family;			/* TM_FAMILY_IPV4 or TM_FAMILY_IPV6 */
+	__u8 pad[3];			/* 0 */
+	__u8 addr[16];			/* IPv4 in the first 4 bytes */
 };
 
-struct tm_mask6_key {
-	__u32 prefixlen;
-	__u8 addr[16];
-};
+#define TM_MASK_KEY_BITS	32
 
 /*
  * Key of the "ifaces" filter and of "ifnames": an interface index in one
@@ -393,11 +400,13 @@ enum tm_prog_id {
  */
 struct tm_control {
 	__u32 layout_version;		/* TM_LAYOUT_VERSION */
-	__u32 masks4;			/* entries in masks4; 0 skips the lookup */
-	__u32 masks6;			/* entries in masks6 */
+	__u32 masks4;			/* IPv4 networks in masks (at least); 0
+					 * skips the lookup */
+	__u32 masks6;			/* IPv6 networks, likewise */
 	__u32 ifaces;			/* entries in ifaces; 0: every interface */
 	__u32 reader_pid;		/* the tm-stream reading events; 0: none */
-	__u32 masks_gen;		/* bumped by every change to masks4/masks6 */
+	__u32 masks_gen;		/* moves on with every change to masks:
+					 * odd while one is under way */
 	__u32 wake_bytes;		/* the reader is woken as the ring passes this */
 	__u32 details_quota;		/* rows of "details" a user may hold */
 	__u32 admin_gid;		/* may see every user (tm-load --group) */

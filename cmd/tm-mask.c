@@ -59,7 +59,7 @@ static int list(const struct opts *o, const struct tm_pins *p)
 	size_t i;
 	int err;
 
-	err = tm_masks_read(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], &m);
+	err = tm_masks_read(p->fd[TM_MAP_MASKS], &m);
 	if (err)
 		return err;
 	/* One CIDR a line, or one JSON array. */
@@ -77,43 +77,43 @@ static int list(const struct opts *o, const struct tm_pins *p)
 }
 
 /*
- * add and del: every entry checked, and for del present, before the first
- * change. The per-family counts let the programs skip empty tries, so they
- * rise before an add and fall only after a delete.
+ * add and del: every entry checked, and for del present, before the list
+ * changes; then the list as it will be, put in place whole.
  */
-static int edit(struct tm_pins *p, const struct tm_masks *args, bool del)
+static int edit(struct tm_pins *p, const struct tm_masks *args, bool del, bool finished)
 {
 	struct tm_masks have = {}, after = {};
 	size_t i;
-	int err, missing = 0;
+	int err, missing = 0, added, removed;
 
-	err = tm_masks_read(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], &have);
+	err = tm_masks_read(p->fd[TM_MAP_MASKS], &have);
 	for (i = 0; !err && i < have.n; i++)
 		if (!del || !tm_masks_has(args, &have.v[i]))
 			err = tm_masks_append(&after, &have.v[i]);
 	for (i = 0; !err && i < args->n; i++) {
-		if (!del) {
+		if (!del)
 			err = tm_masks_append(&after, &args->v[i]);
-		} else if (!tm_masks_has(&have, &args->v[i])) {
+		else if (!tm_masks_has(&have, &args->v[i]))
+			missing++;
+	}
+	/* A del an interrupted run of itself had done: it is done. */
+	if (!err && del && finished && missing == (int)args->n) {
+		tm_err("note: none of those is in the list: the edit that was interrupted had "
+		       "taken them out");
+		missing = 0;
+	}
+	for (i = 0; !err && missing && i < args->n; i++)
+		if (!tm_masks_has(&have, &args->v[i])) {
 			char net[64];
 
 			tm_cidr_format(&args->v[i], net, sizeof(net));
 			tm_err("'%s': not in the list", net);
-			missing++;
 		}
-	}
 	if (!err && missing)
 		err = -TM_EUSAGE;
 	tm_masks_normalize(&after);
-	if (!err && !del)
-		tm_masks_set_counts(p->control, &after);
-	for (i = 0; !err && i < args->n; i++)
-		err = tm_masks_update(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], &args->v[i], del);
-	/* Counts only ever come down once the entries are out. */
-	if (!err || !del)
-		tm_masks_set_counts(p->control, &after);
-	else
-		tm_masks_changed(p->control);
+	if (!err)
+		err = tm_masks_install(p->fd[TM_MAP_MASKS], p->control, &after, &added, &removed);
 	tm_masks_free(&have);
 	tm_masks_free(&after);
 	return err;
@@ -123,7 +123,7 @@ static int replace(struct tm_pins *p, const struct tm_masks *want, const char *w
 {
 	int added, removed, err;
 
-	err = tm_masks_replace(p->fd[TM_MAP_MASKS4], p->fd[TM_MAP_MASKS6], p->control, want, &added, &removed);
+	err = tm_masks_install(p->fd[TM_MAP_MASKS], p->control, want, &added, &removed);
 	if (!err)
 		fprintf(stderr, "tm-mask: %s: %zu entr%s (%d added, %d removed)\n", what,
 			want->n, want->n == 1 ? "y" : "ies", added, removed);
@@ -138,7 +138,7 @@ static int run(const struct opts *o, const char *cmd, char **args, int nargs)
 {
 	struct tm_masks m = {};
 	struct tm_pins pins;
-	bool is_list, is_flush, is_add, is_del, is_load;
+	bool is_list, is_flush, is_add, is_del, is_load, interrupted;
 	int err, which;
 
 	/* Check the words and every entry before touching the pins. */
@@ -173,11 +173,16 @@ static int run(const struct opts *o, const char *cmd, char **args, int nargs)
 		goto out;
 	if (!is_list)
 		err = tm_lock(pins.root, &pins.lock_fd);
+	/* An edit killed half-way is finished by the next: said, once. */
+	interrupted = !err && !is_list && tm_masks_interrupted(pins.control);
+	if (interrupted)
+		tm_err("note: an earlier edit of the list was interrupted; the list is whole "
+		       "(as it left it), and this edit finishes it");
 	if (!err) {
 		if (is_list)
 			err = list(o, &pins);
 		else if (is_add || is_del)
-			err = edit(&pins, &m, is_del);
+			err = edit(&pins, &m, is_del, interrupted);
 		else
 			err = replace(&pins, &m, is_load ? args[0] : "flushed");
 	}

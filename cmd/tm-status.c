@@ -158,6 +158,7 @@ struct status {
 	size_t nlinks;
 	struct tm_health h;	/* what was counted apart, every map's fill */
 	uint32_t reader;
+	uint32_t masks4, masks6;	/* untracked networks of each family */
 };
 
 /* The cgroups the links are attached to, each once, by path. */
@@ -222,6 +223,21 @@ static void way(struct tm_doc *d, const char *key, const char *label, const char
 	tm_doc_str(d, not_key, *not ? " (not %s)" : NULL, not);
 }
 
+/* The untracked networks of each family, as the list holds them now. */
+static void count_masks(struct status *s)
+{
+	struct tm_masks m = {};
+	size_t i;
+
+	if (tm_masks_read(s->p->fd[TM_MAP_MASKS], &m))
+		return;
+	for (i = 0; i < m.n; i++) {
+		s->masks4 += m.v[i].family == TM_FAMILY_IPV4;
+		s->masks6 += m.v[i].family == TM_FAMILY_IPV6;
+	}
+	tm_masks_free(&m);
+}
+
 /* What the load is and does: its ways, cgroups, filters and reader. */
 static void print_load(struct status *s, struct tm_doc *d)
 {
@@ -239,8 +255,12 @@ static void print_load(struct status *s, struct tm_doc *d)
 		tm_doc_text(d, "\nHZ            unknown: the clock is read");
 	cgroups_of(s, d);
 	ifaces_of(s, d);
-	tm_doc_u64(d, "masks4", "\nuntracked     %s IPv4 and ", c->masks4);
-	tm_doc_u64(d, "masks6", "%s IPv6 networks", c->masks6);
+	tm_doc_u64(d, "masks4", "\nuntracked     %s IPv4 and ", s->masks4);
+	tm_doc_u64(d, "masks6", "%s IPv6 networks", s->masks6);
+	tm_doc_bool(d, "masks_interrupted", tm_masks_interrupted(c) ?
+		    "\n              an edit was interrupted: the list is whole, but every "
+		    "packet looks it up until tm-mask edits it again" : NULL,
+		    tm_masks_interrupted(c));
 	if (s->reader)
 		tm_doc_u64(d, "reader_pid", "\nreader        tm-stream pid %s", s->reader);
 	else
@@ -356,6 +376,7 @@ static int run(const struct opts *o)
 		err = tm_health_read(&pins, &s.h);
 	if (!err) {
 		s.reader = live_reader(pins.control);
+		count_masks(&s);
 		print(&s, stdout, o->json);
 		if (fflush(stdout) && errno != EPIPE)
 			err = -errno;

@@ -161,3 +161,139 @@ B=42452
 	[[ "${lines[0]}" == "tm-load: --iface 'no-such-if0': no such interface" ]]
 	[ ! -e "$TM_PIN_ROOT" ]
 }
+
+# mask_script: one socket of $A, kept open (fd 8 feeds it), sending to a
+# receiver of $B on 127.0.0.1 at $PORT: its slot keeps its answer
+# "untracked?" from one packet to the next.
+mask_script() {
+	local pf
+	pf=$(mktemp -u "$BIN/drain.XXXXXX")
+	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
+	wait_file "$pf"
+	PORT=$(cat "$pf")
+	mkfifo "$BIN/cmd"
+	exec 8<>"$BIN/cmd"
+	AS_EXEC=1 as "$CG" $A "$BIN/tmtraffic" udp-script 127.0.0.1 <"$BIN/cmd" \
+		>"$BIN/script.out" 8>&- &
+	PIDS+=($!)
+	SENT=0
+}
+
+# one_more: the socket sends one more datagram of 100 bytes (128 counted).
+one_more() {
+	echo "$PORT 1 100" >&8
+	SENT=$((SENT + 1))
+	eventually eval '[ "$(wc -l <"$BIN/script.out")" -ge "$SENT" ]'
+}
+
+# sent_as: "counted untracked" bytes of A's packets so far.
+sent_as() {
+	echo "$(stat_field $A out_bytes) $(untracked_field out_bytes)"
+}
+
+@test "tm-mask del killed at any bpf() or close() leaves the old list or the new, whole; open sockets follow the list that stands; one rerun finishes it" {
+	tm-load --cgroup "$CG"
+	printf '%s\n' 10.0.0.0/8 127.0.0.0/8 172.16.0.0/12 192.168.0.0/16 2001:db8::/32 fd00::/8 >"$BIN/old.list"
+	local old new del=(127.0.0.0/8 172.16.0.0/12 fd00::/8)
+	tm-mask load "$BIN/old.list" 2>/dev/null
+	old=$(tm-mask list | tr '\n' ' ')
+	new="10.0.0.0/8 192.168.0.0/16 2001:db8::/32 "
+	mask_script
+	local call n i points=0 list before after rc
+	for call in bpf close; do
+		tm-mask load "$BIN/old.list" 2>/dev/null
+		strace -f -qq -o "$BIN/calls" -e trace=$call tm-mask del "${del[@]}" >/dev/null 2>&1
+		n=$(grep -cE "^[0-9]+ +$call\(" "$BIN/calls")
+		[ "$(tm-mask list | tr '\n' ' ')" = "$new" ]
+		for ((i = 1; i <= n; i++)); do
+			tm-mask load "$BIN/old.list" 2>/dev/null
+			one_more	# its slot now says: untracked
+			(strace -f -qq -o /dev/null -e trace=$call -e inject=$call:signal=KILL:when=$i \
+				tm-mask del "${del[@]}" >/dev/null 2>&1) 2>/dev/null || true
+			list=$(tm-mask list | tr '\n' ' ')
+			[ "$list" = "$old" ] || [ "$list" = "$new" ] ||
+				{ echo "$call #$i: the list is neither: $list" >&2; false; }
+			# The open socket's next packet: as the list that stands says.
+			before=$(sent_as)
+			one_more
+			after=$(sent_as)
+			if [ "$list" = "$old" ]; then
+				[ "$after" = "${before% *} $((${before#* } + 128))" ] ||
+					{ echo "$call #$i: old list, but $before -> $after" >&2; false; }
+			else
+				[ "$after" = "$((${before% *} + 128)) ${before#* }" ] ||
+					{ echo "$call #$i: new list, but $before -> $after" >&2; false; }
+			fi
+			# One rerun: the new list, no edit left half done.
+			rc=0
+			tm-mask del "${del[@]}" 2>"$BIN/rerun.err" || rc=$?
+			[ "$rc" = 0 ] || { [ "$rc" = 2 ] && [ "$list" = "$new" ] &&
+				grep -q "not in the list" "$BIN/rerun.err"; } ||
+				{ echo "$call #$i: rerun $rc: $(cat "$BIN/rerun.err")" >&2; false; }
+			[ "$(tm-mask list | tr '\n' ' ')" = "$new" ]
+			[ "$(tm-status --json | jq .masks_interrupted)" = false ]
+			points=$((points + 1))
+		done
+	done
+	echo "# $points kill points" >&3
+	[ "$points" -gt 20 ]
+}
+
+@test "an edit killed between the swap and its end says so; open sockets follow the new list meanwhile; the next edit finishes it" {
+	tm-load --cgroup "$CG"
+	tm-mask add 10.0.0.0/8 127.0.0.0/8
+	mask_script
+	one_more	# its slot now says: untracked
+	# The swap is the del's last bpf(): held for 30 s just after it returns,
+	# and killed there (no system call comes between it and the edit's end).
+	strace -f -qq -o "$BIN/calls" -e trace=bpf tm-mask del 127.0.0.0/8 >/dev/null 2>&1
+	local n
+	n=$(grep -cE '^[0-9]+ +bpf\(' "$BIN/calls")
+	tm-mask add 127.0.0.0/8
+	strace -f -qq -o /dev/null -e trace=bpf -e inject=bpf:delay_exit=30000000:when=$n \
+		tm-mask del 127.0.0.0/8 >/dev/null 2>&1 &
+	PIDS+=($!)
+	local tracer=$! mask
+	eventually eval '[ "$(tm-mask list)" = 10.0.0.0/8 ]'
+	mask=$(cat /proc/$tracer/task/*/children | tr -d " ")
+	[ -n "$mask" ] && [ "$(cat /proc/$mask/comm)" = tm-mask ]
+	kill -KILL "$mask"
+	wait "$tracer" || true
+	[ "$(tm-mask list)" = 10.0.0.0/8 ]
+	[ "$(tm-status --json | jq .masks_interrupted)" = true ]
+	tm-status | grep -q "an edit was interrupted: the list is whole"
+	# The open socket is counted at once, as the list in place says.
+	local before after
+	before=$(sent_as)
+	one_more
+	after=$(sent_as)
+	[ "$after" = "$((${before% *} + 128)) ${before#* }" ]
+	run tm-mask del 127.0.0.0/8
+	[ "$status" = 0 ]
+	[[ "$output" == *"an earlier edit of the list was interrupted"* ]]
+	[[ "$output" == *"the edit that was interrupted had taken them out"* ]]
+	[ "$(tm-status --json | jq .masks_interrupted)" = false ]
+	[ "$(tm-mask list)" = 10.0.0.0/8 ]
+}
+
+@test "a list longer than the trie holds is refused whole, exit 2, before anything changes" {
+	tm-load --cgroup "$CG"
+	tm-mask add 10.0.0.0/8
+	python3 -c 'for i in range(16385): print("11.%d.%d.0/24" % (i // 256, i % 256))' >"$BIN/big.list"
+	run tm-mask load "$BIN/big.list"
+	[ "$status" = 2 ]
+	[[ "$output" == *"16385 IPv4 and 0 IPv6 networks: the list holds 16384 of each at the most; nothing changed"* ]]
+	[ "$(tm-mask list)" = 10.0.0.0/8 ]
+	run tm-load --replace --masks "$BIN/big.list"
+	[ "$status" = 2 ]
+	[ "$(tm-mask list)" = 10.0.0.0/8 ]
+	# Exactly as many is taken, and then one more add is refused.
+	head -n 16384 "$BIN/big.list" >"$BIN/full.list"
+	tm-mask load "$BIN/full.list" 2>/dev/null
+	[ "$(tm-mask list | wc -l)" = 16384 ]
+	run tm-mask add 12.0.0.0/8
+	[ "$status" = 2 ]
+	[ "$(tm-mask list | wc -l)" = 16384 ]
+	tm-mask add 2001:db8::/32
+	[ "$(tm-mask list | wc -l)" = 16385 ]
+}

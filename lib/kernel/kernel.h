@@ -217,11 +217,9 @@ void tm_masks_normalize(struct tm_masks *m);
 bool tm_masks_has(const struct tm_masks *m, const struct tm_cidr *c);
 int tm_masks_parse_file(const char *path, struct tm_masks *m);
 int tm_masks_parse_args(char **args, int n, struct tm_masks *m);
-int tm_masks_read(int fd4, int fd6, struct tm_masks *m);
-int tm_masks_update(int fd4, int fd6, const struct tm_cidr *c, bool del);
-void tm_masks_set_counts(struct tm_control *ctl, const struct tm_masks *m);
-void tm_masks_changed(struct tm_control *ctl);
-int tm_masks_replace(int fd4, int fd6, struct tm_control *ctl,
-		     const struct tm_masks *want, int *added, int *removed);
+int tm_masks_read(int outer, struct tm_masks *m);
+bool tm_masks_interrupted(const struct tm_control *ctl);
+int tm_masks_install(int outer, struct tm_control *ctl, const struct tm_masks *want,
+		     int *added, int *removed);
 
 #endif /* TM_KERNEL_H */

@@ -69,6 +69,28 @@ static ssize_t read_line(FILE *f, char *line, bool *nul, bool *cut, size_t *tota
 	return ch == EOF && !n ? -1 : (ssize_t)n;
 }
 
+static __u32 count_family(const struct tm_masks *m, __u8 family)
+{
+	__u32 n = 0;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		n += m->v[i].family == family;
+	return n;
+}
+
+/* A list longer than the trie holds: -TM_EUSAGE, said. */
+static int too_many(const struct tm_masks *m)
+{
+	__u32 n4 = count_family(m, TM_FAMILY_IPV4), n6 = count_family(m, TM_FAMILY_IPV6);
+
+	if (n4 <= TM_MASKS_MAX && n6 <= TM_MASKS_MAX)
+		return 0;
+	tm_usage_err("%u IPv4 and %u IPv6 networks: the list holds %d of each at the most; "
+		     "nothing changed", n4, n6, TM_MASKS_MAX);
+	return -TM_EUSAGE;
+}
+
 /*
  * A list file: one entry a line, blank lines and # comments allowed. Every
  * line is checked and every bad one reported (by line number) before the
@@ -147,7 +169,7 @@ int tm_masks_parse_file(const char *path, struct tm_masks *m)
 		return -TM_EUSAGE;
 	}
 	tm_masks_normalize(m);
-	return 0;
+	return too_many(m);
 }
 
 int tm_masks_parse_args(char **args, int n, struct tm_masks *m)
@@ -173,50 +195,55 @@ int tm_masks_parse_args(char **args, int n, struct tm_masks *m)
 	return 0;
 }
 
-static void to_key(const struct tm_cidr *c, void *key)
+static void to_key(const struct tm_cidr *c, struct tm_mask_key *k)
 {
-	if (c->family == TM_FAMILY_IPV4) {
-		struct tm_mask4_key *k = key;
-
-		k->prefixlen = c->prefixlen;
-		memcpy(k->addr, c->addr, 4);
-	} else {
-		struct tm_mask6_key *k = key;
-
-		k->prefixlen = c->prefixlen;
-		memcpy(k->addr, c->addr, 16);
-	}
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = TM_MASK_KEY_BITS + c->prefixlen;
+	k->family = c->family;
+	memcpy(k->addr, c->addr, c->family == TM_FAMILY_IPV4 ? 4 : 16);
 }
 
-static int read_trie(int fd, __u8 family, struct tm_masks *m)
+/* The trie in "masks" (outer), opened: a descriptor, -ENOENT if none is there. */
+static int open_trie(int outer)
 {
-	struct tm_mask6_key key, next;	/* large enough for either family */
-	size_t klen = family == TM_FAMILY_IPV4 ? sizeof(struct tm_mask4_key)
-					       : sizeof(struct tm_mask6_key);
+	__u32 zero = 0, id;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &zero, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static int read_trie(int fd, struct tm_masks *m)
+{
+	struct tm_mask_key key, next;
 	void *prev = NULL;
 	int err;
 
-	memset(&key, 0, sizeof(key));
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct tm_cidr c = { .family = family };
+		struct tm_cidr c = { .family = next.family };
 
-		c.prefixlen = next.prefixlen;
-		memcpy(c.addr, next.addr, klen - sizeof(__u32));
+		c.prefixlen = next.prefixlen - TM_MASK_KEY_BITS;
+		memcpy(c.addr, next.addr, 16);
 		err = tm_masks_append(m, &c);
 		if (err)
 			return err;
-		memcpy(&key, &next, klen);
+		key = next;
 		prev = &key;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
 
-int tm_masks_read(int fd4, int fd6, struct tm_masks *m)
+int tm_masks_read(int outer, struct tm_masks *m)
 {
-	int err = read_trie(fd4, TM_FAMILY_IPV4, m);
+	int fd = open_trie(outer), err;
 
-	if (!err)
-		err = read_trie(fd6, TM_FAMILY_IPV6, m);
+	if (fd == -ENOENT)
+		return 0;	/* no trie yet: no networks */
+	err = fd < 0 ? fd : read_trie(fd, m);
+	if (fd >= 0)
+		close(fd);
 	if (err)
 		tm_err("cannot read the untracked networks: %s", strerror(-err));
 	else
@@ -224,87 +251,113 @@ int tm_masks_read(int fd4, int fd6, struct tm_masks *m)
 	return err;
 }
 
-int tm_masks_update(int fd4, int fd6, const struct tm_cidr *c, bool del)
-{
-	struct tm_mask6_key key = {};
-	int fd = c->family == TM_FAMILY_IPV4 ? fd4 : fd6;
-	__u32 one = 1;
-	char net[64];
 
-	to_key(c, &key);
-	if (!(del ? bpf_map_delete_elem(fd, &key) : bpf_map_update_elem(fd, &key, &one, BPF_ANY)))
-		return 0;
-	tm_cidr_format(c, net, sizeof(net));
-	tm_err("cannot %s %s: %s", del ? "remove" : "add", net,
-	       errno == ENOSPC ? "the list is full" : strerror(errno));
-	return -errno;
+/*
+ * The generation: even while the list stands, odd while an edit is under
+ * way. A packet that looks at the list while it is odd keeps no answer
+ * (bpf/slot.bpf.h), so an edit killed half-way leaves every packet looking
+ * at the list as it is, until the next edit finishes it.
+ */
+bool tm_masks_interrupted(const struct tm_control *ctl)
+{
+	return __atomic_load_n(&ctl->masks_gen, __ATOMIC_SEQ_CST) & 1;
 }
 
-static __u32 count_family(const struct tm_masks *m, __u8 family)
+static void gen_begin(struct tm_control *ctl)
 {
-	__u32 n = 0;
-	size_t i;
+	if (!tm_masks_interrupted(ctl))
+		__atomic_fetch_add(&ctl->masks_gen, 1, __ATOMIC_SEQ_CST);
+}
 
-	for (i = 0; i < m->n; i++)
-		n += m->v[i].family == family;
-	return n;
+static void gen_end(struct tm_control *ctl)
+{
+	if (tm_masks_interrupted(ctl))
+		__atomic_fetch_add(&ctl->masks_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 /*
  * The programs skip the lookups of a family whose count is 0, so a count
- * must never be 0 while its trie has entries; an upper bound is harmless.
- * Called once the tries are as counted, it also moves the generation on.
+ * is never below the trie's: raised before the swap, lowered after it.
  */
 static void set_counts(struct tm_control *ctl, __u32 n4, __u32 n6)
 {
-	__atomic_store_n(&ctl->masks4, n4, __ATOMIC_RELAXED);
-	__atomic_store_n(&ctl->masks6, n6, __ATOMIC_RELAXED);
-	tm_masks_changed(ctl);
+	__atomic_store_n(&ctl->masks4, n4, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ctl->masks6, n6, __ATOMIC_SEQ_CST);
 }
 
-/* Sockets keep the answer for their peers until the generation moves on. */
-void tm_masks_changed(struct tm_control *ctl)
+/* A new trie holding exactly m: a descriptor, or -errno said. */
+static int fill_trie(const struct tm_masks *m)
 {
-	__atomic_fetch_add(&ctl->masks_gen, 1, __ATOMIC_SEQ_CST);
-}
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	struct tm_mask_key key;
+	__u32 one = 1;
+	char net[64];
+	size_t i;
+	int fd, err;
 
-void tm_masks_set_counts(struct tm_control *ctl, const struct tm_masks *m)
-{
-	set_counts(ctl, count_family(m, TM_FAMILY_IPV4), count_family(m, TM_FAMILY_IPV6));
+	fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "tm_masks", sizeof(key), sizeof(one),
+			    2 * TM_MASKS_MAX, &opts);
+	if (fd < 0) {
+		err = -errno;
+		tm_err("cannot make a list of untracked networks: %s%s", strerror(-err),
+		       tm_priv_hint(err));
+		return err;
+	}
+	for (i = 0; i < m->n; i++) {
+		to_key(&m->v[i], &key);
+		if (bpf_map_update_elem(fd, &key, &one, BPF_NOEXIST) && errno != EEXIST) {
+			err = -errno;
+			tm_cidr_format(&m->v[i], net, sizeof(net));
+			tm_err("cannot add %s: %s", net, strerror(-err));
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
 }
 
 /*
- * Makes the tries hold exactly want, which is normalized: new entries go in
- * before old ones go out, so a network in both lists is never counted.
+ * Makes the list exactly want (normalized), whole or not at all: the new
+ * list is filled into a trie of its own, out of the programs' sight, and
+ * put in the old one's place with one update. Killed before that update,
+ * the old list stands; after it, the new one; either way the generation
+ * may be left odd, which the next edit finishes (and tm-status says). A
+ * list longer than the trie holds is refused before anything changes.
  */
-int tm_masks_replace(int fd4, int fd6, struct tm_control *ctl,
-		     const struct tm_masks *want, int *added, int *removed)
+int tm_masks_install(int outer, struct tm_control *ctl, const struct tm_masks *want,
+		     int *added, int *removed)
 {
+	__u32 n4 = count_family(want, TM_FAMILY_IPV4), n6 = count_family(want, TM_FAMILY_IPV6);
 	struct tm_masks have = {};
+	__u32 zero = 0;
 	size_t i;
-	int err;
+	int fd, err;
 
 	*added = *removed = 0;
-	err = tm_masks_read(fd4, fd6, &have);
+	err = too_many(want);
 	if (!err)
-		set_counts(ctl, count_family(&have, TM_FAMILY_IPV4) + count_family(want, TM_FAMILY_IPV4),
-			   count_family(&have, TM_FAMILY_IPV6) + count_family(want, TM_FAMILY_IPV6));
-	for (i = 0; !err && i < want->n; i++)
-		if (!tm_masks_has(&have, &want->v[i])) {
-			err = tm_masks_update(fd4, fd6, &want->v[i], false);
-			++*added;
-		}
-	for (i = 0; !err && i < have.n; i++)
-		if (!tm_masks_has(want, &have.v[i])) {
-			err = tm_masks_update(fd4, fd6, &have.v[i], true);
-			++*removed;
-		}
-	tm_masks_free(&have);
-	if (!err)
-		tm_masks_set_counts(ctl, want);
-	else
-		tm_masks_changed(ctl);
+		err = tm_masks_read(outer, &have);
 	if (err)
-		tm_err("the untracked list may be part-way changed; run the command again");
+		return err;
+	for (i = 0; i < want->n; i++)
+		*added += !tm_masks_has(&have, &want->v[i]);
+	for (i = 0; i < have.n; i++)
+		*removed += !tm_masks_has(want, &have.v[i]);
+	fd = fill_trie(want);
+	if (fd < 0) {
+		tm_masks_free(&have);
+		return fd;
+	}
+	gen_begin(ctl);
+	set_counts(ctl, n4 > ctl->masks4 ? n4 : ctl->masks4, n6 > ctl->masks6 ? n6 : ctl->masks6);
+	if (bpf_map_update_elem(outer, &zero, &fd, BPF_ANY)) {
+		err = -errno;
+		tm_err("cannot put the new list in place: %s; the old one stands", strerror(-err));
+	} else {
+		set_counts(ctl, n4, n6);
+	}
+	gen_end(ctl);	/* a whole list stands, the new or the old */
+	close(fd);
+	tm_masks_free(&have);
 	return err;
 }

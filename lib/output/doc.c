@@ -189,6 +189,12 @@ void tm_doc_double(struct tm_doc *d, const char *key, const char *fmt, int decim
 	number(d, key, fmt, num);
 }
 
+/* true or false; in text, fmt given "yes" or "no" (fmt may leave it out). */
+void tm_doc_bool(struct tm_doc *d, const char *key, const char *fmt, bool v)
+{
+	number(d, key, fmt, v ? (d->json ? "true" : "yes") : (d->json ? "false" : "no"));
+}
+
 /* JSON's null where there is no value; text says what it is given. */
 void tm_doc_null(struct tm_doc *d, const char *key, const char *text_)
 {

@@ -151,6 +151,7 @@ void tm_doc_str(struct tm_doc *d, const char *key, const char *fmt, const char *
 void tm_doc_u64(struct tm_doc *d, const char *key, const char *fmt, uint64_t v);
 void tm_doc_i64(struct tm_doc *d, const char *key, const char *fmt, int64_t v);
 void tm_doc_double(struct tm_doc *d, const char *key, const char *fmt, int decimals, double v);
+void tm_doc_bool(struct tm_doc *d, const char *key, const char *fmt, bool v);
 void tm_doc_null(struct tm_doc *d, const char *key, const char *text);
 void tm_doc_text(struct tm_doc *d, const char *s);
 void tm_fput_safe(FILE *f, void (*put)(struct tm_buf *, const char *, size_t), const char *s);
