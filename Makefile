@@ -198,7 +198,9 @@ FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=all
 # Not the load (the skeleton's object): no fuzz target loads anything.
+# The history's SQL only where a target reads the history.
 FUZZ_LIB := $(patsubst lib/%.c,$(OUT)/fuzz/lib/%.o,$(filter-out lib/kernel/load.c,$(LIB_SRCS)))
+FUZZ_HIST := $(patsubst lib/%.c,$(OUT)/fuzz/lib/%.o,$(HIST_SRCS))
 
 $(OUT)/fuzz/lib/%.o: lib/%.c
 	$(Q)mkdir -p $(@D)
@@ -209,7 +211,11 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(msg) FUZZ $@
 	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -lz -o $@
 
-.SECONDARY: $(FUZZ_LIB)
+$(OUT)/fuzz/history: tests/fuzz/history.c $(FUZZ_HIST) $(FUZZ_LIB)
+	$(msg) FUZZ $@
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -lsqlite3 -lz -o $@
+
+.SECONDARY: $(FUZZ_LIB) $(FUZZ_HIST)
 
 fuzz: deps $(addprefix $(OUT)/fuzz/,$(FUZZ_TARGETS))
 	$(Q)for t in $(FUZZ_TARGETS); do \

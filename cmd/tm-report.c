@@ -75,44 +75,6 @@ TM_DEFAULT_HISTORY_DB " (no --db), unless in tm-load --group's group.\n"
 "Exit status: 0 success, 1 failure, 2 bad usage.\n");
 }
 
-/* YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] (local), or @SECONDS. */
-static int parse_when(const char *opt, const char *arg, int64_t *out)
-{
-	struct tm tm = { .tm_mday = 1, .tm_isdst = -1 };
-	int y, mo = 1, d = 1, h = 0, mi = 0, s = 0, n = 0, got;
-	char *end;
-
-	if (arg[0] == '@') {
-		long long v;
-
-		errno = 0;
-		v = strtoll(arg + 1, &end, 10);
-		if (arg[1] < '0' || arg[1] > '9' || *end || errno)
-			goto bad;
-		*out = v;
-		return 0;
-	}
-	got = sscanf(arg, "%4d%n-%2d%n-%2d%n %2d:%2d%n:%2d%n", &y, &n, &mo, &n, &d, &n, &h, &mi, &n,
-		     &s, &n);
-	if (got < 1 || got == 4 || (size_t)n != strlen(arg) || y < 1970 || mo < 1 || mo > 12 ||
-	    d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-		goto bad;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	*out = mktime(&tm);
-	if (tm.tm_mday != d)	/* 2026-02-30 */
-		goto bad;
-	return 0;
-bad:
-	tm_usage_err("%s '%s': a time as YYYY, YYYY-MM, YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or @SECONDS",
-		     opt, arg);
-	return -TM_EUSAGE;
-}
-
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_DB = TM_OPT_OWN, OPT_SINCE, OPT_UNTIL, OPT_BY, OPT_FORMAT };
@@ -145,11 +107,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
 			break;
 		case OPT_SINCE:
-			err = parse_when("--since", optarg, &o->since);
+			err = tm_parse_when("--since", optarg, &o->since);
 			o->since_set = true;
 			break;
 		case OPT_UNTIL:
-			err = parse_when("--until", optarg, &o->until);
+			err = tm_parse_when("--until", optarg, &o->until);
 			o->until_set = true;
 			break;
 		case OPT_BY:

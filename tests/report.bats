@@ -105,6 +105,30 @@ period,$B,$B,2026-11-01T00:00:00+0000,,500,5000,1,1" ]
 	[ "$(jq -c '.users[] | select(.uid == '$A') | .p95_in_rate' <<<"$output")" = 19 ]
 }
 
+@test "tm-report: the 95th percentile over a span of any width, as a history anyone wrote may hold, is exact and costs what its rows cost" {
+	history
+	local t0 i
+	t0=$(date -u -d 2026-12-01 +%s)
+	# A: 40 intervals at 1..40 bytes a second; B's one row a thousand
+	# years on: 105 million five-minute intervals, almost all empty.
+	for ((i = 0; i < 40; i++)); do
+		sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', $((t0 + i * 300)), 'user', $A, '', $(((i + 1) * 300)), 0, 1, 0)"
+	done
+	sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', $((t0 + 36500 * 86400)), 'user', $B, '', 0, 600, 0, 1)"
+	run tm-report --db "$DB" --format json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.users[] | select(.uid == '$A') | .p95_in_rate, .p95_out_rate]' <<<"$output")" = "[0,0]" ]
+	# Ends of the int64 range: no overflow, a percentile all the same.
+	sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', -9223372036854775807, 'user', $B, '', 0, 600, 0, 1)"
+	sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', 9223372036854775806, 'user', $B, '', 0, 600, 0, 1)"
+	run tm-report --db "$DB" --format json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.users[] | select(.uid == '$B') | .p95_in_rate, .p95_out_rate]' <<<"$output")" = "[0,0]" ]
+	# Over A's 40 intervals alone: rank 38, 38 bytes a second.
+	run tm-report --db "$DB" --format json --since @$t0 --until @$((t0 + 40 * 300))
+	[ "$(jq -c '.users[] | select(.uid == '$A') | .p95_in_rate' <<<"$output")" = 38 ]
+}
+
 @test "tm-report over tm-record's own history: the bytes made, exactly" {
 	tm-load --cgroup "$CG"
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 4 100

@@ -77,6 +77,7 @@ int tm_parse_num(const char *opt, const char *s, const struct tm_num *n, uint64_
 int tm_parse_count(const char *opt, const char *s, uint64_t *n);
 int tm_parse_depth(const char *opt, const char *s, int *depth);
 int tm_parse_interval(const char *opt, const char *s, double *sec);
+int tm_parse_when(const char *opt, const char *arg, int64_t *out);
 int tm_no_more_args(int argc, char **argv, int next);
 int tm_pick(const char *opt, const char *arg, const char *const *names, int n, int *out);
 

@@ -155,7 +155,10 @@ static int cmp_u64(const void *a, const void *b)
  * The 95th percentile of the user's five-minute rates in and out: over
  * every five-minute interval from the first to the last the database has in
  * the range (for any user), an interval without this user's traffic being 0.
- * The value at rank ceil(0.95 N), as burstable billing takes it.
+ * The value at rank ceil(0.95 N), as burstable billing takes it. Only the
+ * intervals with traffic are read and sorted: the N - K empty ones are the
+ * lowest K places, so however far apart the first and last rows are (a
+ * database anyone could have written), it costs what its rows cost.
  */
 static int read_p95(struct tm_report *r, struct tm_report_user *u)
 {
@@ -166,8 +169,9 @@ static int read_p95(struct tm_report *r, struct tm_report_user *u)
 		"SELECT start, sum(in_bytes), sum(out_bytes) FROM traffic WHERE tier = '5min'"
 		" AND kind = 'user' AND uid = ?3 AND start >= ?1 AND start < ?2 GROUP BY start";
 	sqlite3_stmt *st;
-	int64_t first, last, n, i, rank;
-	uint64_t *in = NULL, *out = NULL;
+	int64_t first, last;
+	uint64_t *in = NULL, *out = NULL, n, rank, zeros;
+	size_t k = 0, cap = 0;
 	int rc, err = 0;
 
 	if (sqlite3_prepare_v2(r->db, span, -1, &st, NULL))
@@ -181,38 +185,46 @@ static int read_p95(struct tm_report *r, struct tm_report_user *u)
 	first = sqlite3_column_int64(st, 0);
 	last = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
-	n = (last - first) / 300 + 1;
-	if (n <= 0 || n > 100000000)
+	if (last < first)
 		return 0;
-	in = calloc(n, sizeof(*in));
-	out = calloc(n, sizeof(*out));
-	if (!in || !out) {
-		err = -ENOMEM;
-		goto done;
-	}
-	if (sqlite3_prepare_v2(r->db, rows, -1, &st, NULL)) {
-		err = db_fail(r, "cannot read");
-		goto done;
-	}
+	n = ((uint64_t)last - (uint64_t)first) / 300 + 1;	/* no overflow */
+	if (sqlite3_prepare_v2(r->db, rows, -1, &st, NULL))
+		return db_fail(r, "cannot read");
 	bind_range(st, r->q, 1);
 	sqlite3_bind_int64(st, 3, u->uid);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		i = (sqlite3_column_int64(st, 0) - first) / 300;
-		if (i >= 0 && i < n) {
-			in[i] = sqlite3_column_int64(st, 1);
-			out[i] = sqlite3_column_int64(st, 2);
+		if (k == cap) {
+			size_t c = cap ? 2 * cap : 256;
+			uint64_t *a = realloc(in, c * sizeof(*in)), *b;
+
+			if (a)
+				in = a;
+			b = a ? realloc(out, c * sizeof(*out)) : NULL;
+			if (!b) {
+				err = -ENOMEM;
+				break;
+			}
+			out = b;
+			cap = c;
 		}
+		in[k] = sqlite3_column_int64(st, 1);
+		out[k++] = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (!err && rc != SQLITE_DONE)
 		err = db_fail(r, "cannot read");
+	if (err)
 		goto done;
+	if (n < k)
+		n = k;	/* rows between the five-minute marks: each its own */
+	if (k) {
+		qsort(in, k, sizeof(*in), cmp_u64);
+		qsort(out, k, sizeof(*out), cmp_u64);
 	}
-	qsort(in, n, sizeof(*in), cmp_u64);
-	qsort(out, n, sizeof(*out), cmp_u64);
-	rank = (n * 95 + 99) / 100;	/* ceil(0.95 n), at least 1 */
-	u->p95_in = in[rank - 1] / 300.0;
-	u->p95_out = out[rank - 1] / 300.0;
+	rank = n - n / 20;	/* ceil(0.95 n), at least 1 */
+	zeros = n - k;
+	u->p95_in = rank <= zeros ? 0 : in[rank - zeros - 1] / 300.0;
+	u->p95_out = rank <= zeros ? 0 : out[rank - zeros - 1] / 300.0;
 	u->has_p95 = true;
 done:
 	free(in);
