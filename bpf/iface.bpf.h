@@ -28,10 +28,16 @@ static __always_inline void name_iface(const struct sk_buff___tm *k, struct tm_s
 	if (!bpf_map_lookup_elem(&ifnames, &key)) {
 		struct tm_iface v = { .netns = o->netns };
 
+		struct tm_global *g;
+
 		dev = k->dev;
 		if (!dev || bpf_probe_read_kernel_str(v.name, sizeof(v.name), dev->name) < 0)
 			return;
-		bpf_map_update_elem(&ifnames, &key, &v, BPF_NOEXIST);
+		if (bpf_map_update_elem(&ifnames, &key, &v, BPF_NOEXIST) == -E2BIG) {
+			g = global_counters();
+			if (g)
+				g->ifnames_full++;
+		}
 	}
 	if (st)
 		st->named_ifindex = ifindex;

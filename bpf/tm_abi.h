@@ -142,6 +142,7 @@ struct tm_global {
 	__u64 raw_copies_packets;
 	__u64 cgroups_full;		/* cgroups not recorded: map full */
 	__u64 user_events_lost;		/* no room in a user's own ring */
+	__u64 ifnames_full;		/* interfaces not named: map full */
 };
 
 /*

@@ -258,6 +258,25 @@ static int cmp_display(const void *a, const void *b)
 	return tm_row_cmp_key(x->row, y->row);
 }
 
+/*
+ * Whether the users asked for have traffic in their totals: a breakdown
+ * with no rows may still have had traffic, whose rows went (evicted, past
+ * a share) while the per-user totals kept every byte.
+ */
+static bool has_totals(const struct opts *o, const struct tm_pins *p)
+{
+	struct tm_rows s = {};
+	bool any = false;
+	size_t i;
+
+	/* (A user named is a row even with nothing counted.) */
+	if (!tm_rows_read(p, TM_BY_USER, o->users, o->nusers, &s))
+		for (i = 0; i < s.n && !any; i++)
+			any = s.v[i].c.in_packets || s.v[i].c.out_packets;
+	tm_rows_free(&s);
+	return any;
+}
+
 /* What a reader of the table should know: the interval, the filter. */
 static void table_notes(const struct opts *o, const struct tm_pins *p,
 			struct tm_names *names, const struct tm_rows *s, size_t nrows, bool before)
@@ -277,7 +296,10 @@ static void table_notes(const struct opts *o, const struct tm_pins *p,
 		}
 		return;
 	}
-	if (!nrows)
+	if (!nrows && o->by != TM_BY_USER && has_totals(o, p))
+		printf("(no rows of this breakdown now; the traffic is in the per-user totals, "
+		       "tm-stat --by user)\n");
+	else if (!nrows)
 		printf("(no traffic counted yet)\n");
 	while (p->control->ifaces && !bpf_map_get_next_key(p->fd[TM_MAP_IFACES], prev, &key)) {
 		if (!bpf_map_lookup_elem(p->fd[TM_MAP_IFACES], &key, &v)) {

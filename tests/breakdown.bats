@@ -103,6 +103,23 @@ $VA" ]
 	[[ "$output" == *"tm-stat: note: $((40 - live)) connections were evicted to make room (tm-load --max-conns); their bytes are in the per-user totals"* ]]
 }
 
+@test "a user whose connection rows were all pushed out is told their traffic is in the totals, not that none was counted" {
+	tm-load --cgroup "$CG" --max-conns 16
+	as "$CG" $B "$BIN/tmtraffic" udp-send 127.0.0.1 20000 2 10 >/dev/null
+	local port
+	for port in $(seq 20001 20040); do
+		as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 $port 1 10 >/dev/null
+	done
+	[ "$(tm-stat --by conn --json --user $B 2>/dev/null)" = "[]" ]
+	run tm-stat --by conn --user $B
+	[[ "$output" == *"(no rows of this breakdown now; the traffic is in the per-user totals, tm-stat --by user)"* ]]
+	[[ "$output" != *"no traffic counted yet"* ]]
+	[ "$(stat_field $B out_bytes)" = $((2 * 38)) ]
+	# A user with no traffic at all: none counted yet.
+	run tm-stat --by conn --user 42999
+	[[ "$output" == *"(no traffic counted yet)"* ]]
+}
+
 @test "report files hold a header, the totals and a block per connection for each interval" {
 	tm-load --cgroup "$CG"
 	local rport

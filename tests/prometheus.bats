@@ -218,16 +218,22 @@ $B ipv6 744 0" ]
 	ln -s "$BIN/victim" "$BIN/tf/link.prom"
 	echo "root's own" >"$BIN/victim"
 	mkdir "$BIN/tf/dir.prom"
+	# Only the test's own files, in case a tm under test renames over them:
+	# a device node (as /dev/null), a file as /etc/passwd is.
+	mknod "$BIN/tf/null.prom" c 1 3
+	cp /etc/passwd "$BIN/tf/passwd"
 	local t
-	for t in /dev/null "$BIN/tf/fifo.prom" "$BIN/tf/link.prom" "$BIN/tf/dir.prom" \
-		"$BIN/victim" "$BIN/tf/tm" "$BIN/tf/.prom" /etc/passwd; do
+	for t in "$BIN/tf/null.prom" "$BIN/tf/fifo.prom" "$BIN/tf/link.prom" "$BIN/tf/dir.prom" \
+		"$BIN/victim" "$BIN/tf/tm" "$BIN/tf/.prom" "$BIN/tf/passwd"; do
 		run timeout 10 tm-stat --textfile "$t"
 		[ "$status" = 2 ] || { echo "$t: $status $output" >&2; false; }
 	done
 	[[ "$(tm-stat --textfile "$BIN/tf/fifo.prom" 2>&1)" == *"fifo.prom': a FIFO is there, not a file; left alone"* ]]
-	[ -c /dev/null ] && [ -p "$BIN/tf/fifo.prom" ] && [ -L "$BIN/tf/link.prom" ] && [ -d "$BIN/tf/dir.prom" ]
+	[ -c "$BIN/tf/null.prom" ] && [ -p "$BIN/tf/fifo.prom" ] && [ -L "$BIN/tf/link.prom" ] &&
+		[ -d "$BIN/tf/dir.prom" ]
 	[ "$(cat "$BIN/victim")" = "root's own" ]
-	[ "$(ls -A "$BIN/tf" | sort | tr '\n' ' ')" = "dir.prom fifo.prom link.prom " ]
+	cmp /etc/passwd "$BIN/tf/passwd"
+	[ "$(ls -A "$BIN/tf" | sort | tr '\n' ' ')" = "dir.prom fifo.prom link.prom null.prom passwd " ]
 	# A directory others may write (as /tmp): anyone could replace the file.
 	mkdir -m 1777 "$BIN/open"
 	run tm-stat --textfile "$BIN/open/tm.prom"

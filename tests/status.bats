@@ -74,3 +74,36 @@ B=42582
 	run tm-status extra
 	[ "$status" = 2 ]
 }
+
+@test "a full ifnames map is counted apart and said: tm-status, the exposition, tm-stat --by iface's note" {
+	tm-load --cgroup "$CG"
+	new_netns d; local ns=$REPLY
+	# 1030 veth pairs inside the test's own namespace, each the route to
+	# one address with a neighbour entry: what goes out one end arrives at
+	# the other, in the same namespace, and is dropped there.
+	local n=1030 i
+	for ((i = 0; i < n; i++)); do
+		echo "link add v$i type veth peer name w$i"
+		echo "link set v$i up"
+		echo "link set w$i up"
+		echo "route add 10.77.$((i / 256)).$((i % 256))/32 dev v$i"
+		echo "neigh add 10.77.$((i / 256)).$((i % 256)) lladdr 02:00:00:00:00:01 dev v$i"
+	done >"$BIN/links"
+	ip -n "$ns" -batch "$BIN/links"
+	# One socket of A, a datagram out through each.
+	IN_NETNS=$ns as "$CG" $A /usr/bin/python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(__import__("sys").argv[1])):
+    s.sendto(b"x", ("10.77.%d.%d" % (i // 256, i % 256), 9))' $n
+	# lo of the host's namespace may be there too; the rest did not fit.
+	local named full
+	named=$(tm-status --json | jq '.maps[] | select(.name == "ifnames") | .entries')
+	full=$(tm-status --json | jq .ifnames_full)
+	[ "$named" = 1024 ]
+	[ "$full" -ge $((n - 1024)) ] && [ "$full" -le $((n + 1 - 1024)) ]
+	tm-status | grep -q "^ *$full interfaces unnamed (the ifnames map full)"
+	tm-stat --format prometheus | grep -qx "tm_interfaces_unnamed_total $full"
+	tm-stat --by iface 2>&1 >/dev/null | grep -q "interfaces could not be named (the ifnames map is full); they show by index"
+	# Every packet is counted all the same.
+	[ "$(stat_field $A out_packets)" = $n ]
+}

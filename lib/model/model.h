@@ -241,6 +241,11 @@ void tm_report_free(struct tm_report *r);
 	  G(cgroups_full), NONE, "cgroups unrecorded (the cgroups map full)",	\
 	  1u << TM_BY_CGROUP,							\
 	  "cgroups could not be recorded (the map is full); once removed they show as (gone: ID)") \
+	X(IFNAMES_FULL, "ifnames_full", "tm_interfaces_unnamed_total", NULL, COUNTER, \
+	  "Interfaces whose name could not be recorded: the ifnames map was full", \
+	  G(ifnames_full), NONE, "interfaces unnamed (the ifnames map full)",	\
+	  1u << TM_BY_IFACE,							\
+	  "interfaces could not be named (the ifnames map is full); they show by index") \
 	TM_HEALTH_FILL(X, USERS, users)						\
 	TM_HEALTH_FILL(X, CONNS, conns)						\
 	TM_HEALTH_FILL(X, DETAILS, details)					\
