@@ -258,3 +258,48 @@ with_passwd() {
 	shift
 	unshare -m sh -c 'mount --bind "$0" /etc/passwd && exec "$@"' "$f" "$@"
 }
+
+# drain_bg CGROUP UID: a receiver of UID in CGROUP on 127.0.0.1 that reads
+# until ended; its port in REPLY.
+drain_bg() {
+	local pf
+	pf=$(mktemp -u "$BIN/drain.XXXXXX")
+	bg as "$1" "$2" "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
+	wait_file "$pf"
+	REPLY=$(cat "$pf")
+}
+
+# script_start CGROUP UID: one socket of UID in CGROUP, kept open, fed
+# lines by script_send (its slot keeps what it learnt from one packet to
+# the next). The test holds the only writer of its input, on fd 8 (bats
+# has 3).
+script_start() {
+	mkfifo "$BIN/cmd"
+	exec 8<>"$BIN/cmd"
+	# Not through bg: a background command's stdin is /dev/null unless
+	# redirected on that very command.
+	AS_EXEC=1 as "$1" "$2" "$BIN/tmtraffic" udp-script 127.0.0.1 <"$BIN/cmd" \
+		>"$BIN/script.out" 8>&- &
+	SCRIPT=$!
+	PIDS+=("$SCRIPT")
+	SENT=0
+}
+
+# script_sent: the socket has sent every batch asked of it.
+script_sent() {
+	[ "$(wc -l <"$BIN/script.out")" -ge "$SENT" ]
+}
+
+# script_send PORT N SIZE: sends and waits until the socket has sent them.
+script_send() {
+	echo "$1 $2 $3" >&8
+	SENT=$((SENT + 1))
+	eventually script_sent && return 0
+	echo "udp-script sent $(wc -l <"$BIN/script.out") of $SENT batches" >&2
+	return 1
+}
+
+script_end() {
+	exec 8>&-
+	wait "$SCRIPT"
+}

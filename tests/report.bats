@@ -87,15 +87,22 @@ period,$B,$B,2026-11-01T00:00:00+0000,,500,5000,1,1" ]
 	[ "$(jq -c '[.users[] | [.uid, .in_bytes]]' <<<"$output")" = "[[$B,500],[$A,2000]]" ]
 }
 
+# rising_rates UID T0 N: N five-minute rows of UID from T0 on, received at
+# 1, 2, ... N bytes a second.
+rising_rates() {
+	local i
+	for ((i = 0; i < $3; i++)); do
+		echo "INSERT INTO traffic VALUES('5min', $(($2 + i * 300)), 'user', $1, '', $(((i + 1) * 300)), 0, 1, 0);"
+	done | sqlite3 "$DB"
+}
+
 @test "tm-report: the 95th percentile of five-minute rates counts intervals without traffic as zero" {
 	history
-	local t0 i
+	local t0
 	t0=$(date -u -d 2026-12-01 +%s)
 	# A: 20 intervals at 1..20 bytes a second; B's row 39 intervals on
 	# makes the span 40 intervals, 20 of them A's zeros: rank 38 of 40.
-	for ((i = 0; i < 20; i++)); do
-		sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', $((t0 + i * 300)), 'user', $A, '', $(((i + 1) * 300)), 0, 1, 0)"
-	done
+	rising_rates $A "$t0" 20
 	sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', $((t0 + 39 * 300)), 'user', $B, '', 0, 600, 0, 1)"
 	run tm-report --db "$DB" --format json
 	[ "$(jq -c '.users[] | select(.uid == '$A') | [.p95_in_rate, .p95_out_rate]' <<<"$output")" = "[18,0]" ]
@@ -107,13 +114,11 @@ period,$B,$B,2026-11-01T00:00:00+0000,,500,5000,1,1" ]
 
 @test "tm-report: the 95th percentile over a span of any width, as a history anyone wrote may hold, is exact and costs what its rows cost" {
 	history
-	local t0 i
+	local t0
 	t0=$(date -u -d 2026-12-01 +%s)
 	# A: 40 intervals at 1..40 bytes a second; B's one row a thousand
 	# years on: 105 million five-minute intervals, almost all empty.
-	for ((i = 0; i < 40; i++)); do
-		sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', $((t0 + i * 300)), 'user', $A, '', $(((i + 1) * 300)), 0, 1, 0)"
-	done
+	rising_rates $A "$t0" 40
 	sqlite3 "$DB" "INSERT INTO traffic VALUES('5min', $((t0 + 36500 * 86400)), 'user', $B, '', 0, 600, 0, 1)"
 	run tm-report --db "$DB" --format json
 	[ "$status" = 0 ]

@@ -11,48 +11,6 @@ teardown() { tm_teardown; }
 A=42491
 B=42492
 
-# drain_bg: a receiver of $B on 127.0.0.1 that reads until ended; port in REPLY.
-drain_bg() {
-	local pf
-	pf=$(mktemp -u "$BIN/drain.XXXXXX")
-	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
-	wait_file "$pf"
-	REPLY=$(cat "$pf")
-}
-
-# script_start: one socket of $A, kept open, fed lines by script_send.
-# The test holds the only writer of its input, on fd 8 (bats has 3).
-script_start() {
-	mkfifo "$BIN/cmd"
-	exec 8<>"$BIN/cmd"
-	# Not through bg: a background command's stdin is /dev/null unless
-	# redirected on that very command.
-	AS_EXEC=1 as "$CG" $A "$BIN/tmtraffic" udp-script 127.0.0.1 <"$BIN/cmd" \
-		>"$BIN/script.out" 8>&- &
-	SCRIPT=$!
-	PIDS+=("$SCRIPT")
-	SENT=0
-}
-
-# script_sent: the socket has sent every batch asked of it.
-script_sent() {
-	[ "$(wc -l <"$BIN/script.out")" -ge "$SENT" ]
-}
-
-# script_send PORT N SIZE: sends and waits until the socket has sent them.
-script_send() {
-	echo "$1 $2 $3" >&8
-	SENT=$((SENT + 1))
-	eventually script_sent && return 0
-	echo "udp-script sent $(wc -l <"$BIN/script.out") of $SENT batches" >&2
-	return 1
-}
-
-script_end() {
-	exec 8>&-
-	wait "$SCRIPT"
-}
-
 # pending_of UID: how many sockets hold packets of UID not yet in the maps.
 # Records are struct tm_pending, 176 bytes: a 48-byte owner, then the slot,
 # whose key starts with the uid (the 13th 4-byte word).
@@ -72,8 +30,8 @@ peer_rows() {
 # bats test_tags=kernel
 @test "an open socket's packets count before it closes, and only once after" {
 	tm-load --cgroup "$CG"
-	drain_bg; local port=$REPLY
-	script_start
+	drain_bg "$CG" $B; local port=$REPLY
+	script_start "$CG" $A
 	script_send "$port" 10 100
 	# Held in both sockets, not yet in the maps: tm-stat still has them.
 	[ "$(pending_of $A)" = 1 ] && [ "$(pending_of $B)" = 1 ]
@@ -92,9 +50,9 @@ peer_rows() {
 
 @test "a socket that changes peer counts each peer's packets to its own connection" {
 	tm-load --cgroup "$CG"
-	drain_bg; local p1=$REPLY
-	drain_bg; local p2=$REPLY
-	script_start
+	drain_bg "$CG" $B; local p1=$REPLY
+	drain_bg "$CG" $B; local p2=$REPLY
+	script_start "$CG" $A
 	script_send "$p1" 3 100
 	script_send "$p2" 4 200
 	script_send "$p1" 2 100
@@ -111,8 +69,8 @@ peer_rows() {
 
 @test "a mask added or removed applies at once to a socket's next packets" {
 	tm-load --cgroup "$CG"
-	drain_bg; local port=$REPLY
-	script_start
+	drain_bg "$CG" $B; local port=$REPLY
+	script_start "$CG" $A
 	script_send "$port" 10 100
 	tm-mask add 127.0.0.0/8
 	script_send "$port" 7 100

@@ -105,8 +105,9 @@ static void put_picture(struct tm_buf *b, unsigned char c)
 
 /*
  * Valid UTF-8 with no control character, C0, DEL or C1: controls as their
- * pictures (C1 as U+FFFD: it has none), bytes that are not UTF-8 as U+FFFD.
- * Writes the character at s (of n bytes); returns how many bytes it took.
+ * pictures (C1 as U+FFFD: it has none), bytes that are not UTF-8 as U+FFFD,
+ * any other character as it is. Writes the character at s (of n bytes);
+ * returns how many bytes it took.
  */
 static size_t put_inert(struct tm_buf *b, const unsigned char *s, size_t n)
 {
@@ -163,9 +164,6 @@ void tm_put_csv(struct tm_buf *b, const char *str, size_t n)
 		if (s[i] == '"') {
 			tm_put_lit(b, "\"\"");
 			i++;
-		} else if (s[i] >= 0x20 && s[i] < 0x7f) {
-			tm_put(b, str + i, 1);
-			i++;
 		} else {
 			i += put_inert(b, s + i, n - i);
 		}
@@ -194,9 +192,6 @@ void tm_put_label(struct tm_buf *b, const char *str, size_t n)
 			i++;
 		} else if (s[i] == '\n') {
 			tm_put_lit(b, "\\n");
-			i++;
-		} else if (s[i] >= 0x20 && s[i] < 0x7f) {
-			tm_put(b, str + i, 1);
 			i++;
 		} else {
 			i += put_inert(b, s + i, n - i);

@@ -8,10 +8,10 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tm.h"
+#include "fuzz.h"
 
 enum { OPT_CGROUP = TM_OPT_OWN, OPT_MASKS, OPT_REPLACE, OPT_PIN_ROOT };
 
@@ -54,18 +54,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int applied = 0, fd = memfd_create("conf", 0), err;
+	int applied = 0, fd, err;
 	struct tm_config c = { .longopts = longopts, .not = not, .nothing = "nothing loaded",
 			       .apply = apply, .ctx = &applied };
 	char path[64];
 
+	fd = fuzz_file(data, size, path, sizeof(path));
 	if (fd < 0)
 		return 0;
-	if (write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	err = tm_config_read(&c, path);
 	if (err && err != -TM_EUSAGE)
 		abort();

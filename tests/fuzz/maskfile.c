@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tm.h"
+#include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -23,15 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct tm_masks m = {};
 	char path[64];
 	size_t i;
-	int fd = memfd_create("masks", 0);
+	int fd = fuzz_file(data, size, path, sizeof(path));
 
 	if (fd < 0)
 		return 0;
-	if (write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (!tm_masks_parse_file(path, &m))
 		for (i = 1; i < m.n; i++)
 			if (tm_cidr_cmp(&m.v[i - 1], &m.v[i]) >= 0)
