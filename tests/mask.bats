@@ -194,7 +194,9 @@ sent_as() {
 		tm-mask load "$BIN/old.list" 2>/dev/null
 		# Before the new list's trie is made, the calls only read: a kill
 		# there is a kill before the start. From it on, each is a kill point.
-		strace -f -qq -o "$BIN/calls" -e trace=bpf,close tm-mask del "${del[@]}" >/dev/null 2>&1
+		# (Its status is not the test's: LeakSanitizer, in a SANITIZE=1
+		# build, fails at exit under ptrace. What it left is.)
+		strace -f -qq -o "$BIN/calls" -e trace=bpf,close tm-mask del "${del[@]}" >/dev/null 2>&1 || true
 		first=$(awk -v c="$call" '$2 ~ "^" c "\\(" { n++ } / bpf\(BPF_MAP_CREATE/ { print n + 1; exit }' \
 			"$BIN/calls")
 		n=$(grep -cE "^[0-9]+ +$call\(" "$BIN/calls")
@@ -241,7 +243,8 @@ sent_as() {
 	one_more	# its slot now says: untracked
 	# The swap is the del's last bpf(): held for 30 s just after it returns,
 	# and killed there (no system call comes between it and the edit's end).
-	strace -f -qq -o "$BIN/calls" -e trace=bpf tm-mask del 127.0.0.0/8 >/dev/null 2>&1
+	strace -f -qq -o "$BIN/calls" -e trace=bpf tm-mask del 127.0.0.0/8 >/dev/null 2>&1 || true
+	[ "$(tm-mask list)" = 10.0.0.0/8 ]
 	local n
 	n=$(grep -cE '^[0-9]+ +bpf\(' "$BIN/calls")
 	tm-mask add 127.0.0.0/8

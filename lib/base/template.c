@@ -2,6 +2,7 @@
 /* Per-user file names from a template: %u name, %U uid, %i interface, %%. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <sys/stat.h>
 #include <limits.h>
@@ -247,31 +248,51 @@ struct lines {
 	size_t len, cap;
 };
 
-static int write_all(int fd, const char *p, size_t n)
+/* a then b (either may be empty), in as few writes as the kernel takes: one, mostly. */
+static int write_two(int fd, const char *a, size_t an, const char *b, size_t bn)
 {
+	struct iovec iov[2];
 	ssize_t w;
 
-	while (n) {
-		w = write(fd, p, n);
+	while (an + bn) {
+		iov[0] = (struct iovec){ (void *)a, an };
+		iov[1] = (struct iovec){ (void *)b, bn };
+		w = writev(fd, an ? iov : iov + 1, an ? 2 : 1);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return -1;
-		p += w;
-		n -= w;
+		if ((size_t)w >= an) {
+			b += w - an;
+			bn -= w - an;
+			an = 0;
+		} else {
+			a += w;
+			an -= w;
+		}
 	}
 	return 0;
 }
 
+/*
+ * stdio's write: what was kept and this call's whole lines go out in one
+ * writev (so a kill between two writes cannot tear a line); the rest, a
+ * line not yet ended, is kept.
+ */
 static ssize_t lines_write(void *cookie, const char *p, size_t n)
 {
 	struct lines *l = cookie;
-	const char *nl = memrchr(p, '\n', n);
-	size_t whole;
+	const char *nl = n ? memrchr(p, '\n', n) : NULL;
+	size_t whole = nl ? (size_t)(nl + 1 - p) : 0;
 
-	if (!nl || l->len) {
-		if (l->len + n > l->cap) {
-			size_t cap = (l->len + n) * 2;
+	if (whole) {
+		if (write_two(l->fd, l->buf, l->len, p, whole))
+			return -1;
+		l->len = 0;
+	}
+	if (n > whole) {
+		if (l->len + n - whole > l->cap) {
+			size_t cap = 2 * (l->len + n - whole);
 			char *b = realloc(l->buf, cap);
 
 			if (!b)
@@ -279,28 +300,16 @@ static ssize_t lines_write(void *cookie, const char *p, size_t n)
 			l->buf = b;
 			l->cap = cap;
 		}
-		memcpy(l->buf + l->len, p, n);
-		l->len += n;
-		if (!nl)
-			return n;
-		whole = l->len - (p + n - nl - 1);
-		if (write_all(l->fd, l->buf, whole))
-			return -1;
-		memmove(l->buf, l->buf + whole, l->len - whole);
-		l->len -= whole;
-		return n;
+		memcpy(l->buf + l->len, p + whole, n - whole);
+		l->len += n - whole;
 	}
-	/* Nothing kept: the whole lines straight from stdio's buffer. */
-	whole = nl + 1 - p;
-	if (write_all(l->fd, p, whole))
-		return -1;
-	return lines_write(cookie, nl + 1, n - whole) < 0 ? -1 : (ssize_t)n;
+	return n;
 }
 
 static int lines_close(void *cookie)
 {
 	struct lines *l = cookie;
-	int err = l->len ? write_all(l->fd, l->buf, l->len) : 0;
+	int err = write_two(l->fd, NULL, 0, l->buf, l->len);
 
 	if (close(l->fd))
 		err = -1;
