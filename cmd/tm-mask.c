@@ -177,7 +177,7 @@ static int run(const struct opts *o, const char *cmd, char **args, int nargs)
 	interrupted = !err && !is_list && tm_masks_interrupted(pins.control);
 	if (interrupted)
 		tm_err("note: an earlier edit of the list was interrupted; the list is whole "
-		       "(as it left it), and this edit finishes it");
+		       "(as it left it), and an edit that goes through finishes it");
 	if (!err) {
 		if (is_list)
 			err = list(o, &pins);
