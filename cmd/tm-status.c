@@ -227,14 +227,11 @@ static void way(struct tm_doc *d, const char *key, const char *label, const char
 static void count_masks(struct status *s)
 {
 	struct tm_masks m = {};
-	size_t i;
 
 	if (tm_masks_read(s->p->fd[TM_MAP_MASKS], &m))
 		return;
-	for (i = 0; i < m.n; i++) {
-		s->masks4 += m.v[i].family == TM_FAMILY_IPV4;
-		s->masks6 += m.v[i].family == TM_FAMILY_IPV6;
-	}
+	s->masks4 = tm_masks_count(&m, TM_FAMILY_IPV4);
+	s->masks6 = tm_masks_count(&m, TM_FAMILY_IPV6);
 	tm_masks_free(&m);
 }
 

@@ -31,6 +31,7 @@ enum { TM_EXIT_OK = 0, TM_EXIT_FAIL = 1, TM_EXIT_USAGE = 2 };
 /* file.c: files a user names */
 struct stat;
 const char *tm_file_kind(unsigned int mode);
+bool tm_open_to_others(unsigned int mode);
 int tm_open_file(const char *path, struct stat *st);
 
 /* grow.c */

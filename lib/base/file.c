@@ -19,6 +19,12 @@ const char *tm_file_kind(unsigned int mode)
 	       "not a file";
 }
 
+/* Whether others than its owner may write in a directory (or file) of mode. */
+bool tm_open_to_others(unsigned int mode)
+{
+	return mode & 022;
+}
+
 /*
  * path opened for reading if it is a regular file, st filled: the open
  * does not wait (O_NONBLOCK, cleared after). -errno if it cannot be

@@ -51,7 +51,7 @@ int tm_check_template(const char *t, const char *allowed)
 	}
 	/* As for the directories below it (safe_dir()): else a user could
 	 * plant a link, a FIFO or a file at another user's name. */
-	if (!stat(dir, &st) && (st.st_mode & 022)) {
+	if (!stat(dir, &st) && tm_open_to_others(st.st_mode)) {
 		tm_usage_err("--output '%s': others than its owner may write in '%s', so a user "
 			     "could put a file where another's goes; use a directory of mode 755",
 			     t, dir);
@@ -128,7 +128,7 @@ static bool ours(int fd, uint32_t uid)
 	struct stat st;
 
 	return !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-	       (st.st_uid == 0 || st.st_uid == uid) && !(st.st_mode & 022);
+	       (st.st_uid == 0 || st.st_uid == uid) && !tm_open_to_others(st.st_mode);
 }
 
 /*
@@ -140,7 +140,7 @@ static bool safe_dir(int fd, uint32_t uid)
 	struct stat st;
 
 	return !fstat(fd, &st) && S_ISDIR(st.st_mode) &&
-	       (st.st_uid == 0 || st.st_uid == uid) && !(st.st_mode & 022);
+	       (st.st_uid == 0 || st.st_uid == uid) && !tm_open_to_others(st.st_mode);
 }
 
 /*

@@ -215,6 +215,7 @@ int tm_masks_append(struct tm_masks *m, const struct tm_cidr *c);
 void tm_masks_free(struct tm_masks *m);
 void tm_masks_normalize(struct tm_masks *m);
 bool tm_masks_has(const struct tm_masks *m, const struct tm_cidr *c);
+__u32 tm_masks_count(const struct tm_masks *m, __u8 family);
 int tm_masks_parse_file(const char *path, struct tm_masks *m);
 int tm_masks_parse_args(char **args, int n, struct tm_masks *m);
 int tm_masks_read(int outer, struct tm_masks *m);

@@ -69,7 +69,8 @@ static ssize_t read_line(FILE *f, char *line, bool *nul, bool *cut, size_t *tota
 	return ch == EOF && !n ? -1 : (ssize_t)n;
 }
 
-static __u32 count_family(const struct tm_masks *m, __u8 family)
+/* The networks of one family in m. */
+__u32 tm_masks_count(const struct tm_masks *m, __u8 family)
 {
 	__u32 n = 0;
 	size_t i;
@@ -82,7 +83,7 @@ static __u32 count_family(const struct tm_masks *m, __u8 family)
 /* A list longer than the trie holds: -TM_EUSAGE, said. */
 static int too_many(const struct tm_masks *m)
 {
-	__u32 n4 = count_family(m, TM_FAMILY_IPV4), n6 = count_family(m, TM_FAMILY_IPV6);
+	__u32 n4 = tm_masks_count(m, TM_FAMILY_IPV4), n6 = tm_masks_count(m, TM_FAMILY_IPV6);
 
 	if (n4 <= TM_MASKS_MAX && n6 <= TM_MASKS_MAX)
 		return 0;
@@ -327,7 +328,7 @@ static int fill_trie(const struct tm_masks *m)
 int tm_masks_install(int outer, struct tm_control *ctl, const struct tm_masks *want,
 		     int *added, int *removed)
 {
-	__u32 n4 = count_family(want, TM_FAMILY_IPV4), n6 = count_family(want, TM_FAMILY_IPV6);
+	__u32 n4 = tm_masks_count(want, TM_FAMILY_IPV4), n6 = tm_masks_count(want, TM_FAMILY_IPV6);
 	struct tm_masks have = {};
 	__u32 zero = 0;
 	size_t i;

@@ -222,7 +222,7 @@ int tm_prom_check_textfile(const char *path)
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) ?: 1 : 1,
 		 slash ? path : ".");
-	if (!stat(dir, &st) && (st.st_mode & 022)) {
+	if (!stat(dir, &st) && tm_open_to_others(st.st_mode)) {
 		tm_usage_err("--textfile '%s': others than its owner may write in %s, so they "
 			     "could replace what node_exporter reads; use a directory of mode 755",
 			     shown, tm_shown(dir, strlen(dir), dshown, sizeof(dshown)));
