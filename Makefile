@@ -6,7 +6,10 @@ VERSION := 0.6.0
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSCONFDIR ?= /etc
-BINDIR := $(PREFIX)/sbin
+# What users run (on every login PATH, section 1) and what the admin runs
+# (sbin, section 8).
+BINDIR := $(PREFIX)/bin
+SBINDIR := $(PREFIX)/sbin
 MANDIR := $(PREFIX)/share/man
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -50,6 +53,11 @@ CPPFLAGS += -D_FORTIFY_SOURCE=2
 LDFLAGS += -pie -Wl,-z,relro -Wl,-z,now
 endif
 CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+# PIN_ROOT and HISTORY_DB as the build in OUT was made with (OUT/settings.mk,
+# written with OUT/build.config): a later make in OUT (make install, make
+# deb) builds and installs the same unless they are named again.
+SETTINGS := PIN_ROOT HISTORY_DB
+-include $(OUT)/settings.mk
 # The default pin root, and the one a setuid tm-stat reads (its users
 # cannot choose another).
 ifneq ($(PIN_ROOT),)
@@ -66,7 +74,9 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf) -
 ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
-CMDS := tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report
+USER_CMDS := tm-stat tm-stream tm-top tm-report
+ADMIN_CMDS := tm-load tm-unload tm-mask tm-status tm-record
+CMDS := $(ADMIN_CMDS) $(USER_CMDS)
 # The history (history.c, query.c) needs SQLite: linked into tm-record, tm-report, tm-stat (--history)
 # and the unit tests only.
 # lib/ in layers, each using only those below: base, kernel, model, output.
@@ -82,7 +92,7 @@ TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $
 	$(OUT)/bench/tm-year
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall deb check check-kernels unit test-bins deps run bench fuzz FORCE
+.PHONY: all clean install uninstall deb check check-kernels unit test-bins deps test-deps run bench fuzz FORCE
 .DEFAULT_GOAL := all
 
 # What is compiled in (the built-in pin root and history, the flags): when
@@ -90,8 +100,14 @@ TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $
 # old path after "make PIN_ROOT=...".
 BUILD_CONFIG := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
 same = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
+define newline
+
+
+endef
+SETTINGS_MK := $(foreach v,$(SETTINGS),$(v) ?= $($(v))$(newline))
 $(OUT)/build.config: FORCE | $(OUT)
 	$(if $(call same,$(file <$@),$(BUILD_CONFIG)),,$(file >$@,$(BUILD_CONFIG)))
+	$(if $(call same,$(file <$(OUT)/settings.mk),$(SETTINGS_MK)),,$(file >$(OUT)/settings.mk,$(SETTINGS_MK)))
 
 all: $(BINS)
 
@@ -165,13 +181,17 @@ $(OUT)/bench/tm-fill: bench/fill.c $(LIB)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Cost and speed, side by side with a floor, as ratios; needs root.
-bench: deps
+bench: test-deps
 	$(Q)$(MAKE) -s --no-print-directory test-bins
 	$(Q)bench/run $(OUT)
 
-# Installs what the build and the tests need (Debian 12), when missing.
+# Installs what is missing (Debian 12): deps what building and running
+# need, test-deps what the tests need too.
 deps:
 	$(Q)scripts/install-deps
+
+test-deps:
+	$(Q)scripts/install-deps --tests
 
 # The C unit tests alone: no root, no packages installed, nothing loaded.
 unit: $(OUT)/tests/unit
@@ -179,14 +199,14 @@ unit: $(OUT)/tests/unit
 
 # Everything at once: packages, build, tests. Needs root (BPF, cgroups,
 # network namespaces).
-check: deps
+check: test-deps
 	$(Q)$(MAKE) -s --no-print-directory test-bins
 	$(Q)OUT=$(OUT) scripts/run-tests
 
 # The kernel-dependent core on Debian's kernels (6.1, and 6.12 from
 # bookworm-backports and trixie), each booted in qemu; needs root and
 # Debian's archive (the kernels are cached in $(OUT)/kernels).
-check-kernels: deps
+check-kernels: test-deps
 	$(Q)$(MAKE) -s --no-print-directory test-bins
 	$(Q)OUT=$(OUT) scripts/check-kernels
 
@@ -217,7 +237,7 @@ $(OUT)/fuzz/history: tests/fuzz/history.c $(FUZZ_HIST) $(FUZZ_LIB)
 
 .SECONDARY: $(FUZZ_LIB) $(FUZZ_HIST)
 
-fuzz: deps $(addprefix $(OUT)/fuzz/,$(FUZZ_TARGETS))
+fuzz: test-deps $(addprefix $(OUT)/fuzz/,$(FUZZ_TARGETS))
 	$(Q)for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(OUT)/fuzz/$$t.corpus && \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
@@ -235,8 +255,9 @@ run: deps
 UNITS := tm.service tm-log.service tm-textfile.service tm-record.service
 # What install puts under DESTDIR, made with the directories it names (the
 # units with where the commands and the configuration are).
-INSTALLED := $(addprefix $(BINDIR)/,$(CMDS)) \
+INSTALLED := $(addprefix $(SBINDIR)/,$(ADMIN_CMDS)) $(addprefix $(BINDIR)/,$(USER_CMDS)) \
 	$(addprefix $(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+	$(addprefix $(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
 	$(BASHCOMPDIR)/tm $(addprefix $(BASHCOMPDIR)/,$(CMDS)) \
 	$(addprefix $(UNITDIR)/,$(UNITS)) $(SYSCONFDIR)/logrotate.d/tm \
 	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml
@@ -248,18 +269,20 @@ example = sed -e 's|/etc/tm/|$(SYSCONFDIR)/tm/|g' dist/$(1)
 # The example configuration is installed where there is none: an edited
 # one stays (CONFIG_FORCE=1 writes it anyway; the package does).
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSCONFDIR)/tm \
 		$(DESTDIR)$(DOCDIR)
-	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(addprefix $(OUT)/,$(ADMIN_CMDS)) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(addprefix $(OUT)/,$(USER_CMDS)) $(DESTDIR)$(BINDIR)/
 	@# setuid root: opens the pins read-only, drops every privilege, then
 	@# shows the user their own traffic (lib/kernel/priv.c); root is unaffected.
-	chmod 4755 $(DESTDIR)$(BINDIR)/tm-stat $(DESTDIR)$(BINDIR)/tm-stream $(DESTDIR)$(BINDIR)/tm-top \
-		$(DESTDIR)$(BINDIR)/tm-report
+	chmod 4755 $(addprefix $(DESTDIR)$(BINDIR)/,$(USER_CMDS))
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completions/tm.bash $(DESTDIR)$(BASHCOMPDIR)/tm
 	$(foreach c,$(CMDS),ln -sf tm $(DESTDIR)$(BASHCOMPDIR)/$(c);)
-	$(foreach u,$(UNITS),sed -e 's|@SBINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	$(foreach u,$(UNITS),sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		dist/systemd/$(u).in > $(DESTDIR)$(UNITDIR)/$(u) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(u);)
 	install -m 0644 dist/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tm
 	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml $(DESTDIR)$(DOCDIR)/

@@ -78,3 +78,35 @@ install_deps_kernels() {
 	grep -q "^install .* iproute2" "$FAKE/apt-get.calls"
 	grep -q "^install .* bpftool" "$FAKE/apt-get.calls"
 }
+
+# install_deps_hiding ARGS...: install-deps ARGS with the stand-ins, in a
+# mount namespace where a file of each set is missing: libbpf.h and
+# /usr/sbin (bpftool; nft, ip, logrotate) for building, libclang-rt's fuzzer
+# and the DejaVu font for the tests.
+install_deps_hiding() {
+	PATH=$FAKE/bin:$PATH unshare -m sh -c '
+		for d in /usr/include/bpf /usr/sbin /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux \
+			/usr/share/fonts/truetype/dejavu; do
+			mkdir -p "$d" && mount -t tmpfs tm-deps "$d" || exit 9
+		done
+		shift; bash "$0/scripts/install-deps" "$@"' "$TOP" - "$@"
+}
+
+@test "install-deps in sets: alone what building and running need, --tests the tests' too" {
+	dpkg_query_says "1:8.2.2+ds-2~bpo12+1" 0
+	install_deps_hiding
+	grep -q "^install .* libbpf-dev" "$FAKE/apt-get.calls"
+	grep -q "^install .* bpftool" "$FAKE/apt-get.calls"
+	refute grep -qE "fonts-dejavu-core|libclang-rt|nftables|logrotate" "$FAKE/apt-get.calls"
+	: >"$FAKE/apt-get.calls"
+	install_deps_hiding --tests
+	grep -q "^install .* libbpf-dev" "$FAKE/apt-get.calls"
+	grep -q "^install .* fonts-dejavu-core" "$FAKE/apt-get.calls"
+	grep -q "^install .* libclang-rt-14-dev" "$FAKE/apt-get.calls"
+	grep -q "^install .* nftables" "$FAKE/apt-get.calls"
+	# make run takes the first set, make check the second.
+	make -n -C "$TOP" run | grep -qx 'scripts/install-deps'
+	make -n -C "$TOP" check | grep -qx 'scripts/install-deps --tests'
+	run bash "$TOP/scripts/install-deps" --all
+	[ "$status" = 2 ]
+}

@@ -15,7 +15,20 @@ setup() {
 	MK=(make -s --no-print-directory -C "$TOP" OUT="$BUILD")
 }
 
-teardown() { tm_teardown; }
+teardown() {
+	# A meter the package test loaded at the built-in pin root.
+	[ -z "${DEFAULT_LOAD:-}" ] || "$BUILD/tm-unload" --pin-root /sys/fs/bpf/tm
+	tm_teardown
+}
+
+# as_login UID CMD...: CMD run by UID as a login shell on Debian has it:
+# the default PATH (no sbin), nothing else of this environment.
+as_login() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$u" --clear-groups \
+		env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/games HOME=/ LANG=C.UTF-8 "$@"
+}
 
 # install_at DIR: make install with everything under DIR (no DESTDIR: the
 # units name DIR's own commands and configuration, as systemd will run them).
@@ -68,7 +81,7 @@ as_unit() {
 
 @test "the units' own commands, with only the capabilities the units keep, load, reload, log, export and unload" {
 	install_at "$BIN/p"
-	local sbin=$BIN/p/usr/sbin
+	local sbin=$BIN/p/usr/sbin bin=$BIN/p/usr/bin
 	# The shipped example configuration, with this test's cgroup.
 	printf 'cgroup %s\n' "$CG" >>"$BIN/p/etc/tm/tm.conf"
 	printf '127.0.0.0/8\n' >>"$BIN/p/etc/tm/masks"
@@ -79,14 +92,14 @@ as_unit() {
 	# tm-log.service: its tm-stream writes each user's file.
 	local log
 	log=$(unit_cmd tm-log.service ExecStart | sed "s|/var/log/tm/|$BIN/log/|")
-	[ "$log" = "$sbin/tm-stream --follow --output $BIN/log/%u.log" ]
+	[ "$log" = "$bin/tm-stream --follow --output $BIN/log/%u.log" ]
 	mkdir -m 0755 "$BIN/log"
 	bg as_unit tm-log.service $log 2>"$BIN/log.err"
 	wait_until_reader "${PIDS[-1]}"
 	# tm-textfile.service: its tm-stat writes the exposition.
 	local text
 	text=$(unit_cmd tm-textfile.service ExecStart | sed "s|/var/lib/prometheus/node-exporter/|$BIN/text/|")
-	[ "$text" = "$sbin/tm-stat --textfile $BIN/text/tm.prom --interval 15" ]
+	[ "$text" = "$bin/tm-stat --textfile $BIN/text/tm.prom --interval 15" ]
 	mkdir "$BIN/text"
 	# (every 0.2 s rather than 15, so that the unload is seen soon)
 	bg as_unit tm-textfile.service ${text% 15} 0.2
@@ -145,10 +158,17 @@ as_unit() {
 @test "make install with DESTDIR puts every file in place, and make uninstall takes every one away" {
 	local d=$BIN/dest
 	"${MK[@]}" install DESTDIR="$d" PREFIX=/usr >/dev/null
-	[ "$(stat -c '%a' "$d/usr/sbin/tm-load" "$d/usr/sbin/tm-stat")" = "755
-4755" ]
+	# What users run in bin/ (setuid, section 1), the admin's in sbin/.
+	[ "$(stat -c '%a' "$d/usr/sbin/tm-load" "$d/usr/bin/tm-stat" "$d/usr/bin/tm-top" \
+		"$d/usr/bin/tm-report" "$d/usr/bin/tm-stream" "$d/usr/sbin/tm-record")" = "755
+4755
+4755
+4755
+4755
+755" ]
 	local f
-	for f in usr/share/man/man8/tm.8 usr/share/man/man8/tm-status.8 \
+	for f in usr/share/man/man8/tm.8 usr/share/man/man8/tm-status.8 usr/share/man/man1/tm-stat.1 \
+		usr/share/man/man1/tm-top.1 usr/share/man/man1/tm-report.1 usr/share/man/man1/tm-stream.1 \
 		usr/lib/systemd/system/tm.service usr/lib/systemd/system/tm-log.service \
 		usr/lib/systemd/system/tm-textfile.service usr/lib/systemd/system/tm-record.service etc/logrotate.d/tm etc/tm/tm.conf \
 		etc/tm/masks usr/share/doc/tm/tm.rules.yml usr/share/bash-completion/completions/tm-stat; do
@@ -175,11 +195,11 @@ as_unit() {
 	# As installed: not the sanitizer build (SANITIZE=1 turns these off).
 	make -s -C "$TOP" OUT="$BIN/h" SANITIZE=0 install DESTDIR="$d" PREFIX=/usr >/dev/null
 	for f in tm-stat tm-stream tm-top tm-report; do
-		readelf -h "$d/usr/sbin/$f" | grep -q 'Type: *DYN'
-		readelf -d "$d/usr/sbin/$f" | grep -q 'BIND_NOW'
-		readelf -lW "$d/usr/sbin/$f" | grep -q 'GNU_RELRO'
-		nm -D "$d/usr/sbin/$f" | grep -q '__stack_chk_fail'
-		nm -D "$d/usr/sbin/$f" | grep -q '_chk@'
+		readelf -h "$d/usr/bin/$f" | grep -q 'Type: *DYN'
+		readelf -d "$d/usr/bin/$f" | grep -q 'BIND_NOW'
+		readelf -lW "$d/usr/bin/$f" | grep -q 'GNU_RELRO'
+		nm -D "$d/usr/bin/$f" | grep -q '__stack_chk_fail'
+		nm -D "$d/usr/bin/$f" | grep -q '_chk@'
 	done
 }
 
@@ -199,6 +219,40 @@ as_unit() {
 	[ "$(stat -c %Y "$o/tm-stat")" = "$before" ]
 }
 
+@test "make install after make PIN_ROOT=... HISTORY_DB=... installs what was built, not the defaults" {
+	local o=$BIN/b d=$BIN/dest
+	make -s -C "$TOP" OUT="$o" PIN_ROOT=/sys/fs/bpf/tm-site HISTORY_DB=/var/lib/tm/site.db >/dev/null
+	make -s -C "$TOP" OUT="$o" install DESTDIR="$d" PREFIX=/usr >/dev/null
+	grep -q /sys/fs/bpf/tm-site "$d/usr/bin/tm-stat"
+	grep -q /var/lib/tm/site.db "$d/usr/bin/tm-report"
+	# Named again (empty: the default), it changes.
+	make -s -C "$TOP" OUT="$o" PIN_ROOT= install DESTDIR="$d" PREFIX=/usr >/dev/null
+	refute grep -q /sys/fs/bpf/tm-site "$d/usr/bin/tm-stat"
+	grep -q /var/lib/tm/site.db "$d/usr/bin/tm-report"
+}
+
+# users_find_the_readers: with the package installed, a user with Debian's
+# default PATH runs tm-stat, tm-top --batch, tm-report and man tm-stat by
+# name, and sees their own traffic. The meter is loaded at the built-in pin
+# root by this test, unless one is there (then that one is read, not touched).
+users_find_the_readers() {
+	if [ ! -e /sys/fs/bpf/tm ]; then
+		/usr/sbin/tm-load --pin-root /sys/fs/bpf/tm --cgroup "$CG" || return
+		DEFAULT_LOAD=1
+		udp_exchange "$CG" $A "$CG" $A 127.0.0.1 2 100 || return
+		[ "$(as_login $A tm-stat --json | jq -r '.[0].out_bytes')" = 256 ] || return
+	else
+		as_login $A tm-stat >/dev/null || return
+	fi
+	as_login $A tm-top --batch --count 1 --interval 0.1 | grep -q . || return
+	# No history yet: tm-report by name says so (1), not "command not found" (127).
+	local rc=0
+	as_login $A tm-report >/dev/null 2>&1 || rc=$?
+	[ "$rc" = 1 ] || { echo "tm-report: $rc" >&2; return 1; }
+	[ "$(as_login $A man -w tm-stat)" = /usr/share/man/man1/tm-stat.1.gz ] || return
+	as_login $A man -P cat tm-stat 2>/dev/null | grep -q 'TM-STAT(1)'
+}
+
 @test "make deb builds a package that dpkg installs, whose commands run, and that purges without a trace" {
 	if dpkg-query -W -f '${Status}' tm 2>/dev/null | grep -q installed || [ -e /usr/sbin/tm-load ]; then
 		skip "tm is installed on this machine already: not replaced by a test"
@@ -210,22 +264,25 @@ as_unit() {
 	grep -q "^ Depends: .*libbpf1" "$BIN/info"
 	# Every shared library the commands link (NEEDED) is of a package it
 	# depends on.
-	local bin=$BIN/deb/deb-root/usr/sbin/tm-load name lib pkg
-	for name in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-		lib=$(ldd "$bin" | awk -v n="$name" '$1 == n { print $3 }')
-		pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib") || true
-		pkg=${pkg%%:*}
-		[ -n "$pkg" ]
-		[ "$pkg" = libc6 ] || grep -q "^ Depends: .*$pkg" "$BIN/info" || { echo "not a dependency: $pkg" >&2; false; }
+	local bin name lib pkg
+	for bin in "$BIN"/deb/deb-root/usr/bin/tm-* "$BIN"/deb/deb-root/usr/sbin/tm-*; do
+		for name in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			lib=$(ldd "$bin" | awk -v n="$name" '$1 == n { print $3 }')
+			pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib") || true
+			pkg=${pkg%%:*}
+			[ -n "$pkg" ]
+			[ "$pkg" = libc6 ] || grep -q "^ Depends: .*$pkg" "$BIN/info" ||
+				{ echo "not a dependency: $pkg" >&2; false; }
+		done
 	done
 	dpkg -i "$deb" >"$BIN/dpkg.log" 2>&1 || { cat "$BIN/dpkg.log" >&2; dpkg -P tm >/dev/null 2>&1; false; }
 	dpkg -L tm >"$BIN/files"
 	local ok=0
 	{
-		[ "$(stat -c '%a %U' /usr/sbin/tm-stat /usr/sbin/tm-stream /usr/sbin/tm-load)" = "4755 root
+		[ "$(stat -c '%a %U' /usr/bin/tm-stat /usr/bin/tm-stream /usr/sbin/tm-load)" = "4755 root
 4755 root
 755 root" ] &&
-		/usr/sbin/tm-stat --help >/dev/null &&
+		users_find_the_readers &&
 		[ -e /lib/systemd/system/tm.service ] && [ -e /usr/share/man/man8/tm.8.gz ] &&
 		[ "$(dpkg-query -W -f '${Conffiles}' tm | awk '{ print $1 }' | sort | tr '\n' ' ')" = \
 			"/etc/logrotate.d/tm /etc/tm/masks /etc/tm/tm.conf " ]

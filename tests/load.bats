@@ -301,3 +301,21 @@ prog_ids() {
 	[ "$(stat_field $A out_bytes)" = $((5 * 128)) ]
 	[ "$(tm-stat --by conn --json --user $A | jq -r '.[0].out_packets')" = 5 ]
 }
+
+@test "make run's script leaves a meter loaded already alone unless REPLACE=1, which swaps in its programs" {
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $A 127.0.0.1 2 100
+	local before
+	before=$(prog_ids "$CG")
+	run "$TOP/scripts/run-meter" "$BUILD"
+	[ "$status" = 1 ]
+	[[ "$output" == *"a meter is loaded at $TM_PIN_ROOT already; left as it is."* ]]
+	[[ "$output" == *"make run REPLACE=1"* ]]
+	[ "$(prog_ids "$CG")" = "$before" ]
+	# Told: this build's programs, the counters kept, then the totals (it
+	# execs tm-stat, which timeout ends).
+	REPLACE=1 run timeout 3 "$TOP/scripts/run-meter" "$BUILD"
+	[ "$status" = 124 ]
+	[ "$(prog_ids "$CG")" != "$before" ]
+	[ "$(stat_field $A out_bytes)" = 256 ]
+}
