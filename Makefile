@@ -52,7 +52,7 @@ CFLAGS += $(shell $(CC) -fcf-protection -E -x c /dev/null >/dev/null 2>&1 && ech
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 LDFLAGS += -pie -Wl,-z,relro -Wl,-z,now
 endif
-CPPFLAGS += -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+CPPFLAGS += -DTM_VERSION='"$(VERSION)"' -I$(OUT) -Ibpf -Ilib $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 # PIN_ROOT and HISTORY_DB as the build in OUT was made with (OUT/settings.mk,
 # written with OUT/build.config): a later make in OUT (make install, make
 # deb) builds and installs the same unless they are named again.

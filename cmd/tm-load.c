@@ -93,6 +93,7 @@ static void usage(FILE *f)
 "      --pin-root DIR   pin under DIR (default: $TM_PIN_ROOT, else %s)\n"
 "  -v, --verbose        say which ways this kernel took and why; libbpf's\n"
 "                       messages (twice: debug)\n"
+"  -V, --version        show tm's version and exit\n"
 "  -h, --help           show this help and exit\n"
 "\n"
 "Exit status: 0 loaded, 1 failure (nothing is left behind), 2 bad usage.\n",
@@ -268,7 +269,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--replace"))
 			o->replace = true;
-	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vVh", longopts, NULL)) != -1) {
 		err = apply(o, c, optarg);
 		if (err)
 			return err;

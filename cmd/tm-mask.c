@@ -22,7 +22,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: tm-mask [OPTION]... add ENTRY...\n"
 "       tm-mask [OPTION]... del ENTRY...\n"
-"       tm-mask [OPTION]... list [--json]\n"
+"       tm-mask [OPTION]... list [--json | --format FMT]\n"
 "       tm-mask [OPTION]... flush\n"
 "       tm-mask [OPTION]... load FILE\n"
 "Edit the untracked networks of the running meter. A packet whose source and\n"
@@ -45,7 +45,8 @@ static void usage(FILE *f)
 "Every entry is checked before any is applied: one bad entry, and nothing\n"
 "changes.\n"
 "\n"
-"  -j, --json           list as JSON\n"
+"      --format FMT     list as text (default) or json\n"
+"  -j, --json           same as --format json\n"
 TM_COMMON_HELP
 "\n"
 "Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage or entry.\n");
@@ -192,22 +193,42 @@ out:
 	return err;
 }
 
+static const struct option longopts[] = {
+	{ "format", required_argument, NULL, TM_OPT_OWN },
+	{ "json", no_argument, NULL, 'j' },
+	TM_COMMON_OPTIONS,
+	{}
+};
+
+/* An option of the list's format: before the command or after list. */
+static int format_opt(struct opts *o, int c, const char *arg)
+{
+	static const char *const formats[] = { "text", "json" };
+	int v, err;
+
+	if (c == 'j') {
+		o->json = true;
+		return 0;
+	}
+	err = tm_pick("--format", arg, formats, 2, &v);
+	o->json = v == 1;
+	return err;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		TM_COMMON_OPTIONS,
-		{}
-	};
 	struct opts o = {};
 	int c, err;
 
 	tm_init("tm-mask");
 	/* "+": options end at the command, so entries like -1 are entries. */
-	while ((c = getopt_long(argc, argv, "+jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jvVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			o.json = true;
+		case TM_OPT_OWN:
+			err = format_opt(&o, c, optarg);
+			if (err)
+				return tm_exit_code(err);
 			break;
 		default:
 			err = tm_common_opt(c, optarg, &o.pin_root, usage);
@@ -220,11 +241,21 @@ int main(int argc, char **argv)
 		tm_usage_err("a command is needed: add, del, list, flush or load");
 		return TM_EXIT_USAGE;
 	}
-	/* list --json: allow the option after the command too. */
-	if (argc - optind == 2 && !strcmp(argv[optind], "list") &&
-	    (!strcmp(argv[optind + 1], "--json") || !strcmp(argv[optind + 1], "-j"))) {
-		o.json = true;
-		argc--;
+	/* list --json, list --format FMT: the list's options after it too. */
+	if (!strcmp(argv[optind], "list")) {
+		int at = optind;
+
+		optind++;
+		while ((c = getopt_long(argc, argv, "+j", longopts, NULL)) != -1) {
+			err = c == 'j' || c == TM_OPT_OWN ? format_opt(&o, c, optarg) :
+				tm_common_opt('?', NULL, &o.pin_root, usage);
+			if (err)
+				return tm_exit_code(err);
+		}
+		/* What is left, after list: unexpected, as before. */
+		memmove(argv + at + 1, argv + optind, (argc - optind) * sizeof(*argv));
+		argc -= optind - at - 1;
+		optind = at;
 	}
 	tm_stdout_line_buffered();
 	return tm_exit_code(run(&o, argv[optind], argv + optind + 1, argc - optind - 1));

@@ -36,18 +36,19 @@ static volatile sig_atomic_t stop;
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: tm-record --db PATH [OPTION]...\n"
+"Usage: tm-record [OPTION]...\n"
 "Sample the pinned counters into an SQLite database: what each user moved,\n"
 "in total, with each remote network, by process name and by cgroup, in\n"
 "five-minute, hourly, daily, monthly and yearly rows. Runs until SIGTERM or\n"
 "SIGINT, which take a last sample.\n"
 "\n"
-"      --db PATH        the database (made if missing; WAL)\n"
+"      --db PATH        the database (default " TM_DEFAULT_HISTORY_DB "; made if\n"
+"                       missing, WAL)\n"
 "  -i, --interval SEC   between samples (default 300; fractions allowed)\n"
 "      --once           one sample, then exit\n"
 "      --prefix4 N      remote IPv4 addresses rolled up to /N (default 24)\n"
 "      --prefix6 N      remote IPv6 addresses rolled up to /N (default 64)\n"
-"  -d, --depth N        cgroups rolled up N levels below the metered cgroup\n"
+"      --depth N        cgroups rolled up N levels below the metered cgroup\n"
 "      --keep-5min N    five-minute rows kept (default 576: two days)\n"
 "      --keep-hour N    hourly rows kept (default 168: a week)\n"
 "      --keep-day N     daily rows kept (default 62)\n"
@@ -95,14 +96,14 @@ static int parse_prefix(const char *opt, const char *arg, int max, int *out)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_DB = TM_OPT_OWN, OPT_ONCE, OPT_PREFIX4, OPT_PREFIX6, OPT_KEEP };
+	enum { OPT_DB = TM_OPT_OWN, OPT_ONCE, OPT_PREFIX4, OPT_PREFIX6, OPT_DEPTH, OPT_KEEP };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "prefix4", required_argument, NULL, OPT_PREFIX4 },
 		{ "prefix6", required_argument, NULL, OPT_PREFIX6 },
-		{ "depth", required_argument, NULL, 'd' },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
 		{ "keep-5min", required_argument, NULL, OPT_KEEP + TM_TIER_5MIN },
 		{ "keep-hour", required_argument, NULL, OPT_KEEP + TM_TIER_HOUR },
 		{ "keep-day", required_argument, NULL, OPT_KEEP + TM_TIER_DAY },
@@ -118,7 +119,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->prefix6 = 64;
 	o->depth = -1;
 	memcpy(o->keep, default_keep, sizeof(o->keep));
-	while ((c = getopt_long(argc, argv, "i:d:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:vVh", longopts, NULL)) != -1) {
 		err = 0;
 		if (c >= OPT_KEEP && c < OPT_KEEP + TM_TIER_MAX) {
 			char name[32];
@@ -145,7 +146,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_PREFIX6:
 			err = parse_prefix("--prefix6", optarg, 128, &o->prefix6);
 			break;
-		case 'd':
+		case OPT_DEPTH:
 			err = tm_parse_depth("--depth", optarg, &o->depth);
 			break;
 		default:
@@ -158,8 +159,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	err = tm_no_more_args(argc, argv, optind);
 	if (err)
 		return err;
-	if (!o->db || !*o->db) {
-		tm_usage_err("--db PATH is needed");
+	if (!o->db)
+		o->db = TM_DEFAULT_HISTORY_DB;
+	if (!*o->db) {
+		tm_usage_err("--db: an empty path");
 		return -TM_EUSAGE;
 	}
 	return 0;

@@ -17,16 +17,13 @@
 
 #include "tm.h"
 
-#ifndef TM_DEFAULT_HISTORY_DB
-#define TM_DEFAULT_HISTORY_DB "/var/lib/tm/history.db"
-#endif
 
 #define MAX_USERS 256
 
 enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_HTML, FMT_MAX };
 
 static const char *const fmt_names[FMT_MAX] = { "table", "json", "csv", "html" };
-static const char *const by_names[] = { "hour", "day", "month", "year" };
+static const char *const period_names[] = { "hour", "day", "month", "year" };
 
 struct opts {
 	const char *db;
@@ -37,7 +34,7 @@ struct opts {
 	enum tm_tier by;
 	uint64_t top;
 	enum fmt fmt;
-	bool exact, self;
+	bool exact, bits, self;
 };
 
 struct report {
@@ -55,15 +52,21 @@ static void usage(FILE *f)
 "\n"
 "      --db PATH        the database (default " TM_DEFAULT_HISTORY_DB ")\n"
 "  -u, --user USER      only this user, by name or UID (repeatable)\n"
-"      --since WHEN     periods from WHEN: YYYY, YYYY-MM, YYYY-MM-DD, or\n"
-"                       'YYYY-MM-DD HH:MM', local time; or @SECONDS\n"
+"      --since WHEN     periods from WHEN: a time ago (30m, 1h, 7d, 2w; also\n"
+"                       -1h, '1h ago'), now, today, yesterday, tomorrow,\n"
+"                       YYYY, YYYY-MM, YYYY-MM-DD, 'YYYY-MM-DD HH:MM[:SS]'\n"
+"                       (or with a T), local time; or @SECONDS\n"
 "      --until WHEN     periods before WHEN (same forms)\n"
-"      --by PERIOD      hour, day (default), month or year\n"
+"      --period PERIOD  hour, day (default), month or year\n"
 "  -t, --top N          networks, processes and cgroups a user shows (5)\n"
 "      --format FMT     table (default), json, csv or html (one page, a chart\n"
 "                       per user, nothing fetched, no script)\n"
+"  -j, --json           same as --format json\n"
 "  -b, --bytes          exact byte counts in the table\n"
+"      --bits           the 95th percentile in the table and the page in bits\n"
+"                       a second (kbit/s, Mbit/s), not bytes\n"
 "  -v, --verbose        more messages\n"
+"  -V, --version        show tm's version and exit\n"
 "  -h, --help           show this help and exit\n"
 "\n"
 "Periods are local time (TZ). The 95th percentile is over the five-minute\n"
@@ -77,17 +80,22 @@ TM_DEFAULT_HISTORY_DB " (no --db), unless in tm-load --group's group.\n"
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_DB = TM_OPT_OWN, OPT_SINCE, OPT_UNTIL, OPT_BY, OPT_FORMAT };
+	enum { OPT_DB = TM_OPT_OWN, OPT_SINCE, OPT_UNTIL, OPT_PERIOD, OPT_FORMAT, OPT_BITS, OPT_BY };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "user", required_argument, NULL, 'u' },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "period", required_argument, NULL, OPT_PERIOD },
+		/* Not in --help: a pointer to --period for tm-stat's and tm-top's habit. */
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "top", required_argument, NULL, 't' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "json", no_argument, NULL, 'j' },
 		{ "bytes", no_argument, NULL, 'b' },
+		{ "bits", no_argument, NULL, OPT_BITS },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -97,7 +105,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->top = 5;
 	o->since = INT64_MIN;
 	o->until = INT64_MAX;
-	while ((c = getopt_long(argc, argv, "u:t:bvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:t:jbvVh", longopts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
 		case OPT_DB:
@@ -114,10 +122,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = tm_parse_when("--until", optarg, &o->until);
 			o->until_set = true;
 			break;
-		case OPT_BY:
-			err = tm_pick("--by", optarg, by_names, 4, &v);
+		case OPT_PERIOD:
+			err = tm_pick("--period", optarg, period_names, 4, &v);
 			o->by = TM_TIER_HOUR + v;
 			break;
+		case OPT_BY:
+			tm_usage_err("--by is a breakdown (tm-stat, tm-top); a report's periods are "
+				     "--period %s", optarg);
+			return -TM_EUSAGE;
 		case 't':
 			err = tm_parse_count("--top", optarg, &o->top);
 			break;
@@ -125,11 +137,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = tm_pick("--format", optarg, fmt_names, FMT_MAX, &v);
 			o->fmt = v;
 			break;
+		case 'j':
+			o->fmt = FMT_JSON;
+			break;
 		case 'b':
 			o->exact = true;
 			break;
+		case OPT_BITS:
+			o->bits = true;
+			break;
 		case 'v':
 			break;
+		case 'V':
+			tm_version();
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -220,12 +240,15 @@ static void put_size(FILE *f, const struct opts *o, uint64_t v)
 	fwrite(buf, 1, b.p - buf, f);
 }
 
-static void put_rate(FILE *f, double v)
+static void put_rate(FILE *f, const struct opts *o, double v)
 {
 	char buf[40];
 	TM_BUF(b, buf);
 
-	tm_put_rate(&b, v);
+	if (o->bits)
+		tm_put_bitrate(&b, v);
+	else
+		tm_put_rate(&b, v);
 	fwrite(buf, 1, b.p - buf, f);
 }
 
@@ -245,7 +268,7 @@ static void range_text(const struct opts *o, char *buf, size_t len)
 		localtime_r(&t, &tm);
 		strftime(z, sizeof(z), "before %Y-%m-%d %H:%M", &tm);
 	}
-	snprintf(buf, len, "by %s, from %s to %s", by_names[o->by - TM_TIER_HOUR], a, z);
+	snprintf(buf, len, "by %s, from %s to %s", period_names[o->by - TM_TIER_HOUR], a, z);
 }
 
 static void write_table(const struct report *r, FILE *f)
@@ -271,9 +294,9 @@ static void write_table(const struct report *r, FILE *f)
 		put_size(f, o, u->c.out_bytes);
 		if (u->has_p95) {
 			fputs("  95th percentile in ", f);
-			put_rate(f, u->p95_in);
+			put_rate(f, o, u->p95_in);
 			fputs(" out ", f);
-			put_rate(f, u->p95_out);
+			put_rate(f, o, u->p95_out);
 		}
 		fputc('\n', f);
 		for (j = 0; j < u->nperiods; j++) {
@@ -346,7 +369,7 @@ static void write_json(const struct report *r, FILE *f)
 
 	tm_doc_init(&d, f, true);
 	tm_doc_obj(&d, NULL);
-	tm_doc_str(&d, "by", NULL, by_names[o->by - TM_TIER_HOUR]);
+	tm_doc_str(&d, "by", NULL, period_names[o->by - TM_TIER_HOUR]);
 	if (o->since_set)
 		tm_doc_i64(&d, "since", NULL, o->since);
 	else
@@ -445,7 +468,7 @@ static void svg_chart(const struct report *r, const struct tm_report_user *u, FI
 	fprintf(f, "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" "
 		   "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" aria-label=\"", w, h, w, h);
 	put_html(f, user_name(u, name, sizeof(name)));
-	fprintf(f, ": bytes in and out by %s\">\n", by_names[r->o->by - TM_TIER_HOUR]);
+	fprintf(f, ": bytes in and out by %s\">\n", period_names[r->o->by - TM_TIER_HOUR]);
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left,
 		top + plot_h, left + plot_w, top + plot_h);
 	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n", left, top,
@@ -544,15 +567,15 @@ static void write_html(const struct report *r, FILE *f)
 		fprintf(f, "</b> (%llu bytes)", (unsigned long long)u->c.out_bytes);
 		if (u->has_p95) {
 			fputs("; 95th percentile rate in ", f);
-			put_rate(f, u->p95_in);
+			put_rate(f, o, u->p95_in);
 			fputs(", out ", f);
-			put_rate(f, u->p95_out);
+			put_rate(f, o, u->p95_out);
 		}
 		fputs(".</p>\n", f);
 		svg_chart(r, u, f);
 		fprintf(f, "<table>\n<tr><th>%s</th><th class=\"n\">in</th><th class=\"n\">out</th>"
 			   "<th class=\"n\">packets in</th><th class=\"n\">packets out</th></tr>\n",
-			by_names[o->by - TM_TIER_HOUR]);
+			period_names[o->by - TM_TIER_HOUR]);
 		for (j = 0; j < u->nperiods; j++) {
 			period_text(o, u->periods[j].start, when, sizeof(when));
 			html_counters_row(f, o, when, &u->periods[j].c, false);

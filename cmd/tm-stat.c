@@ -29,7 +29,7 @@ struct opts {
 	enum tm_fmt format;
 	enum tm_by by;
 	enum sort sort;
-	bool exact;
+	bool exact, bits;
 	uint32_t users[MAX_USERS];
 	int nusers;
 	double interval;
@@ -54,7 +54,7 @@ static void usage(FILE *f)
 "\n"
 "  -B, --by KEY         user (default), conn, proc, iface, proto, cgroup or\n"
 "                       family (IPv4 and IPv6 apart)\n"
-"  -d, --depth N        with --by cgroup (and prometheus's cgroups): each cgroup\n"
+"      --depth N        with --by cgroup (and prometheus's cgroups): each cgroup\n"
 "                       deeper than N levels below the metered cgroup counts\n"
 "                       under its ancestor N levels below it (a job with its\n"
 "                       steps, a unit, a container: one row); 0 sums into the\n"
@@ -66,6 +66,8 @@ static void usage(FILE *f)
 "                       protocol, interface (device) and cgroup, and tm's health)\n"
 "  -j, --json           same as --format json: an array of rows\n"
 "  -b, --bytes          exact byte counts in the table instead of KiB, MiB, ...\n"
+"      --bits           with --interval: rates in the table in bits a second\n"
+"                       (kbit/s, Mbit/s), not bytes\n"
 "  -t, --top N          only the first N rows\n"
 "  -s, --sort KEY       bytes (in + out, default), in, out, packets, or key\n"
 "  -i, --interval SEC   report every SEC seconds (fractions allowed) with rates\n"
@@ -104,7 +106,7 @@ TM_COMMON_HELP
 "Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n");
 }
 
-enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE, OPT_HISTORY };
+enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE, OPT_HISTORY, OPT_DEPTH, OPT_BITS };
 
 /* One option of the command line. */
 static int apply(struct opts *o, int c, const char *arg)
@@ -119,7 +121,7 @@ static int apply(struct opts *o, int c, const char *arg)
 		o->by = v;
 		o->by_set = true;
 		return err;
-	case 'd':
+	case OPT_DEPTH:
 		return tm_parse_depth("--depth", arg, &o->depth);
 	case 'u':
 		return tm_add_user(arg, o->users, &o->nusers, MAX_USERS);
@@ -132,6 +134,9 @@ static int apply(struct opts *o, int c, const char *arg)
 		return 0;
 	case 'b':
 		o->exact = true;
+		return 0;
+	case OPT_BITS:
+		o->bits = true;
 		return 0;
 	case 't':
 		return tm_parse_count("--top", arg, &o->top);
@@ -163,7 +168,7 @@ static int apply(struct opts *o, int c, const char *arg)
 static int check_args(struct opts *o)
 {
 	const char *bad = o->by_set ? "--by" : o->sort_set ? "--sort" : o->top ? "--top" :
-			  o->exact ? "--bytes" : o->output ? "--output" : NULL;
+			  o->exact ? "--bytes" : o->bits ? "--bits" : o->output ? "--output" : NULL;
 	const char *alone;
 
 	if (o->textfile) {
@@ -183,6 +188,7 @@ static int check_args(struct opts *o)
 		"--interval goes with --textfile for --format prometheus" :
 		o->history && o->format != TM_FMT_PROMETHEUS ? "--history goes with --format prometheus" :
 		o->count_set && !o->interval ? "--count goes with --interval" :
+		o->bits && !o->interval ? "--bits goes with --interval (rates)" :
 		o->output && !o->interval ? "--output goes with --interval" :
 		o->depth >= 0 && o->by != TM_BY_CGROUP && o->format != TM_FMT_PROMETHEUS ?
 		"--depth goes with --by cgroup or --format prometheus" : NULL;
@@ -197,11 +203,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "by", required_argument, NULL, 'B' },
-		{ "depth", required_argument, NULL, 'd' },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
 		{ "user", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "bytes", no_argument, NULL, 'b' },
+		{ "bits", no_argument, NULL, OPT_BITS },
 		{ "top", required_argument, NULL, 't' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -215,7 +222,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c, err;
 
 	o->depth = -1;
-	while ((c = getopt_long(argc, argv, "B:d:u:jbt:s:i:n:o:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "B:u:jbt:s:i:n:o:vVh", longopts, NULL)) != -1) {
 		err = apply(o, c, optarg);
 		if (err)
 			return err;
@@ -591,6 +598,7 @@ static int run(const struct opts *o, struct tm_pins *opened)
 	if (err)
 		goto out;
 	out.exact = o->exact;
+	out.bits = o->bits;
 	if (!o->interval) {
 		err = read_rows(o, &pins, &names, &s);
 		if (!err)

@@ -32,7 +32,8 @@ static void usage(FILE *f)
 "tm-stream reader, and what was counted apart (events lost, full maps,\n"
 "evicted connections, raw-socket copies).\n"
 "\n"
-"  -j, --json           one JSON object instead of the text\n"
+"      --format FMT     text (default) or json (one JSON object)\n"
+"  -j, --json           same as --format json\n"
 TM_COMMON_HELP
 "\n"
 "Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n");
@@ -40,19 +41,26 @@ TM_COMMON_HELP
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+	static const char *const formats[] = { "text", "json" };
 	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, TM_OPT_OWN },
 		{ "json", no_argument, NULL, 'j' },
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	int c, err;
+	int c, err, v;
 
-	while ((c = getopt_long(argc, argv, "jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jvVh", longopts, NULL)) != -1) {
 		if (c == 'j') {
 			o->json = true;
 			continue;
 		}
-		err = tm_common_opt(c, optarg, &o->pin_root, usage);
+		if (c == TM_OPT_OWN) {
+			err = tm_pick("--format", optarg, formats, 2, &v);
+			o->json = v == 1;
+		} else {
+			err = tm_common_opt(c, optarg, &o->pin_root, usage);
+		}
 		if (err)
 			return err;
 	}

@@ -80,6 +80,7 @@ static void usage(FILE *f)
 "\n"
 "  -u, --user USER      only this user, by name or UID (repeatable)\n"
 "      --format FMT     json (default) or csv\n"
+"  -j, --json           same as --format json\n"
 "  -o, --output TEMPLATE  append to per-user files instead of stdout: %%u user\n"
 "                       name, %%U uid, %%i interface, %%%% a %%; readable by the\n"
 "                       user and tm-load --group's group only, flushed every\n"
@@ -110,6 +111,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
@@ -118,7 +120,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	};
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "u:o:n:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:jo:n:vVh", longopts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
 		case 'u':
@@ -127,6 +129,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FORMAT:
 			err = tm_parse_format("--format", optarg,
 					      1u << TM_FMT_JSON | 1u << TM_FMT_CSV, &o->format);
+			break;
+		case 'j':
+			o->format = TM_FMT_JSON;
 			break;
 		case 'o':
 			o->output = optarg;

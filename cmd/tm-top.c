@@ -34,16 +34,17 @@ static void usage(FILE *f)
 "Show who is using the network now: rows by the rate over the last delay,\n"
 "refreshed in place, with the host's totals and rates on top.\n"
 "\n"
-"  -d, --delay SEC      between readings (default 1; fractions allowed)\n"
+"  -i, --interval SEC   between readings (default 1; fractions allowed)\n"
+"  -d, --delay SEC      the same (top's name for it)\n"
 "  -B, --by KEY         the rows: user (default), conn, proc, iface, proto,\n"
 "                       cgroup or family\n"
 "      --depth N        cgroups rolled up N levels below the metered cgroup\n"
 "  -s, --sort KEY       rate (in + out, default), in, out, or bytes (since load)\n"
 "  -u, --user USER      only this user, by name or UID (repeatable)\n"
-"  -b, --bits           rates in bits a second (kbit/s, Mbit/s), not bytes\n"
-"      --batch          plain snapshots on stdout, no screen (as top -b)\n"
-"  -n, --iterations N   with --batch: stop after N snapshots\n"
-"      --exact          with --batch: exact byte counts, not KiB, MiB, ...\n"
+"      --bits           rates in bits a second (kbit/s, Mbit/s), not bytes\n"
+"  -b, --bytes          exact byte counts, not KiB, MiB, ...\n"
+"      --batch          plain snapshots on stdout, no screen (top's -b)\n"
+"  -n, --count N        with --batch: stop after N snapshots\n"
 TM_COMMON_HELP
 "\n"
 "Keys: u c p i t g f  rows by user, conn, proc, iface, proto, cgroup, family\n"
@@ -59,17 +60,18 @@ TM_COMMON_HELP
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_BATCH = TM_OPT_OWN, OPT_EXACT, OPT_DEPTH };
+	enum { OPT_BATCH = TM_OPT_OWN, OPT_BITS, OPT_DEPTH };
 	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "by", required_argument, NULL, 'B' },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
 		{ "sort", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
-		{ "bits", no_argument, NULL, 'b' },
+		{ "bits", no_argument, NULL, OPT_BITS },
+		{ "bytes", no_argument, NULL, 'b' },
 		{ "batch", no_argument, NULL, OPT_BATCH },
-		{ "iterations", required_argument, NULL, 'n' },
-		{ "exact", no_argument, NULL, OPT_EXACT },
+		{ "count", required_argument, NULL, 'n' },
 		TM_COMMON_OPTIONS,
 		{}
 	};
@@ -78,11 +80,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->delay = 1;
 	o->depth = -1;
-	while ((c = getopt_long(argc, argv, "d:B:s:u:bn:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:B:s:u:bn:vVh", longopts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
+		case 'i':
 		case 'd':
-			err = tm_parse_interval("--delay", optarg, &o->delay);
+			err = tm_parse_interval(c == 'i' ? "--interval" : "--delay", optarg, &o->delay);
 			break;
 		case 'B':
 			err = tm_pick("--by", optarg, tm_by_names, TM_BY_MAX, &v);
@@ -98,18 +101,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'u':
 			err = tm_add_user(optarg, o->users, &o->nusers, MAX_USERS);
 			break;
-		case 'b':
+		case OPT_BITS:
 			o->bits = true;
+			break;
+		case 'b':
+			o->exact = true;
 			break;
 		case OPT_BATCH:
 			o->batch = true;
 			break;
 		case 'n':
-			err = tm_parse_count("--iterations", optarg, &o->iterations);
+			err = tm_parse_count("--count", optarg, &o->iterations);
 			have_n = true;
-			break;
-		case OPT_EXACT:
-			o->exact = true;
 			break;
 		default:
 			err = tm_common_opt(c, optarg, &o->pin_root, usage);
@@ -121,8 +124,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	err = tm_no_more_args(argc, argv, optind);
 	if (err)
 		return err;
-	if ((have_n || o->exact) && !o->batch) {
-		tm_usage_err("%s goes with --batch", have_n ? "--iterations" : "--exact");
+	if (have_n && !o->batch) {
+		tm_usage_err("--count goes with --batch");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -181,7 +184,7 @@ static void cell(const struct view *v, const struct tm_col *c, const struct tm_r
 			put_rate(v, b, val.d);
 		return;
 	}
-	tm_put_cell(b, c, &val, v->o->exact);
+	tm_put_cell(b, c, &val, v->o->exact, false);
 }
 
 static bool right_aligned(const struct tm_col *c)

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	int c, err;
 
 	tm_init("tm-unload");
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
 		err = tm_common_opt(c, optarg, &opt_root, usage);
 		if (err)
 			return tm_exit_code(err);

@@ -20,6 +20,8 @@ _tm() {
 			COMPREPLY=($(compgen -W "table json csv html" -- "$cur"))
 		elif [ "$cmd" = tm-stream ]; then
 			COMPREPLY=($(compgen -W "json csv" -- "$cur"))
+		elif [ "$cmd" = tm-status ] || [ "$cmd" = tm-mask ]; then
+			COMPREPLY=($(compgen -W "text json" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "table json csv prometheus" -- "$cur"))
 		fi
@@ -30,14 +32,9 @@ _tm() {
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
 	--owner) COMPREPLY=($(compgen -W "socket creator" -- "$cur")); return ;;
 	--pending) COMPREPLY=($(compgen -W "storage files files-core" -- "$cur")); return ;;
-	-i|--interval|-n|--count|--iterations|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|-d|--depth) return ;;
-	-B|--by)
-		if [ "$cmd" = tm-report ]; then
-			COMPREPLY=($(compgen -W "hour day month year" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur"))
-		fi
-		return ;;
+	-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
+	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur")); return ;;
+	--period) COMPREPLY=($(compgen -W "hour day month year" -- "$cur")); return ;;
 	--since|--until) return ;;
 	-s|--sort)
 		if [ "$cmd" = tm-top ]; then
@@ -49,24 +46,24 @@ _tm() {
 	esac
 	local opts
 	case $cmd in
-	tm-load) opts="--cgroup --iface --masks --group --max-users --max-details --max-conns --events-size --replace --config --owner --pending --pin-root --verbose --help" ;;
-	tm-stream) opts="--user --format --output --count --follow --pin-root --verbose --help" ;;
+	tm-load) opts="--cgroup --iface --masks --group --max-users --max-details --max-conns --events-size --replace --config --owner --pending --pin-root --verbose --version --help" ;;
+	tm-stream) opts="--user --format --json --output --count --follow --pin-root --verbose --version --help" ;;
 	tm-mask)
 		local w sub=
 		for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
 			case $w in add|del|list|flush|load) sub=$w ;; esac
 		done
 		case $sub in
-		"") opts="add del list flush load --json --pin-root --verbose --help" ;;
-		list) opts="--json" ;;
+		"") opts="add del list flush load --format --json --pin-root --verbose --version --help" ;;
+		list) opts="--format --json" ;;
 		*) return ;;
 		esac ;;
-	tm-unload) opts="--pin-root --verbose --help" ;;
-	tm-status) opts="--json --pin-root --verbose --help" ;;
-	tm-record) opts="--db --interval --once --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --help" ;;
-	tm-report) opts="--db --user --since --until --by --top --format --bytes --verbose --help" ;;
-	tm-top) opts="--delay --by --depth --sort --user --bits --batch --iterations --exact --pin-root --verbose --help" ;;
-	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --interval --count --output --textfile --history --pin-root --verbose --help" ;;
+	tm-unload) opts="--pin-root --verbose --version --help" ;;
+	tm-status) opts="--format --json --pin-root --verbose --version --help" ;;
+	tm-record) opts="--db --interval --once --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --version --help" ;;
+	tm-report) opts="--db --user --since --until --period --top --format --json --bytes --bits --verbose --version --help" ;;
+	tm-top) opts="--interval --delay --by --depth --sort --user --bits --bytes --batch --count --pin-root --verbose --version --help" ;;
+	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --bits --interval --count --output --textfile --history --pin-root --verbose --version --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

@@ -54,10 +54,10 @@ history() {
 		'[["2026-11-01T00:00:00+0000",1000,10],["2026-11-02T00:00:00+0000",2000,20],["2026-12-01T00:00:00+0000",4000,40]]' ]
 	[ "$(jq -c '.users[0].networks | map([.key, .in_bytes])' <<<"$output")" = \
 		'[["198.51.100.0/24",4000],["10.0.0.0/24",2500],["192.0.2.0/24",500]]' ]
-	run tm-report --db "$DB" --by month --format json
+	run tm-report --db "$DB" --period month --format json
 	[ "$(jq -c '.users[0].periods | map([.start, .in_bytes])' <<<"$output")" = \
 		'[["2026-11-01T00:00:00+0000",3000],["2026-12-01T00:00:00+0000",4000]]' ]
-	run tm-report --db "$DB" --by month --format csv --top 1 --user $B
+	run tm-report --db "$DB" --period month --format csv --top 1 --user $B
 	[ "$output" = "section,user,uid,start,key,in_bytes,out_bytes,in_packets,out_packets
 total,$B,$B,,,500,5000,1,1
 period,$B,$B,2026-11-01T00:00:00+0000,,500,5000,1,1" ]
@@ -85,6 +85,35 @@ period,$B,$B,2026-11-01T00:00:00+0000,,500,5000,1,1" ]
 	[[ "$output" == *"period,$A,$A,2026-11-01T05:30:00+0530,,1000,10,1,1"* ]]
 	TZ=Asia/Kolkata run tm-report --db "$DB" --since 2026-11-02 --until 2026-11-03 --format json
 	[ "$(jq -c '[.users[] | [.uid, .in_bytes]]' <<<"$output")" = "[[$B,500],[$A,2000]]" ]
+}
+
+@test "tm-report: --since and --until as journalctl takes them: 1h, 2d ago, today, yesterday, ISO 8601" {
+	history
+	export TZ=UTC
+	local now h today yesterday
+	now=$(date +%s)
+	h=$((now - now % 3600))
+	today=$(date -u -d today +%F) yesterday=$(date -u -d yesterday +%F)
+	# Hours of A: one started two hours ago, one this hour; days: yesterday's and today's.
+	sqlite3 "$DB" "INSERT INTO traffic VALUES('hour', $((h - 7200)), 'user', $A, '', 100, 1, 1, 1);
+		INSERT INTO traffic VALUES('hour', $h, 'user', $A, '', 200, 2, 1, 1);"
+	row day "$yesterday" user $A "" 30 3
+	row day "$today" user $A "" 60 6
+	t() { tm-report --db "$DB" --user $A --format json "$@" | jq -c '[.users[] | .in_bytes]'; }
+	[ "$(t --period hour --since 1h)" = "[200]" ]
+	[ "$(t --period hour --since '3h ago')" = "[300]" ]
+	[ "$(t --period hour --since -3h --until 1h)" = "[100]" ]
+	[ "$(t --period hour --since +1h)" = "[]" ]
+	[ "$(t --since today)" = "[60]" ]
+	[ "$(t --since yesterday --until today)" = "[30]" ]
+	[ "$(t --since 2d)" = "[90]" ]
+	[ "$(t --since "${yesterday}T00:00" --until "${today}T00:00:00")" = "[30]" ]
+	local bad
+	for bad in 1y "1 h" "1h ago ago" Yesterday "${today}T"; do
+		run tm-report --db "$DB" --since "$bad"
+		[ "$status" = 2 ] || { echo "$bad: $status" >&2; false; }
+		[[ "$output" == *"a time as 1h, 30m, 7d"* ]]
+	done
 }
 
 # rising_rates UID T0 N: N five-minute rows of UID from T0 on, received at
@@ -140,7 +169,7 @@ rising_rates() {
 	udp_exchange "$CG" $B "$CG" $A ::1 2 1000
 	tm-record --db "$DB" --once
 	for by in hour day month year; do
-		run tm-report --db "$DB" --by $by --format json
+		run tm-report --db "$DB" --period $by --format json
 		[ "$status" = 0 ]
 		[ "$(jq -c '[.users[] | [.uid, .in_bytes, .out_bytes, .in_packets, .out_packets]] | sort' <<<"$output")" = \
 			"[[$A,2096,512,2,4],[$B,512,2096,4,2]]" ]

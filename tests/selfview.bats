@@ -22,7 +22,8 @@ setup_file() {
 	# Built with its own pin root: what its setuid tm-stat reads.
 	make -s -C "$BATS_TEST_DIRNAME/.." OUT="$SV/build" PIN_ROOT="$SV_ROOT" HISTORY_DB="$SV/history.db" \
 		install DESTDIR="$SV/inst" PREFIX=/usr >/dev/null
-	export SBIN=$SV/inst/usr/sbin
+	# What users run in bin/, the admin's in sbin/.
+	export SBIN=$SV/inst/usr/sbin UBIN=$SV/inst/usr/bin
 }
 
 teardown_file() {
@@ -33,7 +34,7 @@ setup() {
 	tm_setup
 	# The installed commands, at the pin root built in.
 	export TM_PIN_ROOT=$SV_ROOT
-	PATH=$SBIN:$PATH
+	PATH=$SBIN:$UBIN:$PATH
 }
 
 teardown() { tm_teardown; }
@@ -45,7 +46,7 @@ user_stat() {
 	shift
 	[ "$1" != -- ] && { groups=$1; shift; }
 	shift
-	setpriv --reuid="$uid" --regid="$uid" "$groups" "$SBIN/tm-stat" "$@"
+	setpriv --reuid="$uid" --regid="$uid" "$groups" "$UBIN/tm-stat" "$@"
 }
 
 # traffic: A sends 4 datagrams of 100 bytes to B, B 2 of 300 to B.
@@ -55,7 +56,7 @@ traffic() {
 }
 
 @test "the installed tm-stat, tm-stream, tm-top and tm-report are setuid root and the rest is not" {
-	[ "$(stat -c '%a %U' "$SBIN/tm-stat" "$SBIN/tm-stream" "$SBIN/tm-top" "$SBIN/tm-report")" = "4755 root
+	[ "$(stat -c '%a %U' "$UBIN/tm-stat" "$UBIN/tm-stream" "$UBIN/tm-top" "$UBIN/tm-report")" = "4755 root
 4755 root
 4755 root
 4755 root" ]
@@ -118,20 +119,20 @@ traffic() {
 @test "a user's tm-top shows their own rows and totals only, and cannot ask for another's" {
 	tm-load --cgroup "$CG"
 	traffic
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-top" --batch -n 1 --delay 0.1 --exact
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-top" --batch -n 1 --delay 0.1 --bytes
 	[ "$status" = 0 ]
 	[ "${lines[1]}" = "total  in 0 B/s  out 0 B/s   since load  in 0  out 512" ]
 	[ "$(sed -n '5,$p' <<<"$output" | awk 'NF { print $1 }' | sort -u)" = "$A" ]
-	run setpriv --reuid=$B --regid=$B --clear-groups "$SBIN/tm-top" --batch -n 1 --delay 0.1 --by conn
+	run setpriv --reuid=$B --regid=$B --clear-groups "$UBIN/tm-top" --batch -n 1 --delay 0.1 --by conn
 	[ "$status" = 0 ]
 	[ "$(sed -n '5,$p' <<<"$output" | awk 'NF { print $1 }' | sort -u)" = "$B" ]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-top" --batch -n 1 --user $B
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-top" --batch -n 1 --user $B
 	[ "$status" = 1 ]
 	[[ "$output" == *"you may see your own traffic only"* ]]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-top" --batch --pin-root "$TM_PIN_ROOT"
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-top" --batch --pin-root "$TM_PIN_ROOT"
 	[ "$status" = 2 ]
 	# Root sees both.
-	run "$SBIN/tm-top" --batch -n 1 --delay 0.1
+	run "$UBIN/tm-top" --batch -n 1 --delay 0.1
 	[ "$(sed -n '5,$p' <<<"$output" | awk 'NF { print $1 }' | sort -u | wc -l)" = 2 ]
 }
 
@@ -142,19 +143,19 @@ traffic() {
 	tm-record --db "$SV/history.db" --once
 	[ "$(stat -c '%a %U' "$SV/history.db")" = "600 root" ]
 	refute setpriv --reuid=$A --regid=$A --clear-groups cat "$SV/history.db" >/dev/null 2>&1
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-report" --format json
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-report" --format json
 	[ "$status" = 0 ]
 	[ "$(jq -c '[.users[] | [.uid, .out_bytes]]' <<<"$output")" = "[[$A,512]]" ]
-	run setpriv --reuid=$B --regid=$B --clear-groups "$SBIN/tm-report" --format csv
+	run setpriv --reuid=$B --regid=$B --clear-groups "$UBIN/tm-report" --format csv
 	[ "$status" = 0 ]
 	[ "$(awk -F, 'NR > 1 { print $3 }' <<<"$output" | sort -u)" = "$B" ]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-report" --user $B
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-report" --user $B
 	[ "$status" = 1 ]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-report" --db "$SV/history.db"
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-report" --db "$SV/history.db"
 	[ "$status" = 2 ]
 	[[ "$output" == *"only root chooses the database"* ]]
 	# Root sees both.
-	run "$SBIN/tm-report" --format json
+	run "$UBIN/tm-report" --format json
 	[ "$(jq '.users | length' <<<"$output")" = 2 ]
 	rm -f "$SV"/history.db*
 }
@@ -170,7 +171,7 @@ traffic() {
 	[[ "$output" == *"only root chooses the pin root"* ]]
 	# The environment does not choose it either.
 	run env TM_PIN_ROOT=/sys/fs/bpf/elsewhere setpriv --reuid=$A --regid=$A --clear-groups \
-		"$SBIN/tm-stat" --json
+		"$UBIN/tm-stat" --json
 	[ "$status" = 0 ]
 	[ "$(jq -r '.[0].out_bytes' <<<"$output")" = 512 ]
 	# Nor can bpftool or the root-only commands, and nothing changes.
@@ -225,15 +226,15 @@ traffic() {
 	cp /etc/passwd "$BIN/passwd"
 	printf '%s:x:%s:%s::/:/bin/sh\n' $'\e[2J\e]0;x\a' $A $A '../../evil/x' $B $B >>"$BIN/passwd"
 	chmod 644 "$BIN/passwd"
-	run with_passwd "$BIN/passwd" setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stat"
+	run with_passwd "$BIN/passwd" setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stat"
 	[ "$status" = 0 ]
 	[[ "$output" != *$'\e'* ]] && [[ "$output" != *$'\a'* ]]
 	[[ "${lines[1]}" == '\x1b[2J\x1b]0;x\x07 '* ]]
-	run with_passwd "$BIN/passwd" setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stat" --json
+	run with_passwd "$BIN/passwd" setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stat" --json
 	[ "$(jq -r '.[0].user' <<<"$output")" = $'\e[2J\e]0;x\a' ]
 	# Root's per-user reports stay in the directory the template names.
 	mkdir -m 755 "$BIN/rep"
-	with_passwd "$BIN/passwd" "$SBIN/tm-stat" --interval 0.1 --count 1 --output "$BIN/rep/%u.log"
+	with_passwd "$BIN/passwd" "$UBIN/tm-stat" --interval 0.1 --count 1 --output "$BIN/rep/%u.log"
 	[ -f "$BIN/rep/.._.._evil_x.log" ]
 	[ ! -e "$BIN/evil" ]
 	[ "$(ls -A "$BIN/rep" | wc -l)" = 2 ]
@@ -258,13 +259,13 @@ child_of() {
 @test "a user's tm-stream prints their own events only, beside root's, which it can neither take nor hold up" {
 	tm-load --cgroup "$CG"
 	start_stream
-	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
+	bg setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
 	local st=${PIDS[-1]} i
 	eventually has_user_ring
 	# Root's stream is still the reader of the event ring.
 	[ "$(reader_pid)" = "$STREAM" ]
 	# One stream of A's at a time: no user makes rings without end.
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --count 1
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stream" --count 1
 	[ "$status" = 1 ]
 	[[ "$output" == *"you have a tm-stream running already (pid $st): one at a time"* ]]
 	traffic
@@ -297,17 +298,17 @@ child_of() {
 
 @test "a user's tm-stream cannot choose the pin root, follow, or read another's events, and ends with the load" {
 	tm-load --cgroup "$CG"
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --pin-root "$TM_PIN_ROOT"
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stream" --pin-root "$TM_PIN_ROOT"
 	[ "$status" = 2 ]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --follow
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stream" --follow
 	[ "$status" = 2 ]
-	run setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" --user $B
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stream" --user $B
 	[ "$status" = 1 ]
 	[[ "$output" == *"you may see your own traffic only (uid $A)"* ]]
 	# Each refusal took its ring out again, and none read the event ring.
 	[ -z "$(user_rings)" ]
 	[ "$(reader_pid)" = 0 ]
-	bg setpriv --reuid=$A --regid=$A --clear-groups "$SBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
+	bg setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-stream" >"$BIN/a.out" 2>"$BIN/a.err"
 	local st=${PIDS[-1]}
 	# The dropped child reads (its SIGUSR1 handler set: the parent tells
 	# it of the unload with that).

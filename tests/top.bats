@@ -109,11 +109,11 @@ wait_screen() {
 	wait_screen "icanon echo"
 }
 
-@test "tm-top --batch: plain snapshots, exact with --exact, widths kept, -n ends it" {
+@test "tm-top --batch: plain snapshots, exact with --bytes, widths kept, -n ends it" {
 	tm-load --cgroup "$CG"
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 4 100
 	udp_exchange "$CG" $B "$CG" $A ::1 2 1000
-	run tm-top --batch --exact --delay 0.1 -n 2
+	run tm-top --batch --bytes --delay 0.1 -n 2
 	[ "$status" = 0 ]
 	# Both snapshots alike: nothing moved in between, so rates are 0.
 	# Equal totals: the key (UID) breaks the tie.

@@ -57,15 +57,18 @@ int tm_need_privilege(void);
 #define TM_COMMON_OPTIONS \
 	{ "pin-root", required_argument, NULL, TM_OPT_PIN_ROOT }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "version", no_argument, NULL, 'V' }, \
 	{ "help", no_argument, NULL, 'h' }
 
 /* The usage lines of the common options, for a usage text given to printf. */
 #define TM_COMMON_HELP \
 "      --pin-root DIR   the pin root (default: $TM_PIN_ROOT, else " TM_DEFAULT_PIN_ROOT ")\n" \
 "  -v, --verbose        show libbpf's messages\n" \
+"  -V, --version        show tm's version and exit\n" \
 "  -h, --help           show this help and exit\n"
 
 int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(FILE *));
+__attribute__((noreturn)) void tm_version(void);
 
 /* A number option's bounds (tm_parse_num); also: what else it takes, for the message. */
 struct tm_num {

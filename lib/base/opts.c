@@ -7,14 +7,16 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base.h"
 
 /*
- * --pin-root, -v and -h, and the answer to an option getopt did not know;
+ * --pin-root, -v, -V and -h, and the answer to an option getopt did not know;
  * a command's own switch sends its default case here.
  */
 int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(FILE *))
@@ -26,6 +28,8 @@ int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(F
 	case 'v':
 		tm_verbose++;
 		return 0;
+	case 'V':
+		tm_version();
 	case 'h':
 		usage(stdout);
 		exit(TM_EXIT_OK);
@@ -33,6 +37,13 @@ int tm_common_opt(int c, const char *arg, const char **pin_root, void (*usage)(F
 		fprintf(stderr, "Try '%s --help' for more information.\n", tm_prog);
 		return -TM_EUSAGE;
 	}
+}
+
+/* "tm-stat (tm) 0.6.0" on stdout, then exit 0: --version of every command. */
+void tm_version(void)
+{
+	printf("%s (tm) %s\n", tm_prog, TM_VERSION);
+	exit(TM_EXIT_OK);
 }
 
 int tm_no_more_args(int argc, char **argv, int next)
@@ -131,11 +142,70 @@ int tm_parse_interval(const char *opt, const char *s, double *sec)
 	return 0;
 }
 
-/* YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] (local), or @SECONDS. */
+/* Local midnight DAYS days from today's. */
+static int64_t midnight(int days)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_mday += days;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
+/*
+ * A time from now, as journalctl takes one: N with a unit (s, m or min, h,
+ * d, w), ago by itself ("1h"), with a "-" or " ago"; ahead with a "+".
+ * Whether ARG is one; *out then.
+ */
+static bool relative_when(const char *arg, int64_t *out)
+{
+	static const struct {
+		const char *name;
+		int64_t sec;
+	} units[] = { { "s", 1 }, { "m", 60 }, { "min", 60 }, { "h", 3600 },
+		      { "d", 86400 }, { "w", 7 * 86400 } };
+	const char *p = arg, *u;
+	int64_t sign = -1;
+	size_t ulen, i;
+	uint64_t n = 0;
+
+	if (*p == '+' || *p == '-')
+		sign = *p++ == '+' ? 1 : -1;
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > 100000000)	/* past 3 years of seconds a digit: no time */
+			return false;
+		n = n * 10 + (*p - '0');
+	}
+	u = p;
+	ulen = strcspn(u, " ");
+	if (u[ulen]) {
+		/* Only " ago", and not with a sign. */
+		if (strcmp(u + ulen, " ago") || arg[0] == '+' || arg[0] == '-')
+			return false;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].name) == ulen && !strncmp(u, units[i].name, ulen)) {
+			*out = (int64_t)time(NULL) + sign * (int64_t)n * units[i].sec;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * A time: @SECONDS; now, today, yesterday, tomorrow; a time from now (1h,
+ * 30m, 7d, -2w, '1h ago', +1d); YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DD
+ * HH:MM[:SS] with a space or a T (ISO 8601), local time.
+ */
 int tm_parse_when(const char *opt, const char *arg, int64_t *out)
 {
 	struct tm tm = { .tm_mday = 1, .tm_isdst = -1 };
-	int y, mo = 1, d = 1, h = 0, mi = 0, s = 0, n = 0, got;
+	static const char *const days[] = { "yesterday", "today", "tomorrow" };
+	int y, mo = 1, d = 1, h = 0, mi = 0, s = 0, n = 0, got, day;
 	char *end;
 
 	if (arg[0] == '@') {
@@ -148,8 +218,19 @@ int tm_parse_when(const char *opt, const char *arg, int64_t *out)
 		*out = v;
 		return 0;
 	}
-	got = sscanf(arg, "%4d%n-%2d%n-%2d%n %2d:%2d%n:%2d%n", &y, &n, &mo, &n, &d, &n, &h, &mi, &n,
-		     &s, &n);
+	if (!strcmp(arg, "now")) {
+		*out = time(NULL);
+		return 0;
+	}
+	for (day = 0; day < 3; day++)
+		if (!strcmp(arg, days[day])) {
+			*out = midnight(day - 1);
+			return 0;
+		}
+	if (relative_when(arg, out))
+		return 0;
+	got = sscanf(arg, "%4d%n-%2d%n-%2d%n%*1[ T]%2d:%2d%n:%2d%n", &y, &n, &mo, &n, &d, &n, &h, &mi,
+		     &n, &s, &n);
 	if (got < 1 || got == 4 || (size_t)n != strlen(arg) || y < 1970 || mo < 1 || mo > 12 ||
 	    d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
 		goto bad;
@@ -164,7 +245,7 @@ int tm_parse_when(const char *opt, const char *arg, int64_t *out)
 		goto bad;
 	return 0;
 bad:
-	tm_usage_err("%s '%s': a time as YYYY, YYYY-MM, YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or @SECONDS",
-		     opt, arg);
+	tm_usage_err("%s '%s': a time as 1h, 30m, 7d, 2w (ago), today, yesterday, YYYY-MM-DD, "
+		     "'YYYY-MM-DD HH:MM' (or with a T), YYYY-MM, YYYY or @SECONDS", opt, arg);
 	return -TM_EUSAGE;
 }

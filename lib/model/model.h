@@ -108,6 +108,12 @@ void tm_rows_cgroup_depth(struct tm_rows *s, struct tm_names *n, int depth);
 void tm_rows_free(struct tm_rows *s);
 int tm_row_cmp_key(const void *a, const void *b);
 
+/* The history tm-record keeps and tm-report reads unless told another
+ * (tm-record.service's; make HISTORY_DB=PATH builds another in). */
+#ifndef TM_DEFAULT_HISTORY_DB
+#define TM_DEFAULT_HISTORY_DB	"/var/lib/tm/history.db"
+#endif
+
 /* history.c: tm-record's SQLite history (linked only where it is used) */
 enum tm_tier { TM_TIER_5MIN, TM_TIER_HOUR, TM_TIER_DAY, TM_TIER_MONTH, TM_TIER_YEAR, TM_TIER_MAX };
 

@@ -192,8 +192,9 @@ static void csv_value(struct tm_buf *b, const struct tm_col *c, const struct tm_
 	}
 }
 
-/* A value as a table shows it (sizes exact or in units). */
-void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact)
+/* A value as a table shows it (sizes exact or in units, rates in bytes or bits). */
+void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact,
+		 bool bits)
 {
 	if (v->null) {
 		tm_put_lit(b, "-");
@@ -210,7 +211,10 @@ void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *
 			tm_put_size(b, v->u);
 		break;
 	case TM_K_RATE:
-		tm_put_rate(b, v->d);
+		if (bits)
+			tm_put_bitrate(b, v->d);
+		else
+			tm_put_rate(b, v->d);
 		break;
 	case TM_K_TIME: {
 		time_t t = v->u / 1000000000;
@@ -259,7 +263,7 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 			break;
 		default:
 			cell[i] = b.p;
-			tm_put_cell(&b, c, &v, o->exact);
+			tm_put_cell(&b, c, &v, o->exact, o->bits);
 			len[i] = b.p - cell[i];
 			break;
 		}

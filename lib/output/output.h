@@ -75,6 +75,7 @@ struct tm_out {
 	enum tm_fmt fmt;
 	bool lines;		/* JSON: one object a line, not one array */
 	bool exact;		/* table: sizes in bytes, not KiB, MiB, ... */
+	bool bits;		/* table: rates in bits a second */
 	const struct tm_col *const *cols;
 	size_t ncols;
 	FILE *f;		/* where rows go (stdout unless set) */
@@ -93,7 +94,8 @@ int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *c
 void tm_out_begin(struct tm_out *o, bool header);
 int tm_out_row(struct tm_out *o, const void *rec, const void *ctx);
 int tm_out_end(struct tm_out *o);
-void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact);
+void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact,
+		 bool bits);
 void tm_out_free(struct tm_out *o);
 
 /* fields.c: every field of a row, described once */

@@ -154,6 +154,55 @@ static void test_ts(void)
 	str_is(buf, "1700000000.000000005", "timestamp seconds.nanoseconds");
 }
 
+/* tm_parse_when: relative forms against the clock, within a second or two. */
+static void test_when(void)
+{
+	static const struct { const char *in; int64_t from_now; } rel[] = {
+		{ "1h", -3600 }, { "-1h", -3600 }, { "1h ago", -3600 }, { "30m", -1800 },
+		{ "45min", -2700 }, { "90s", -90 }, { "7d", -7 * 86400 }, { "2w", -14 * 86400 },
+		{ "+1d", 86400 }, { "now", 0 }, { "0d", 0 },
+	};
+	static const char *const bad[] = { "1x", "h", "1 h", "1h ago ago", "+1h ago", "-1h ago",
+		"1hago", "2026-12-01T", "2026-12-01 ", "2026-12-01T08", "99999999999999d", "today ",
+		"Today", "", "-", "+", "1.5h", "2026-12-01X08:00" };
+	char name[96];
+	int64_t t, u;
+	time_t now;
+	struct tm tm;
+	size_t i;
+
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(name, sizeof(name), "when '%s' is now %+lld s", rel[i].in,
+			 (long long)rel[i].from_now);
+		now = time(NULL);
+		/* (read after now: at it, or a second or two later) */
+		ok(!tm_parse_when("--since", rel[i].in, &t) && t - now - rel[i].from_now >= 0 &&
+		   t - now - rel[i].from_now <= 2, name);
+	}
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	u = mktime(&tm);
+	ok(!tm_parse_when("--since", "today", &t) && t == u, "when 'today' is local midnight");
+	tm.tm_mday--;
+	tm.tm_isdst = -1;
+	u = mktime(&tm);
+	ok(!tm_parse_when("--since", "yesterday", &t) && t == u, "when 'yesterday' is the midnight before");
+	tm.tm_mday += 2;
+	tm.tm_isdst = -1;
+	u = mktime(&tm);
+	ok(!tm_parse_when("--since", "tomorrow", &t) && t == u, "when 'tomorrow' is the next midnight");
+	ok(!tm_parse_when("--since", "2026-12-01T08:00", &t) &&
+	   !tm_parse_when("--since", "2026-12-01 08:00", &u) && t == u, "when: ISO 8601's T as a space");
+	ok(!tm_parse_when("--since", "2026-12-01T08:00:30", &t) && t == u + 30, "when: with seconds");
+	ok(!tm_parse_when("--since", "@1700000000", &t) && t == 1700000000, "when @SECONDS");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(name, sizeof(name), "when '%s' refused", bad[i]);
+		ok(tm_parse_when("--since", bad[i], &t) == -TM_EUSAGE, name);
+	}
+}
+
 static void test_u64(void)
 {
 	static const struct { uint64_t v; const char *s; } cases[] = {
@@ -313,6 +362,7 @@ int main(void)
 	test_num();
 	test_users();
 	test_ts();
+	test_when();
 	test_u64();
 	test_addr();
 	test_table();
