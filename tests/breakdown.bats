@@ -193,3 +193,26 @@ tmtraffic	384	3" ]
 	run tm-load --replace --max-details 512
 	[ "$status" = 2 ]
 }
+
+@test "the docs' Slurm example: its --depth from the metered cgroup makes a job, its steps inside, one row" {
+	# The depth the README, tm(8) and tm-stat(1) give (the same in all three).
+	local d
+	d=$(grep -hoE -- 'tm-stat (\\)?-(\\)?-by cgroup (\\)?-(\\)?-depth [0-9]+' "$TOP/README.md" "$TOP/man/tm.8" \
+		"$TOP/man/tm-stat.1" | grep -oE '[0-9]+$' | sort -u)
+	[[ "$d" =~ ^[0-9]+$ ]]
+	# Slurm's layout (cgroup/v2 plugin) below the metered cgroup, as below the root.
+	local c=$CG p
+	for p in system.slice slurmstepd.scope job_4711 step_0; do
+		c=$c/$p
+		mkdir "$c"
+		CGROUPS+=("$c")
+	done
+	mkdir "$c/../step_batch"
+	CGROUPS+=("$c/../step_batch")
+	tm-load --cgroup "$CG"
+	udp_exchange "$c" $A "$c/../step_batch" $A 127.0.0.1 2 100
+	run tm-stat --by cgroup --depth "$d" --json
+	[ "$status" = 0 ]
+	[ "$(jq -r '.[] | select(.uid != null) | .cgroup' <<<"$output")" = \
+		"${CG#"$CG2"}/system.slice/slurmstepd.scope/job_4711" ]
+}
