@@ -101,6 +101,22 @@ recv_bg() {
 	[ ! -s "$BIN/stream.out" ]
 }
 
+@test "--output into directories not there yet makes them (mode 755, as mkdir -p), as it makes %u's" {
+	tm-load --cgroup "$CG"
+	mkdir -m 755 "$BIN/var"
+	start_stream --output "$BIN/var/new/logs/%U/tm.log"
+	recv_bg 127.0.0.1 3
+	udp_send "$CG" $A 127.0.0.1 "$RPORT" 3 100
+	wait "$RECEIVER"
+	wait_line "$BIN/var/new/logs/$A/tm.log" '"bytes":128'
+	[ "$(stat -c '%a %U' "$BIN/var/new" "$BIN/var/new/logs" "$BIN/var/new/logs/$A")" = "755 root
+755 root
+755 root" ]
+	kill -TERM "$STREAM"
+	wait "$STREAM"
+	[ "$(grep -c '"dir":"out"' "$BIN/var/new/logs/$A/tm.log")" = 3 ]
+}
+
 @test "a second reader is refused, naming the first" {
 	tm-load --cgroup "$CG"
 	start_stream
@@ -170,9 +186,16 @@ recv_bg() {
 
 @test "tm-stream refuses a template it cannot write, and bad options, with exit 2" {
 	tm-load --cgroup "$CG"
-	run tm-stream --output /nonexistent/dir/%u.log
+	: >"$BIN/file"
+	run tm-stream --output "$BIN/file/dir/%u.log"
 	[ "$status" = 2 ]
-	[[ "${lines[0]}" == "tm-stream: --output '/nonexistent/dir/%u.log': cannot write in '/nonexistent/dir': No such file or directory" ]]
+	[[ "${lines[0]}" == "tm-stream: --output '$BIN/file/dir/%u.log': cannot write in '$BIN/file/dir': Not a directory" ]]
+	# Below a directory others may write in, a missing one is refused too.
+	mkdir -m 1777 "$BIN/open"
+	run tm-stream --output "$BIN/open/new/%u.log"
+	[ "$status" = 2 ]
+	[[ "${lines[0]}" == *"others than its owner may write in '$BIN/open'"* ]]
+	[ ! -e "$BIN/open/new" ]
 	run tm-stream --output "$BIN/%x.log"
 	[ "$status" = 2 ]
 	run tm-stream --format xml

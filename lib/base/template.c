@@ -45,6 +45,17 @@ int tm_check_template(const char *t, const char *allowed)
 		dir[1] = '\0';
 	else
 		*p = '\0';
+	/* A directory not there yet is made at the first file (make_dirs()):
+	 * the nearest one that is must be writable. */
+	while (access(dir, F_OK) && errno == ENOENT && strcmp(dir, "/") && strcmp(dir, ".")) {
+		p = strrchr(dir, '/');
+		if (!p)
+			snprintf(dir, sizeof(dir), ".");
+		else if (p == dir)
+			dir[1] = '\0';
+		else
+			*p = '\0';
+	}
 	if (access(dir, W_OK | X_OK)) {
 		tm_usage_err("--output '%s': cannot write in '%s': %s", t, dir, strerror(errno));
 		return -TM_EUSAGE;
@@ -144,6 +155,29 @@ static bool safe_dir(int fd, uint32_t uid)
 }
 
 /*
+ * The template's own directory, and each missing one above it, made mode
+ * 0755 (whatever the umask) as mkdir -p does; the administrator named it.
+ */
+static void make_dirs(const char *dir)
+{
+	char d[PATH_MAX], *p;
+
+	snprintf(d, sizeof(d), "%s", dir);
+	for (p = d + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		bool last = !*p;
+
+		*p = '\0';
+		if (!mkdir(d, 0755))
+			chmod(d, 0755);
+		if (last)
+			break;
+		*p = '/';
+	}
+}
+
+/*
  * The directory path's file goes in, opened. The part the template names
  * before its first placeholder is the administrator's, opened as it is.
  * Each part after that (a %u directory, say) is opened without following a
@@ -170,6 +204,10 @@ static int open_parent(const char *template, const char *path, uint32_t uid, con
 		fixed = len;
 	snprintf(dir, sizeof(dir), "%.*s", (int)fixed, path);
 	dfd = open(fixed ? dir : *path == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 && errno == ENOENT && fixed) {
+		make_dirs(dir);
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	for (p = path + fixed; dfd >= 0 && p < slash; p = end) {
 		while (*p == '/' && p < slash)
 			p++;
