@@ -80,7 +80,8 @@ static void usage(FILE *f)
 "      --textfile FILE  write --format prometheus into FILE (node_exporter's\n"
 "                       textfile directory, a name ending .prom): a new file\n"
 "                       renamed over it, once or every --interval; removed\n"
-"                       when the meter is unloaded\n"
+"                       when the meter is unloaded, and with --interval when\n"
+"                       tm-stat stops (SIGTERM, --count)\n"
 "      --history PATH   with prometheus: also gauges of each user's bytes this\n"
 "                       day and this month to now (tm-record's database PATH)\n"
 TM_COMMON_HELP
@@ -540,7 +541,9 @@ static int history_gauges(FILE *f, void *ctx)
 /*
  * --format prometheus: once to stdout, or into --textfile, once or every
  * interval. When the meter is unloaded, the file goes too: its figures
- * would be of a meter no longer there.
+ * would be of a meter no longer there. So when a writer every interval
+ * ends (SIGTERM: systemctl stop; SIGINT; --count): frozen counters would
+ * read as a host with no traffic. Written once, the file stays (cron).
  */
 static int prometheus(const struct opts *o, const struct tm_pins *p)
 {
@@ -549,7 +552,6 @@ static int prometheus(const struct opts *o, const struct tm_pins *p)
 	struct tm_prom po = { p, o->users, o->nusers, o->depth, o->self,
 			      o->history ? history_gauges : NULL, &h };
 	uint64_t n;
-	bool last = false;
 	int err;
 
 	if (!o->textfile) {
@@ -561,13 +563,13 @@ static int prometheus(const struct opts *o, const struct tm_pins *p)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	err = tm_prom_textfile(o->textfile, &po);
-	for (n = 1; !err && !last && o->interval && (!o->count || n < o->count); n++) {
+	for (n = 1; !err && !stop && o->interval && (!o->count || n < o->count); n++) {
 		tm_sleep(o->interval);
-		last = stop;
-		err = tm_prom_textfile(o->textfile, &po);
+		if (!stop)
+			err = tm_prom_textfile(o->textfile, &po);
 	}
-	if (err == -ENOENT && !unlink(o->textfile))
-		tm_err("removed %s", o->textfile);
+	if ((err == -ENOENT || (!err && o->interval)) && !unlink(o->textfile))
+		tm_err("removed %s%s", o->textfile, err ? "" : ": its writer stopped");
 	return err;
 }
 

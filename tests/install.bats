@@ -153,6 +153,21 @@ as_unit() {
 	[ "$(stat -c '%U %a' "$BIN/log/$A.log")" = "root 640" ]
 	setpriv --reuid=$A --regid=$A --clear-groups cat "$BIN/log/$A.log" >/dev/null
 	refute setpriv --reuid=$((A + 1)) --regid=$((A + 1)) --clear-groups cat "$BIN/log/$A.log" 2>/dev/null
+	# Bounded in size, not only by the week: a file past maxsize is rotated at
+	# the next run (not forced) though rotated a moment ago; one under it is not.
+	local max
+	max=$(awk '$1 == "maxsize" { print $2 }' "$BIN/logrotate.conf")
+	[ -n "$max" ]
+	logrotate -s "$BIN/logrotate.state" "$BIN/logrotate.conf"
+	[ -z "$(ls "$BIN/log/$A.log.2"* 2>/dev/null)" ]
+	kill -TERM "$stream"
+	wait "$stream"
+	truncate -s "$(numfmt --from=iec "$max")" "$BIN/log/$A.log"
+	truncate -s +1 "$BIN/log/$A.log"
+	sed -i "s|kill -HUP $stream|true|" "$BIN/logrotate.conf"
+	logrotate -s "$BIN/logrotate.state" "$BIN/logrotate.conf"
+	# (the one before, compressed now: delaycompress)
+	[ -e "$BIN/log/$A.log.2.gz" ] && [ "$(stat -c %s "$BIN/log/$A.log.1")" -gt 1000000 ]
 }
 
 @test "make install with DESTDIR puts every file in place, and make uninstall takes every one away" {

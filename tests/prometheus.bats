@@ -144,7 +144,7 @@ $B ipv6 744 0" ]
 	tm-load --cgroup "$CG"
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 100
 	mkdir "$BIN/tf"
-	bg tm-stat --textfile "$BIN/tf/tm.prom" --interval 0.01
+	bg tm-stat --textfile "$BIN/tf/tm.prom" --interval 0.01 2>"$BIN/err"
 	local writer=${PIDS[-1]} i n=0 last
 	wait_file "$BIN/tf/tm.prom"
 	[ "$(stat -c %a "$BIN/tf/tm.prom")" = 644 ]
@@ -163,7 +163,14 @@ $B ipv6 744 0" ]
 	local rc=0
 	wait "$writer" || rc=$?
 	[ "$rc" = 0 ]
-	# Only the file itself: no temporary left beside it.
+	# Stopped (systemctl stop), it takes its file with it: frozen counters
+	# would read as a host with no traffic. No temporary is left either.
+	[ -z "$(ls -A "$BIN/tf")" ]
+	grep -qx "tm-stat: removed $BIN/tf/tm.prom: its writer stopped" "$BIN/err"
+	# So does one that ends after --count; written once, the file stays.
+	tm-stat --textfile "$BIN/tf/tm.prom" --interval 0.01 --count 3 2>/dev/null
+	[ -z "$(ls -A "$BIN/tf")" ]
+	tm-stat --textfile "$BIN/tf/tm.prom"
 	[ "$(ls -A "$BIN/tf")" = tm.prom ]
 }
 
