@@ -76,7 +76,8 @@ static void usage(FILE *f)
 "  -o, --output TEMPLATE  with --interval: append each user's report to their\n"
 "                       own file (%%u user name, %%U uid, %%%% a %%): a header\n"
 "                       with the time, the user's totals and rates, and a block\n"
-"                       per connection; SIGINT or SIGTERM write a last report\n"
+"                       per connection that moved in the interval, with what it\n"
+"                       moved; SIGINT or SIGTERM write a last report\n"
 "      --textfile FILE  write --format prometheus into FILE (node_exporter's\n"
 "                       textfile directory, a name ending .prom): a new file\n"
 "                       renamed over it, once or every --interval; removed\n"
@@ -420,13 +421,20 @@ static int read_rows(const struct opts *o, const struct tm_pins *p, struct tm_na
 static int interval_reports(const struct opts *o, const struct tm_pins *p, struct tm_out *out,
 			    struct tm_names *names)
 {
+	struct sigaction sa = { .sa_handler = on_signal };
 	struct tm_rows a = {}, b = {}, *cur = &a, *prev = &b, *tmp;
-	struct tm_rows conns = {};
+	struct tm_rows ca = {}, cb = {}, *conns = &ca, *conns_prev = &cb, moved = {};
 	uint64_t n;
 	bool last = false;
 	int err;
 
 	err = read_rows(o, p, names, prev);
+	if (!err && o->output)
+		err = tm_rows_read(p, TM_BY_CONN, o->users, o->nusers, conns_prev);
+	/* Caught from the first reading on (a test waits for that): the
+	 * first interval starts there. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	for (n = 0; !err && !last && (!o->count || n < o->count); n++) {
 		tm_sleep(o->interval);
 		/* SIGINT or SIGTERM: one last report, then out. */
@@ -436,10 +444,14 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 			break;
 		tm_rows_rates(cur, prev);
 		if (o->output) {
-			err = tm_rows_read(p, TM_BY_CONN, o->users, o->nusers, &conns);
+			/* The connections that moved in this interval, by what they moved. */
+			err = tm_rows_read(p, TM_BY_CONN, o->users, o->nusers, conns);
+			if (!err)
+				err = tm_rows_since(conns, conns_prev, &moved);
 			if (!err)
 				err = tm_write_reports(o->output, p->control->admin_gid, o->interval, cur,
-						       &conns);
+						       &moved);
+			tmp = conns_prev, conns_prev = conns, conns = tmp;
 		} else {
 			err = report(o, p, out, names, cur, n == 0);
 		}
@@ -447,7 +459,9 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 	}
 	tm_rows_free(&a);
 	tm_rows_free(&b);
-	tm_rows_free(&conns);
+	tm_rows_free(&ca);
+	tm_rows_free(&cb);
+	tm_rows_free(&moved);
 	return err;
 }
 
@@ -576,7 +590,6 @@ static int prometheus(const struct opts *o, const struct tm_pins *p)
 /* pins: opened already (self-view), else opened here. */
 static int run(const struct opts *o, struct tm_pins *opened)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	const struct tm_col *cols[TM_OUT_MAXCOLS];
 	struct tm_names names;
 	struct tm_rows s = {};
@@ -607,8 +620,6 @@ static int run(const struct opts *o, struct tm_pins *opened)
 			err = report(o, &pins, &out, &names, &s, true);
 		tm_rows_free(&s);
 	} else {
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
 		err = interval_reports(o, &pins, &out, &names);
 	}
 	tm_out_free(&out);

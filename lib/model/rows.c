@@ -343,6 +343,45 @@ void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev)
 	}
 }
 
+/*
+ * What each row of cur moved since prev (the same breakdown, read before),
+ * into out: its counters less prev's, and only rows that moved. A row whose
+ * counters went down is a new one under an old key (a connection pushed out
+ * and made again): all of it is new.
+ */
+int tm_rows_since(struct tm_rows *cur, struct tm_rows *prev, struct tm_rows *out)
+{
+	int (*cmp)(const void *, const void *) = cur->by == TM_BY_CONN ? cmp_conn : cmp_key;
+	size_t i, j = 0;
+
+	merge(cur);
+	merge(prev);
+	out->n = 0;
+	out->by = cur->by;
+	out->sorted = true;
+	out->wall = cur->wall;
+	out->mono = cur->mono;
+	for (i = 0; i < cur->n; i++) {
+		struct tm_row r = cur->v[i];
+		const struct tm_row *p = prev->n ? bsearch(&r, prev->v, prev->n, sizeof(r), cmp) : NULL;
+
+		if (p && r.c.in_bytes >= p->c.in_bytes && r.c.out_bytes >= p->c.out_bytes &&
+		    r.c.in_packets >= p->c.in_packets && r.c.out_packets >= p->c.out_packets) {
+			r.c.in_bytes -= p->c.in_bytes;
+			r.c.out_bytes -= p->c.out_bytes;
+			r.c.in_packets -= p->c.in_packets;
+			r.c.out_packets -= p->c.out_packets;
+		}
+		if (!r.c.in_packets && !r.c.out_packets)
+			continue;
+		if (tm_grow(&out->v, &out->cap, j, sizeof(*out->v)))
+			return -ENOMEM;
+		out->v[j++] = r;
+		out->n = j;
+	}
+	return 0;
+}
+
 void tm_rows_free(struct tm_rows *s)
 {
 	free(s->v);

@@ -2,7 +2,7 @@
 /*
  * Per-user report files, as HPC sites keep them (tm-stat --output): each
  * interval appends a header with the time, the user's totals and rates, and
- * a block per connection. Names a user controls are escaped, so no process
+ * a block per connection that moved in the interval, by what it moved. Names a user controls are escaped, so no process
  * name can start a line of its own.
  */
 #include <errno.h>
