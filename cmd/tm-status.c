@@ -319,17 +319,23 @@ static void print_links(struct status *s, struct tm_doc *d)
 
 static void print_maps(struct status *s, struct tm_doc *d)
 {
-	char used[32], mem[32];
-	size_t i;
+	char used[32], mem[32], name_fmt[32], head[96];
+	size_t i, w = strlen("MAP");
 
-	tm_doc_text(d, "\nMAP       TYPE              ENTRIES          MEMORY\n");
+	/* The name column as wide as the longest name (user_rings). */
+	for (i = 0; i < TM_MAP_COUNT; i++)
+		if (strlen(tm_maps[i].pin) > w)
+			w = strlen(tm_maps[i].pin);
+	snprintf(name_fmt, sizeof(name_fmt), "%%-%ds ", (int)w);
+	snprintf(head, sizeof(head), "\n%-*s %-17s %-16s MEMORY\n", (int)w, "MAP", "TYPE", "ENTRIES");
+	tm_doc_text(d, head);
 	tm_doc_arr(d, "maps");
 	for (i = 0; i < TM_MAP_COUNT; i++) {
 		const struct tm_map_fill *m = &s->h.map[i];
 		TM_BUF(b, mem);
 
 		tm_doc_obj(d, NULL);
-		tm_doc_str(d, "name", "%-9s ", tm_maps[i].pin);
+		tm_doc_str(d, "name", name_fmt, tm_maps[i].pin);
 		tm_doc_str(d, "type", "%-17s ", type_name(m->type));
 		tm_doc_u64(d, "max_entries", NULL, m->max);
 		if (m->counted) {

@@ -63,6 +63,21 @@ B=42582
 	[[ "$output" == *"reader        tm-stream pid $STREAM"* ]]
 	[[ "$output" == *"cgroups       /$ID"* ]]
 	[[ "$output" == *"interfaces    every interface"* ]]
+	# The tables' columns line up: each cell starts where its heading does
+	# (user_rings, the longest map name, pushed the map table's over).
+	local table head col off bad=0
+	for table in LINK MAP; do
+		head=$(grep -m 1 "^$table " <<<"$output")
+		for col in $(awk '{ for (i = 2; i <= NF; i++) print $i }' <<<"$head"); do
+			off=$(($(awk -v h="$head" -v c="$col" 'BEGIN { print index(h, c) }') - 1))
+			while read -r line; do
+				[ "${line:off-1:1}" = " " ] && [ "${line:off:1}" != " " ] ||
+					{ echo "$table $col: '$line'" >&2; bad=1; }
+			done < <(sed -n "/^$head\$/,/^\$/p" <<<"$output" | sed '1d;/^$/d')
+		done
+	done
+	[ "$bad" = 0 ]
+	[ "$(sed -n '/^MAP /,/^$/p' <<<"$output" | grep -c '^user_rings ')" = 1 ]
 }
 
 @test "tm-status with nothing loaded is exit 1, and refuses what it does not take" {
