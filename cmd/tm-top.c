@@ -248,8 +248,19 @@ static int read_one(struct view *v, enum tm_by by, struct tm_rows *s)
 	if (by == TM_BY_CGROUP)
 		tm_names_refresh(&v->names);
 	err = tm_rows_read(v->p, by, v->drill, v->ndrill, s);
-	if (!err && by == TM_BY_CGROUP && v->depth >= 0)
-		tm_rows_cgroup_depth(s, &v->names, v->depth);
+	if (!err && by == TM_BY_CGROUP) {
+		size_t i;
+
+		v->deepest = 0;
+		for (i = 0; i < s->n; i++) {
+			int l = tm_names_cgroup_level(&v->names, s->v[i].cgroup_id);
+
+			if (l > v->deepest)
+				v->deepest = l;
+		}
+		if (v->depth >= 0)
+			tm_rows_cgroup_depth(s, &v->names, v->depth);
+	}
 	return err;
 }
 
@@ -378,31 +389,80 @@ void header(const struct view *v, struct tm_buf *l1, struct tm_buf *l2)
  * The table's lines, padded to widths that only grow: first the column
  * heads, then row k of the order. Widths are display widths.
  */
-void line_of(struct view *v, long k, struct tm_buf *b)
+/*
+ * The widths to draw with: v->width, but within v->max_width the widest
+ * text column (a cgroup's path, a name) gives up what the line is over, down
+ * to 12 columns, so the figures stay on the screen.
+ */
+static void draw_widths(const struct view *v, size_t *ew)
 {
-	char cells[MAX_COLS][1024];
-	size_t len[MAX_COLS], w[MAX_COLS], i, pad;
+	size_t total = 0, i, widest = MAX_COLS, over;
 
 	for (i = 0; i < v->ncols; i++) {
-		struct tm_buf cb = { cells[i], cells[i] + sizeof(cells[i]) };
+		ew[i] = v->width[i];
+		total += ew[i] + (i ? 2 : 0);
+		if (!right_aligned(v->cols[i]) && (widest == MAX_COLS || ew[i] > ew[widest]))
+			widest = i;
+	}
+	if (!v->max_width || total <= v->max_width || widest == MAX_COLS || ew[widest] <= 12)
+		return;
+	over = total - v->max_width;
+	ew[widest] = ew[widest] - over > 12 && ew[widest] > over ? ew[widest] - over : 12;
+}
+
+/*
+ * A cell wider than w: its end (a path's last parts, which tell containers
+ * apart) after "…". *len and the width shown change.
+ */
+static const char *cut_cell(const char *s, size_t *len, size_t *shown, size_t w)
+{
+	static const char ell[] = "\xe2\x80\xa6";
+	size_t off = 0;
+
+	while (off < *len && tm_text_width(s + off, *len - off) > w - 1) {
+		off++;
+		while (off < *len && (s[off] & 0xc0) == 0x80)
+			off++;
+	}
+	/* "…" goes in the byte before, kept for it (cells have room: see line_of). */
+	*len -= off;
+	*shown = tm_text_width(s + off, *len) + 1;
+	memcpy((char *)s + off - 3, ell, 3);
+	*len += 3;
+	return s + off - 3;
+}
+
+void line_of(struct view *v, long k, struct tm_buf *b)
+{
+	char cells[MAX_COLS][1024 + 3];
+	size_t len[MAX_COLS], w[MAX_COLS], ew[MAX_COLS], i, pad;
+	const char *text[MAX_COLS];
+
+	for (i = 0; i < v->ncols; i++) {
+		/* (three bytes before each cell for a "…", if it is cut) */
+		struct tm_buf cb = { cells[i] + 3, cells[i] + sizeof(cells[i]) };
 
 		if (k < 0)
 			tm_put_str(&cb, v->cols[i]->head);
 		else
 			cell(v, v->cols[i], &v->rows[v->cur].v[v->order[k].i], &cb);
-		len[i] = cb.p - cells[i];
-		w[i] = tm_text_width(cells[i], len[i]);
+		text[i] = cells[i] + 3;
+		len[i] = cb.p - text[i];
+		w[i] = tm_text_width(text[i], len[i]);
 		if (w[i] > v->width[i])
 			v->width[i] = w[i];
 	}
+	draw_widths(v, ew);
 	for (i = 0; i < v->ncols; i++) {
-		pad = v->width[i] - w[i];
+		if (w[i] > ew[i])
+			text[i] = cut_cell(text[i], &len[i], &w[i], ew[i]);
+		pad = ew[i] - w[i];
 		if (i)
 			tm_put_lit(b, "  ");
 		if (right_aligned(v->cols[i]))
 			while (pad--)
 				tm_put_lit(b, " ");
-		tm_put(b, cells[i], len[i]);
+		tm_put(b, text[i], len[i]);
 		if (!right_aligned(v->cols[i]) && i + 1 < v->ncols)
 			while (pad--)
 				tm_put_lit(b, " ");

@@ -38,6 +38,7 @@ struct view {
 	struct tm_names names;
 	enum tm_by by;
 	int depth;
+	int deepest;		/* by cgroup: the deepest level read, before the roll-up */
 	enum sort sort;
 	bool bits, paused;
 	uint32_t drill[MAX_USERS];	/* the users shown: the filter or a drill-down */
@@ -47,6 +48,7 @@ struct view {
 	bool have_prev;
 	const struct tm_col *cols[MAX_COLS];
 	size_t ncols, width[MAX_COLS];	/* widths only grow, until the columns change */
+	size_t max_width;		/* the screen's columns; 0: no limit (--batch) */
 	struct { size_t i; } *order;
 	size_t norder;
 	long sel, top;			/* selected row, first row shown */

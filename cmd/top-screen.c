@@ -40,6 +40,7 @@ static void draw(struct view *v)
 		refresh();
 		return;
 	}
+	v->max_width = COLS;
 	fit_widths(v);
 	header(v, &b1, &b2);
 	draw_line(0, l1, b1.p - l1, A_BOLD);
@@ -163,14 +164,18 @@ static int key(struct view *v, int ch)
 		v->paused = !v->paused;
 		break;
 	case '+':
-		if (v->by == TM_BY_CGROUP && v->depth < 1000) {
-			v->depth++;
+		/* One level deeper; from the deepest there is, every level
+		 * (no roll-up). At every level already: nothing deeper. */
+		if (v->by == TM_BY_CGROUP && v->depth >= 0) {
+			v->depth = v->depth + 1 >= v->deepest ? -1 : v->depth + 1;
 			err = restart(v);
 		}
 		break;
 	case '-':
-		if (v->by == TM_BY_CGROUP && v->depth >= 0) {
-			v->depth--;
+		/* One level shallower: from every level, one above the deepest
+		 * there is; down to 0 (the metered cgroup), no further. */
+		if (v->by == TM_BY_CGROUP && v->depth != 0 && (v->depth > 0 || v->deepest > 0)) {
+			v->depth = v->depth < 0 ? v->deepest - 1 : v->depth - 1;
 			err = restart(v);
 		}
 		break;

@@ -19,10 +19,11 @@ teardown() {
 A=42661
 B=42662
 
-# top_in_tmux ARGS...: tm-top in a detached 100x24 terminal; when it ends,
-# the shell there prints its status and the terminal's modes.
+# top_in_tmux ARGS...: tm-top in a detached terminal, 100x24 (COLS=N: N
+# wide); when it ends, the shell there prints its status and the terminal's
+# modes.
 top_in_tmux() {
-	tmux -S "$TMUX_SOCK" new-session -d -x 100 -y 24 -s top \
+	tmux -S "$TMUX_SOCK" new-session -d -x "${COLS:-100}" -y 24 -s top \
 		"TM_PIN_ROOT=$TM_PIN_ROOT $BIN/tm-top $*; echo EXIT=\$?; stty -a | tr ' ;' '\n\n' | grep -xE -- '-?(icanon|echo)' | tr '\n' ' '; echo; sleep 60"
 }
 
@@ -152,4 +153,46 @@ ${snap%$'\n'}" ]
 	run tm-top --batch -n 1
 	[ "$status" = 1 ]
 	[[ "$output" == *"nothing loaded"* ]]
+}
+
+@test "tm-top by cgroup: a container path too long for the screen is cut at its start, the figures stay on it; + and - step a level at a time" {
+	# Three levels below the metered cgroup, as a container runtime nests them.
+	local c=$CG p long=
+	for p in kubepods.slice kubepods-burstable-pod0123456789abcdef0123456789abcdef.slice \
+		cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope; do
+		c=$c/$p
+		mkdir "$c"
+		CGROUPS+=("$c")
+	done
+	tm-load --cgroup "$CG"
+	udp_exchange "$c" $A "$c" $A 127.0.0.1 3 100
+	COLS=100 top_in_tmux --interval 0.2 --by cgroup
+	wait_screen "by cgroup"
+	wait_screen "384 B"
+	local row
+	row=$(screen | grep -E "^$A ")
+	# The whole line on the screen, the path's end kept after "…", the figures last.
+	[ "${#row}" -le 100 ]
+	[[ "$row" == *"…"*"0123456789abcdef.scope "* ]] || { echo "row: $row" >&2; false; }
+	[[ "$row" =~ \ 384\ B\ +384\ B$ ]] || { echo "row: $row" >&2; false; }
+	# At every level, + has nothing deeper; - is one level up (2), then 1, 0, and no further.
+	keys +
+	sleep 0.5
+	refute shows "(depth"
+	keys -
+	wait_screen "by cgroup (depth 2)"
+	wait_screen "pod0123456789abcdef0123456789abcdef.slice "
+	keys - -
+	wait_screen "by cgroup (depth 0)"
+	keys -
+	sleep 0.5
+	shows "by cgroup (depth 0)"
+	# And back down: 1, 2, then every level again (no depth shown).
+	keys + +
+	wait_screen "by cgroup (depth 2)"
+	keys +
+	eventually refute shows "(depth"
+	wait_screen "0123456789abcdef.scope "
+	keys q
+	wait_screen "EXIT=0"
 }

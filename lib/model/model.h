@@ -44,6 +44,7 @@ void tm_names_free(struct tm_names *n);
 void tm_names_refresh(struct tm_names *n);
 const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
 uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth);
+int tm_names_cgroup_level(struct tm_names *n, uint64_t id);
 const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
 			   uint32_t ifindex, uint32_t *ino);
 

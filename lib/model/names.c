@@ -245,6 +245,26 @@ uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth)
 	return id;
 }
 
+/*
+ * How many levels below the metered cgroup it is under id is (0: that
+ * cgroup itself), or -1 when under none or not known.
+ */
+int tm_names_cgroup_level(struct tm_names *n, uint64_t id)
+{
+	uint64_t chain[TM_CG_DEPTH];
+	size_t k, i, j;
+
+	if (!n->pins)
+		return -1;
+	cg_load(n);
+	k = cg_chain(n, id, chain);
+	for (i = 0; i < k; i++)
+		for (j = 0; j < n->pins->nmetered; j++)
+			if (chain[i] == n->pins->metered[j])
+				return (int)i;
+	return -1;
+}
+
 /* ---- interfaces ---- */
 
 static int add_ifname(const void *key, const void *value, void *ctx)
