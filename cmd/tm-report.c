@@ -517,7 +517,7 @@ static void svg_chart(const struct report *r, const struct tm_report_user *u, FI
 static void html_counters_row(FILE *f, const struct opts *o, const char *first,
 			      const struct tm_counters *c, bool html_first)
 {
-	fputs("<tr><td>", f);
+	fputs("<tr><td class=\"k\">", f);
 	if (html_first)
 		put_html(f, first);
 	else
@@ -530,29 +530,73 @@ static void html_counters_row(FILE *f, const struct opts *o, const char *first,
 		(unsigned long long)c->in_packets, (unsigned long long)c->out_packets);
 }
 
+/* The users, largest first (in + out), with their share of it all. */
+static void html_ranking(const struct report *r, FILE *f)
+{
+	const struct opts *o = r->o;
+	unsigned long long all = 0;
+	char name[32];
+	size_t i;
+
+	for (i = 0; i < r->h.n; i++)
+		all += r->h.users[i].c.in_bytes + r->h.users[i].c.out_bytes;
+	fputs("<table class=\"rank\">\n<tr><th class=\"n\">#</th><th>user</th><th class=\"n\">in</th>"
+	      "<th class=\"n\">out</th><th class=\"n\">share</th></tr>\n", f);
+	for (i = 0; i < r->h.n; i++) {
+		const struct tm_report_user *u = &r->h.users[i];
+		unsigned long long t = u->c.in_bytes + u->c.out_bytes;
+
+		fprintf(f, "<tr><td class=\"n\">%zu</td><td class=\"k\"><a href=\"#uid-%lld\">", i + 1,
+			(long long)u->uid);
+		put_html(f, user_name(u, name, sizeof(name)));
+		fputs("</a></td><td class=\"n\">", f);
+		put_size(f, o, u->c.in_bytes);
+		fputs("</td><td class=\"n\">", f);
+		put_size(f, o, u->c.out_bytes);
+		fprintf(f, "</td><td class=\"n\">%.1f%%</td></tr>\n", all ? 100.0 * t / all : 0.0);
+	}
+	fputs("</table>\n", f);
+}
+
 static void write_html(const struct report *r, FILE *f)
 {
 	const struct opts *o = r->o;
-	char name[32], when[40], range[128];
+	char name[32], when[40], range[128], host[256] = "", made[64];
+	time_t now = time(NULL);
+	struct tm tm;
 	size_t i, j, k;
 
 	range_text(o, range, sizeof(range));
+	if (gethostname(host, sizeof(host) - 1))
+		host[0] = '\0';
+	localtime_r(&now, &tm);
+	strftime(made, sizeof(made), "%Y-%m-%d %H:%M:%S %z", &tm);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width\">\n"
 	      "<title>tm: network traffic by user</title>\n<style>\n"
-	      "body { font: 15px/1.4 sans-serif; margin: 2em auto; max-width: 760px; color: #222; }\n"
+	      "body { font: 15px/1.4 sans-serif; margin: 2em auto; padding: 0 1em; max-width: 760px; color: #222; }\n"
 	      "h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: .8em; }\n"
 	      "h2 span, .range { color: #666; font-weight: normal; }\n"
 	      "table { border-collapse: collapse; margin: .6em 0; }\n"
-	      "td, th { padding: .15em .8em .15em 0; text-align: left; } td.n, th.n { text-align: right; }\n"
+	      "td, th { padding: .15em .8em .15em 0; text-align: left; vertical-align: top; }\n"
+	      "td.n, th.n { text-align: right; white-space: nowrap; }\n"
+	      "td.k { overflow-wrap: anywhere; }\n"
+	      "a { color: inherit; }\n"
 	      "th { font-weight: 600; border-bottom: 1px solid #ccc; }\n"
 	      ".chart .in { fill: #3b78b0; } .chart .out { fill: #e08a2c; }\n"
 	      ".chart .axis { stroke: #888; } .chart .tick { font: 11px sans-serif; fill: #444; }\n"
-	      "</style>\n</head>\n<body>\n<h1>Network traffic by user</h1>\n<p class=\"range\">", f);
+	      "</style>\n</head>\n<body>\n<h1>Network traffic by user", f);
+	if (host[0]) {
+		fputs(" on ", f);
+		put_html(f, host);
+	}
+	fputs("</h1>\n<p class=\"range\">", f);
 	fputs(range, f);
-	fputs("</p>\n", f);
+	fprintf(f, "; made %s</p>\n", made);
 	if (!r->h.n)
 		fputs("<p>No traffic recorded in this range.</p>\n", f);
+	else
+		html_ranking(r, f);
 	for (i = 0; i < r->h.n; i++) {
 		const struct tm_report_user *u = &r->h.users[i];
 
