@@ -155,6 +155,22 @@ help_vocab() {
 	done
 }
 
+# man_vocab: the same from every man page's OPTIONS (.TP items naming an option).
+man_vocab() {
+	local c
+	for c in "${CMDS[@]}"; do
+		sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$(man_file "$c")" |
+			awk 'prev == ".TP" { print } { prev = $0 }' | sed 's/\\-/-/g' |
+			grep -oE -- '^\.B[IR]? (-[A-Za-z] ", " )?--[a-z][a-z0-9-]*' |
+			awk -v c="$c" '{ if ($2 ~ /^-[A-Za-z]$/) print c, $5, $2; else print c, $2, "-" }'
+	done | sort
+}
+
+@test "the man pages give each option the letter the table and --help give it" {
+	[ "$(man_vocab | wc -l)" -ge 80 ]
+	diff <(man_vocab) <(help_vocab) >&2
+}
+
 @test "--version on every command: its name, tm and the Makefile's version, exit 0" {
 	local c v
 	v=$(sed -n 's/^VERSION := //p' "$TOP/Makefile")
