@@ -45,6 +45,9 @@ static void usage(FILE *f)
 "  -b, --bytes          exact byte counts, not KiB, MiB, ...\n"
 "      --batch          plain snapshots on stdout, no screen (top's -b)\n"
 "  -n, --count N        with --batch: stop after N snapshots\n"
+"      --format FMT     with --batch: table (default) or json (each snapshot one\n"
+"                       array a line, the fields of tm-stat --interval --json)\n"
+"  -j, --json           same as --format json\n"
 TM_COMMON_HELP
 "\n"
 "Keys: u c p i t g f  rows by user, conn, proc, iface, proto, cgroup, family\n"
@@ -60,7 +63,8 @@ TM_COMMON_HELP
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_BATCH = TM_OPT_OWN, OPT_BITS, OPT_DEPTH };
+	enum { OPT_BATCH = TM_OPT_OWN, OPT_BITS, OPT_DEPTH, OPT_FORMAT };
+	enum tm_fmt fmt = TM_FMT_TABLE;
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
 		{ "delay", required_argument, NULL, 'd' },
@@ -72,6 +76,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "batch", no_argument, NULL, OPT_BATCH },
 		{ "count", required_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "json", no_argument, NULL, 'j' },
 		TM_COMMON_OPTIONS,
 		{}
 	};
@@ -80,7 +86,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->delay = 1;
 	o->depth = -1;
-	while ((c = getopt_long(argc, argv, "i:d:B:s:u:bn:vVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:d:B:s:u:bn:jvVh", longopts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
 		case 'i':
@@ -110,6 +116,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_BATCH:
 			o->batch = true;
 			break;
+		case OPT_FORMAT:
+			err = tm_parse_format("--format", optarg,
+					      1u << TM_FMT_TABLE | 1u << TM_FMT_JSON, &fmt);
+			o->json = fmt == TM_FMT_JSON;
+			break;
+		case 'j':
+			o->json = true;
+			break;
 		case 'n':
 			err = tm_parse_count("--count", optarg, &o->iterations);
 			have_n = true;
@@ -124,8 +138,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	err = tm_no_more_args(argc, argv, optind);
 	if (err)
 		return err;
-	if (have_n && !o->batch) {
-		tm_usage_err("--count goes with --batch");
+	if ((have_n || o->json) && !o->batch) {
+		tm_usage_err("%s goes with --batch", have_n ? "--count" : "--json");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -482,6 +496,30 @@ void fit_widths(struct view *v)
 	}
 }
 
+/* --batch --json: one snapshot, one array a line, rows as shown. */
+static int print_json(struct view *v)
+{
+	const struct tm_col *cols[TM_OUT_MAXCOLS];
+	size_t n = tm_row_columns(v->by, false, true, cols);
+	struct tm_row_ctx ctx = { &v->names, &v->rows[v->cur] };
+	struct tm_out out;
+	long k;
+	int err;
+
+	err = tm_out_init(&out, TM_FMT_JSON, cols, n);
+	if (err)
+		return err;
+	tm_out_begin(&out, true);
+	for (k = 0; !err && k < (long)v->norder; k++)
+		err = tm_out_row(&out, &v->rows[v->cur].v[v->order[k].i], &ctx);
+	if (!err)
+		err = tm_out_end(&out);
+	tm_out_free(&out);
+	if (!err && (fflush(stdout) || ferror(stdout)))
+		err = -errno;
+	return err;
+}
+
 /* --batch: one snapshot, plain, on stdout. */
 static int print_snapshot(struct view *v)
 {
@@ -518,7 +556,7 @@ static int batch(struct view *v)
 		v->have_prev = true;
 		err = take_reading(v);
 		if (!err)
-			err = print_snapshot(v);
+			err = v->o->json ? print_json(v) : print_snapshot(v);
 	}
 	return err == -EPIPE ? 0 : err;
 }

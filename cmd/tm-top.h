@@ -23,6 +23,7 @@ struct opts {
 	const char *pin_root;
 	double delay;
 	bool bits, batch, exact, self;
+	bool json;		/* --batch: each snapshot one JSON array a line */
 	uint64_t iterations;	/* --batch -n; 0: for ever */
 	uint32_t users[MAX_USERS];
 	int nusers;

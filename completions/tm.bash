@@ -22,6 +22,8 @@ _tm() {
 			COMPREPLY=($(compgen -W "json csv" -- "$cur"))
 		elif [ "$cmd" = tm-status ] || [ "$cmd" = tm-mask ]; then
 			COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		elif [ "$cmd" = tm-top ]; then
+			COMPREPLY=($(compgen -W "table json" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "table json csv prometheus" -- "$cur"))
 		fi
@@ -62,7 +64,7 @@ _tm() {
 	tm-status) opts="--format --json --pin-root --verbose --version --help" ;;
 	tm-record) opts="--db --interval --once --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --version --help" ;;
 	tm-report) opts="--db --user --since --until --period --top --format --json --bytes --bits --verbose --version --help" ;;
-	tm-top) opts="--interval --delay --by --depth --sort --user --bits --bytes --batch --count --pin-root --verbose --version --help" ;;
+	tm-top) opts="--interval --delay --by --depth --sort --user --bits --bytes --batch --count --format --json --pin-root --verbose --version --help" ;;
 	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --bits --interval --count --output --textfile --history --pin-root --verbose --version --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))

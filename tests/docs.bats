@@ -97,7 +97,7 @@ completion_values() {
 	local co c o v bad=0 n=0
 	for co in "tm-load --owner" "tm-load --pending" "tm-stat --by" "tm-stat --format" \
 		"tm-stream --format" "tm-top --by" "tm-top --sort" "tm-report --period" "tm-report --format" \
-		"tm-status --format" "tm-mask --format"; do
+		"tm-status --format" "tm-mask --format" "tm-top --format"; do
 		read -r c o <<<"$co"
 		[ "$(refused_values "$c" "$o" | wc -l)" -ge 2 ] || { echo "$c $o: no list in its refusal" >&2; bad=1; }
 		if [ "$(refused_values "$c" "$o")" != "$(completion_values "$c" "$o")" ]; then
@@ -145,7 +145,7 @@ help_vocab() {
 	help_vocab | grep -qx 'tm-top --delay -d'
 	help_vocab | grep -qx 'tm-top --count -n'
 	help_vocab | grep -qx 'tm-report --period -'
-	for c in tm-stat tm-stream tm-status tm-mask tm-report; do
+	for c in tm-stat tm-stream tm-status tm-mask tm-report tm-top; do
 		help_vocab | grep -qx "$c --json -j"
 		help_vocab | grep -qx "$c --format -"
 	done

@@ -137,12 +137,19 @@ ${snap%$'\n'}" ]
 	[ "${lines[3]}" = "$A  $A  ipv6    0 bit/s   0 bit/s  2.05 KiB    0 B" ]
 	[ "${lines[4]}" = "$A  $A  ipv4    0 bit/s   0 bit/s       0 B  512 B" ]
 	[ "${#lines[@]}" = 5 ]
+	# Machine output: each snapshot one JSON array a line, tm-stat's fields.
+	run tm-top --batch -n 2 --interval 0.1 --json --user $A
+	[ "$status" = 0 ]
+	[ "${#lines[@]}" = 2 ]
+	[ "$(jq -c 'map([.uid, .in_bytes, .out_bytes, .in_rate, .out_rate])' <<<"${lines[1]}")" = "[[$A,2096,512,0,0]]" ]
+	[ "$(jq -r '.[0].ts | type' <<<"${lines[0]}")" = string ]
+	[ "$(tm-top --batch -n 1 --interval 0.1 --format json --by family --user $A | jq -c 'map(.family)')" = '["ipv6","ipv4"]' ]
 }
 
 @test "tm-top refuses what it does not take, and wants a terminal without --batch" {
 	tm-load --cgroup "$CG"
 	local bad
-	for bad in "-n 3" "--exact" "--delay 0" "--delay x" "--by host" "--sort size" "--depth -1" "extra"; do
+	for bad in "-n 3" "--json" "--batch --format csv" "--exact" "--delay 0" "--delay x" "--by host" "--sort size" "--depth -1" "extra"; do
 		run tm-top $bad
 		[ "$status" = 2 ] || { echo "$bad: $status $output" >&2; false; }
 	done
