@@ -24,6 +24,7 @@ struct opts {
 	const char *db;
 	double interval;
 	bool once;
+	uint64_t count;		/* samples, then exit; 0: until a signal */
 	int prefix4, prefix6;
 	int depth;
 	int keep[TM_TIER_MAX];
@@ -45,7 +46,8 @@ static void usage(FILE *f)
 "      --db PATH        the database (default " TM_DEFAULT_HISTORY_DB "; made if\n"
 "                       missing, WAL)\n"
 "  -i, --interval SEC   between samples (default 300; fractions allowed)\n"
-"      --once           one sample, then exit\n"
+"      --once           one sample, then exit (as --count 1)\n"
+"  -n, --count N        N samples, then exit\n"
 "      --prefix4 N      remote IPv4 addresses rolled up to /N (default 24)\n"
 "      --prefix6 N      remote IPv6 addresses rolled up to /N (default 64)\n"
 "      --depth N        cgroups rolled up N levels below the metered cgroup\n"
@@ -101,6 +103,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "count", required_argument, NULL, 'n' },
 		{ "prefix4", required_argument, NULL, OPT_PREFIX4 },
 		{ "prefix6", required_argument, NULL, OPT_PREFIX6 },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
@@ -119,7 +122,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->prefix6 = 64;
 	o->depth = -1;
 	memcpy(o->keep, default_keep, sizeof(o->keep));
-	while ((c = getopt_long(argc, argv, "i:vVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:n:vVh", longopts, NULL)) != -1) {
 		err = 0;
 		if (c >= OPT_KEEP && c < OPT_KEEP + TM_TIER_MAX) {
 			char name[32];
@@ -139,6 +142,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_ONCE:
 			o->once = true;
+			break;
+		case 'n':
+			err = tm_parse_count("--count", optarg, &o->count);
 			break;
 		case OPT_PREFIX4:
 			err = parse_prefix("--prefix4", optarg, 32, &o->prefix4);
@@ -350,6 +356,7 @@ int main(int argc, char **argv)
 	struct tm_names names;
 	sqlite3 *db = NULL;
 	bool last = false;
+	uint64_t n = 1;
 	int err;
 
 	tm_init("tm-record");
@@ -370,7 +377,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	err = one_sample(&o, &pins, &names, db);
-	while (!err && !o.once && !last) {
+	if (o.once)
+		o.count = 1;
+	for (; !err && (!o.count || n < o.count) && !last; n++) {
 		tm_sleep(o.interval);
 		/* SIGTERM or SIGINT: one last sample, then out. */
 		last = stop;

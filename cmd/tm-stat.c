@@ -66,8 +66,8 @@ static void usage(FILE *f)
 "                       protocol, interface (device) and cgroup, and tm's health)\n"
 "  -j, --json           same as --format json: an array of rows\n"
 "  -b, --bytes          exact byte counts in the table instead of KiB, MiB, ...\n"
-"      --bits           with --interval: rates in the table in bits a second\n"
-"                       (kbit/s, Mbit/s), not bytes\n"
+"      --bits           with --interval: rates in the table and the --output\n"
+"                       reports in bits a second (kbit/s, Mbit/s), not bytes\n"
 "  -t, --top N          only the first N rows\n"
 "  -s, --sort KEY       bytes (in + out, default), in, out, packets, or key\n"
 "  -i, --interval SEC   report every SEC seconds (fractions allowed) with rates\n"
@@ -449,8 +449,8 @@ static int interval_reports(const struct opts *o, const struct tm_pins *p, struc
 			if (!err)
 				err = tm_rows_since(conns, conns_prev, &moved);
 			if (!err)
-				err = tm_write_reports(o->output, p->control->admin_gid, o->interval, cur,
-						       &moved);
+				err = tm_write_reports(o->output, p->control->admin_gid, o->interval,
+						       o->bits, cur, &moved);
 			tmp = conns_prev, conns_prev = conns, conns = tmp;
 		} else {
 			err = report(o, p, out, names, cur, n == 0);

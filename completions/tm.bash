@@ -62,7 +62,7 @@ _tm() {
 		esac ;;
 	tm-unload) opts="--pin-root --verbose --version --help" ;;
 	tm-status) opts="--format --json --pin-root --verbose --version --help" ;;
-	tm-record) opts="--db --interval --once --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --version --help" ;;
+	tm-record) opts="--db --interval --once --count --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --version --help" ;;
 	tm-report) opts="--db --user --since --until --period --top --format --json --bytes --bits --verbose --version --help" ;;
 	tm-top) opts="--interval --delay --by --depth --sort --user --bits --bytes --batch --count --format --json --pin-root --verbose --version --help" ;;
 	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --bits --interval --count --output --textfile --history --pin-root --verbose --version --help" ;;

@@ -155,13 +155,15 @@ $VA" ]
 @test "SIGTERM makes tm-stat write a last report and exit 0" {
 	tm-load --cgroup "$CG"
 	mkdir -m 755 "$BIN/reports"
-	bg tm-stat --interval 60 --output "$BIN/reports/%U.log"
+	bg tm-stat --interval 60 --bits --output "$BIN/reports/%U.log"
 	local st=${PIDS[-1]}
 	wait_caught "$st" 15
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 2 100
 	kill -TERM "$st"
 	wait "$st"
 	[ "$(grep -c '^=== ' "$BIN/reports/$A.log")" = 1 ]
+	# --bits: the rates in bits a second.
+	grep -q '^total  RX 0 bytes 0 packets (0 bit/s)  TX 256 bytes 2 packets ([0-9.]* [kM]\?bit/s)$' "$BIN/reports/$A.log"
 	[ "$(grep -c '^  TX 256 bytes 2 packets' "$BIN/reports/$A.log")" = 1 ]
 }
 

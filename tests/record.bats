@@ -135,10 +135,22 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 	[ "$(q "SELECT sum(out_bytes) FROM traffic WHERE tier = 'day' AND kind = 'user'")" = 404 ]
 }
 
+@test "tm-record without --db keeps the history tm-report reads by default; --count N takes N samples and exits" {
+	tm-load --cgroup "$CG"
+	udp_exchange "$CG" $A "$CG" $A 127.0.0.1 2 100
+	# /var/lib as a fresh tmpfs of this test's own (the machine's is not touched).
+	run unshare -m sh -c 'mount -t tmpfs tm-record /var/lib && mkdir /var/lib/tm &&
+		timeout 20 tm-record --count 3 --interval 0.1 &&
+		sqlite3 /var/lib/tm/history.db "SELECT sum(out_bytes) FROM traffic WHERE tier = '"'day'"' AND kind = '"'user'"' AND uid = $1"' sh $A
+	[ "$status" = 0 ]
+	[ "$output" = 256 ]
+	[ "$(tm-report --help | grep -c -- '--db PATH        the database (default /var/lib/tm/history.db)')" = 1 ]
+}
+
 @test "tm-record refuses bad options and a database it cannot use, and changes nothing" {
 	tm-load --cgroup "$CG"
 	local bad
-	for bad in "" "--db" "--db $DB --interval 0" "--db $DB --prefix4 33" "--db $DB --prefix6 x" \
+	for bad in "--db" "--db $DB --interval 0" "--db $DB --count 0" "--db $DB -n x" "--db $DB --prefix4 33" "--db $DB --prefix6 x" \
 		"--db $DB --keep-day -2" "--db $DB --keep-hour x" "--db $DB extra"; do
 		run tm-record $bad
 		[ "$status" = 2 ] || { echo "$bad: $status $output" >&2; false; }

@@ -161,7 +161,7 @@ void tm_fput_safe_n(FILE *f, void (*put)(struct tm_buf *, const char *, size_t),
 		    const char *s, size_t n);
 
 /* report.c: per-user report files */
-int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
+int tm_write_reports(const char *template, uint32_t admin_gid, double interval, bool bits,
 		     const struct tm_rows *users, const struct tm_rows *conns);
 
 #endif /* TM_OUTPUT_H */

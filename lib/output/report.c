@@ -21,8 +21,16 @@ static void put_counts(struct tm_buf *b, const char *dir, uint64_t bytes, uint64
 	tm_put_lit(b, " packets");
 }
 
+static void put_rate(struct tm_buf *b, double r, bool bits)
+{
+	if (bits)
+		tm_put_bitrate(b, r);
+	else
+		tm_put_rate(b, r);
+}
+
 static void put_user_block(struct tm_buf *b, const char *when, const struct tm_row *u,
-			   double interval)
+			   double interval, bool bits)
 {
 	const char *name = tm_uid_name(u->uid);
 	char secs[32];
@@ -45,11 +53,11 @@ static void put_user_block(struct tm_buf *b, const char *when, const struct tm_r
 	tm_put_lit(b, " s\n");
 	put_counts(b, "total  RX", u->c.in_bytes, u->c.in_packets);
 	tm_put_lit(b, " (");
-	tm_put_rate(b, u->in_rate);
+	put_rate(b, u->in_rate, bits);
 	tm_put_lit(b, ")  ");
 	put_counts(b, "TX", u->c.out_bytes, u->c.out_packets);
 	tm_put_lit(b, " (");
-	tm_put_rate(b, u->out_rate);
+	put_rate(b, u->out_rate, bits);
 	tm_put_lit(b, ")\n");
 }
 
@@ -75,11 +83,12 @@ static void put_conn_block(struct tm_buf *b, const struct tm_row *c)
 }
 
 /*
- * One report for each user in users (a by-user reading with rates), with
+ * One report for each user in users (a by-user reading with rates, in bits
+ * a second if bits), with
  * that user's rows of conns (a by-connection reading), appended to the file
  * the template names.
  */
-int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
+int tm_write_reports(const char *template, uint32_t admin_gid, double interval, bool bits,
 		     const struct tm_rows *users, const struct tm_rows *conns)
 {
 	char when[64], path[PATH_MAX], block[4096];
@@ -102,7 +111,7 @@ int tm_write_reports(const char *template, uint32_t admin_gid, double interval,
 			err = -EIO;
 			continue;
 		}
-		put_user_block(&b, when, u, interval);
+		put_user_block(&b, when, u, interval, bits);
 		fwrite(block, 1, b.p - block, f);
 		for (j = 0; j < conns->n; j++) {
 			if (conns->v[j].uid != u->uid)
