@@ -13,6 +13,19 @@
 
 #include "base.h"
 
+/* PATH's directory, in place: "." for a bare name, "/" for one under it. */
+static void up(char *path, size_t len)
+{
+	char *p = strrchr(path, '/');
+
+	if (!p)
+		snprintf(path, len, ".");
+	else if (p == path)
+		path[1] = '\0';
+	else
+		*p = '\0';
+}
+
 /*
  * Every placeholder must be one of those allowed, and the directory before
  * the first placeholder must be writable, by its owner only: a template
@@ -38,24 +51,11 @@ int tm_check_template(const char *t, const char *allowed)
 	snprintf(dir, sizeof(dir), "%s", t);
 	if ((p = strchr(dir, '%')))
 		*p = '\0';
-	p = strrchr(dir, '/');
-	if (!p)
-		snprintf(dir, sizeof(dir), ".");
-	else if (p == dir)
-		dir[1] = '\0';
-	else
-		*p = '\0';
+	up(dir, sizeof(dir));
 	/* A directory not there yet is made at the first file (make_dirs()):
 	 * the nearest one that is must be writable. */
-	while (access(dir, F_OK) && errno == ENOENT && strcmp(dir, "/") && strcmp(dir, ".")) {
-		p = strrchr(dir, '/');
-		if (!p)
-			snprintf(dir, sizeof(dir), ".");
-		else if (p == dir)
-			dir[1] = '\0';
-		else
-			*p = '\0';
-	}
+	while (access(dir, F_OK) && errno == ENOENT && strcmp(dir, "/") && strcmp(dir, "."))
+		up(dir, sizeof(dir));
 	if (access(dir, W_OK | X_OK)) {
 		tm_usage_err("--output '%s': cannot write in '%s': %s", t, dir, strerror(errno));
 		return -TM_EUSAGE;
