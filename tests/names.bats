@@ -94,8 +94,15 @@ all_formats() {
 	[[ "$output" == *'\x1b[2J\\\t'* ]]
 	[[ "$output" != *$'\x1b'* ]]
 	mkdir -m 755 "$BIN/reports"
-	tm-stat --interval 0.1 --count 1 --output "$BIN/reports/%U.log"
-	local f=$BIN/reports/$A.log
+	bg tm-stat --interval 60 --output "$BIN/reports/%U.log"
+	local st=${PIDS[-1]} c f=$BIN/reports/$A.log
+	wait_caught "$st" 15
+	# Traffic in its interval: each name's connection moves in it.
+	for c in "${COMMS[@]}"; do
+		TM_COMM=$c udp_exchange "$JOB" $A "$CG" $B 127.0.0.1 2 50
+	done
+	kill -TERM "$st"
+	wait "$st"
 	# A header and totals, then two lines for each connection, and a blank.
 	[ "$(wc -l <"$f")" = $((2 + 2 * ${#COMMS[@]} + 1)) ]
 	[ "$(grep -c '^conn ' "$f")" = ${#COMMS[@]} ]
