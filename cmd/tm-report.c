@@ -245,10 +245,7 @@ static void put_rate(FILE *f, const struct opts *o, double v)
 	char buf[40];
 	TM_BUF(b, buf);
 
-	if (o->bits)
-		tm_put_bitrate(&b, v);
-	else
-		tm_put_rate(&b, v);
+	tm_put_rate(&b, v, o->bits);
 	fwrite(buf, 1, b.p - buf, f);
 }
 

@@ -173,14 +173,6 @@ void set_columns(struct view *v)
 		v->width[i] = strlen(v->cols[i]->head);
 }
 
-static void put_rate(const struct view *v, struct tm_buf *b, double r)
-{
-	if (v->bits)
-		tm_put_bitrate(b, r);
-	else
-		tm_put_rate(b, r);
-}
-
 /* One cell, as text, into b. */
 static void cell(const struct view *v, const struct tm_col *c, const struct tm_row *r,
 		 struct tm_buf *b)
@@ -195,7 +187,7 @@ static void cell(const struct view *v, const struct tm_col *c, const struct tm_r
 		if (!v->have_prev)
 			tm_put_lit(b, "-");
 		else
-			put_rate(v, b, val.d);
+			tm_put_rate(b, val.d, v->bits);
 		return;
 	}
 	tm_put_cell(b, c, &val, v->o->exact, false);
@@ -379,12 +371,12 @@ void header(const struct view *v, struct tm_buf *l1, struct tm_buf *l2)
 	totals(v, &c, &in, &out);
 	tm_put_lit(l2, "total  in ");
 	if (v->have_prev)
-		put_rate(v, l2, in);
+		tm_put_rate(l2, in, v->bits);
 	else
 		tm_put_lit(l2, "-");
 	tm_put_lit(l2, "  out ");
 	if (v->have_prev)
-		put_rate(v, l2, out);
+		tm_put_rate(l2, out, v->bits);
 	else
 		tm_put_lit(l2, "-");
 	tm_put_lit(l2, "   since load  in ");

@@ -182,8 +182,7 @@ FILE *tm_open_output(const char *template, const char *path, uint32_t uid, uint3
 
 /* format.c */
 void tm_put_size(struct tm_buf *b, uint64_t v);
-void tm_put_rate(struct tm_buf *b, double bytes_per_sec);
-void tm_put_bitrate(struct tm_buf *b, double bytes_per_sec);
+void tm_put_rate(struct tm_buf *b, double bytes_per_sec, bool bits);
 void tm_put_proto(struct tm_buf *b, uint8_t proto);
 bool tm_proto_has_ports(uint8_t proto);
 const char *tm_family_name(uint8_t family);

@@ -53,14 +53,8 @@ void tm_put_size(struct tm_buf *b, uint64_t v)
 	tm_put_str(b, units[u]);
 }
 
-void tm_put_rate(struct tm_buf *b, double bytes_per_sec)
-{
-	tm_put_size(b, bytes_per_sec < 0 ? 0 : (uint64_t)llround(bytes_per_sec));
-	tm_put_lit(b, "/s");
-}
-
 /* Bits a second in SI units, as network people count them: 0 bit/s, 1.50 Mbit/s. */
-void tm_put_bitrate(struct tm_buf *b, double bytes_per_sec)
+static void put_bitrate(struct tm_buf *b, double bytes_per_sec)
 {
 	static const char *const si[] = { "bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s" };
 	double d = bytes_per_sec > 0 && isfinite(bytes_per_sec) ? bytes_per_sec * 8 : 0;
@@ -78,6 +72,17 @@ void tm_put_bitrate(struct tm_buf *b, double bytes_per_sec)
 		n = snprintf(num, sizeof(num), d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s",
 			     d, si[u]);
 	tm_put(b, num, n > 0 ? (size_t)n : 0);
+}
+
+/* A rate: bytes a second in binary units (1.50 MiB/s), or with bits in bits a second. */
+void tm_put_rate(struct tm_buf *b, double bytes_per_sec, bool bits)
+{
+	if (bits) {
+		put_bitrate(b, bytes_per_sec);
+		return;
+	}
+	tm_put_size(b, bytes_per_sec < 0 ? 0 : (uint64_t)llround(bytes_per_sec));
+	tm_put_lit(b, "/s");
 }
 
 static const char *proto_name(uint8_t proto)

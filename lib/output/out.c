@@ -211,10 +211,7 @@ void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *
 			tm_put_size(b, v->u);
 		break;
 	case TM_K_RATE:
-		if (bits)
-			tm_put_bitrate(b, v->d);
-		else
-			tm_put_rate(b, v->d);
+		tm_put_rate(b, v->d, bits);
 		break;
 	case TM_K_TIME: {
 		time_t t = v->u / 1000000000;

@@ -21,14 +21,6 @@ static void put_counts(struct tm_buf *b, const char *dir, uint64_t bytes, uint64
 	tm_put_lit(b, " packets");
 }
 
-static void put_rate(struct tm_buf *b, double r, bool bits)
-{
-	if (bits)
-		tm_put_bitrate(b, r);
-	else
-		tm_put_rate(b, r);
-}
-
 static void put_user_block(struct tm_buf *b, const char *when, const struct tm_row *u,
 			   double interval, bool bits)
 {
@@ -53,11 +45,11 @@ static void put_user_block(struct tm_buf *b, const char *when, const struct tm_r
 	tm_put_lit(b, " s\n");
 	put_counts(b, "total  RX", u->c.in_bytes, u->c.in_packets);
 	tm_put_lit(b, " (");
-	put_rate(b, u->in_rate, bits);
+	tm_put_rate(b, u->in_rate, bits);
 	tm_put_lit(b, ")  ");
 	put_counts(b, "TX", u->c.out_bytes, u->c.out_packets);
 	tm_put_lit(b, " (");
-	put_rate(b, u->out_rate, bits);
+	tm_put_rate(b, u->out_rate, bits);
 	tm_put_lit(b, ")\n");
 }
 

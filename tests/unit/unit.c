@@ -40,7 +40,7 @@ static const char *put_rate(double v)
 	static char buf[32];
 	struct tm_buf b = { buf, buf + sizeof(buf) - 1 };
 
-	tm_put_rate(&b, v);
+	tm_put_rate(&b, v, false);
 	*b.p = '\0';
 	return buf;
 }
