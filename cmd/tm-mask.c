@@ -203,16 +203,11 @@ static const struct option longopts[] = {
 /* An option of the list's format: before the command or after list. */
 static int format_opt(struct opts *o, int c, const char *arg)
 {
-	static const char *const formats[] = { "text", "json" };
-	int v, err;
-
 	if (c == 'j') {
 		o->json = true;
 		return 0;
 	}
-	err = tm_pick("--format", arg, formats, 2, &v);
-	o->json = v == 1;
-	return err;
+	return tm_pick_text_json("--format", arg, &o->json);
 }
 
 int main(int argc, char **argv)

@@ -23,7 +23,6 @@ struct opts {
 	const char *pin_root;
 	const char *db;
 	double interval;
-	bool once;
 	uint64_t count;		/* samples, then exit; 0: until a signal */
 	int prefix4, prefix6;
 	int depth;
@@ -141,7 +140,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = tm_parse_interval("--interval", optarg, &o->interval);
 			break;
 		case OPT_ONCE:
-			o->once = true;
+			o->count = 1;
 			break;
 		case 'n':
 			err = tm_parse_count("--count", optarg, &o->count);
@@ -377,8 +376,6 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	err = one_sample(&o, &pins, &names, db);
-	if (o.once)
-		o.count = 1;
 	for (; !err && (!o.count || n < o.count) && !last; n++) {
 		tm_sleep(o.interval);
 		/* SIGTERM or SIGINT: one last sample, then out. */

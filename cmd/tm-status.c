@@ -41,26 +41,21 @@ TM_COMMON_HELP
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	static const char *const formats[] = { "text", "json" };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, TM_OPT_OWN },
 		{ "json", no_argument, NULL, 'j' },
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	int c, err, v;
+	int c, err;
 
 	while ((c = getopt_long(argc, argv, "jvVh", longopts, NULL)) != -1) {
 		if (c == 'j') {
 			o->json = true;
 			continue;
 		}
-		if (c == TM_OPT_OWN) {
-			err = tm_pick("--format", optarg, formats, 2, &v);
-			o->json = v == 1;
-		} else {
-			err = tm_common_opt(c, optarg, &o->pin_root, usage);
-		}
+		err = c == TM_OPT_OWN ? tm_pick_text_json("--format", optarg, &o->json) :
+		      tm_common_opt(c, optarg, &o->pin_root, usage);
 		if (err)
 			return err;
 	}

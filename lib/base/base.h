@@ -84,6 +84,7 @@ int tm_parse_interval(const char *opt, const char *s, double *sec);
 int tm_parse_when(const char *opt, const char *arg, int64_t *out);
 int tm_no_more_args(int argc, char **argv, int next);
 int tm_pick(const char *opt, const char *arg, const char *const *names, int n, int *out);
+int tm_pick_text_json(const char *opt, const char *arg, bool *json);
 
 /* u32map.c: a table keyed by 32-bit numbers, values of vsize bytes */
 struct tm_u32map {

@@ -79,6 +79,18 @@ int tm_pick(const char *opt, const char *arg, const char *const *names, int n, i
  * exponent) within n's bounds; else "must be a whole number from MIN[ to
  * MAX][, a power of two][, or ALSO]", and nothing is set.
  */
+/* --format of a command whose only formats are its text and JSON (tm-status, tm-mask). */
+int tm_pick_text_json(const char *opt, const char *arg, bool *json)
+{
+	static const char *const formats[] = { "text", "json" };
+	int v;
+
+	if (tm_pick(opt, arg, formats, 2, &v))
+		return -TM_EUSAGE;
+	*json = v == 1;
+	return 0;
+}
+
 int tm_parse_num(const char *opt, const char *s, const struct tm_num *n, uint64_t *v)
 {
 	unsigned long long x;
