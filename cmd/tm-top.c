@@ -392,10 +392,6 @@ void header(const struct view *v, struct tm_buf *l1, struct tm_buf *l2)
 }
 
 /*
- * The table's lines, padded to widths that only grow: first the column
- * heads, then row k of the order. Widths are display widths.
- */
-/*
  * The widths to draw with: v->width, but within v->max_width the widest
  * text column (a cgroup's path, a name) gives up what the line is over, down
  * to 12 columns, so the figures stay on the screen.
@@ -413,7 +409,7 @@ static void draw_widths(const struct view *v, size_t *ew)
 	if (!v->max_width || total <= v->max_width || widest == MAX_COLS || ew[widest] <= 12)
 		return;
 	over = total - v->max_width;
-	ew[widest] = ew[widest] - over > 12 && ew[widest] > over ? ew[widest] - over : 12;
+	ew[widest] = ew[widest] > over + 12 ? ew[widest] - over : 12;
 }
 
 /*
@@ -438,6 +434,10 @@ static const char *cut_cell(const char *s, size_t *len, size_t *shown, size_t w)
 	return s + off - 3;
 }
 
+/*
+ * The table's lines, padded to widths that only grow: first the column
+ * heads, then row k of the order. Widths are display widths.
+ */
 void line_of(struct view *v, long k, struct tm_buf *b)
 {
 	char cells[MAX_COLS][1024 + 3];

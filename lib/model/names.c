@@ -225,33 +225,12 @@ const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t l
 }
 
 /*
- * The cgroup a row of id rolls up into with --depth: its ancestor depth
- * levels below the metered cgroup it is under, or id itself if it is no
- * deeper than that (or under no metered cgroup, or not known).
+ * id's chain of ancestors (itself first) into chain, and where in it the
+ * metered cgroup it is under is: its level below that cgroup, or -1 when
+ * under none or not known.
  */
-uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth)
+static int metered_level(struct tm_names *n, uint64_t id, uint64_t *chain)
 {
-	uint64_t chain[TM_CG_DEPTH];
-	size_t k, i, j;
-
-	if (!n->pins)
-		return id;
-	cg_load(n);
-	k = cg_chain(n, id, chain);
-	for (i = 0; i < k; i++)
-		for (j = 0; j < n->pins->nmetered; j++)
-			if (chain[i] == n->pins->metered[j])
-				return i > (size_t)depth ? chain[i - depth] : id;
-	return id;
-}
-
-/*
- * How many levels below the metered cgroup it is under id is (0: that
- * cgroup itself), or -1 when under none or not known.
- */
-int tm_names_cgroup_level(struct tm_names *n, uint64_t id)
-{
-	uint64_t chain[TM_CG_DEPTH];
 	size_t k, i, j;
 
 	if (!n->pins)
@@ -263,6 +242,28 @@ int tm_names_cgroup_level(struct tm_names *n, uint64_t id)
 			if (chain[i] == n->pins->metered[j])
 				return (int)i;
 	return -1;
+}
+
+/*
+ * The cgroup a row of id rolls up into with --depth: its ancestor depth
+ * levels below the metered cgroup it is under, or id itself if it is no
+ * deeper than that (or under no metered cgroup, or not known).
+ */
+uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth)
+{
+	uint64_t chain[TM_CG_DEPTH];
+	int l = metered_level(n, id, chain);
+
+	return l > depth ? chain[l - depth] : id;
+}
+
+/* How many levels below the metered cgroup it is under id is (0: that
+ * cgroup itself); -1: under none, or not known. */
+int tm_names_cgroup_level(struct tm_names *n, uint64_t id)
+{
+	uint64_t chain[TM_CG_DEPTH];
+
+	return metered_level(n, id, chain);
 }
 
 /* ---- interfaces ---- */
