@@ -290,7 +290,8 @@ users_find_the_readers() {
 				{ echo "not a dependency: $pkg" >&2; false; }
 		done
 	done
-	dpkg -i "$deb" >"$BIN/dpkg.log" 2>&1 || { cat "$BIN/dpkg.log" >&2; dpkg -P tm >/dev/null 2>&1; false; }
+	# (man pages too on a host whose dpkg leaves them out, as slim images do)
+	dpkg --path-include='/usr/share/man/*' -i "$deb" >"$BIN/dpkg.log" 2>&1 || { cat "$BIN/dpkg.log" >&2; dpkg -P tm >/dev/null 2>&1; false; }
 	dpkg -L tm >"$BIN/files"
 	local ok=0
 	{
