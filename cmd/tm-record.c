@@ -242,13 +242,9 @@ static int read_sample(const struct opts *o, const struct tm_pins *p, struct tm_
 	int err = 0;
 
 	for (b = 0; b < sizeof(bys) / sizeof(bys[0]) && !err; b++) {
-		if (bys[b] == TM_BY_CGROUP)
-			tm_names_refresh(names);
-		err = tm_rows_read(p, bys[b], NULL, 0, &s);
+		err = tm_rows_read_named(p, bys[b], NULL, 0, names, o->depth, &s);
 		if (err)
 			break;
-		if (bys[b] == TM_BY_CGROUP && o->depth >= 0)
-			tm_rows_cgroup_depth(&s, names, o->depth);
 		for (i = 0; i < s.n && !err; i++) {
 			const struct tm_row *r = &s.v[i];
 			char buf[64];

@@ -403,15 +403,7 @@ static void on_signal(int sig)
 static int read_rows(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		     struct tm_rows *s)
 {
-	int err;
-
-	/* Cgroups made since the last reading get their names. */
-	if (o->by == TM_BY_CGROUP)
-		tm_names_refresh(names);
-	err = tm_rows_read(p, o->by, o->users, o->nusers, s);
-	if (!err && o->depth >= 0)
-		tm_rows_cgroup_depth(s, names, o->depth);
-	return err;
+	return tm_rows_read_named(p, o->by, o->users, o->nusers, names, o->depth, s);
 }
 
 /*

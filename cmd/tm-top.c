@@ -249,25 +249,22 @@ int order_rows(struct view *v)
 
 static int read_one(struct view *v, enum tm_by by, struct tm_rows *s)
 {
-	int err;
+	int err = tm_rows_read_named(v->p, by, v->drill, v->ndrill, &v->names, -1, s);
+	size_t i;
 
-	if (by == TM_BY_CGROUP)
-		tm_names_refresh(&v->names);
-	err = tm_rows_read(v->p, by, v->drill, v->ndrill, s);
-	if (!err && by == TM_BY_CGROUP) {
-		size_t i;
+	if (err || by != TM_BY_CGROUP)
+		return err;
+	/* How deep + may go: the rows' levels before they are rolled up. */
+	v->deepest = 0;
+	for (i = 0; i < s->n; i++) {
+		int l = tm_names_cgroup_level(&v->names, s->v[i].cgroup_id);
 
-		v->deepest = 0;
-		for (i = 0; i < s->n; i++) {
-			int l = tm_names_cgroup_level(&v->names, s->v[i].cgroup_id);
-
-			if (l > v->deepest)
-				v->deepest = l;
-		}
-		if (v->depth >= 0)
-			tm_rows_cgroup_depth(s, &v->names, v->depth);
+		if (l > v->deepest)
+			v->deepest = l;
 	}
-	return err;
+	if (v->depth >= 0)
+		tm_rows_cgroups(s, &v->names, v->depth);
+	return 0;
 }
 
 /* The users' rows the header's totals add up: the rows shown, when by user. */

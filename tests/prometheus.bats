@@ -87,6 +87,43 @@ $B ipv6 744 0" ]
 	promtool check metrics <<<"$output"
 }
 
+# same_labels: the samples in $output that share a name and labels.
+same_labels() {
+	grep -v '^#' <<<"$output" | sed 's/ [^ ]*$//' | sort | uniq -d
+}
+
+@test "a cgroup path made again (a new id) is one row, one series and one history key, with both cgroups' bytes" {
+	new_cgroup /job7
+	local job=$REPLY db=$BIN/h.db
+	tm-load --cgroup "$CG"
+	udp_exchange "$job" $A "$CG" $B 127.0.0.1 2 100
+	# A job directory reused: the same path, another cgroup (id).
+	local id1
+	id1=$(stat -c %i "$job")
+	rmdir "$job"
+	mkdir "$job"
+	[ "$(stat -c %i "$job")" != "$id1" ]
+	udp_exchange "$job" $A "$CG" $B 127.0.0.1 3 100
+	run tm-stat --by cgroup --json --user $A
+	[ "$(jq -r '.[] | [.cgroup, .out_bytes, .out_packets] | @tsv' <<<"$output")" = "/$ID/job7	640	5" ]
+	run tm-stat --by cgroup --user $A
+	[ "$(grep -c "/$ID/job7" <<<"$output")" = 1 ]
+	run tm-stat --format prometheus
+	[ -z "$(same_labels)" ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$A\",uid=\"$A\",cgroup=\"/$ID/job7\"")" = 640 ]
+	# Rolled up, the job's directory made again under its parent's name.
+	new_cgroup /job7/step0
+	udp_exchange "$REPLY" $A "$CG" $B 127.0.0.1 1 100
+	run tm-stat --format prometheus --depth 1
+	[ -z "$(same_labels)" ]
+	[ "$(sample tm_cgroup_transmit_bytes_total "user=\"$A\",uid=\"$A\",cgroup=\"/$ID/job7\"")" = 768 ]
+	run tm-top --batch --count 1 --json --by cgroup --user $A
+	[ "$(jq -r '.[] | select(.cgroup == "/'$ID'/job7") | .out_bytes' <<<"$output")" = 640 ]
+	tm-record --db "$db" --once --keep-5min 0 --keep-year 0
+	run tm-report --db "$db" --json --top 5 --user $A
+	[ "$(jq -c '.users[0].cgroups | map([.key, .out_bytes])' <<<"$output")" = "[[\"/$ID/job7\",640],[\"/$ID/job7/step0\",128]]" ]
+}
+
 @test "--format prometheus: the kernel's own packets are the user unknown, with no uid" {
 	# The kernel's reset sockets are in the cgroup v2 root: a load there,
 	# counting only the loopback of a namespace of the test's own.

@@ -106,7 +106,9 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 		 struct tm_rows *s);
 void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev);
 int tm_rows_since(struct tm_rows *cur, struct tm_rows *prev, struct tm_rows *out);
-void tm_rows_cgroup_depth(struct tm_rows *s, struct tm_names *n, int depth);
+void tm_rows_cgroups(struct tm_rows *s, struct tm_names *n, int depth);
+int tm_rows_read_named(const struct tm_pins *p, enum tm_by by, const uint32_t *users,
+		       int nusers, struct tm_names *names, int depth, struct tm_rows *s);
 void tm_rows_free(struct tm_rows *s);
 int tm_row_cmp_key(const void *a, const void *b);
 

@@ -313,14 +313,81 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
  * tm-stat --depth: each cgroup row counts under its ancestor depth levels
  * below the metered cgroup; rows that meet there add up.
  */
-void tm_rows_cgroup_depth(struct tm_rows *s, struct tm_names *n, int depth)
-{
-	size_t i;
+struct cg_path {
+	const char *path;
+	uint64_t id;
+	uint64_t first;		/* the first id of the path */
+};
 
-	for (i = 0; i < s->n; i++)
+static int cmp_cg_path(const void *a, const void *b)
+{
+	const struct cg_path *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Cgroup rows as they are named: rolled up depth levels below the metered
+ * cgroup they are under (depth < 0: not rolled up), then the rows of
+ * cgroups with one path as one row, under the first id. A path is made
+ * again with a new id (a login's session scope, a container restarted, a
+ * job directory reused); two rows or Prometheus series with equal labels
+ * could not be told apart (node_exporter keeps one of them).
+ */
+void tm_rows_cgroups(struct tm_rows *s, struct tm_names *n, int depth)
+{
+	struct cg_path *v, *c;
+	char buf[64];
+	size_t i, k = 0;
+
+	for (i = 0; i < s->n && depth >= 0; i++)
 		s->v[i].cgroup_id = tm_names_cgroup_at_depth(n, s->v[i].cgroup_id, depth);
 	s->sorted = false;
 	merge(s);
+	v = s->n ? malloc(s->n * sizeof(*v)) : NULL;
+	if (!v)
+		return;	/* none, or out of memory: rows by id, as read */
+	/* The names keep the paths; a cgroup not known has one of its own. */
+	for (i = 0; i < s->n; i++) {
+		const char *path = tm_names_cgroup(n, s->v[i].cgroup_id, buf, sizeof(buf));
+
+		if (path != buf && !s->v[i].other)
+			v[k++] = (struct cg_path){ path, s->v[i].cgroup_id, 0 };
+	}
+	qsort(v, k, sizeof(*v), cmp_cg_path);
+	for (i = 0; i < k; i++)
+		v[i].first = i && !strcmp(v[i].path, v[i - 1].path) ? v[i - 1].first : v[i].id;
+	for (i = 0; i < s->n; i++) {
+		struct tm_row *r = &s->v[i];
+		struct cg_path key = { tm_names_cgroup(n, r->cgroup_id, buf, sizeof(buf)),
+				       r->cgroup_id, 0 };
+
+		if (key.path != buf && !r->other &&
+		    (c = bsearch(&key, v, k, sizeof(*v), cmp_cg_path)))
+			r->cgroup_id = c->first;
+	}
+	free(v);
+	s->sorted = false;
+	merge(s);
+}
+
+/*
+ * One reading of a breakdown, its rows named: cgroups made since names was
+ * last read get their names, and cgroup rows are as tm_rows_cgroups makes
+ * them (rolled up with depth >= 0).
+ */
+int tm_rows_read_named(const struct tm_pins *p, enum tm_by by, const uint32_t *users,
+		       int nusers, struct tm_names *names, int depth, struct tm_rows *s)
+{
+	int err;
+
+	if (by == TM_BY_CGROUP)
+		tm_names_refresh(names);
+	err = tm_rows_read(p, by, users, nusers, s);
+	if (!err && by == TM_BY_CGROUP)
+		tm_rows_cgroups(s, names, depth);
+	return err;
 }
 
 /* Rates over the interval since prev, a reading of the same breakdown. */

@@ -117,13 +117,9 @@ static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family
 	size_t ncols, i, k;
 	int err;
 
-	if (fam->by == TM_BY_CGROUP)
-		tm_names_refresh(names);
-	err = tm_rows_read(o->pins, fam->by, o->users, o->nusers, &s);
+	err = tm_rows_read_named(o->pins, fam->by, o->users, o->nusers, names, o->depth, &s);
 	if (err)
 		return err;
-	if (fam->by == TM_BY_CGROUP && o->depth >= 0)
-		tm_rows_cgroup_depth(&s, names, o->depth);
 	ncols = tm_row_columns(fam->by, false, false, cols);
 	user = find_col(cols, ncols, "user");
 	uid = find_col(cols, ncols, "uid");
