@@ -48,6 +48,38 @@ int tm_names_cgroup_level(struct tm_names *n, uint64_t id);
 const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
 			   uint32_t ifindex, uint32_t *ino);
 
+/* job.c: the job a cgroup is in, by its path's shape */
+struct tm_job {
+	char kind[24];		/* slurm, pod, docker, podman, machine, session,
+				 * service; a site rule's own */
+	char id[256];		/* job id, pod UID, container ID, name, unit */
+	char step[64], task[64];	/* Slurm's, where the path has them */
+	char container[80];	/* a pod's container ID; "" at the pod's level */
+	int64_t uid;		/* where the path says (user-UID.slice); else -1 */
+	size_t len;		/* the job's own cgroup: the path's first len bytes */
+};
+
+struct tm_job_rule {
+	char kind[24];
+	char *pattern;
+};
+
+/* The site's rules (TM_JOB_RULES_FILE), tried before tm's own. */
+struct tm_job_rules {
+	struct tm_job_rule *v;
+	size_t n;
+};
+
+#ifndef TM_JOB_RULES_FILE
+#define TM_JOB_RULES_FILE	"/etc/tm/jobs"
+#endif
+
+bool tm_job_of(const char *path, const struct tm_job_rules *rules, struct tm_job *j);
+int tm_job_rule_add(struct tm_job_rules *r, const char *kind, const char *pattern, char *why,
+		    size_t len);
+int tm_job_rules_read(const char *path, struct tm_job_rules *r);
+void tm_job_rules_free(struct tm_job_rules *r);
+
 /* rows.c: the pins read into the rows of one breakdown */
 enum tm_by { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_IFACE, TM_BY_PROTO, TM_BY_CGROUP,
 	     TM_BY_FAMILY, TM_BY_MAX };

@@ -373,6 +373,7 @@ int main(void)
 	test_u32map();
 	test_history();
 	test_ways();
+	test_jobs();
 	printf("1..%d\n", n);
 	return failed != 0;
 }

@@ -11,5 +11,6 @@ void test_out(void);
 void test_u32map(void);
 void test_history(void);
 void test_ways(void);
+void test_jobs(void);
 
 #endif
