@@ -67,6 +67,7 @@ endif
 ifneq ($(HISTORY_DB),)
 CPPFLAGS += -DTM_DEFAULT_HISTORY_DB='"$(HISTORY_DB)"'
 endif
+
 LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf) -lm
 
 # BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
@@ -261,7 +262,7 @@ INSTALLED := $(addprefix $(SBINDIR)/,$(ADMIN_CMDS)) $(addprefix $(BINDIR)/,$(USE
 	$(BASHCOMPDIR)/tm $(addprefix $(BASHCOMPDIR)/,$(CMDS)) \
 	$(addprefix $(UNITDIR)/,$(UNITS)) $(SYSCONFDIR)/logrotate.d/tm \
 	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml
-CONFIG := $(SYSCONFDIR)/tm/tm.conf $(SYSCONFDIR)/tm/masks
+CONFIG := $(SYSCONFDIR)/tm/tm.conf $(SYSCONFDIR)/tm/masks $(SYSCONFDIR)/tm/jobs
 
 # An example configuration file as installed: naming SYSCONFDIR.
 example = sed -e 's|/etc/tm/|$(SYSCONFDIR)/tm/|g' dist/$(1)
@@ -286,7 +287,7 @@ install: all
 		dist/systemd/$(u).in > $(DESTDIR)$(UNITDIR)/$(u) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(u);)
 	install -m 0644 dist/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tm
 	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml $(DESTDIR)$(DOCDIR)/
-	@for f in tm.conf masks; do \
+	@for f in tm.conf masks jobs; do \
 		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
 		if [ -e "$$t" ] && [ -z "$(CONFIG_FORCE)" ]; then echo "  kept     $$t (there already)"; \
 		else $(call example,$$f) > "$$t" && chmod 0644 "$$t"; fi; \
@@ -296,7 +297,7 @@ install: all
 # the example (an edited one is yours), then the directories left empty.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	@for f in tm.conf masks; do \
+	@for f in tm.conf masks jobs; do \
 		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
 		if [ -e "$$t" ] && ! $(call example,$$f) | cmp -s "$$t" -; then echo "  kept     $$t (changed)"; \
 		else rm -f "$$t"; fi; \

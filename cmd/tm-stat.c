@@ -52,8 +52,10 @@ static void usage(FILE *f)
 "Print traffic totals from the pinned counters: bytes and packets in and out\n"
 "since tm-load, per user or broken down further, largest first.\n"
 "\n"
-"  -B, --by KEY         user (default), conn, proc, iface, proto, cgroup or\n"
-"                       family (IPv4 and IPv6 apart)\n"
+"  -B, --by KEY         user (default), conn, proc, iface, proto, cgroup, job\n"
+"                       (a Slurm job, a pod, a container, a machine, a session\n"
+"                       or a service, by its cgroup's path) or family (IPv4\n"
+"                       and IPv6 apart)\n"
 "      --depth N        with --by cgroup (and prometheus's cgroups): each cgroup\n"
 "                       deeper than N levels below the metered cgroup counts\n"
 "                       under its ancestor N levels below it (a job with its\n"
@@ -90,7 +92,9 @@ TM_COMMON_HELP
 "Rows: user, uid, in_bytes, out_bytes, in_packets, out_packets, and the keys\n"
 "of the breakdown: conn: proto, family, local, lport, remote, rport, pid, comm,\n"
 "first_seen, last_seen; proc: pid, comm; iface: iface, netns; proto: proto;\n"
-"cgroup: cgroup; family: family (null for the untracked row). With --interval\n"
+"cgroup: cgroup; job: job, kind, state (running or ended), cgroup (the job's\n"
+"own; all three null for the user's cgroups in no job); family: family (null\n"
+"for the untracked row). With --interval\n"
 "also ts, in_rate and out_rate (bytes per second). Users are UIDs as the host\n"
 "sees them, in user namespaces too. An\n"
 "interface is named as in its own network namespace: NAME@NS when that is not\n"
@@ -600,6 +604,9 @@ static int run(const struct opts *o, struct tm_pins *opened)
 		return err == -EPIPE ? 0 : err;
 	}
 	tm_names_init(&names, &pins);
+	/* The site's job rules read whole first: a bad one, and nothing is shown. */
+	if (o->by == TM_BY_JOB && (err = tm_names_jobs_load(&names)))
+		goto out;
 	ncols = tm_row_columns(o->by, o->format == TM_FMT_TABLE, o->interval > 0, cols);
 	err = tm_out_init(&out, o->format, cols, ncols);
 	if (err)

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 "  -i, --interval SEC   between readings (default 1; fractions allowed)\n"
 "  -d, --delay SEC      the same (top's name for it)\n"
 "  -B, --by KEY         the rows: user (default), conn, proc, iface, proto,\n"
-"                       cgroup or family\n"
+"                       cgroup, job or family\n"
 "      --depth N        cgroups rolled up N levels below the metered cgroup\n"
 "  -s, --sort KEY       rate (in + out, default), in, out, or bytes (since load)\n"
 "  -u, --user USER      only this user, by name or UID (repeatable)\n"
@@ -50,7 +50,8 @@ static void usage(FILE *f)
 "  -j, --json           same as --format json\n"
 TM_COMMON_HELP
 "\n"
-"Keys: u c p i t g f  rows by user, conn, proc, iface, proto, cgroup, family\n"
+"Keys: u c p i t g J f  rows by user, conn, proc, iface, proto, cgroup, job,\n"
+"      family\n"
 "      s  next sort     b  bits/bytes     space  pause     /  user filter\n"
 "      Enter  a user's connections (p then their processes)   Backspace  back\n"
 "      + -  cgroup roll-up depth     arrows, PgUp, PgDn  select     q  quit\n"
@@ -595,9 +596,12 @@ int main(int argc, char **argv)
 	memcpy(v.drill, o.users, sizeof(v.drill));
 	v.ndrill = o.nusers;
 	tm_names_init(&v.names, &pins);
-	if (o.batch)
+	/* The site's job rules (the j key), read whole before the screen. */
+	err = tm_names_jobs_load(&v.names);
+	if (!err && o.batch)
 		tm_stdout_block_buffered();
-	err = restart(&v);
+	if (!err)
+		err = restart(&v);
 	if (!err)
 		err = o.batch ? batch(&v) : screen(&v);
 	tm_rows_free(&v.rows[0]);

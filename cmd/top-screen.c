@@ -151,6 +151,7 @@ static int key(struct view *v, int ch)
 	case 'i': err = set_by(v, TM_BY_IFACE); break;
 	case 't': err = set_by(v, TM_BY_PROTO); break;
 	case 'g': err = set_by(v, TM_BY_CGROUP); break;
+	case 'J': err = set_by(v, TM_BY_JOB); break;
 	case 'f': err = set_by(v, TM_BY_FAMILY); break;
 	case 's':
 		v->sort = (v->sort + 1) % SORT_MAX;

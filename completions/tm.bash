@@ -35,7 +35,7 @@ _tm() {
 	--owner) COMPREPLY=($(compgen -W "socket creator" -- "$cur")); return ;;
 	--pending) COMPREPLY=($(compgen -W "storage files files-core" -- "$cur")); return ;;
 	-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
-	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup family" -- "$cur")); return ;;
+	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup job family" -- "$cur")); return ;;
 	--period) COMPREPLY=($(compgen -W "hour day month year" -- "$cur")); return ;;
 	--since|--until) return ;;
 	-s|--sort)

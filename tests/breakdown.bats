@@ -171,7 +171,7 @@ $VA" ]
 	tm-load --cgroup "$CG"
 	run tm-stat --by host
 	[ "$status" = 2 ]
-	[ "${lines[0]}" = "tm-stat: --by 'host': must be user, conn, proc, iface, proto, cgroup or family" ]
+	[ "${lines[0]}" = "tm-stat: --by 'host': must be user, conn, proc, iface, proto, cgroup, job or family" ]
 	run tm-stat --sort size
 	[ "$status" = 2 ]
 	run tm-stat --top 0
@@ -230,4 +230,95 @@ tmtraffic	384	3" ]
 	[ "$status" = 0 ]
 	[ "$(jq -r '.[] | select(.uid != null) | .cgroup' <<<"$output")" = \
 		"${CG#"$CG2"}/system.slice/slurmstepd.scope/job_4711" ]
+}
+
+# job_cgroups: Slurm's layout below the test's cgroup: job 4711 (steps 0 and
+# batch), job 4712 (step 0), a Docker container and a login session of A.
+# In REPLY: the task cgroups of 4711/0, 4711/batch and 4712/0, the
+# container's and the session's.
+DOCKER_ID=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+job_cgroups() {
+	local s=/system.slice/slurmstepd.scope d leaves=()
+	for d in /system.slice $s $s/job_4711 $s/job_4711/step_0 $s/job_4711/step_0/user \
+		$s/job_4711/step_0/user/task_0 $s/job_4711/step_batch $s/job_4711/step_batch/user \
+		$s/job_4711/step_batch/user/task_0 $s/job_4712 $s/job_4712/step_0 \
+		$s/job_4712/step_0/user $s/job_4712/step_0/user/task_0 \
+		/system.slice/docker-$DOCKER_ID.scope /user.slice /user.slice/user-$A.slice \
+		/user.slice/user-$A.slice/session-5.scope; do
+		new_cgroup "$d"
+		case $d in *task_0 | *.scope) [[ $d == */slurmstepd.scope ]] || leaves+=("$REPLY") ;; esac
+	done
+	REPLY=("${leaves[@]}")
+}
+
+@test "--by job: a Slurm job with its steps, a container and a session a row each, ended jobs so marked, the rest one row" {
+	job_cgroups
+	local t0=${REPLY[0]} tb=${REPLY[1]} u0=${REPLY[2]} dk=${REPLY[3]} se=${REPLY[4]}
+	tm-load --cgroup "$CG"
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$tb" $A "$CG" $B 127.0.0.1 1 100
+	udp_exchange "$u0" $A "$CG" $B 127.0.0.1 4 100
+	udp_exchange "$dk" $A "$CG" $B 127.0.0.1 6 100
+	udp_exchange "$se" $A "$CG" $B 127.0.0.1 5 100
+	# Job 4712 ends: its cgroups go.
+	local s=$CG/system.slice/slurmstepd.scope/job_4712
+	rmdir "$s/step_0/user/task_0" "$s/step_0/user" "$s/step_0" "$s"
+	run tm-stat --by job --json --user $A
+	[ "$status" = 0 ]
+	local j=/$ID/system.slice/slurmstepd.scope
+	[ "$(jq -r 'sort_by(.job) | .[] | [.job, .kind, .state, .cgroup, .out_bytes, .out_packets] | @tsv' <<<"$output")" = \
+		"$DOCKER_ID	docker	running	/$ID/system.slice/docker-$DOCKER_ID.scope	768	6
+4711	slurm	running	$j/job_4711	384	3
+4712	slurm	ended	$j/job_4712	512	4
+5	session	running	/$ID/user.slice/user-$A.slice/session-5.scope	640	5" ]
+	# B's cgroup is in no job: one row, its job null; every byte is there.
+	run tm-stat --by job --json --user $B
+	[ "$(jq -c '[.[] | [.job, .kind, .state, .cgroup, .in_bytes]]' <<<"$output")" = "[[null,null,null,null,2304]]" ]
+	[ "$(tm-stat --json --user $B | jq '.[0].in_bytes')" = 2304 ]
+	# The table: the same rows, largest first.
+	run tm-stat --by job --bytes --user $A
+	[ "${lines[0]}" = "$(printf '%s\n' "${lines[0]}" | grep -E '^USER +JOB +KIND +STATE +IN +OUT')" ]
+	[ "$(awk 'NR > 1 { print $2, $3, $4, $6 }' <<<"$output")" = "$DOCKER_ID docker running 768
+5 session running 640
+4712 slurm ended 512
+4711 slurm running 384" ]
+	# tm-top's rows by job are the same jobs.
+	[ "$(tm-top --batch --count 1 --json --by job --user $A | jq -r 'map(.job) | sort | join(" ")')" = \
+		"$DOCKER_ID 4711 4712 5" ]
+}
+
+@test "--by job: the site's rules come first; a bad rules file is refused with its line, and nothing is shown" {
+	job_cgroups
+	local t0=${REPLY[0]}
+	tm-load --cgroup "$CG"
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 2 100
+	printf '# a site scheduler\nbatch **/slurmstepd.scope/job_{id}\n' >"$BIN/jobs"
+	TM_JOB_RULES=$BIN/jobs run tm-stat --by job --json --user $A
+	[ "$(jq -r '.[] | select(.job == "4711") | .kind' <<<"$output")" = batch ]
+	printf 'batch **/job_{name}\n' >"$BIN/jobs"
+	TM_JOB_RULES=$BIN/jobs run tm-stat --by job --json --user $A
+	[ "$status" = 1 ]
+	[ "$output" = "tm-stat: $BIN/jobs:1: '**/job_{name}': a field must be {id}, {step}, {task} or {uid}" ]
+	mkfifo "$BIN/fifo"
+	TM_JOB_RULES=$BIN/fifo run timeout 10 tm-stat --by job --user $A
+	[ "$status" = 1 ]
+	[[ $output == *"$BIN/fifo"*FIFO* ]] || [[ $output == *"$BIN/fifo"*fifo* ]]
+}
+
+@test "--by job: hostile job names reach every format escaped, one row each" {
+	local s=/system.slice/slurmstepd.scope
+	new_cgroup /system.slice
+	new_cgroup $s
+	new_cgroup "$s/job_a\"b"$'\e[2J'"c,d"
+	local job=$REPLY
+	tm-load --cgroup "$CG"
+	udp_exchange "$job" $A "$CG" $B 127.0.0.1 1 100
+	run tm-stat --by job --json --user $A
+	[ "$(jq -r '.[0].job' <<<"$output")" = "a\"b"$'\e[2J'"c,d" ]
+	run tm-stat --by job --format csv --user $A
+	[ "$(wc -l <<<"$output")" = 2 ]
+	refute grep -q $'\e' <<<"$output"
+	run tm-stat --by job --user $A
+	refute grep -q $'\e' <<<"$output"
+	[[ $output == *'a"b\x1b[2Jc,d'* ]]
 }

@@ -186,7 +186,7 @@ as_unit() {
 		usr/share/man/man1/tm-top.1 usr/share/man/man1/tm-report.1 usr/share/man/man1/tm-stream.1 \
 		usr/lib/systemd/system/tm.service usr/lib/systemd/system/tm-log.service \
 		usr/lib/systemd/system/tm-textfile.service usr/lib/systemd/system/tm-record.service etc/logrotate.d/tm etc/tm/tm.conf \
-		etc/tm/masks usr/share/doc/tm/tm.rules.yml usr/share/bash-completion/completions/tm-stat; do
+		etc/tm/masks etc/tm/jobs usr/share/doc/tm/tm.rules.yml usr/share/bash-completion/completions/tm-stat; do
 		[ -e "$d/$f" ] || { echo "missing: $f" >&2; false; }
 	done
 	grep -qx "ExecStart=/usr/sbin/tm-load --config /etc/tm/tm.conf" "$d/usr/lib/systemd/system/tm.service"
@@ -301,7 +301,7 @@ users_find_the_readers() {
 		users_find_the_readers &&
 		[ -e /lib/systemd/system/tm.service ] && [ -e /usr/share/man/man8/tm.8.gz ] &&
 		[ "$(dpkg-query -W -f '${Conffiles}' tm | awk '{ print $1 }' | sort | tr '\n' ' ')" = \
-			"/etc/logrotate.d/tm /etc/tm/masks /etc/tm/tm.conf " ]
+			"/etc/logrotate.d/tm /etc/tm/jobs /etc/tm/masks /etc/tm/tm.conf " ]
 	} || ok=1
 	dpkg -P tm >"$BIN/dpkg.log" 2>&1
 	[ "$ok" = 0 ]

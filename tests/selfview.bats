@@ -347,3 +347,25 @@ tmtraffic	656	0" ]
 	run user_stat $A -- --by cgroup --depth 0 --json
 	[ "$(jq -r '.[0].cgroup' <<<"$output")" = "/$ID" ]
 }
+
+@test "a user's --by job shows their own jobs only, and the site's rules only root may point elsewhere" {
+	local s=$CG/system.slice/slurmstepd.scope
+	mkdir -p "$s/job_1/step_0" "$s/job_2/step_0"
+	CGROUPS+=("$CG/system.slice" "$s" "$s/job_1" "$s/job_1/step_0" "$s/job_2" "$s/job_2/step_0")
+	tm-load --cgroup "$CG"
+	udp_exchange "$s/job_1/step_0" $A "$CG" $B 127.0.0.1 3 100
+	udp_exchange "$s/job_2/step_0" $B "$CG" $A 127.0.0.1 2 100
+	run user_stat $A -- --by job --json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.[] | [.job, .kind, .out_bytes, .in_bytes]]' <<<"$output")" = '[["1","slurm",384,0],[null,null,0,256]]' ]
+	run user_stat $B -- --by job --json
+	[ "$(jq -c '[.[] | [.job, .out_bytes]]' <<<"$output")" = '[[null,0],["2",256]]' ]
+	# A rules file a user names is not read (setuid root would read it for them).
+	printf 'mine **/job_{id}\n' >"$BIN/jobs"
+	chmod 644 "$BIN/jobs"
+	TM_JOB_RULES=$BIN/jobs run user_stat $A -- --by job --json
+	[ "$(jq -r '.[0].kind' <<<"$output")" = slurm ]
+	TM_JOB_RULES=/etc/shadow run user_stat $A -- --by job --json
+	[ "$status" = 0 ]
+	refute grep -q shadow <<<"$output"
+}

@@ -610,7 +610,7 @@ int tm_job_rules_read(const char *path, struct tm_job_rules *r)
 		if (*c) {
 			tm_err("%s:%d: '%s': a control character: not text", path, no,
 			       tm_shown(line, strlen(line), shown, sizeof(shown)));
-			err = -TM_EUSAGE;
+			err = -EINVAL;
 			break;
 		}
 		pat = kind + strcspn(kind, " \t");
@@ -623,7 +623,7 @@ int tm_job_rules_read(const char *path, struct tm_job_rules *r)
 		rest += strspn(rest, " \t");
 		if (!*pat || *rest) {
 			tm_err("%s:%d: want KIND PATTERN", path, no);
-			err = -TM_EUSAGE;
+			err = -EINVAL;
 			break;
 		}
 		err = tm_job_rule_add(r, kind, pat, why, sizeof(why));
@@ -634,7 +634,8 @@ int tm_job_rules_read(const char *path, struct tm_job_rules *r)
 	fclose(f);
 	if (err)
 		tm_job_rules_free(r);
-	return err;
+	/* The site's file, not the command line, is wrong: a failure, not a usage error. */
+	return err == -TM_EUSAGE ? -EINVAL : err;
 }
 
 void tm_job_rules_free(struct tm_job_rules *r)

@@ -9,45 +9,6 @@
 
 #include "kernel/kernel.h"
 
-/* names.c: cgroup paths and interface names, looked up once */
-struct tm_cgnode {
-	uint64_t id, parent;
-	char *name;
-	char *path;		/* built on first use */
-};
-
-struct tm_ifname {
-	uint64_t cookie;	/* of the namespace; 0 if not known */
-	uint32_t netns;		/* its inode */
-	uint32_t ifindex;
-	char name[TM_IFNAMSIZ + 1];
-	char *shown;		/* NAME or NAME@NS */
-};
-
-struct tm_names {
-	int64_t mono_to_real;	/* ns to add to CLOCK_MONOTONIC */
-	const struct tm_pins *pins;	/* NULL: only what can be seen now */
-	uint32_t own_netns;
-	uint64_t own_cookie;
-	bool cg_loaded, if_loaded, ns_read;
-	struct tm_cgnode *cg;	/* sorted by id */
-	size_t ncg, cgcap;
-	struct tm_ifname *ifs;
-	size_t nif, ifcap;
-	long if_loaded_at;
-	struct { uint32_t ino; char *name; } *ns;	/* /run/netns */
-	size_t nns, nscap;
-};
-
-void tm_names_init(struct tm_names *n, const struct tm_pins *pins);
-void tm_names_free(struct tm_names *n);
-void tm_names_refresh(struct tm_names *n);
-const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
-uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth);
-int tm_names_cgroup_level(struct tm_names *n, uint64_t id);
-const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
-			   uint32_t ifindex, uint32_t *ino);
-
 /* job.c: the job a cgroup is in, by its path's shape */
 struct tm_job {
 	char kind[24];		/* slurm, pod, docker, podman, machine, session,
@@ -80,14 +41,58 @@ int tm_job_rule_add(struct tm_job_rules *r, const char *kind, const char *patter
 int tm_job_rules_read(const char *path, struct tm_job_rules *r);
 void tm_job_rules_free(struct tm_job_rules *r);
 
+/* names.c: cgroup paths and interface names, looked up once */
+struct tm_cgnode {
+	uint64_t id, parent;
+	char *name;
+	char *path;		/* built on first use */
+	bool live;		/* seen in the cgroup tree at this reading */
+};
+
+struct tm_ifname {
+	uint64_t cookie;	/* of the namespace; 0 if not known */
+	uint32_t netns;		/* its inode */
+	uint32_t ifindex;
+	char name[TM_IFNAMSIZ + 1];
+	char *shown;		/* NAME or NAME@NS */
+};
+
+struct tm_names {
+	int64_t mono_to_real;	/* ns to add to CLOCK_MONOTONIC */
+	const struct tm_pins *pins;	/* NULL: only what can be seen now */
+	uint32_t own_netns;
+	uint64_t own_cookie;
+	bool cg_loaded, if_loaded, ns_read, jobs_loaded;
+	struct tm_job_rules jobs;
+	struct tm_cgnode *cg;	/* sorted by id */
+	size_t ncg, cgcap;
+	struct tm_ifname *ifs;
+	size_t nif, ifcap;
+	long if_loaded_at;
+	struct { uint32_t ino; char *name; } *ns;	/* /run/netns */
+	size_t nns, nscap;
+};
+
+void tm_names_init(struct tm_names *n, const struct tm_pins *pins);
+void tm_names_free(struct tm_names *n);
+void tm_names_refresh(struct tm_names *n);
+const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
+uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth);
+int tm_names_cgroup_level(struct tm_names *n, uint64_t id);
+bool tm_names_cgroup_live(struct tm_names *n, uint64_t id);
+int tm_names_jobs_load(struct tm_names *n);
+uint64_t tm_names_job(struct tm_names *n, uint64_t id, struct tm_job *j);
+const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
+			   uint32_t ifindex, uint32_t *ino);
+
 /* rows.c: the pins read into the rows of one breakdown */
 enum tm_by { TM_BY_USER, TM_BY_CONN, TM_BY_PROC, TM_BY_IFACE, TM_BY_PROTO, TM_BY_CGROUP,
-	     TM_BY_FAMILY, TM_BY_MAX };
+	     TM_BY_JOB, TM_BY_FAMILY, TM_BY_MAX };
 
 /* The breakdowns read from the details map (each user's share of it). */
 static inline bool tm_by_details(enum tm_by by)
 {
-	return by >= TM_BY_PROC && by <= TM_BY_CGROUP;
+	return by >= TM_BY_PROC && by <= TM_BY_JOB;
 }
 
 extern const char *const tm_by_names[TM_BY_MAX];
@@ -139,6 +144,7 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 void tm_rows_rates(struct tm_rows *cur, struct tm_rows *prev);
 int tm_rows_since(struct tm_rows *cur, struct tm_rows *prev, struct tm_rows *out);
 void tm_rows_cgroups(struct tm_rows *s, struct tm_names *n, int depth);
+void tm_rows_jobs(struct tm_rows *s, struct tm_names *n);
 int tm_rows_read_named(const struct tm_pins *p, enum tm_by by, const uint32_t *users,
 		       int nusers, struct tm_names *names, int depth, struct tm_rows *s);
 void tm_rows_free(struct tm_rows *s);
@@ -240,7 +246,8 @@ void tm_report_free(struct tm_report *r);
  * 1 << tm_by; 0: never), and the note after "N" (or "N packets (B bytes)").
  */
 #define TM_BY_ALL	0xffffu
-#define TM_BY_DETAILS	(1u << TM_BY_PROC | 1u << TM_BY_IFACE | 1u << TM_BY_PROTO | 1u << TM_BY_CGROUP)
+#define TM_BY_DETAILS	(1u << TM_BY_PROC | 1u << TM_BY_IFACE | 1u << TM_BY_PROTO | 1u << TM_BY_CGROUP | \
+			 1u << TM_BY_JOB)
 #define TM_HEALTH(X)								\
 	X(LAYOUT_VERSION, NULL, "tm_layout_version", NULL, GAUGE,		\
 	  "Version of the pinned maps' layout", h->layout_version, NONE, NULL, 0, NULL) \
@@ -281,7 +288,7 @@ void tm_report_free(struct tm_report *r);
 	X(CGROUPS_FULL, "cgroups_full", "tm_cgroups_unrecorded_total", NULL, COUNTER, \
 	  "Cgroups whose path could not be recorded: the cgroups map was full", \
 	  G(cgroups_full), NONE, "cgroups unrecorded (the cgroups map full)",	\
-	  1u << TM_BY_CGROUP,							\
+	  1u << TM_BY_CGROUP | 1u << TM_BY_JOB,							\
 	  "cgroups could not be recorded (the map is full); once removed they show as (gone: ID)") \
 	X(IFNAMES_FULL, "ifnames_full", "tm_interfaces_unnamed_total", NULL, COUNTER, \
 	  "Interfaces whose name could not be recorded: the ifnames map was full", \

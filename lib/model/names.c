@@ -68,6 +68,7 @@ void tm_names_free(struct tm_names *n)
 	size_t i;
 
 	tm_names_refresh(n);
+	tm_job_rules_free(&n->jobs);
 	free(n->cg);
 	for (i = 0; i < n->nif; i++)
 		free(n->ifs[i].shown);
@@ -132,18 +133,27 @@ static int walk_one(const char *path, const struct stat *st, int flag, struct FT
 	struct stat up;
 	char parent[PATH_MAX];
 	const char *slash;
+	struct tm_cgnode *c;
 
 	if (flag != FTW_D)
 		return 0;
-	if (walk_sorted && bsearch(&key, n->cg, walk_sorted, sizeof(n->cg[0]), cg_cmp))
+	c = walk_sorted ? bsearch(&key, n->cg, walk_sorted, sizeof(n->cg[0]), cg_cmp) : NULL;
+	if (c) {
+		c->live = true;
 		return 0;
+	}
 	if (ftw->level == 0)
-		return cg_add(n, st->st_ino, 0, "") ? 0 : 1;
-	slash = strrchr(path, '/');
-	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
-	if (stat(parent, &up))
-		return 0;
-	return cg_add(n, st->st_ino, up.st_ino, slash + 1) ? 0 : 1;
+		c = cg_add(n, st->st_ino, 0, "");
+	else {
+		slash = strrchr(path, '/');
+		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+		if (stat(parent, &up))
+			return 0;
+		c = cg_add(n, st->st_ino, up.st_ino, slash + 1);
+	}
+	if (c)
+		c->live = true;
+	return c ? 0 : 1;
 }
 
 /* What the pins recorded, then what the tree has now; sorted by id. */
@@ -264,6 +274,50 @@ int tm_names_cgroup_level(struct tm_names *n, uint64_t id)
 	uint64_t chain[TM_CG_DEPTH];
 
 	return metered_level(n, id, chain);
+}
+
+/* The site's job rules: TM_JOB_RULES (root only), else TM_JOB_RULES_FILE. */
+int tm_names_jobs_load(struct tm_names *n)
+{
+	const char *env = getenv("TM_JOB_RULES");
+	int err;
+
+	if (n->jobs_loaded)
+		return 0;
+	err = tm_job_rules_read(env && *env && !getuid() ? env : TM_JOB_RULES_FILE, &n->jobs);
+	n->jobs_loaded = !err;
+	return err;
+}
+
+/* Whether cgroup id exists now (false: removed, or not known). */
+bool tm_names_cgroup_live(struct tm_names *n, uint64_t id)
+{
+	struct tm_cgnode *c;
+
+	cg_load(n);
+	c = cg_find(n, id);
+	return c && c->live;
+}
+
+/*
+ * The job cgroup id is in, into j, and the id of the job's own cgroup (its
+ * ancestor or itself); 0 when it is in none, or not known.
+ */
+uint64_t tm_names_job(struct tm_names *n, uint64_t id, struct tm_job *j)
+{
+	uint64_t chain[TM_CG_DEPTH];
+	char buf[64];
+	const char *path = tm_names_cgroup(n, id, buf, sizeof(buf));
+	size_t k, i;
+
+	if (path == buf || path[0] != '/' || tm_names_jobs_load(n) ||
+	    !tm_job_of(path, &n->jobs, j))
+		return 0;
+	k = cg_chain(n, id, chain);
+	for (i = 0; i < k; i++)
+		if (strlen(tm_names_cgroup(n, chain[i], buf, sizeof(buf))) == j->len)
+			return chain[i];
+	return 0;
 }
 
 /* ---- interfaces ---- */

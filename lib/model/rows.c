@@ -12,7 +12,7 @@
 #include "model.h"
 
 const char *const tm_by_names[TM_BY_MAX] = {
-	"user", "conn", "proc", "iface", "proto", "cgroup", "family",
+	"user", "conn", "proc", "iface", "proto", "cgroup", "job", "family",
 };
 
 #define ROW_KEY_LEN offsetof(struct tm_row, first_ns)
@@ -100,6 +100,7 @@ static int add_detail(const void *key, const void *value, void *ctx)
 		r->proto = k->proto;
 		break;
 	case TM_BY_CGROUP:
+	case TM_BY_JOB:
 		r->cgroup_id = k->cgroup_id;
 		break;
 	default:
@@ -316,7 +317,7 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 struct cg_path {
 	const char *path;
 	uint64_t id;
-	uint64_t first;		/* the first id of the path */
+	uint64_t newest;	/* the path's newest id (ids only grow) */
 };
 
 static int cmp_cg_path(const void *a, const void *b)
@@ -330,7 +331,8 @@ static int cmp_cg_path(const void *a, const void *b)
 /*
  * Cgroup rows as they are named: rolled up depth levels below the metered
  * cgroup they are under (depth < 0: not rolled up), then the rows of
- * cgroups with one path as one row, under the first id. A path is made
+ * cgroups with one path as one row, under the newest id (the one that may
+ * still be there). A path is made
  * again with a new id (a login's session scope, a container restarted, a
  * job directory reused); two rows or Prometheus series with equal labels
  * could not be told apart (node_exporter keeps one of them).
@@ -356,8 +358,8 @@ void tm_rows_cgroups(struct tm_rows *s, struct tm_names *n, int depth)
 			v[k++] = (struct cg_path){ path, s->v[i].cgroup_id, 0 };
 	}
 	qsort(v, k, sizeof(*v), cmp_cg_path);
-	for (i = 0; i < k; i++)
-		v[i].first = i && !strcmp(v[i].path, v[i - 1].path) ? v[i - 1].first : v[i].id;
+	for (i = k; i-- > 0;)
+		v[i].newest = i + 1 < k && !strcmp(v[i].path, v[i + 1].path) ? v[i + 1].newest : v[i].id;
 	for (i = 0; i < s->n; i++) {
 		struct tm_row *r = &s->v[i];
 		struct cg_path key = { tm_names_cgroup(n, r->cgroup_id, buf, sizeof(buf)),
@@ -365,7 +367,7 @@ void tm_rows_cgroups(struct tm_rows *s, struct tm_names *n, int depth)
 
 		if (key.path != buf && !r->other &&
 		    (c = bsearch(&key, v, k, sizeof(*v), cmp_cg_path)))
-			r->cgroup_id = c->first;
+			r->cgroup_id = c->newest;
 	}
 	free(v);
 	s->sorted = false;
@@ -373,20 +375,37 @@ void tm_rows_cgroups(struct tm_rows *s, struct tm_names *n, int depth)
 }
 
 /*
+ * Cgroup rows as jobs: each row under its job's own cgroup, the cgroups in
+ * no job as one row of the user's (cgroup 0), then one row a path.
+ */
+void tm_rows_jobs(struct tm_rows *s, struct tm_names *n)
+{
+	struct tm_job j;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!s->v[i].other)
+			s->v[i].cgroup_id = tm_names_job(n, s->v[i].cgroup_id, &j);
+	tm_rows_cgroups(s, n, -1);
+}
+
+/*
  * One reading of a breakdown, its rows named: cgroups made since names was
- * last read get their names, and cgroup rows are as tm_rows_cgroups makes
- * them (rolled up with depth >= 0).
+ * last read get their names, cgroup rows are as tm_rows_cgroups makes them
+ * (rolled up with depth >= 0), job rows as tm_rows_jobs does.
  */
 int tm_rows_read_named(const struct tm_pins *p, enum tm_by by, const uint32_t *users,
 		       int nusers, struct tm_names *names, int depth, struct tm_rows *s)
 {
 	int err;
 
-	if (by == TM_BY_CGROUP)
+	if (by == TM_BY_CGROUP || by == TM_BY_JOB)
 		tm_names_refresh(names);
 	err = tm_rows_read(p, by, users, nusers, s);
 	if (!err && by == TM_BY_CGROUP)
 		tm_rows_cgroups(s, names, depth);
+	if (!err && by == TM_BY_JOB)
+		tm_rows_jobs(s, names);
 	return err;
 }
 

@@ -200,6 +200,73 @@ static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struc
 	}
 }
 
+/*
+ * The job a row is (--by job): its id, kind and whether its cgroup is still
+ * there; the cgroups in no job are one row with all three null.
+ */
+static bool row_job(const void *rec, const void *ctx, struct tm_val *v, struct tm_job *j)
+{
+	const struct tm_row *r = row(rec);
+
+	if (r->other) {
+		tm_val_text(v, OTHER);
+		return false;
+	}
+	if (!r->cgroup_id || !tm_names_job(rctx(ctx)->names, r->cgroup_id, j)) {
+		tm_val_text(v, "");
+		v->null = true;
+		return false;
+	}
+	return true;
+}
+
+static void get_job(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	struct tm_job j;
+	char *start = sb->p;
+
+	if (!row_job(rec, ctx, v, &j))
+		return;
+	tm_put_str(sb, j.id);
+	tm_val_built(v, sb, start);
+}
+
+static void get_kind(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	struct tm_job j;
+	char *start = sb->p;
+
+	if (!row_job(rec, ctx, v, &j)) {
+		v->null = true;
+		return;
+	}
+	tm_put_str(sb, j.kind);
+	tm_val_built(v, sb, start);
+}
+
+static void get_state(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	struct tm_job j;
+
+	if (!row_job(rec, ctx, v, &j)) {
+		v->null = true;
+		return;
+	}
+	tm_val_text(v, tm_names_cgroup_live(rctx(ctx)->names, row(rec)->cgroup_id) ? "running" :
+		    "ended");
+}
+
+/* The job's own cgroup; null for the row of cgroups in no job. */
+static void get_job_cgroup(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	if (!row(rec)->cgroup_id && !row(rec)->other) {
+		tm_val_text(v, "");
+		v->null = true;
+		return;
+	}
+	get_cgroup(rec, ctx, v, sb);
+}
+
 static void get_in_bytes(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	v->u = row(rec)->c.in_bytes;
@@ -254,6 +321,10 @@ static const struct tm_col row_cols[] = {
 	{ "iface",       "IFACE",    TM_K_TEXT, get_iface,       BY(IFACE), BY(IFACE), false },
 	{ "netns",       "NETNS",    TM_K_NUM,  get_netns,       0,         BY(IFACE), false },
 	{ "cgroup",      "CGROUP",   TM_K_TEXT, get_cgroup,      BY(CGROUP), BY(CGROUP), false },
+	{ "job",         "JOB",      TM_K_TEXT, get_job,         BY(JOB),   BY(JOB), false },
+	{ "kind",        "KIND",     TM_K_TEXT, get_kind,        BY(JOB),   BY(JOB), false },
+	{ "state",       "STATE",    TM_K_TEXT, get_state,       BY(JOB),   BY(JOB), false },
+	{ "cgroup",      "CGROUP",   TM_K_TEXT, get_job_cgroup,  0,         BY(JOB), false },
 	{ "in_bytes",    "IN",       TM_K_SIZE, get_in_bytes,    ALL,       ALL, false },
 	{ "out_bytes",   "OUT",      TM_K_SIZE, get_out_bytes,   ALL,       ALL, false },
 	{ "in_packets",  "IN_PKTS",  TM_K_NUM,  get_in_packets,  ALL,       ALL, false },
