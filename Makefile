@@ -100,7 +100,9 @@ TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $
 # it changes, everything is built again, so a setuid reader never keeps an
 # old path after "make PIN_ROOT=...".
 BUILD_CONFIG := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
-same = $(and $(findstring $(1),$(2)),$(findstring $(2),$(1)))
+# (Blanks and line ends aside: $(file <) keeps the newline $(file >) wrote
+# in GNU make 4.3, and a file rewritten every time rebuilds everything.)
+same = $(and $(findstring $(strip $(1)),$(strip $(2))),$(findstring $(strip $(2)),$(strip $(1))))
 define newline
 
 

@@ -40,6 +40,9 @@ struct opts {
 	const char *output;
 	const char *textfile;	/* the Prometheus exposition, renamed into place */
 	const char *history;	/* tm-record's database: this day's and month's totals */
+	const char *job;	/* --job: only the rows of its cgroups */
+	const char *cgroup;	/* --cgroup: only the rows of cgroups at or below it */
+	char cgroup_path[4096];	/* (--cgroup's path, its trailing slashes cut) */
 	bool by_set, sort_set, format_set, count_set;	/* given, not defaults */
 };
 
@@ -61,6 +64,11 @@ static void usage(FILE *f)
 "                       under its ancestor N levels below it (a job with its\n"
 "                       steps, a unit, a container: one row); 0 sums into the\n"
 "                       metered cgroup\n"
+"      --job JOB        only the rows of job JOB's cgroups (its id, as --by job\n"
+"                       shows it), with --by proc, iface, proto, cgroup or job\n"
+"  -c, --cgroup PATH    only the rows of cgroups at or below PATH (as --by\n"
+"                       cgroup shows it, or under the cgroup v2 mount as\n"
+"                       tm-load takes it), with the same\n"
 "  -u, --user USER      only this user, by name or UID (repeatable); with --by\n"
 "                       user a named user with no traffic shows zeros\n"
 "      --format FMT     table (default), json, csv or prometheus (the text\n"
@@ -112,7 +120,25 @@ TM_COMMON_HELP
 "Exit status: 0 success, 1 failure or nothing loaded, 2 bad usage.\n");
 }
 
-enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE, OPT_HISTORY, OPT_DEPTH, OPT_BITS };
+enum { OPT_FORMAT = TM_OPT_OWN, OPT_TEXTFILE, OPT_HISTORY, OPT_DEPTH, OPT_BITS, OPT_JOB };
+
+/* A job's id or a cgroup's path as tm shows them: text with no control character. */
+static int filter_text(const char *opt, const char *arg, bool path)
+{
+	char shown[256];
+	size_t i, n = strlen(arg);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)arg[i] < 0x20 || arg[i] == 0x7f)
+			break;
+	if (!n || i < n || n >= 4096 || (path ? arg[0] != '/' : !!strchr(arg, '/'))) {
+		tm_usage_err("%s '%s': must be %s", opt, tm_shown(arg, n, shown, sizeof(shown)),
+			     path ? "a cgroup path as tm-stat --by cgroup shows it (/...)" :
+				    "a job as tm-stat --by job shows it (no /, no control character)");
+		return -TM_EUSAGE;
+	}
+	return 0;
+}
 
 /* One option of the command line. */
 static int apply(struct opts *o, int c, const char *arg)
@@ -165,6 +191,31 @@ static int apply(struct opts *o, int c, const char *arg)
 	case OPT_TEXTFILE:
 		o->textfile = arg;
 		return tm_prom_check_textfile(arg);
+	case OPT_JOB:
+		o->job = arg;
+		return filter_text("--job", arg, false);
+	case 'c': {
+		char mnt[PATH_MAX];
+		size_t n = strlen(arg), m;
+
+		err = filter_text("--cgroup", arg, true);
+		if (err)
+			return err;
+		/* As tm-load takes it (under the cgroup v2 mount) or as tm-stat shows it. */
+		if (!tm_cgroup2_mount(mnt, sizeof(mnt)) && (m = strlen(mnt)) > 1 &&
+		    !strncmp(arg, mnt, m) && (!arg[m] || arg[m] == '/')) {
+			arg += m;
+			n -= m;
+			if (!n)
+				arg = "/", n = 1;
+		}
+		/* /a/b/ is /a/b; / stays */
+		memcpy(o->cgroup_path, arg, n + 1);
+		while (n > 1 && o->cgroup_path[n - 1] == '/')
+			o->cgroup_path[--n] = '\0';
+		o->cgroup = o->cgroup_path;
+		return 0;
+	}
 	default:
 		return tm_common_opt(c, arg, &o->pin_root, usage);
 	}
@@ -174,7 +225,8 @@ static int apply(struct opts *o, int c, const char *arg)
 static int check_args(struct opts *o)
 {
 	const char *bad = o->by_set ? "--by" : o->sort_set ? "--sort" : o->top ? "--top" :
-			  o->exact ? "--bytes" : o->bits ? "--bits" : o->output ? "--output" : NULL;
+			  o->exact ? "--bytes" : o->bits ? "--bits" : o->output ? "--output" :
+			  o->job ? "--job" : o->cgroup ? "--cgroup" : NULL;
 	const char *alone;
 
 	if (o->textfile) {
@@ -197,7 +249,9 @@ static int check_args(struct opts *o)
 		o->bits && !o->interval ? "--bits goes with --interval (rates)" :
 		o->output && !o->interval ? "--output goes with --interval" :
 		o->depth >= 0 && o->by != TM_BY_CGROUP && o->format != TM_FMT_PROMETHEUS ?
-		"--depth goes with --by cgroup or --format prometheus" : NULL;
+		"--depth goes with --by cgroup or --format prometheus" :
+		(o->job || o->cgroup) && !tm_by_details(o->by) ?
+		"--job and --cgroup go with --by proc, iface, proto, cgroup or job" : NULL;
 	if (alone) {
 		tm_usage_err("%s", alone);
 		return -TM_EUSAGE;
@@ -210,6 +264,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "by", required_argument, NULL, 'B' },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "job", required_argument, NULL, OPT_JOB },
+		{ "cgroup", required_argument, NULL, 'c' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "json", no_argument, NULL, 'j' },
@@ -228,7 +284,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c, err;
 
 	o->depth = -1;
-	while ((c = getopt_long(argc, argv, "B:u:jbt:s:i:n:o:vVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "B:u:c:jbt:s:i:n:o:vVh", longopts, NULL)) != -1) {
 		err = apply(o, c, optarg);
 		if (err)
 			return err;
@@ -403,10 +459,30 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* One reading of the breakdown asked for, rolled up with --depth. */
+/* --job and --cgroup: the cgroups whose rows are shown. */
+struct filter {
+	const struct opts *o;
+	struct tm_names *names;
+};
+
+static bool keep_cgroup(uint64_t id, void *ctx)
+{
+	const struct filter *f = ctx;
+
+	return tm_names_cgroup_in(f->names, id, f->o->job, f->o->cgroup);
+}
+
+/* One reading of the breakdown asked for, rolled up with --depth, filtered by --job and --cgroup. */
 static int read_rows(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		     struct tm_rows *s)
 {
+	static struct filter f;
+
+	if (o->job || o->cgroup) {
+		f = (struct filter){ o, names };
+		s->keep = keep_cgroup;
+		s->keep_ctx = &f;
+	}
 	return tm_rows_read_named(p, o->by, o->users, o->nusers, names, o->depth, s);
 }
 
@@ -605,7 +681,7 @@ static int run(const struct opts *o, struct tm_pins *opened)
 	}
 	tm_names_init(&names, &pins);
 	/* The site's job rules read whole first: a bad one, and nothing is shown. */
-	if (o->by == TM_BY_JOB && (err = tm_names_jobs_load(&names)))
+	if ((o->by == TM_BY_JOB || o->job) && (err = tm_names_jobs_load(&names)))
 		goto out;
 	ncols = tm_row_columns(o->by, o->format == TM_FMT_TABLE, o->interval > 0, cols);
 	err = tm_out_init(&out, o->format, cols, ncols);

@@ -34,7 +34,7 @@ _tm() {
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
 	--owner) COMPREPLY=($(compgen -W "socket creator" -- "$cur")); return ;;
 	--pending) COMPREPLY=($(compgen -W "storage files files-core" -- "$cur")); return ;;
-	-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
+	--job|-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
 	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup job family" -- "$cur")); return ;;
 	--period) COMPREPLY=($(compgen -W "hour day month year" -- "$cur")); return ;;
 	--since|--until) return ;;
@@ -65,7 +65,7 @@ _tm() {
 	tm-record) opts="--db --interval --once --count --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --version --help" ;;
 	tm-report) opts="--db --user --since --until --period --top --format --json --bytes --bits --verbose --version --help" ;;
 	tm-top) opts="--interval --delay --by --depth --sort --user --bits --bytes --batch --count --format --json --pin-root --verbose --version --help" ;;
-	tm-stat) opts="--by --depth --user --top --sort --format --json --bytes --bits --interval --count --output --textfile --history --pin-root --verbose --version --help" ;;
+	tm-stat) opts="--by --depth --job --cgroup --user --top --sort --format --json --bytes --bits --interval --count --output --textfile --history --pin-root --verbose --version --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

@@ -322,3 +322,37 @@ job_cgroups() {
 	refute grep -q $'\e' <<<"$output"
 	[[ $output == *'a"b\x1b[2Jc,d'* ]]
 }
+
+@test "--job and --cgroup: only the rows of a job's cgroups or of a subtree, in each breakdown of the details; refused where they do not go" {
+	job_cgroups
+	local t0=${REPLY[0]} tb=${REPLY[1]} u0=${REPLY[2]} s=/$ID/system.slice/slurmstepd.scope
+	tm-load --cgroup "$CG"
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$tb" $A "$CG" $B ::1 1 100
+	udp_exchange "$u0" $A "$CG" $B 127.0.0.1 3 100
+	# Job 4711: 2 x 128 over IPv4 and 1 x 148 over IPv6, sent by A.
+	run tm-stat --by proto --job 4711 --json
+	[ "$(jq -c '[.[] | [.uid, .proto, .out_bytes, .out_packets]]' <<<"$output")" = "[[$A,\"udp\",404,3]]" ]
+	run tm-stat --by job --job 4712 --json
+	[ "$(jq -c '[.[] | [.job, .out_bytes]]' <<<"$output")" = '[["4712",384]]' ]
+	run tm-stat --by cgroup --cgroup "$s/job_4711/" --json
+	[ "$(jq -r '.[] | [.cgroup, .out_bytes] | @tsv' <<<"$output")" = "$s/job_4711/step_0/user/task_0	256
+$s/job_4711/step_batch/user/task_0	148" ]
+	run tm-stat --by proc -c "$CG2$s" --json
+	[ "$(jq -c '[.[] | .uid] | unique' <<<"$output")" = "[$A]" ]
+	[ "$(jq '[.[] | .out_bytes] | add' <<<"$output")" = 788 ]
+	# A path is whole parts: job_47 is not job_4711's parent.
+	run tm-stat --by cgroup --cgroup "$s/job_47" --json
+	[ "$output" = "[]" ]
+	run tm-stat --by iface --job 9999 --json
+	[ "$output" = "[]" ]
+	local bad
+	for bad in "--job 4711" "--by conn --job 4711" "--by family --cgroup /" "--by job --job ''" \
+		"--by job --job a/b" "--by cgroup --cgroup rel/path" "--by cgroup --cgroup /a$'\e'b" \
+		"--format prometheus --job 4711"; do
+		eval "run tm-stat $bad"
+		[ "$status" = 2 ] || { echo "not refused: $bad" >&2; false; }
+		[[ $output == tm-stat:* ]]
+		refute grep -q $'\e' <<<"$output"
+	done
+}

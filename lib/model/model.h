@@ -82,6 +82,7 @@ int tm_names_cgroup_level(struct tm_names *n, uint64_t id);
 bool tm_names_cgroup_live(struct tm_names *n, uint64_t id);
 int tm_names_jobs_load(struct tm_names *n);
 uint64_t tm_names_job(struct tm_names *n, uint64_t id, struct tm_job *j);
+bool tm_names_cgroup_in(struct tm_names *n, uint64_t id, const char *job, const char *under);
 const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
 			   uint32_t ifindex, uint32_t *ino);
 
@@ -129,6 +130,10 @@ struct tm_rows {
 	uint64_t conns_live;	/* rows read from the connection map */
 	uint64_t pending;	/* slots read from sockets */
 	struct timespec mono, wall;
+	/* Set by the caller, kept across readings: the details breakdowns
+	 * hold only the rows of cgroups keep(id, keep_ctx) is true of. */
+	bool (*keep)(uint64_t cgroup_id, void *ctx);
+	void *keep_ctx;
 };
 
 /* What a row's fields are read with. */

@@ -320,6 +320,27 @@ uint64_t tm_names_job(struct tm_names *n, uint64_t id, struct tm_job *j)
 	return 0;
 }
 
+/*
+ * Whether cgroup id is in job (its id, as tm_names_job gives it; NULL: any)
+ * and at or below the cgroup path under (NULL: anywhere).
+ */
+bool tm_names_cgroup_in(struct tm_names *n, uint64_t id, const char *job, const char *under)
+{
+	struct tm_job j;
+	char buf[64];
+	const char *path;
+	size_t len;
+
+	if (under) {
+		path = tm_names_cgroup(n, id, buf, sizeof(buf));
+		len = strlen(under);
+		if (path == buf || (strcmp(under, "/") && (strncmp(path, under, len) ||
+							  (path[len] && path[len] != '/'))))
+			return false;
+	}
+	return !job || (tm_names_job(n, id, &j) && !strcmp(j.id, job));
+}
+
 /* ---- interfaces ---- */
 
 static int add_ifname(const void *key, const void *value, void *ctx)

@@ -77,8 +77,12 @@ static int add_detail(const void *key, const void *value, void *ctx)
 	const struct tm_detail *v = value;
 	struct reading *rd = ctx;
 	struct tm_row *r;
-	int err = start_row(rd, k->uid, &r);
+	int err;
 
+	/* A filter by cgroup or job: the row "other" is in neither. */
+	if (rd->s->keep && (k->pid == TM_PID_OTHER || !rd->s->keep(k->cgroup_id, rd->s->keep_ctx)))
+		return 0;
+	err = start_row(rd, k->uid, &r);
 	if (!r)
 		return err;
 	r->c = v->c;
@@ -399,7 +403,7 @@ int tm_rows_read_named(const struct tm_pins *p, enum tm_by by, const uint32_t *u
 {
 	int err;
 
-	if (by == TM_BY_CGROUP || by == TM_BY_JOB)
+	if (by == TM_BY_CGROUP || by == TM_BY_JOB || s->keep)
 		tm_names_refresh(names);
 	err = tm_rows_read(p, by, users, nusers, s);
 	if (!err && by == TM_BY_CGROUP)
