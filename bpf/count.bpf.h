@@ -64,13 +64,20 @@ static __always_inline struct tm_detail *detail_insert(struct tm_detail_key *key
 						      const struct tm_owner *o)
 {
 	struct tm_detail fresh = {};
+	struct tm_retired *r;
 	struct tm_global *g;
 	struct tm_detail *d;
-	__u32 one = 1, *q;
+	__u32 one = 1, *q, held = 0;
 	bool made = false;
 
 	q = bpf_map_lookup_elem(&quota, &key->uid);
-	if (q && *q >= control.details_quota) {
+	if (q) {
+		held = *q;
+		r = bpf_map_lookup_elem(&retired, &key->uid);
+		if (r)
+			held -= (__u32)r->rows;
+	}
+	if (held >= control.details_quota) {
 		key->pid = TM_PID_OTHER;
 		key->cgroup_id = 0;
 		key->netns_cookie = 0;

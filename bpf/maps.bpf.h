@@ -112,7 +112,10 @@ struct {
 	__type(value, struct tm_detail);
 } details SEC(".maps");
 
-/* How many rows of "details" each user holds (control.details_quota at most). */
+/*
+ * How many rows of "details" each user made; less their rows in "retired",
+ * what they hold (control.details_quota at most).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -120,6 +123,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } quota SEC(".maps");
+
+/* Rows of "details" retired, by user (tm_abi.h): written by user space only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_USERS_MAX + 1);
+	__type(key, __u32);
+	__type(value, struct tm_retired);
+} retired SEC(".maps");
 
 /* With control.ifaces set, only packets on these interfaces count. */
 struct {

@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	6
+#define TM_LAYOUT_VERSION	7
 
 /*
  * The pinned maps, each once: X(ID, name under the pin root, name in the
@@ -35,7 +35,8 @@
 	X(IFNAMES,	"ifnames",	"ifnames")	\
 	X(CGROUPS,	"cgroups",	"cgroups")	\
 	X(QUOTA,	"quota",	"quota")		\
-	X(USER_RINGS,	"user_rings",	"user_rings")
+	X(USER_RINGS,	"user_rings",	"user_rings")	\
+	X(RETIRED,	"retired",	"retired")
 
 enum tm_map_id {
 #define TM_MAP_ENUM(id, pin, obj) TM_MAP_##id,
@@ -79,6 +80,11 @@ enum tm_map_id {
  */
 #define TM_DETAILS_SHARE	16
 #define TM_PID_OTHER		0xffffffffu
+/*
+ * The key in "retired" of the host's figures (rows and cgroup names
+ * retired in all), beside each user's.
+ */
+#define TM_RETIRED_ALL		0xfffffffdu
 /* Interfaces named (each network namespace's own) and cgroups recorded. */
 #define TM_IFNAMES_MAX		1024
 #define TM_CGROUPS_MAX		8192
@@ -143,6 +149,19 @@ struct tm_global {
 	__u64 cgroups_full;		/* cgroups not recorded: map full */
 	__u64 user_events_lost;		/* no room in a user's own ring */
 	__u64 ifnames_full;		/* interfaces not named: map full */
+};
+
+/*
+ * Value of "retired", keyed by UID (__u32; TM_RETIRED_ALL: the host's):
+ * what was taken out of "details" once its cgroup had ended and was
+ * recorded. Written only by the commands that retire (one at a time, under
+ * the pin root's lock); the programs read rows: a user's share of
+ * "details" is the rows "quota" counts they made less those retired.
+ */
+struct tm_retired {
+	struct tm_counters c;		/* the rows' counters, added up */
+	__u64 rows;			/* rows of "details" retired */
+	__u64 cgroups;			/* (TM_RETIRED_ALL) names of "cgroups" retired */
 };
 
 /*

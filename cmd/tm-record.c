@@ -249,8 +249,11 @@ static int read_sample(const struct opts *o, const struct tm_pins *p, struct tm_
 			const struct tm_row *r = &s.v[i];
 			char buf[64];
 
-			/* The untracked networks are nobody's: not a user's history. */
-			if (r->untracked)
+			/*
+			 * The untracked networks are nobody's: not a user's history.
+			 * The retired rows were recorded under their own keys.
+			 */
+			if (r->untracked || r->other == TM_ROW_RETIRED)
 				continue;
 			switch (bys[b]) {
 			case TM_BY_USER:
@@ -277,6 +280,43 @@ static int read_sample(const struct opts *o, const struct tm_pins *p, struct tm_
 	return err;
 }
 
+/* The rows retiring takes out, as the series the history has them under. */
+struct forget {
+	struct sample sm;
+	const struct opts *o;
+	struct tm_names *names;
+};
+
+static int note_retired(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx)
+{
+	struct forget *f = ctx;
+	uint64_t id = f->o->depth >= 0 ? tm_names_cgroup_at_depth(f->names, k->cgroup_id, f->o->depth) :
+					  k->cgroup_id;
+	char buf[64];
+	const char *path = tm_names_cgroup(f->names, id, buf, sizeof(buf));
+	int err = add(&f->sm, "proc", k->uid,
+		      keep_text(&f->sm, v->comm, strnlen(v->comm, TM_COMM_LEN)), &v->c);
+
+	return err ? err : add(&f->sm, "cgroup", k->uid, keep_text(&f->sm, path, strlen(path)), &v->c);
+}
+
+/*
+ * Once a sample is stored, the rows of cgroups that ended (all of it in
+ * the sample) are retired, and the history's last values of their series
+ * lessened by what they held.
+ */
+static int retire(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
+		  sqlite3 *db)
+{
+	struct forget f = { .o = o, .names = names };
+	struct tm_retirement ret;
+	int err = tm_retire(p, names, &ret, note_retired, &f);
+	int e = tm_history_forget(db, o->db, f.sm.s, f.sm.n);
+
+	sample_free(&f.sm);
+	return err ? err : e;
+}
+
 static int one_sample(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		      sqlite3 *db)
 {
@@ -292,6 +332,8 @@ static int one_sample(const struct opts *o, const struct tm_pins *p, struct tm_n
 		err = tm_history_sample(db, o->db, sm.s, sm.n, load, now, o->keep);
 	if (!err)
 		err = tm_history_prune(db, o->db, o->keep, now, false);
+	if (!err)
+		err = retire(o, p, names, db);
 	sample_free(&sm);
 	return err;
 }

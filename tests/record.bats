@@ -167,3 +167,45 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 	[ "$status" = 1 ]
 	[[ "$output" == *"nothing loaded"* ]]
 }
+
+@test "tm-record retires the rows of cgroups that ended once recorded: job after job on a small share, each exact, none in (other), the history exact" {
+	# --max-details 256: a user's share is 16 rows; each job makes 2 of A's.
+	tm-load --cgroup "$CG" --max-details 256
+	local i job sum=0 p
+	for ((i = 1; i <= 40; i++)); do
+		new_cgroup "/job_$i"
+		job=$REPLY
+		udp_exchange "$job" $A "$job" $A 127.0.0.1 1 $((100 + i))
+		sum=$((sum + 128 + i))
+		# While it is there: its own row, exact (not in the row (other)).
+		p=/$ID/job_$i
+		[ "$(tm-stat --by cgroup --json --user $A | jq -r --arg p "$p" '.[] | select(.cgroup == $p) | .out_bytes')" = $((128 + i)) ] ||
+			{ echo "job $i not in its own row" >&2; false; }
+		rmdir "$job"
+		tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	done
+	run tm-status --json
+	[ "$(jq .details_other <<<"$output")" = 0 ]
+	[ "$(jq .details_retired <<<"$output")" = 80 ]
+	[ "$(jq .cgroups_retired <<<"$output")" = 40 ]
+	# The breakdown still adds up to A's total: (retired) holds the jobs'.
+	run tm-stat --by cgroup --json --user $A
+	[ "$(jq -r '.[] | [.cgroup, .out_bytes, .in_bytes] | @tsv' <<<"$output")" = "(retired)	$sum	$sum" ]
+	[ "$(tm-stat --json --user $A | jq '.[0].out_bytes')" = "$sum" ]
+	run tm-stat --by proc --json --user $A
+	[ "$(jq -c 'map([.comm, .pid, .out_bytes])' <<<"$output")" = "[[\"(retired)\",null,$sum]]" ]
+	# The history: every job under its path, exact; the processes' name once.
+	run tm-report --db "$DB" --json --top 100 --user $A
+	[ "$(jq '.users[0].cgroups | length' <<<"$output")" = 40 ]
+	[ "$(jq '[.users[0].cgroups[].out_bytes] | add' <<<"$output")" = "$sum" ]
+	[ "$(jq -r --arg p "/$ID/job_7" '.users[0].cgroups[] | select(.key == $p) | .out_bytes' <<<"$output")" = 135 ]
+	[ "$(jq -c '.users[0].processes | map([.key, .out_bytes])' <<<"$output")" = "[[\"tmtraffic\",$sum]]" ]
+	[ "$(jq '.users[0].out_bytes' <<<"$output")" = "$sum" ]
+	# A path made again after its first cgroup was retired: its history is both.
+	mkdir "$CG/job_1"
+	udp_exchange "$CG/job_1" $A "$CG/job_1" $A 127.0.0.1 2 101
+	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	run tm-report --db "$DB" --json --top 100 --user $A
+	[ "$(jq -r --arg p "/$ID/job_1" '.users[0].cgroups[] | select(.key == $p) | .out_bytes' <<<"$output")" = $((3 * 129)) ]
+	[ "$(jq -c '.users[0].processes | map([.key, .out_bytes])' <<<"$output")" = "[[\"tmtraffic\",$((sum + 258))]]" ]
+}

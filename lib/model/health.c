@@ -6,7 +6,9 @@
  * once, in TM_HEALTH (model.h); tm-status, the Prometheus exposition,
  * tm-stat's notes and tm-stream all read it from here.
  */
+#include <errno.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "model.h"
 
@@ -43,6 +45,12 @@ int tm_health_counted(const struct tm_pins *p, struct tm_health *h)
 	err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &h->g, sizeof(h->g));
 	if (err)
 		tm_err("cannot read %s/%s: %s", p->root, tm_maps[TM_MAP_GLOBAL].pin, strerror(-err));
+	/* Nothing retired yet: no entry. */
+	zero = TM_RETIRED_ALL;
+	if (!err && bpf_map_lookup_elem(p->fd[TM_MAP_RETIRED], &zero, &h->retired) && errno != ENOENT) {
+		err = -errno;
+		tm_err("cannot read %s/%s: %s", p->root, tm_maps[TM_MAP_RETIRED].pin, strerror(-err));
+	}
 	return err;
 }
 

@@ -264,6 +264,48 @@ fail:
 }
 
 /*
+ * What was just taken out of the counters (rows retired after the last
+ * sample) taken out of that sample's values too, series by series, so the
+ * next deltas of the same keys (a process name other rows share, a cgroup
+ * path made again) are neither lost nor counted twice. One transaction.
+ */
+int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	if (!n)
+		return 0;
+	if (exec(db, "BEGIN IMMEDIATE") ||
+	    sqlite3_prepare_v2(db, "UPDATE last SET in_bytes = max(in_bytes - ?4, 0),"
+			       " out_bytes = max(out_bytes - ?5, 0), in_packets = max(in_packets - ?6, 0),"
+			       " out_packets = max(out_packets - ?7, 0)"
+			       " WHERE kind = ?1 AND uid = ?2 AND key = ?3", -1, &st, NULL))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, s[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s[i].uid == TM_UID_UNKNOWN ? -1 : (int64_t)s[i].uid);
+		sqlite3_bind_text(st, 3, s[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)s[i].c.in_bytes);
+		sqlite3_bind_int64(st, 5, (int64_t)s[i].c.out_bytes);
+		sqlite3_bind_int64(st, 6, (int64_t)s[i].c.in_packets);
+		sqlite3_bind_int64(st, 7, (int64_t)s[i].c.out_packets);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (exec(db, "COMMIT"))
+		goto fail;
+	return 0;
+fail:
+	db_err(db, path, "cannot note the rows retired");
+	sqlite3_finalize(st);
+	exec(db, "ROLLBACK");
+	return -EIO;
+}
+
+/*
  * Each tier keeps its newest keep[tier] buckets (-1: all); at most once an
  * hour unless force.
  */

@@ -107,7 +107,9 @@ struct tm_row {
 	uint8_t untracked;	/* the untracked networks' row, not a user's */
 	uint8_t family;
 	uint8_t proto;
-	uint8_t other;		/* the user's row "other": past their quota */
+	uint8_t other;		/* TM_ROW_OTHER: the user's row "other" (past
+				 * their quota); TM_ROW_RETIRED: their rows of
+				 * cgroups that ended, retired (retire.c) */
 	uint32_t pid;
 	char comm[TM_COMM_LEN];
 	uint32_t ifindex;
@@ -120,6 +122,9 @@ struct tm_row {
 	struct tm_counters c;
 	double in_rate, out_rate;
 };
+
+#define TM_ROW_OTHER	1
+#define TM_ROW_RETIRED	2
 
 struct tm_rows {
 	enum tm_by by;
@@ -155,6 +160,15 @@ int tm_rows_read_named(const struct tm_pins *p, enum tm_by by, const uint32_t *u
 void tm_rows_free(struct tm_rows *s);
 int tm_row_cmp_key(const void *a, const void *b);
 
+/* retire.c: the rows and names of cgroups that have ended, taken out */
+struct tm_retirement {
+	uint64_t rows, cgroups;		/* taken out by this call */
+};
+
+int tm_retire(const struct tm_pins *p, struct tm_names *names, struct tm_retirement *out,
+	      int (*rows)(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx),
+	      void *ctx);
+
 /* The history tm-record keeps and tm-report reads unless told another
  * (tm-record.service's; make HISTORY_DB=PATH builds another in). */
 #ifndef TM_DEFAULT_HISTORY_DB
@@ -180,6 +194,7 @@ int64_t tm_tier_start(enum tm_tier tier, int64_t t);
 int tm_history_open(const char *path, bool create, sqlite3 **db);
 int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, size_t n,
 		      const char *load, int64_t now, const int keep[TM_TIER_MAX]);
+int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, size_t n);
 int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
 		     bool force);
 int tm_history_open_ro(const char *path, sqlite3 **db);
@@ -300,6 +315,12 @@ void tm_report_free(struct tm_report *r);
 	  G(ifnames_full), NONE, "interfaces unnamed (the ifnames map full)",	\
 	  1u << TM_BY_IFACE,							\
 	  "interfaces could not be named (the ifnames map is full); they show by index") \
+	X(DETAILS_RETIRED, "details_retired", "tm_details_retired_total", NULL, COUNTER, \
+	  "Rows of the breakdown map of cgroups that ended, retired once recorded (their bytes in the users' row (retired))", \
+	  h->retired.rows, NONE, "breakdown rows of ended cgroups retired", 0, NULL) \
+	X(CGROUPS_RETIRED, "cgroups_retired", "tm_cgroups_retired_total", NULL, COUNTER, \
+	  "Names of cgroups that ended, retired from the cgroups map",		\
+	  h->retired.cgroups, NONE, "names of ended cgroups retired", 0, NULL)	\
 	TM_HEALTH_FILL(X, USERS, users)						\
 	TM_HEALTH_FILL(X, CONNS, conns)						\
 	TM_HEALTH_FILL(X, DETAILS, details)					\
@@ -332,6 +353,7 @@ enum tm_health_type { TM_HEALTH_COUNTER, TM_HEALTH_GAUGE };
 struct tm_health {
 	uint32_t layout_version;
 	struct tm_global g;
+	struct tm_retired retired;	/* "retired"'s TM_RETIRED_ALL: the host's */
 	struct tm_map_fill map[TM_MAP_COUNT];	/* by enum tm_map_id */
 };
 

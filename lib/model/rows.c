@@ -88,7 +88,7 @@ static int add_detail(const void *key, const void *value, void *ctx)
 	r->c = v->c;
 	/* Past the user's quota: one row "other" in every breakdown. */
 	if (k->pid == TM_PID_OTHER) {
-		r->other = 1;
+		r->other = TM_ROW_OTHER;
 		return 0;
 	}
 	switch (rd->by) {
@@ -111,6 +111,25 @@ static int add_detail(const void *key, const void *value, void *ctx)
 		break;
 	}
 	return 0;
+}
+
+/* A user's entry in "retired" as their row "(retired)". */
+static int add_retired(const void *key, const void *value, void *ctx)
+{
+	const struct tm_retired *v = value;
+	uint32_t uid = *(const uint32_t *)key;
+	struct reading *rd = ctx;
+	struct tm_row *r;
+	int err;
+
+	if (uid == TM_RETIRED_ALL)
+		return 0;
+	err = start_row(rd, uid, &r);
+	if (r) {
+		r->c = v->c;
+		r->other = TM_ROW_RETIRED;
+	}
+	return err;
 }
 
 static int conn_row(struct reading *rd, const struct tm_conn_key *k, const struct tm_conn *v)
@@ -280,6 +299,10 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 	else
 		err = tm_map_for_each(p->fd[TM_MAP_DETAILS], sizeof(struct tm_detail_key),
 				      sizeof(struct tm_detail), false, add_detail, &rd);
+	/* Their rows of cgroups that ended: so the breakdown still adds up. */
+	if (!err && tm_by_details(by) && !s->keep)
+		err = tm_map_for_each(p->fd[TM_MAP_RETIRED], sizeof(__u32), sizeof(struct tm_retired),
+				      false, add_retired, &rd);
 	if (!err)
 		err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &s->g, sizeof(s->g));
 	if (!err)

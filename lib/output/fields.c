@@ -12,8 +12,11 @@
 #define ALL	((1u << TM_BY_MAX) - 1)
 #define BY(x)	(1u << TM_BY_##x)
 
-/* The key of a user's row "other" (past their quota of breakdown rows). */
-#define OTHER "(other)"
+/*
+ * The key of a user's row "other" (past their quota of breakdown rows) or
+ * "retired" (the rows of cgroups that ended, once recorded).
+ */
+#define OTHER(r) ((r)->other == TM_ROW_RETIRED ? "(retired)" : "(other)")
 
 static const struct tm_row *row(const void *rec)
 {
@@ -77,7 +80,7 @@ static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct t
 static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	if (row(rec)->other)
-		tm_val_text(v, OTHER);
+		tm_val_text(v, OTHER(row(rec)));
 	else
 		tm_val_proto(v, sb, row(rec)->proto);
 }
@@ -139,7 +142,7 @@ static void get_pid(const void *rec, const void *ctx, struct tm_val *v, struct t
 static void get_comm(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	if (row(rec)->other) {
-		tm_val_text(v, OTHER);
+		tm_val_text(v, OTHER(row(rec)));
 		return;
 	}
 	v->s = row(rec)->comm;
@@ -165,7 +168,7 @@ static void get_last(const void *rec, const void *ctx, struct tm_val *v, struct 
 static void get_iface(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	const struct tm_row *r = row(rec);
-	const char *name = r->other ? OTHER :
+	const char *name = r->other ? OTHER(r) :
 			   tm_names_iface(rctx(ctx)->names, r->netns_cookie, 0, r->ifindex, NULL);
 
 	tm_val_text(v, name ? name : "?");
@@ -188,7 +191,7 @@ static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struc
 	char buf[64];
 
 	if (row(rec)->other) {
-		tm_val_text(v, OTHER);
+		tm_val_text(v, OTHER(row(rec)));
 		return;
 	}
 	tm_val_text(v, tm_names_cgroup(rctx(ctx)->names, row(rec)->cgroup_id, buf, sizeof(buf)));
@@ -209,7 +212,7 @@ static bool row_job(const void *rec, const void *ctx, struct tm_val *v, struct t
 	const struct tm_row *r = row(rec);
 
 	if (r->other) {
-		tm_val_text(v, OTHER);
+		tm_val_text(v, OTHER(row(rec)));
 		return false;
 	}
 	if (!r->cgroup_id || !tm_names_job(rctx(ctx)->names, r->cgroup_id, j)) {

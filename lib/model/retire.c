@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Rows that never run out: on a load that lives for months, the rows of
+ * "details" of cgroups that have ended, and their names in "cgroups", are
+ * taken out once recorded, so later jobs find room.
+ *
+ * A cgroup has ended when its directory is gone (no process can be in it
+ * again) and no socket the programs know of was made in it (the pending
+ * iterator's sockets): then nothing can add to its rows. Each row is taken
+ * out with one lookup-and-delete, and what it held is added to its user's
+ * entry in "retired" (shown as their row "(retired)", so the breakdowns
+ * still add up to the user's totals), whose rows count gives the user their
+ * share of "details" back. A name is taken out when its cgroup has ended,
+ * no row or socket names it, and no recorded cgroup has it as parent.
+ *
+ * One retirer at a time: under the pin root's lock, as every editor.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "model.h"
+
+/* Cgroup ids as a sorted set. */
+struct ids {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int ids_add(struct ids *s, uint64_t id)
+{
+	if (tm_grow(&s->v, &s->cap, s->n, sizeof(s->v[0])))
+		return -ENOMEM;
+	s->v[s->n++] = id;
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void ids_sort(struct ids *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof(s->v[0]), cmp_id);
+}
+
+static bool ids_has(const struct ids *s, uint64_t id)
+{
+	return s->n && bsearch(&id, s->v, s->n, sizeof(s->v[0]), cmp_id);
+}
+
+struct walk {
+	struct tm_names *names;
+	struct ids sockets;		/* cgroups sockets were made in */
+	struct ids kept;		/* cgroups rows or sockets still name */
+	struct tm_detail_key *keys;	/* rows to retire */
+	size_t nkeys, keycap;
+};
+
+static int add_socket(const struct tm_pending *p, void *ctx)
+{
+	return ids_add(&((struct walk *)ctx)->sockets, p->owner.cgroup_id);
+}
+
+/* A row of a cgroup that has ended is to go; any other keeps its cgroup's name. */
+static int look_at_row(const void *key, const void *value, void *ctx)
+{
+	const struct tm_detail_key *k = key;
+	struct walk *w = ctx;
+
+	if (k->pid == TM_PID_OTHER || !k->cgroup_id || tm_names_cgroup_live(w->names, k->cgroup_id) ||
+	    ids_has(&w->sockets, k->cgroup_id))
+		return ids_add(&w->kept, k->cgroup_id);
+	if (tm_grow(&w->keys, &w->keycap, w->nkeys, sizeof(*k)))
+		return -ENOMEM;
+	w->keys[w->nkeys++] = *k;
+	return 0;
+}
+
+struct node {
+	uint64_t id, parent;
+};
+
+static int add_node(const void *key, const void *value, void *ctx)
+{
+	struct { struct node *v; size_t n, cap; } *s = ctx;
+
+	if (tm_grow(&s->v, &s->cap, s->n, sizeof(s->v[0])))
+		return -ENOMEM;
+	s->v[s->n++] = (struct node){ *(const uint64_t *)key, ((const struct tm_cgroup *)value)->parent };
+	return 0;
+}
+
+/* A user's entry in "retired", with more added. */
+static int add_retired(const struct tm_pins *p, uint32_t uid, const struct tm_counters *c,
+		       uint64_t rows, uint64_t cgroups)
+{
+	struct tm_retired r = {};
+
+	if (bpf_map_lookup_elem(p->fd[TM_MAP_RETIRED], &uid, &r) && errno != ENOENT)
+		return -errno;
+	tm_counters_add(&r.c, c);
+	r.rows += rows;
+	r.cgroups += cgroups;
+	return bpf_map_update_elem(p->fd[TM_MAP_RETIRED], &uid, &r, BPF_ANY) ? -errno : 0;
+}
+
+/* The names no row, socket or other name needs, of cgroups that ended; how many went. */
+static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
+{
+	struct { struct node *v; size_t n, cap; } nodes = {};
+	struct ids parents = {};
+	size_t i, j;
+	bool more = true;
+	int err;
+
+	err = tm_map_for_each(p->fd[TM_MAP_CGROUPS], sizeof(uint64_t), sizeof(struct tm_cgroup),
+			      false, add_node, &nodes);
+	/* Leaves first, then the parents they leave childless, and so on. */
+	while (!err && more) {
+		more = false;
+		parents.n = 0;
+		for (i = 0; i < nodes.n && !err; i++)
+			if (nodes.v[i].id)
+				err = ids_add(&parents, nodes.v[i].parent);
+		ids_sort(&parents);
+		for (i = 0; i < nodes.n && !err; i++) {
+			uint64_t id = nodes.v[i].id;
+			bool metered = false;
+
+			for (j = 0; j < p->nmetered; j++)
+				metered |= p->metered[j] == id;
+			if (!id || metered || ids_has(&parents, id) || ids_has(&w->kept, id) ||
+			    ids_has(&w->sockets, id) || tm_names_cgroup_live(w->names, id))
+				continue;
+			if (bpf_map_delete_elem(p->fd[TM_MAP_CGROUPS], &id) && errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			nodes.v[i].id = 0;
+			(*gone)++;
+			more = true;
+		}
+	}
+	free(nodes.v);
+	free(parents.v);
+	return err;
+}
+
+/*
+ * Retires the rows and names of the cgroups that have ended; rows, if not
+ * NULL, is called with each row as it is taken out (its key and what it
+ * held), so a recorder can note it. Takes the pin root's lock. 0 or -errno
+ * (said).
+ */
+int tm_retire(const struct tm_pins *p, struct tm_names *names, struct tm_retirement *out,
+	      int (*rows)(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx),
+	      void *ctx)
+{
+	struct walk w = { .names = names };
+	struct tm_counters all = {};
+	size_t i;
+	int err, lock = -1;
+
+	memset(out, 0, sizeof(*out));
+	err = tm_lock(p->root, &lock);
+	if (err)
+		return err;
+	tm_names_refresh(names);
+	err = tm_pending_for_each(p, add_socket, &w);
+	ids_sort(&w.sockets);
+	if (!err)
+		err = tm_map_for_each(p->fd[TM_MAP_DETAILS], sizeof(struct tm_detail_key),
+				      sizeof(struct tm_detail), false, look_at_row, &w);
+	ids_sort(&w.kept);
+	/*
+	 * Each row taken out and its counters put in its user's entry at once,
+	 * so a kill between leaves at most one row out of the breakdowns (never
+	 * out of the user's totals).
+	 */
+	for (i = 0; !err && i < w.nkeys; i++) {
+		struct tm_detail v;
+
+		if (bpf_map_lookup_and_delete_elem(p->fd[TM_MAP_DETAILS], &w.keys[i], &v)) {
+			if (errno != ENOENT)
+				err = -errno;
+			continue;
+		}
+		err = add_retired(p, w.keys[i].uid, &v.c, 1, 0);
+		tm_counters_add(&all, &v.c);
+		out->rows++;
+		if (!err && rows)
+			err = rows(&w.keys[i], &v, ctx);
+	}
+	if (!err)
+		err = retire_names(p, &w, &out->cgroups);
+	if (out->rows || out->cgroups)
+		add_retired(p, TM_RETIRED_ALL, &all, out->rows, out->cgroups);
+	close(lock);
+	if (err)
+		tm_err("cannot retire ended cgroups' rows in %s: %s", p->root, strerror(-err));
+	free(w.sockets.v);
+	free(w.kept.v);
+	free(w.keys);
+	return err;
+}
