@@ -303,3 +303,9 @@ script_end() {
 	exec 8>&-
 	wait "$SCRIPT"
 }
+
+# same_labels: the samples of the Prometheus text in $output that share a
+# name and labels (node_exporter would drop all but one).
+same_labels() {
+	grep -v '^#' <<<"$output" | sed 's/ [^ ]*$//' | sort | uniq -d
+}

@@ -209,3 +209,36 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 	[ "$(jq -r --arg p "/$ID/job_1" '.users[0].cgroups[] | select(.key == $p) | .out_bytes' <<<"$output")" = $((3 * 129)) ]
 	[ "$(jq -c '.users[0].processes | map([.key, .out_bytes])' <<<"$output")" = "[[\"tmtraffic\",$((sum + 258))]]" ]
 }
+
+@test "a thousand jobs in a row on one load of default sizes: each job exact in the history, the maps never full, one series per label set" {
+	tm-load --cgroup "$CG"
+	local pf=$BIN/port port i j want=0
+	# B receives every job's datagram on one socket of its own.
+	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
+	wait_file "$pf"
+	port=$(cat "$pf")
+	for ((i = 0; i < 10; i++)); do
+		[ "$("$BIN/tmtraffic" udp-jobs 127.0.0.1 "$port" "$CG" $((i * 100)) 100 100 $A)" = 100 ]
+		tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+		run tm-stat --format prometheus
+		[ -z "$(same_labels)" ]
+	done
+	for ((j = 0; j < 1000; j++)); do
+		want=$((want + 128 + j % 100))
+	done
+	run tm-status --json
+	[ "$(jq -c '[.details_other, .details_full_packets, .cgroups_full, .details_retired, .cgroups_retired]' <<<"$output")" = \
+		"[0,0,0,1000,1000]" ]
+	# What is left of the maps is what lives: B's one row, the metered cgroup.
+	[ "$(jq '.maps[] | select(.name == "details") | .entries' <<<"$output")" -le 2 ]
+	[ "$(jq '.maps[] | select(.name == "cgroups") | .entries' <<<"$output")" -lt 10 ]
+	[ "$(tm-stat --json --user $A | jq '.[0].out_bytes')" = "$want" ]
+	[ "$(stat_field $B in_bytes)" = "$want" ]
+	run tm-stat --by job --json --user $A
+	[ "$(jq -c 'map([.job, .out_bytes])' <<<"$output")" = "[[\"(retired)\",$want]]" ]
+	# The history has every job under its own path, each exact.
+	run tm-report --db "$DB" --json --top 2000 --user $A
+	[ "$(jq '.users[0].cgroups | length' <<<"$output")" = 1000 ]
+	[ "$(jq --arg p "/$ID/job_" '[.users[0].cgroups[] | select(.out_bytes != 128 + ((.key | ltrimstr($p) | tonumber) % 100))] | length' <<<"$output")" = 0 ]
+	[ "$(jq '.users[0].out_bytes' <<<"$output")" = "$want" ]
+}

@@ -31,6 +31,12 @@
  *                                   "PORT N SIZE" on stdin, send N datagrams
  *                                   of SIZE to ADDR:PORT and print "sent";
  *                                   close at end of input
+ *   udp-jobs ADDR PORT DIR FIRST N SIZE UID
+ *                                   (as root) N jobs one after the other,
+ *                                   each a cgroup DIR/job_I (I from FIRST)
+ *                                   made, a process of UID in it sending one
+ *                                   datagram of SIZE + I % 100 bytes, the
+ *                                   cgroup removed; print N
  *   udp-procs ADDR PORT N SIZE      N processes, one after the other, each
  *                                   sending one datagram of SIZE bytes; print N
  *   raw-ping ADDR N ID [US [DIR]]   over a raw ICMP (ICMPv6) socket, filtered
@@ -55,7 +61,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -400,6 +408,47 @@ static int udp_procs(const char *host, int port, long n, long size)
 	return 0;
 }
 
+static int udp_jobs(const char *host, int port, const char *dir, long first, long n, long size,
+		    uid_t uid)
+{
+	char cg[4096], procs[4200];
+	long i;
+	int tries;
+
+	for (i = first; i < first + n; i++) {
+		pid_t pid;
+		int st;
+
+		snprintf(cg, sizeof(cg), "%s/job_%ld", dir, i);
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+		if (mkdir(cg, 0755))
+			die(cg);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			FILE *f = fopen(procs, "w");
+
+			if (!f || fprintf(f, "0\n") < 0 || fclose(f))
+				die(procs);
+			if (setgroups(0, NULL) || setgid(uid) || setuid(uid))
+				die("setuid");
+			if (!freopen("/dev/null", "w", stdout))
+				die("/dev/null");
+			_exit(udp_send(host, port, 1, size + i % 100, 0));
+		}
+		if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+			die("child");
+		/* The cgroup may stay populated a moment after its last task. */
+		for (tries = 0; rmdir(cg) && errno == EBUSY && tries < 1000; tries++)
+			usleep(1000);
+		if (!access(cg, F_OK))
+			die(cg);
+	}
+	printf("%ld\n", n);
+	return 0;
+}
+
 /* Makes DIR/NAME (NAME printf-style). */
 static void mark(const char *dir, const char *fmt, int id)
 {
@@ -528,11 +577,14 @@ int main(int argc, char **argv)
 		return tcp_blast(argv[2], atoi(argv[3]), atoll(argv[4]));
 	if (!strcmp(mode, "udp-script") && argc == 3)
 		return udp_script(argv[2]);
+	if (!strcmp(mode, "udp-jobs") && argc == 9)
+		return udp_jobs(argv[2], atoi(argv[3]), argv[4], atol(argv[5]), atol(argv[6]),
+				atol(argv[7]), (uid_t)atol(argv[8]));
 	if (!strcmp(mode, "udp-procs") && argc == 6)
 		return udp_procs(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]));
 	if (!strcmp(mode, "raw-ping") && argc >= 5 && argc <= 7)
 		return raw_ping(argv[2], atol(argv[3]), atoi(argv[4]) & 0xffff,
 				argc >= 6 ? atol(argv[5]) : 0, argc == 7 ? argv[6] : NULL);
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script|udp-procs|raw-ping ... (see source)\n");
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script|udp-jobs|udp-procs|raw-ping ... (see source)\n");
 	return 2;
 }
