@@ -321,6 +321,10 @@ job_cgroups() {
 	run tm-stat --by job --user $A
 	refute grep -q $'\e' <<<"$output"
 	[[ $output == *'a"b\x1b[2Jc,d'* ]]
+	run tm-stat --format prometheus
+	refute grep -q $'\e' <<<"$output"
+	grep -qF 'jobid="a\"b␛[2Jc,d",kind="slurm"} 128' <<<"$output"
+	promtool check metrics <<<"$output"
 }
 
 @test "--job and --cgroup: only the rows of a job's cgroups or of a subtree, in each breakdown of the details; refused where they do not go" {

@@ -87,11 +87,6 @@ $B ipv6 744 0" ]
 	promtool check metrics <<<"$output"
 }
 
-# same_labels: the samples in $output that share a name and labels.
-same_labels() {
-	grep -v '^#' <<<"$output" | sed 's/ [^ ]*$//' | sort | uniq -d
-}
-
 @test "a cgroup path made again (a new id) is one row, one series and one history key, with both cgroups' bytes" {
 	new_cgroup /job7
 	local job=$REPLY db=$BIN/h.db
@@ -122,6 +117,21 @@ same_labels() {
 	tm-record --db "$db" --once --keep-5min 0 --keep-year 0
 	run tm-report --db "$db" --json --top 5 --user $A
 	[ "$(jq -c '.users[0].cgroups | map([.key, .out_bytes])' <<<"$output")" = "[[\"/$ID/job7\",640],[\"/$ID/job7/step0\",128]]" ]
+}
+
+@test "--format prometheus: a family by job, labels jobid and kind; the cgroups in no job a series of their own" {
+	new_cgroup /system.slice
+	new_cgroup /system.slice/slurmstepd.scope
+	new_cgroup /system.slice/slurmstepd.scope/job_4711
+	new_cgroup /system.slice/slurmstepd.scope/job_4711/step_0
+	tm-load --cgroup "$CG"
+	udp_exchange "$REPLY" $A "$CG" $B 127.0.0.1 3 100
+	run tm-stat --format prometheus
+	[ "$(sample tm_job_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"4711\",kind=\"slurm\"")" = 384 ]
+	[ "$(sample tm_job_receive_packets_total "user=\"$B\",uid=\"$B\"")" = 3 ]
+	[ -z "$(same_labels)" ]
+	refute grep -q '{[^}]*job=' <<<"$output"
+	promtool check metrics <<<"$output"
 }
 
 @test "--format prometheus: the kernel's own packets are the user unknown, with no uid" {

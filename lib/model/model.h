@@ -64,6 +64,7 @@ struct tm_names {
 	uint64_t own_cookie;
 	bool cg_loaded, if_loaded, ns_read, jobs_loaded;
 	struct tm_job_rules jobs;
+	int jobs_err;		/* the rules file refused (said once) */
 	struct tm_cgnode *cg;	/* sorted by id */
 	size_t ncg, cgcap;
 	struct tm_ifname *ifs;

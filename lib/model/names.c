@@ -276,17 +276,20 @@ int tm_names_cgroup_level(struct tm_names *n, uint64_t id)
 	return metered_level(n, id, chain);
 }
 
-/* The site's job rules: TM_JOB_RULES (root only), else TM_JOB_RULES_FILE. */
+/*
+ * The site's job rules: TM_JOB_RULES (root only), else TM_JOB_RULES_FILE;
+ * read once (a file refused is said once, and then no cgroup is in a job).
+ */
 int tm_names_jobs_load(struct tm_names *n)
 {
 	const char *env = getenv("TM_JOB_RULES");
-	int err;
 
-	if (n->jobs_loaded)
-		return 0;
-	err = tm_job_rules_read(env && *env && !getuid() ? env : TM_JOB_RULES_FILE, &n->jobs);
-	n->jobs_loaded = !err;
-	return err;
+	if (!n->jobs_loaded) {
+		n->jobs_err = tm_job_rules_read(env && *env && !getuid() ? env : TM_JOB_RULES_FILE,
+						&n->jobs);
+		n->jobs_loaded = true;
+	}
+	return n->jobs_err;
 }
 
 /* Whether cgroup id exists now (false: removed, or not known). */

@@ -28,13 +28,19 @@ struct family {
 	const char *key;	/* the row field that is the label */
 	const char *label;	/* its label name */
 	const char *what;	/* for HELP: "... by user and <what>" */
+	const char *key2, *label2;	/* a second label, or NULL */
 };
 
+/*
+ * A job's label is jobid: Prometheus gives every target's series a label
+ * job of its own (the scrape job), and would rename ours.
+ */
 static const struct family families[] = {
-	{ TM_BY_FAMILY, "",        "family", "family", "address family" },
-	{ TM_BY_PROTO,  "proto_",  "proto",  "proto",  "IP protocol" },
-	{ TM_BY_IFACE,  "device_", "iface",  "device", "network interface" },
-	{ TM_BY_CGROUP, "cgroup_", "cgroup", "cgroup", "cgroup" },
+	{ TM_BY_FAMILY, "",        "family", "family", "address family", NULL, NULL },
+	{ TM_BY_PROTO,  "proto_",  "proto",  "proto",  "IP protocol", NULL, NULL },
+	{ TM_BY_IFACE,  "device_", "iface",  "device", "network interface", NULL, NULL },
+	{ TM_BY_CGROUP, "cgroup_", "cgroup", "cgroup", "cgroup", NULL, NULL },
+	{ TM_BY_JOB,    "job_",    "job",    "jobid",  "job (tm-stat --by job)", "kind", "kind" },
 };
 
 /* The four counters of every row, in the row's own fields. */
@@ -111,7 +117,7 @@ static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family
 			   struct tm_names *names)
 {
 	const struct tm_col *cols[TM_OUT_MAXCOLS];
-	const struct tm_col *user, *uid, *key;
+	const struct tm_col *user, *uid, *key, *key2;
 	struct tm_rows s = {};
 	struct tm_row_ctx ctx = { names, &s };
 	size_t ncols, i, k;
@@ -124,6 +130,7 @@ static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family
 	user = find_col(cols, ncols, "user");
 	uid = find_col(cols, ncols, "uid");
 	key = find_col(cols, ncols, fam->key);
+	key2 = fam->key2 ? find_col(cols, ncols, fam->key2) : NULL;
 	for (k = 0; k < sizeof(counters) / sizeof(counters[0]) && !err; k++) {
 		const struct tm_col *val = find_col(cols, ncols, counters[k].field);
 		char name[64], help[160];
@@ -141,6 +148,8 @@ static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family
 				err = col_label(f, &first, "uid", uid, &s.v[i], &ctx);
 			if (!err)
 				err = col_label(f, &first, fam->label, key, &s.v[i], &ctx);
+			if (!err && key2)
+				err = col_label(f, &first, fam->label2, key2, &s.v[i], &ctx);
 			fprintf(f, "} %llu\n", (unsigned long long)field_value(val, &s.v[i], &ctx));
 		}
 	}
