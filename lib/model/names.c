@@ -317,9 +317,12 @@ uint64_t tm_names_job(struct tm_names *n, uint64_t id, struct tm_job *j)
 	    !tm_job_of(path, &n->jobs, j))
 		return 0;
 	k = cg_chain(n, id, chain);
-	for (i = 0; i < k; i++)
-		if (strlen(tm_names_cgroup(n, chain[i], buf, sizeof(buf))) == j->len)
+	for (i = 0; i < k; i++) {
+		const char *up = tm_names_cgroup(n, chain[i], buf, sizeof(buf));
+
+		if (up != buf && strlen(up) == j->len)
 			return chain[i];
+	}
 	return 0;
 }
 

@@ -337,10 +337,6 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 	return 0;
 }
 
-/*
- * tm-stat --depth: each cgroup row counts under its ancestor depth levels
- * below the metered cgroup; rows that meet there add up.
- */
 struct cg_path {
 	const char *path;
 	uint64_t id;
@@ -356,13 +352,13 @@ static int cmp_cg_path(const void *a, const void *b)
 }
 
 /*
- * Cgroup rows as they are named: rolled up depth levels below the metered
- * cgroup they are under (depth < 0: not rolled up), then the rows of
- * cgroups with one path as one row, under the newest id (the one that may
- * still be there). A path is made
- * again with a new id (a login's session scope, a container restarted, a
- * job directory reused); two rows or Prometheus series with equal labels
- * could not be told apart (node_exporter keeps one of them).
+ * Cgroup rows as they are named: each under its ancestor depth levels below
+ * the metered cgroup it is under (depth < 0: not rolled up), rows that meet
+ * there added up; then the rows of cgroups with one path as one row, under
+ * the newest id (the one that may still be there). A path is made again
+ * with a new id (a login's session scope, a container restarted, a job
+ * directory reused); two rows or Prometheus series with equal labels could
+ * not be told apart (node_exporter keeps one of them).
  */
 void tm_rows_cgroups(struct tm_rows *s, struct tm_names *n, int depth)
 {
