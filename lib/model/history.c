@@ -178,6 +178,29 @@ static int meta_set(sqlite3 *db, const char *key, const char *val)
 }
 
 /*
+ * Each series run through st, its parameters 1 to 7: kind, uid (-1 for no
+ * owner), key, in and out bytes, in and out packets.
+ */
+static int put_series(sqlite3_stmt *st, const struct tm_series *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, s[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s[i].uid == TM_UID_UNKNOWN ? -1 : (int64_t)s[i].uid);
+		sqlite3_bind_text(st, 3, s[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)s[i].c.in_bytes);
+		sqlite3_bind_int64(st, 5, (int64_t)s[i].c.out_bytes);
+		sqlite3_bind_int64(st, 6, (int64_t)s[i].c.in_packets);
+		sqlite3_bind_int64(st, 7, (int64_t)s[i].c.out_packets);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return -EIO;
+		sqlite3_reset(st);
+	}
+	return 0;
+}
+
+/*
  * One sample: the series read now (kind, uid, key, counters), for the load
  * named load, at time now. keep: each tier's count (0: that tier is not
  * written).
@@ -200,7 +223,6 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 		" out_packets = out_packets + excluded.out_packets";
 	char was[128];
 	sqlite3_stmt *st = NULL;
-	size_t i;
 	int t, err = -EIO;
 
 	if (exec(db, "BEGIN IMMEDIATE"))
@@ -222,18 +244,8 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 			       " in_packets = in_packets + excluded.in_packets,"
 			       " out_packets = out_packets + excluded.out_packets", -1, &st, NULL))
 		goto fail;
-	for (i = 0; i < n; i++) {
-		sqlite3_bind_text(st, 1, s[i].kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, s[i].uid == TM_UID_UNKNOWN ? -1 : (int64_t)s[i].uid);
-		sqlite3_bind_text(st, 3, s[i].key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)s[i].c.in_bytes);
-		sqlite3_bind_int64(st, 5, (int64_t)s[i].c.out_bytes);
-		sqlite3_bind_int64(st, 6, (int64_t)s[i].c.in_packets);
-		sqlite3_bind_int64(st, 7, (int64_t)s[i].c.out_packets);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(st);
-	}
+	if (put_series(st, s, n))
+		goto fail;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (sqlite3_prepare_v2(db, "INSERT INTO buckets VALUES(?, ?)", -1, &st, NULL))
@@ -272,7 +284,6 @@ fail:
 int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, size_t n)
 {
 	sqlite3_stmt *st = NULL;
-	size_t i;
 
 	if (!n)
 		return 0;
@@ -282,18 +293,8 @@ int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, 
 			       " out_packets = max(out_packets - ?7, 0)"
 			       " WHERE kind = ?1 AND uid = ?2 AND key = ?3", -1, &st, NULL))
 		goto fail;
-	for (i = 0; i < n; i++) {
-		sqlite3_bind_text(st, 1, s[i].kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, s[i].uid == TM_UID_UNKNOWN ? -1 : (int64_t)s[i].uid);
-		sqlite3_bind_text(st, 3, s[i].key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)s[i].c.in_bytes);
-		sqlite3_bind_int64(st, 5, (int64_t)s[i].c.out_bytes);
-		sqlite3_bind_int64(st, 6, (int64_t)s[i].c.in_packets);
-		sqlite3_bind_int64(st, 7, (int64_t)s[i].c.out_packets);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(st);
-	}
+	if (put_series(st, s, n))
+		goto fail;
 	sqlite3_finalize(st);
 	if (exec(db, "COMMIT"))
 		goto fail;
