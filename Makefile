@@ -67,7 +67,6 @@ endif
 ifneq ($(HISTORY_DB),)
 CPPFLAGS += -DTM_DEFAULT_HISTORY_DB='"$(HISTORY_DB)"'
 endif
-
 LDLIBS += $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf) -lm
 
 # BPF C uses the UAPI headers; asm/types.h lives under the host's multiarch
@@ -291,7 +290,7 @@ install: all
 		dist/systemd/$(u).in > $(DESTDIR)$(UNITDIR)/$(u) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(u);)
 	install -m 0644 dist/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tm
 	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml $(DESTDIR)$(DOCDIR)/
-	@for f in tm.conf masks jobs; do \
+	@for f in $(notdir $(CONFIG)); do \
 		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
 		if [ -e "$$t" ] && [ -z "$(CONFIG_FORCE)" ]; then echo "  kept     $$t (there already)"; \
 		else $(call example,$$f) > "$$t" && chmod 0644 "$$t"; fi; \
@@ -301,7 +300,7 @@ install: all
 # the example (an edited one is yours), then the directories left empty.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	@for f in tm.conf masks jobs; do \
+	@for f in $(notdir $(CONFIG)); do \
 		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
 		if [ -e "$$t" ] && ! $(call example,$$f) | cmp -s "$$t" -; then echo "  kept     $$t (changed)"; \
 		else rm -f "$$t"; fi; \
