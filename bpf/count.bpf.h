@@ -133,12 +133,42 @@ static __always_inline void count_detail(const struct tm_owner *o, const struct 
 }
 
 /*
- * The connection as its local end sees it. The map is an LRU: when it is
- * full the least recently active connection makes room, and its bytes
+ * A place in the user's queue for a new row of key: the next one, whose row,
+ * if it still has it, goes. So past their share a user's own oldest row
+ * makes room, never anyone else's. -1: no place (a map full).
+ */
+static __always_inline int conn_place(const struct tm_conn_key *key)
+{
+	struct tm_queue_key place = { .uid = key->uid };
+	struct tm_conn_key *old;
+	struct tm_share *sh;
+	struct tm_conn *v;
+	__u32 quota = control.conns_quota;
+
+	sh = share_of(key->uid);
+	if (!sh || !quota)
+		return -1;
+	place.pos = __sync_fetch_and_add(&sh->conns_next, 1) % quota;
+	old = bpf_map_lookup_elem(&conn_queue, &place);
+	if (old) {
+		/* Not its row's place: two CPUs raced to make the row. */
+		v = bpf_map_lookup_elem(&conns, old);
+		if (v && v->pos == place.pos)
+			bpf_map_delete_elem(&conns, old);
+	}
+	if (bpf_map_update_elem(&conn_queue, &place, key, BPF_ANY))
+		return -1;
+	return place.pos;
+}
+
+/*
+ * The connection as its local end sees it. A user's rows past their share
+ * make room for their new ones, oldest first; the bytes of a row that goes
  * stay in the per-user totals, which never depend on this map.
  */
 static __always_inline void count_conn(const struct tm_owner *o, const struct tm_slot *s)
 {
+	struct tm_global *g;
 	struct tm_conn *v;
 
 	v = bpf_map_lookup_elem(&conns, &s->key);
@@ -147,14 +177,20 @@ static __always_inline void count_conn(const struct tm_owner *o, const struct tm
 			.first_ns = s->first_ns,
 			.pid = o->pid,
 		};
-		struct tm_global *g;
 		bool made = false;
+		int pos;
 
-		__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-		v = insert(&conns, &s->key, &fresh, &made);
-		g = made ? global_counters() : NULL;
-		if (g)
+		pos = conn_place(&s->key);
+		if (pos >= 0) {
+			fresh.pos = pos;
+			__builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
+			v = insert(&conns, &s->key, &fresh, &made);
+		}
+		g = global_counters();
+		if (g && made)
 			g->conns_new++;
+		else if (g && !v)
+			g->conns_full++;
 		if (!v)
 			return;
 	}

@@ -17,9 +17,14 @@ struct ns_common___tm {
 	unsigned int inum;
 } __attribute__((preserve_access_index));
 
+struct user_namespace___tm {
+	int level;			/* 0: the host's */
+} __attribute__((preserve_access_index));
+
 struct net___tm {
 	struct ns_common___tm ns;
 	__u64 net_cookie;
+	struct user_namespace___tm *user_ns;
 } __attribute__((preserve_access_index));
 
 struct possible_net_t___tm {
@@ -109,6 +114,18 @@ static __always_inline void set_netns(struct tm_owner *o, const struct sock___tm
 		o->netns = net->ns.inum;
 		o->netns_cookie = net->net_cookie;
 	}
+}
+
+/*
+ * Whether the socket's network namespace is owned by a user namespace other
+ * than the host's: one any user may make, as unshare -rn does.
+ */
+static __always_inline bool netns_of_user(const struct sock___tm *sk)
+{
+	struct net___tm *net = sk ? sk->__sk_common.skc_net.net : NULL;
+	struct user_namespace___tm *ns = net ? net->user_ns : NULL;
+
+	return ns && ns->level > 0;
 }
 
 /* A kernfs node's parent: "__parent" since Linux 6.15, "parent" before. */

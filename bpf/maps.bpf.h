@@ -13,6 +13,7 @@ struct tm_control control = {
 	.layout_version = TM_LAYOUT_VERSION,
 	.wake_bytes = TM_WAKE_BYTES,
 	.details_quota = TM_DETAILS_MAX / TM_DETAILS_SHARE,
+	.conns_quota = TM_CONNS_MAX / TM_CONNS_SHARE,
 	.admin_gid = TM_GID_NONE,
 };
 
@@ -95,9 +96,13 @@ struct {
 	__type(value, struct tm_sock);
 } socks SEC(".maps");
 
-/* Connections, least recently active evicted first (tm-load --max-conns). */
+/*
+ * Connections (tm-load --max-conns), each user's own oldest making room
+ * for their new ones past their share (conn_queue).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, TM_CONNS_MAX);
 	__type(key, struct tm_conn_key);
 	__type(value, struct tm_conn);
@@ -132,6 +137,24 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tm_retired);
 } retired SEC(".maps");
+
+/* Each user's connection rows in the order they were made, as big as "conns". */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_CONNS_MAX);
+	__type(key, struct tm_queue_key);
+	__type(value, struct tm_conn_key);
+} conn_queue SEC(".maps");
+
+/* What each user holds of the maps shared by all, and all users together. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TM_USERS_MAX + 1);
+	__type(key, __u32);
+	__type(value, struct tm_share);
+} shares SEC(".maps");
 
 /* With control.ifaces set, only packets on these interfaces count. */
 struct {
@@ -187,6 +210,15 @@ static __always_inline void *insert(void *map, const void *key, const void *init
 	if (made)
 		*made = !err;
 	return bpf_map_lookup_elem(map, key);
+}
+
+/* A user's entry in "shares", made on first use; NULL: the map is full. */
+static __always_inline struct tm_share *share_of(__u32 uid)
+{
+	struct tm_share *sh, zero = {};
+
+	sh = bpf_map_lookup_elem(&shares, &uid);
+	return sh ? sh : insert(&shares, &uid, &zero, NULL);
 }
 
 #endif /* __TM_MAPS_BPF_H__ */

@@ -83,7 +83,7 @@ static __always_inline void settle(struct __sk_buff *skb, const struct sk_buff__
 	}
 	if (k) {
 		p->key.uid = sock_owner(k->sk);
-		name_iface(k, st, o, p->ifindex);
+		name_iface(k, st, o, p->ifindex, p->key.uid);
 	} else {
 		p->key.uid = st ? st->owner.uid : TM_UID_UNKNOWN;
 	}

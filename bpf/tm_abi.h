@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	7
+#define TM_LAYOUT_VERSION	8
 
 /*
  * The pinned maps, each once: X(ID, name under the pin root, name in the
@@ -36,7 +36,9 @@
 	X(CGROUPS,	"cgroups",	"cgroups")	\
 	X(QUOTA,	"quota",	"quota")		\
 	X(USER_RINGS,	"user_rings",	"user_rings")	\
-	X(RETIRED,	"retired",	"retired")
+	X(RETIRED,	"retired",	"retired")	\
+	X(CONN_QUEUE,	"conn_queue",	"conn_queue")	\
+	X(SHARES,	"shares",	"shares")
 
 enum tm_map_id {
 #define TM_MAP_ENUM(id, pin, obj) TM_MAP_##id,
@@ -70,6 +72,13 @@ enum tm_map_id {
 #define TM_COMM_LEN		16
 /* Default capacity of the connection map (tm-load --max-conns). */
 #define TM_CONNS_MAX		65536
+/*
+ * Rows of "conns" one user may hold: a sixteenth of it (tm_control
+ * .conns_quota). A user's connections are queued in "conn_queue" in the
+ * order their rows were made; past the share, the user's own oldest row
+ * makes room, so no user's connections push out anyone else's.
+ */
+#define TM_CONNS_SHARE		16
 /* Capacity of the per (uid, process, interface, cgroup, protocol) map. */
 #define TM_DETAILS_MAX		65536
 /*
@@ -81,12 +90,19 @@ enum tm_map_id {
 #define TM_DETAILS_SHARE	16
 #define TM_PID_OTHER		0xffffffffu
 /*
- * The key in "retired" of the host's figures (rows and cgroup names
- * retired in all), beside each user's.
+ * The key of the host's figures in maps by user ("retired", "shares"):
+ * all users' together, beside each user's own.
  */
-#define TM_RETIRED_ALL		0xfffffffdu
+#define TM_UID_HOST		0xfffffffdu
 /* Interfaces named (each network namespace's own) and cgroups recorded. */
 #define TM_IFNAMES_MAX		1024
+/*
+ * Any user may make network namespaces (unshare -rn) and interfaces in
+ * them: the interfaces of a namespace owned by a user namespace other than
+ * the host's are named on their user's share, a sixteenth of "ifnames",
+ * and all users' together on half of it; the other half is the host's.
+ */
+#define TM_IFNAMES_SHARE	16
 #define TM_CGROUPS_MAX		8192
 /* A cgroup's name in its parent: kernfs allows NAME_MAX (255) bytes. */
 #define TM_CGNAME_LEN		256
@@ -149,10 +165,14 @@ struct tm_global {
 	__u64 cgroups_full;		/* cgroups not recorded: map full */
 	__u64 user_events_lost;		/* no room in a user's own ring */
 	__u64 ifnames_full;		/* interfaces not named: map full */
+	__u64 ifnames_share;		/* interfaces not named: their user's
+					 * share of "ifnames" used */
+	__u64 conns_full;		/* connections given no row: "conns",
+					 * "conn_queue" or "shares" full */
 };
 
 /*
- * Value of "retired", keyed by UID (__u32; TM_RETIRED_ALL: the host's):
+ * Value of "retired", keyed by UID (__u32; TM_UID_HOST: the host's):
  * what was taken out of "details" once its cgroup had ended and was
  * recorded. Written only by the commands that retire (one at a time, under
  * the pin root's lock); the programs read rows: a user's share of
@@ -161,11 +181,11 @@ struct tm_global {
 struct tm_retired {
 	struct tm_counters c;		/* the rows' counters, added up */
 	__u64 rows;			/* rows of "details" retired */
-	__u64 cgroups;			/* (TM_RETIRED_ALL) names of "cgroups" retired */
+	__u64 cgroups;			/* (TM_UID_HOST) names of "cgroups" retired */
 };
 
 /*
- * Key of the "conns" LRU hash: one connection as its local end sees it.
+ * Key of the "conns" hash: one connection as its local end sees it.
  * Ports are 0 where there are none (ICMP, later fragments).
  */
 struct tm_conn_key {
@@ -186,6 +206,28 @@ struct tm_conn {
 	__u64 last_ns;
 	__u32 pid;			/* of the socket's maker; 0: unknown */
 	char comm[TM_COMM_LEN];
+	__u32 pos;			/* its place in its user's queue */
+};
+
+/*
+ * Key of "conn_queue": a place in a user's queue of connection rows, pos
+ * below control.conns_quota; the value is the struct tm_conn_key of the
+ * row made there, which is still that row's place while the row's pos says
+ * so.
+ */
+struct tm_queue_key {
+	__u32 uid;
+	__u32 pos;
+};
+
+/*
+ * Value of "shares", by UID (TM_UID_HOST: all users'): what a user holds
+ * of the maps shared by all, and where their queue of connections goes on.
+ */
+struct tm_share {
+	__u64 conns_next;		/* connection rows this user ever made:
+					 * the next place, modulo the quota */
+	__u32 ifnames;			/* interfaces named on this share */
 	__u32 pad;
 };
 
@@ -429,6 +471,7 @@ struct tm_control {
 					 * odd while one is under way */
 	__u32 wake_bytes;		/* the reader is woken as the ring passes this */
 	__u32 details_quota;		/* rows of "details" a user may hold */
+	__u32 conns_quota;		/* rows of "conns" a user may hold */
 	__u32 admin_gid;		/* may see every user (tm-load --group) */
 	__u8 owner_kind;		/* enum tm_owner_kind: how owners are read */
 	__u8 pending_kind;		/* enum tm_pending_kind: how slots are read */

@@ -72,8 +72,8 @@ static void usage(FILE *f)
 "      --max-details N  rows of the per process, interface, protocol and cgroup\n"
 "                       breakdowns (default %u; a fresh load only): a user may\n"
 "                       hold a sixteenth, the rest is their row (other)\n"
-"      --max-conns N    connections tracked at once (default %u; a fresh load\n"
-"                       only): when full, the least recently active goes\n"
+"      --max-conns N    connection rows (default %u; a fresh load only): a\n"
+"                       user may hold a sixteenth, their oldest making room\n"
 "      --events-size BYTES  the event ring for tm-stream: a power of two from\n"
 "                       4096 to 1073741824 (default %u; a fresh load only)\n"
 "      --replace        swap in these programs over an existing load, keeping\n"
@@ -406,8 +406,12 @@ static int prepare_fresh(struct tm_bpf *skel, void *ctx)
 		if (o->events_size / 4 < TM_WAKE_BYTES)
 			skel->data->control.wake_bytes = o->events_size / 4;
 	}
-	if (o->max_conns)
+	if (o->max_conns) {
 		bpf_map__set_max_entries(skel->maps.conns, o->max_conns);
+		bpf_map__set_max_entries(skel->maps.conn_queue, o->max_conns);
+		skel->data->control.conns_quota = o->max_conns / TM_CONNS_SHARE ?
+						  o->max_conns / TM_CONNS_SHARE : 1;
+	}
 	if (o->group_set)
 		skel->data->control.admin_gid = o->admin_gid;
 	if (o->max_details) {
@@ -415,8 +419,13 @@ static int prepare_fresh(struct tm_bpf *skel, void *ctx)
 		skel->data->control.details_quota = o->max_details / TM_DETAILS_SHARE ?
 						    o->max_details / TM_DETAILS_SHARE : 1;
 	}
-	if (o->max_users)
+	if (o->max_users) {
+		/* The maps by UID alone hold as many as there are pairs. */
 		bpf_map__set_max_entries(skel->maps.users, o->max_users);
+		bpf_map__set_max_entries(skel->maps.quota, o->max_users);
+		bpf_map__set_max_entries(skel->maps.retired, o->max_users + 1);
+		bpf_map__set_max_entries(skel->maps.shares, o->max_users + 1);
+	}
 	return 0;
 }
 

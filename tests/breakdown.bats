@@ -100,19 +100,53 @@ $VA" ]
 	live=$(tm-stat --by conn --json 2>/dev/null | jq length)
 	[ "$live" -le 16 ]
 	run tm-stat --by conn
-	[[ "$output" == *"tm-stat: note: $((40 - live)) connections were evicted to make room (tm-load --max-conns); their bytes are in the per-user totals"* ]]
+	[[ "$output" == *"tm-stat: note: $((40 - live)) connection rows made room for their user's newer ones, past the user's share of tm-load --max-conns; their bytes are in the per-user totals"* ]]
 }
 
-@test "a user whose connection rows were all pushed out is told their traffic is in the totals, not that none was counted" {
+# udp_many CG UID FIRST N: N sockets of UID in one process, each a datagram
+# of 10 bytes to 127.0.0.1:FIRST+i from a port of its own, closed at once.
+udp_many() {
+	as "$1" "$2" /usr/bin/python3 -c 'import socket, sys
+first, n = int(sys.argv[1]), int(sys.argv[2])
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"0123456789", ("127.0.0.1", first + i))
+    s.close()' "$3" "$4"
+}
+
+@test "one user's thousands of short-lived connections make room among their own rows, never another user's" {
+	# A user may hold a sixteenth of the rows: 4 here.
+	tm-load --cgroup "$CG" --max-conns 64
+	udp_many "$CG" $B 20000 2
+	udp_many "$CG" $A 21000 3000
+	# B's rows are whole, with their bytes.
+	[ "$(conn_rows $B 2>/dev/null | jq -s -c 'map(select(.remote == "127.0.0.1")) | sort_by(.rport) | map([.rport, .out_bytes, .out_packets])')" = "[[20000,38,1],[20001,38,1]]" ]
+	# A holds their share, their newest connections; the rest made room.
+	[ "$(conn_rows $A 2>/dev/null | jq -s -c 'map(select(.remote == "127.0.0.1")) | map(.rport) | sort')" = "[23996,23997,23998,23999]" ]
+	[ "$(stat_field $A out_packets)" = 3000 ]
+	[ "$(stat_field $A out_bytes)" = $((3000 * 38)) ]
+	[ "$(tm-status --json | jq '.conns_full')" = 0 ]
+	run tm-stat --by conn --user $A
+	[[ "$output" == *"tm-stat: note: "*" connection rows made room for their user's newer ones"* ]]
+}
+
+@test "a user given no connection row, the map full, is told their traffic is in the totals, and no one's rows are pushed out" {
+	# One row a user: 16 of them fill it (with the kernel's replies).
 	tm-load --cgroup "$CG" --max-conns 16
-	as "$CG" $B "$BIN/tmtraffic" udp-send 127.0.0.1 20000 2 10 >/dev/null
-	local port
-	for port in $(seq 20001 20040); do
-		as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 $port 1 10 >/dev/null
+	local u
+	for u in $(seq 42600 42616); do
+		udp_many "$CG" $u 20000 1
 	done
+	local before
+	before=$(tm-stat --by conn --json | jq -c 'map([.uid, .rport, .out_bytes, .in_bytes]) | sort')
+	[ "$(jq length <<<"$before")" = 16 ]
+	udp_many "$CG" $B 20000 2
+	[ "$(tm-stat --by conn --json | jq -c 'map([.uid, .rport, .out_bytes, .in_bytes]) | sort')" = "$before" ]
 	[ "$(tm-stat --by conn --json --user $B 2>/dev/null)" = "[]" ]
+	[ "$(tm-status --json | jq '.conns_full')" -ge 2 ]
 	run tm-stat --by conn --user $B
 	[[ "$output" == *"(no rows of this breakdown now; the traffic is in the per-user totals, tm-stat --by user)"* ]]
+	[[ "$output" == *"connections were given no row (the connection map is full: tm-load --max-conns); their bytes are in the per-user totals"* ]]
 	[[ "$output" != *"no traffic counted yet"* ]]
 	[ "$(stat_field $B out_bytes)" = $((2 * 38)) ]
 	# A user with no traffic at all: none counted yet.

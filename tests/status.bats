@@ -90,6 +90,40 @@ B=42582
 	[ "$status" = 2 ]
 }
 
+@test "a user's own network namespaces are named on their share of ifnames, never the host's or another user's room" {
+	as "$CG" $A unshare -rn true 2>/dev/null || skip "users may not make user namespaces here"
+	tm-load --cgroup "$CG"
+	local share=$((1024 / 16)) n=80
+	# A: n namespaces of their own, a datagram out on each one's lo.
+	as "$CG" $A sh -c 'for i in $(seq "$2"); do
+		unshare -rn sh -c "ip link set lo up && \"\$0\" udp-send 127.0.0.1 9 1 10" "$1" >/dev/null || exit 1
+	done' sh "$BIN/tmtraffic" $n
+	# B: one namespace; a namespace root made, used by A.
+	as "$CG" $B unshare -rn sh -c 'ip link set lo up && "$0" udp-send 127.0.0.1 9 1 10' \
+		"$BIN/tmtraffic" >/dev/null
+	new_netns h; local ns=$REPLY
+	IN_NETNS=$ns as "$CG" $A "$BIN/tmtraffic" udp-send 127.0.0.1 9 1 10 >/dev/null
+	local rows
+	rows=$(tm-stat --by iface --json --user $A 2>/dev/null)
+	# A's own: the share named, the rest by index; the host's named too
+	# (shown by the inode or name of its namespace, which a namespace
+	# that ended may have had before).
+	[ "$(jq '[.[] | select(.iface | test("^lo@"))] | length' <<<"$rows")" = $((share + 1)) ]
+	[ "$(jq '[.[] | select(.iface == "1" and .netns == null)] | length' <<<"$rows")" = $((n - share)) ]
+	[ "$(tm-stat --by iface --json --user $B 2>/dev/null | jq -r '.[].iface')" = "lo@$(
+		tm-stat --by iface --json --user $B 2>/dev/null | jq -r '.[].netns')" ]
+	# Every packet counted all the same; the unnamed said.
+	[ "$(stat_field $A out_packets)" = $((n + 1)) ]
+	local unnamed
+	unnamed=$(tm-status --json | jq .ifnames_share)
+	[ "$unnamed" -ge $((n - share)) ]
+	[ "$(tm-status --json | jq .ifnames_full)" = 0 ]
+	tm-status | grep -q "^ *$unnamed interfaces unnamed (their user's share of ifnames used)"
+	tm-stat --format prometheus | grep -qx "tm_interfaces_unnamed_share_total $unnamed"
+	tm-stat --by iface 2>&1 >/dev/null |
+		grep -q "interfaces of users' own network namespaces were not named (their user's share of the map is used); they show by index"
+}
+
 @test "a full ifnames map is counted apart and said: tm-status, the exposition, tm-stat --by iface's note" {
 	tm-load --cgroup "$CG"
 	new_netns d; local ns=$REPLY

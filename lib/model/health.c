@@ -46,7 +46,7 @@ int tm_health_counted(const struct tm_pins *p, struct tm_health *h)
 	if (err)
 		tm_err("cannot read %s/%s: %s", p->root, tm_maps[TM_MAP_GLOBAL].pin, strerror(-err));
 	/* Nothing retired yet: no entry. */
-	zero = TM_RETIRED_ALL;
+	zero = TM_UID_HOST;
 	if (!err && bpf_map_lookup_elem(p->fd[TM_MAP_RETIRED], &zero, &h->retired) && errno != ENOENT) {
 		err = -errno;
 		tm_err("cannot read %s/%s: %s", p->root, tm_maps[TM_MAP_RETIRED].pin, strerror(-err));

@@ -292,10 +292,15 @@ void tm_report_free(struct tm_report *r);
 	X(DETAILS_FULL_BYTES, NULL, "tm_map_full_bytes_total", "details", COUNTER, \
 	  NULL, G(details_full_bytes), NONE, NULL, 0, NULL)			\
 	X(CONNS_EVICTED, "conns_evicted", "tm_conn_evictions_total", NULL, COUNTER, \
-	  "Connections evicted from the connection map to make room (tm-load --max-conns)", \
+	  "Connection rows that made room for their user's newer ones, past the user's share (tm-load --max-conns)", \
 	  tm_conns_evicted(&h->g, USED(CONNS)), NONE, "connections evicted",	\
 	  1u << TM_BY_CONN,							\
-	  "connections were evicted to make room (tm-load --max-conns); their bytes are in the per-user totals") \
+	  "connection rows made room for their user's newer ones, past the user's share of tm-load --max-conns; their bytes are in the per-user totals") \
+	X(CONNS_FULL, "conns_full", "tm_conns_unrecorded_total", NULL, COUNTER,	\
+	  "Connections given no row: the connection map was full (tm-load --max-conns)", \
+	  G(conns_full), NONE, "connections given no row (the conns map full)",	\
+	  1u << TM_BY_CONN,							\
+	  "connections were given no row (the connection map is full: tm-load --max-conns); their bytes are in the per-user totals") \
 	X(DETAILS_OTHER, "details_other", "tm_details_other_total", NULL, COUNTER, \
 	  "Counts added to a user's row (other): past their share of the breakdowns", \
 	  G(details_other), NONE, "slots counted in a user's row (other)", 0, NULL) \
@@ -316,6 +321,11 @@ void tm_report_free(struct tm_report *r);
 	  G(ifnames_full), NONE, "interfaces unnamed (the ifnames map full)",	\
 	  1u << TM_BY_IFACE,							\
 	  "interfaces could not be named (the ifnames map is full); they show by index") \
+	X(IFNAMES_SHARE, "ifnames_share", "tm_interfaces_unnamed_share_total", NULL, COUNTER, \
+	  "Interfaces of users' own network namespaces not named: the user's share of the ifnames map was used", \
+	  G(ifnames_share), NONE, "interfaces unnamed (their user's share of ifnames used)", \
+	  1u << TM_BY_IFACE,							\
+	  "interfaces of users' own network namespaces were not named (their user's share of the map is used); they show by index") \
 	X(DETAILS_RETIRED, "details_retired", "tm_details_retired_total", NULL, COUNTER, \
 	  "Rows of the breakdown map of cgroups that ended, retired once recorded (their bytes in the users' row (retired))", \
 	  h->retired.rows, NONE, "breakdown rows of ended cgroups retired", 0, NULL) \
@@ -354,7 +364,7 @@ enum tm_health_type { TM_HEALTH_COUNTER, TM_HEALTH_GAUGE };
 struct tm_health {
 	uint32_t layout_version;
 	struct tm_global g;
-	struct tm_retired retired;	/* "retired"'s TM_RETIRED_ALL: the host's */
+	struct tm_retired retired;	/* "retired"'s TM_UID_HOST: the host's */
 	struct tm_map_fill map[TM_MAP_COUNT];	/* by enum tm_map_id */
 };
 

@@ -201,7 +201,7 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, struct tm_retirem
 	if (!err)
 		err = retire_names(p, &w, &out->cgroups);
 	if (out->rows || out->cgroups)
-		add_retired(p, TM_RETIRED_ALL, &all, out->rows, out->cgroups);
+		add_retired(p, TM_UID_HOST, &all, out->rows, out->cgroups);
 	close(lock);
 	if (err)
 		tm_err("cannot retire ended cgroups' rows in %s: %s", p->root, strerror(-err));

@@ -122,7 +122,7 @@ static int add_retired(const void *key, const void *value, void *ctx)
 	struct tm_row *r;
 	int err;
 
-	if (uid == TM_RETIRED_ALL)
+	if (uid == TM_UID_HOST)
 		return 0;
 	err = start_row(rd, uid, &r);
 	if (r) {
