@@ -54,9 +54,14 @@ struct sk_buff___tm {
 	struct sock___tm *sk;
 } __attribute__((preserve_access_index));
 
+struct kernfs_iattrs___tm {
+	struct kuid_t___tm ia_uid;
+} __attribute__((preserve_access_index));
+
 struct kernfs_node___tm {
 	__u64 id;
 	const char *name;
+	struct kernfs_iattrs___tm *iattr;	/* NULL: root's, as made */
 	struct kernfs_node___tm *__parent;	/* Linux 6.15 and later */
 } __attribute__((preserve_access_index));
 

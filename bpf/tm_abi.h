@@ -104,6 +104,13 @@ enum tm_map_id {
  */
 #define TM_IFNAMES_SHARE	16
 #define TM_CGROUPS_MAX		8192
+/*
+ * A user may make cgroups below one delegated to them (user@UID.service):
+ * those a user owns are recorded on their share, a sixteenth of "cgroups",
+ * and all users' together on half of it; the other half is the host's
+ * (Slurm's, the container engines', systemd's).
+ */
+#define TM_CGROUPS_SHARE	16
 /* A cgroup's name in its parent: kernfs allows NAME_MAX (255) bytes. */
 #define TM_CGNAME_LEN		256
 /* Default size of the event ring buffer (tm-load --events-size). */
@@ -167,6 +174,8 @@ struct tm_global {
 	__u64 ifnames_full;		/* interfaces not named: map full */
 	__u64 ifnames_share;		/* interfaces not named: their user's
 					 * share of "ifnames" used */
+	__u64 cgroups_share;		/* cgroups not recorded: their owner's
+					 * share of "cgroups" used */
 	__u64 conns_full;		/* connections given no row: "conns",
 					 * "conn_queue" or "shares" full */
 };
@@ -181,7 +190,9 @@ struct tm_global {
 struct tm_retired {
 	struct tm_counters c;		/* the rows' counters, added up */
 	__u64 rows;			/* rows of "details" retired */
-	__u64 cgroups;			/* (TM_UID_HOST) names of "cgroups" retired */
+	__u64 cgroups;			/* names of "cgroups" retired: for a user,
+					 * of cgroups they own; TM_UID_HOST: all */
+	__u64 shared;			/* (TM_UID_HOST) of cgroups users own */
 };
 
 /*
@@ -228,7 +239,8 @@ struct tm_share {
 	__u64 conns_next;		/* connection rows this user ever made:
 					 * the next place, modulo the quota */
 	__u32 ifnames;			/* interfaces named on this share */
-	__u32 pad;
+	__u32 cgroups;			/* cgroups recorded on it; less those
+					 * retired ("retired"), held */
 };
 
 /*
@@ -394,6 +406,9 @@ struct tm_iface {
  */
 struct tm_cgroup {
 	__u64 parent;
+	__u32 owner;			/* its directory's; not 0: recorded on
+					 * that user's share */
+	__u32 pad;
 	char name[TM_CGNAME_LEN];	/* NUL-terminated */
 };
 

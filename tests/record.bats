@@ -242,3 +242,59 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 	[ "$(jq --arg p "/$ID/job_" '[.users[0].cgroups[] | select(.out_bytes != 128 + ((.key | ltrimstr($p) | tonumber) % 100))] | length' <<<"$output")" = 0 ]
 	[ "$(jq '.users[0].out_bytes' <<<"$output")" = "$want" ]
 }
+
+# cgroups_made UID DIR FIRST N: N cgroups DIR/cFIRST... made by UID, each
+# with a socket made in it; the process ends back in DIR.
+cgroups_made() {
+	local i
+	for ((i = $3; i < $3 + $4; i++)); do
+		CGROUPS+=("$2/c$i")	# removed at teardown, children first
+	done
+	as "$2" "$1" /usr/bin/python3 -c 'import os, socket, sys
+d, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def enter(path):
+    with open(path + "/cgroup.procs", "w") as f:
+        f.write(str(os.getpid()))
+for i in range(first, first + n):
+    os.mkdir("%s/c%d" % (d, i))
+    enter("%s/c%d" % (d, i))
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+enter(d)' "$2" "$3" "$4"
+}
+
+# recorded: entries of the cgroups map.
+recorded() {
+	tm-status --json | jq '.maps[] | select(.name == "cgroups") | .entries'
+}
+
+@test "a user's own cgroups (a delegated subtree) are recorded on their share, given back once retired; the host's never on it" {
+	tm-load --cgroup "$CG"
+	local share=$((8192 / 16)) n=600 before i
+	# A subtree delegated to A, as systemd delegates user@UID.service.
+	new_cgroup /user; local d=$REPLY
+	chown $A:$A "$d" "$d/cgroup.procs" "$d/cgroup.threads" "$d/cgroup.subtree_control"
+	before=$(recorded)
+	cgroups_made $A "$d" 0 $n
+	# Recorded: the share, the delegated cgroup itself one of them.
+	[ "$(recorded)" = $((before + share)) ]
+	[ "$(tm-status --json | jq .cgroups_share)" = $((n - share + 1)) ]
+	[ "$(tm-status --json | jq .cgroups_full)" = 0 ]
+	tm-status | grep -q "^ *$((n - share + 1)) cgroups unrecorded (their owner's share of cgroups used)"
+	tm-stat --format prometheus | grep -qx "tm_cgroups_unrecorded_share_total $((n - share + 1))"
+	tm-stat --by cgroup 2>&1 >/dev/null | grep -q "cgroups of users' own (delegated) subtrees could not be recorded"
+	# The host's cgroups are on no user's share: recorded all the same.
+	new_cgroup /job_1; local job=$REPLY
+	as "$job" $A /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()'
+	[ "$(recorded)" = $((before + share + 1)) ]
+	# A's cgroups end and are retired: A's share is theirs again.
+	for ((i = 0; i < n; i++)); do
+		rmdir "$d/c$i"
+	done
+	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	[ "$(recorded)" = $((before + 2)) ]
+	cgroups_made $A "$d" $n 10
+	[ "$(recorded)" = $((before + 12)) ]
+	[ "$(tm-status --json | jq .cgroups_share)" = $((n - share + 1)) ]
+	# Names given back make no row: A's breakdowns have no (retired).
+	[ "$(tm-stat --by cgroup --json --user $A | jq 'map(select(.cgroup == "(retired)")) | length')" = 0 ]
+}

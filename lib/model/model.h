@@ -316,6 +316,11 @@ void tm_report_free(struct tm_report *r);
 	  G(cgroups_full), NONE, "cgroups unrecorded (the cgroups map full)",	\
 	  1u << TM_BY_CGROUP | 1u << TM_BY_JOB,							\
 	  "cgroups could not be recorded (the map is full); once removed they show as (gone: ID)") \
+	X(CGROUPS_SHARE, "cgroups_share", "tm_cgroups_unrecorded_share_total", NULL, COUNTER, \
+	  "Cgroups users own not recorded: the user's share of the cgroups map was used", \
+	  G(cgroups_share), NONE, "cgroups unrecorded (their owner's share of cgroups used)", \
+	  1u << TM_BY_CGROUP | 1u << TM_BY_JOB,					\
+	  "cgroups of users' own (delegated) subtrees could not be recorded (their share of the map is used); once removed they show as (gone: ID)") \
 	X(IFNAMES_FULL, "ifnames_full", "tm_interfaces_unnamed_total", NULL, COUNTER, \
 	  "Interfaces whose name could not be recorded: the ifnames map was full", \
 	  G(ifnames_full), NONE, "interfaces unnamed (the ifnames map full)",	\

@@ -85,33 +85,41 @@ static int look_at_row(const void *key, const void *value, void *ctx)
 
 struct node {
 	uint64_t id, parent;
+	uint32_t owner;		/* not 0: on that user's share */
 };
 
 static int add_node(const void *key, const void *value, void *ctx)
 {
 	struct { struct node *v; size_t n, cap; } *s = ctx;
+	const struct tm_cgroup *v = value;
 
 	if (tm_grow(&s->v, &s->cap, s->n, sizeof(s->v[0])))
 		return -ENOMEM;
-	s->v[s->n++] = (struct node){ *(const uint64_t *)key, ((const struct tm_cgroup *)value)->parent };
+	s->v[s->n++] = (struct node){ *(const uint64_t *)key, v->parent, v->owner };
 	return 0;
 }
 
-/* A user's entry in "retired", with more added. */
+/* A user's entry in "retired", with more added (what struct tm_retired holds). */
 static int add_retired(const struct tm_pins *p, uint32_t uid, const struct tm_counters *c,
-		       uint64_t rows, uint64_t cgroups)
+		       uint64_t rows, uint64_t cgroups, uint64_t shared)
 {
 	struct tm_retired r = {};
 
 	if (bpf_map_lookup_elem(p->fd[TM_MAP_RETIRED], &uid, &r) && errno != ENOENT)
 		return -errno;
-	tm_counters_add(&r.c, c);
+	if (c)
+		tm_counters_add(&r.c, c);
 	r.rows += rows;
 	r.cgroups += cgroups;
+	r.shared += shared;
 	return bpf_map_update_elem(p->fd[TM_MAP_RETIRED], &uid, &r, BPF_ANY) ? -errno : 0;
 }
 
-/* The names no row, socket or other name needs, of cgroups that ended; how many went. */
+/*
+ * The names no row, socket or other name needs, of cgroups that ended; how
+ * many went. A name on a user's share is given back to the user (and to
+ * all users') as it goes, so the programs may record theirs again.
+ */
 static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
 {
 	struct { struct node *v; size_t n, cap; } nodes = {};
@@ -146,6 +154,11 @@ static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
 			nodes.v[i].id = 0;
 			(*gone)++;
 			more = true;
+			if (nodes.v[i].owner) {
+				err = add_retired(p, nodes.v[i].owner, NULL, 0, 1, 0);
+				if (!err)
+					err = add_retired(p, TM_UID_HOST, NULL, 0, 0, 1);
+			}
 		}
 	}
 	free(nodes.v);
@@ -192,7 +205,7 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, struct tm_retirem
 				err = -errno;
 			continue;
 		}
-		err = add_retired(p, w.keys[i].uid, &v.c, 1, 0);
+		err = add_retired(p, w.keys[i].uid, &v.c, 1, 0, 0);
 		tm_counters_add(&all, &v.c);
 		out->rows++;
 		if (!err && rows)
@@ -201,7 +214,7 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, struct tm_retirem
 	if (!err)
 		err = retire_names(p, &w, &out->cgroups);
 	if (out->rows || out->cgroups)
-		add_retired(p, TM_UID_HOST, &all, out->rows, out->cgroups);
+		add_retired(p, TM_UID_HOST, &all, out->rows, out->cgroups, 0);
 	close(lock);
 	if (err)
 		tm_err("cannot retire ended cgroups' rows in %s: %s", p->root, strerror(-err));

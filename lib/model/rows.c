@@ -122,7 +122,8 @@ static int add_retired(const void *key, const void *value, void *ctx)
 	struct tm_row *r;
 	int err;
 
-	if (uid == TM_UID_HOST)
+	/* (An entry of names only, its user's cgroups, is no row.) */
+	if (uid == TM_UID_HOST || !v->rows)
 		return 0;
 	err = start_row(rd, uid, &r);
 	if (r) {
