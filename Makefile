@@ -75,13 +75,13 @@ ARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Ibpf -idirafter $(ARCH_INC)
 
 USER_CMDS := tm-stat tm-stream tm-top tm-report
-ADMIN_CMDS := tm-load tm-unload tm-mask tm-status tm-record
+ADMIN_CMDS := tm-load tm-unload tm-mask tm-status tm-record tm-job
 CMDS := $(ADMIN_CMDS) $(USER_CMDS)
-# The history (history.c, query.c) needs SQLite: linked into tm-record, tm-report, tm-stat (--history)
-# and the unit tests only.
+# The history (history.c, query.c, ledger.c) needs SQLite: linked into tm-record, tm-report,
+# tm-job, tm-stat (--history) and the unit tests only.
 # lib/ in layers, each using only those below: base, kernel, model, output.
 LIB_LAYERS := base kernel model output
-HIST_SRCS := lib/model/history.c lib/model/query.c
+HIST_SRCS := lib/model/history.c lib/model/query.c lib/model/ledger.c
 LIB_SRCS := $(filter-out $(HIST_SRCS),$(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.c)))
 HIST_OBJ := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(HIST_SRCS))
 LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
@@ -141,8 +141,8 @@ $(OUT)/cmd/%.o: cmd/%.c $(OUT)/tm.skel.h $(OUT)/build.config | $(OUT)/cmd
 	$(msg) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: $(HIST_OBJ)
-$(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+$(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat $(OUT)/tm-job: $(HIST_OBJ)
+$(OUT)/tm-record $(OUT)/tm-report $(OUT)/tm-stat $(OUT)/tm-job: LDLIBS += $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 
 # tm-top draws with ncurses (its wide-character build: UTF-8 names), in a
 # file of its own (cmd/top-screen.c).

@@ -303,16 +303,22 @@ static int note_retired(const struct tm_detail_key *k, const struct tm_detail *v
 /*
  * Once a sample is stored, the rows of cgroups that ended (all of it in
  * the sample) are retired, and the history's last values of their series
- * lessened by what they held.
+ * lessened by what they held. The rows of jobs open in the ledger (a
+ * prolog's, its epilog to come: for a month at most) stay for the epilog.
  */
 static int retire(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		  sqlite3 *db)
 {
 	struct forget f = { .o = o, .names = names };
+	struct tm_ledger_open held = {};
 	struct tm_retirement ret;
-	int err = tm_retire(p, names, &ret, note_retired, &f);
-	int e = tm_history_forget(db, o->db, f.sm.s, f.sm.n);
+	int err, e;
 
+	err = tm_ledger_held(db, o->db, time(NULL) - TM_LEDGER_HOLD, &held);
+	if (!err)
+		err = tm_retire(p, names, &held, &ret, note_retired, &f);
+	e = tm_history_forget(db, o->db, f.sm.s, f.sm.n);
+	tm_ledger_open_free(&held);
 	sample_free(&f.sm);
 	return err ? err : e;
 }
@@ -403,8 +409,6 @@ int main(int argc, char **argv)
 	err = tm_pins_open(&pins, o.pin_root);
 	if (err)
 		return tm_exit_code(err);
-	/* Everyone's history: the database (and its -wal, -shm) root's alone. */
-	umask(077);
 	err = tm_history_open(o.db, true, &db);
 	if (err) {
 		tm_pins_close(&pins);

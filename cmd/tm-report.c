@@ -33,13 +33,17 @@ struct opts {
 	bool since_set, until_set;
 	enum tm_tier by;
 	uint64_t top;
+	bool top_set, by_set;
 	enum fmt fmt;
 	bool exact, bits, self;
+	bool jobs;			/* the job ledger, not the users' history */
+	const char *job, *account;
 };
 
 struct report {
 	const struct opts *o;
 	struct tm_report h;	/* what the history says */
+	struct tm_ledger_jobs jobs;	/* with --jobs, what the ledger says */
 };
 
 static void usage(FILE *f)
@@ -58,7 +62,13 @@ static void usage(FILE *f)
 "                       (or with a T), local time; or @SECONDS\n"
 "      --until WHEN     periods before WHEN (same forms)\n"
 "      --period PERIOD  hour, day (default), month or year\n"
-"  -t, --top N          networks, processes and cgroups a user shows (5)\n"
+"  -t, --top N          networks, processes and cgroups a user shows (5);\n"
+"                       with --jobs, the jobs shown (default: all)\n"
+"      --jobs           the job ledger (tm-job): jobs that ran in the range,\n"
+"                       most bytes first, each with its parts by address\n"
+"                       family and interface\n"
+"      --job ID         only this job (as --jobs)\n"
+"      --account NAME   only this account's jobs (as --jobs)\n"
 "      --format FMT     table (default), json, csv or html (one page, a chart\n"
 "                       per user, nothing fetched, no script)\n"
 "  -j, --json           same as --format json\n"
@@ -80,7 +90,8 @@ TM_DEFAULT_HISTORY_DB " (no --db), unless in tm-load --group's group.\n"
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_DB = TM_OPT_OWN, OPT_SINCE, OPT_UNTIL, OPT_PERIOD, OPT_FORMAT, OPT_BITS, OPT_BY };
+	enum { OPT_DB = TM_OPT_OWN, OPT_SINCE, OPT_UNTIL, OPT_PERIOD, OPT_FORMAT, OPT_BITS, OPT_BY,
+	       OPT_JOBS, OPT_JOB, OPT_ACCOUNT };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "user", required_argument, NULL, 'u' },
@@ -90,6 +101,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		/* Not in --help: a pointer to --period for tm-stat's and tm-top's habit. */
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "top", required_argument, NULL, 't' },
+		{ "jobs", no_argument, NULL, OPT_JOBS },
+		{ "job", required_argument, NULL, OPT_JOB },
+		{ "account", required_argument, NULL, OPT_ACCOUNT },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "bytes", no_argument, NULL, 'b' },
@@ -125,6 +139,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_PERIOD:
 			err = tm_pick("--period", optarg, period_names, 4, &v);
 			o->by = TM_TIER_HOUR + v;
+			o->by_set = true;
+			break;
+		case OPT_JOBS:
+			o->jobs = true;
+			break;
+		case OPT_JOB:
+			o->job = optarg;
+			o->jobs = true;
+			break;
+		case OPT_ACCOUNT:
+			o->account = optarg;
+			o->jobs = true;
 			break;
 		case OPT_BY:
 			tm_usage_err("--by is a breakdown (tm-stat, tm-top); a report's periods are "
@@ -132,6 +158,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return -TM_EUSAGE;
 		case 't':
 			err = tm_parse_count("--top", optarg, &o->top);
+			o->top_set = true;
 			break;
 		case OPT_FORMAT:
 			err = tm_pick("--format", optarg, fmt_names, FMT_MAX, &v);
@@ -165,6 +192,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		tm_usage_err("--since must come before --until");
 		err = -TM_EUSAGE;
 	}
+	if (!err && o->jobs && (o->by_set || o->bits)) {
+		tm_usage_err("%s: not for the job ledger (--jobs)", o->by_set ? "--period" : "--bits");
+		err = -TM_EUSAGE;
+	}
+	if (!err && ((o->job && !*o->job) || (o->account && !*o->account))) {
+		tm_usage_err("%s: empty", o->job && !*o->job ? "--job" : "--account");
+		err = -TM_EUSAGE;
+	}
+	if (!err && o->jobs && !o->top_set)
+		o->top = 0;
 	return err;
 }
 
@@ -265,7 +302,10 @@ static void range_text(const struct opts *o, char *buf, size_t len)
 		localtime_r(&t, &tm);
 		strftime(z, sizeof(z), "before %Y-%m-%d %H:%M", &tm);
 	}
-	snprintf(buf, len, "by %s, from %s to %s", period_names[o->by - TM_TIER_HOUR], a, z);
+	if (o->jobs)
+		snprintf(buf, len, "jobs that ran from %s to %s", a, z);
+	else
+		snprintf(buf, len, "by %s, from %s to %s", period_names[o->by - TM_TIER_HOUR], a, z);
 }
 
 static void write_table(const struct report *r, FILE *f)
@@ -357,6 +397,19 @@ static void json_user_rows(struct tm_doc *d, const struct tm_report_user *u)
 	}
 }
 
+/* The range asked: since and until, null where not given. */
+static void json_range(struct tm_doc *d, const struct opts *o)
+{
+	if (o->since_set)
+		tm_doc_i64(d, "since", NULL, o->since);
+	else
+		tm_doc_null(d, "since", NULL);
+	if (o->until_set)
+		tm_doc_i64(d, "until", NULL, o->until);
+	else
+		tm_doc_null(d, "until", NULL);
+}
+
 static void write_json(const struct report *r, FILE *f)
 {
 	const struct opts *o = r->o;
@@ -367,14 +420,7 @@ static void write_json(const struct report *r, FILE *f)
 	tm_doc_init(&d, f, true);
 	tm_doc_obj(&d, NULL);
 	tm_doc_str(&d, "by", NULL, period_names[o->by - TM_TIER_HOUR]);
-	if (o->since_set)
-		tm_doc_i64(&d, "since", NULL, o->since);
-	else
-		tm_doc_null(&d, "since", NULL);
-	if (o->until_set)
-		tm_doc_i64(&d, "until", NULL, o->until);
-	else
-		tm_doc_null(&d, "until", NULL);
+	json_range(&d, o);
 	tm_doc_arr(&d, "users");
 	for (i = 0; i < r->h.n; i++) {
 		const struct tm_report_user *u = &r->h.users[i];
@@ -436,6 +482,205 @@ static void write_csv(const struct report *r, FILE *f)
 			for (j = 0; j < u->ntops[k]; j++)
 				csv_row(f, tm_top_kinds[k].kind, u, "", u->tops[k][j].key, &u->tops[k][j].c);
 	}
+}
+
+/* ---- the job ledger (--jobs) ---- */
+
+static void job_time(int64_t t, char *buf, size_t len)
+{
+	if (t)
+		iso_time(t, buf, len);
+	else
+		snprintf(buf, len, "-");
+}
+
+static void jobs_table(const struct report *r, FILE *f)
+{
+	const struct opts *o = r->o;
+	char range[128], a[40], z[40];
+	size_t i, k;
+
+	range_text(o, range, sizeof(range));
+	fprintf(f, "tm-report  %s\n", range);
+	if (!r->jobs.n)
+		fprintf(f, "\n(no job in the ledger in this range)\n");
+	for (i = 0; i < r->jobs.n; i++) {
+		const struct tm_ledger_entry *e = &r->jobs.v[i];
+		char line[16384];
+		TM_BUF(b, line);
+
+		tm_put_ledger_job(&b, &e->j);
+		fputc('\n', f);
+		fwrite(line, 1, b.p - line, f);
+		job_time(e->j.start, a, sizeof(a));
+		job_time(e->j.end, z, sizeof(z));
+		fprintf(f, "\n  node ");
+		tm_fput_safe(f, tm_put_text, e->j.node);
+		if (e->j.partition[0]) {
+			fputs("  partition ", f);
+			tm_fput_safe(f, tm_put_text, e->j.partition);
+		}
+		fprintf(f, "  %s to %s\n", a, e->j.end ? z : "(running)");
+		for (k = 0; k < e->nparts; k++) {
+			fprintf(f, "  %-5s ", e->parts[k].family);
+			tm_fput_safe(f, tm_put_text, e->parts[k].iface);
+			fputs("  in ", f);
+			put_size(f, o, e->parts[k].c.in_bytes);
+			fputs("  out ", f);
+			put_size(f, o, e->parts[k].c.out_bytes);
+			fputc('\n', f);
+		}
+	}
+}
+
+static void jobs_json(const struct report *r, FILE *f)
+{
+	const struct opts *o = r->o;
+	struct tm_doc d;
+	size_t i;
+
+	tm_doc_init(&d, f, true);
+	tm_doc_obj(&d, NULL);
+	json_range(&d, o);
+	tm_doc_arr(&d, "jobs");
+	for (i = 0; i < r->jobs.n; i++) {
+		tm_doc_obj(&d, NULL);
+		tm_doc_ledger_job(&d, &r->jobs.v[i].j, r->jobs.v[i].parts, r->jobs.v[i].nparts);
+		tm_doc_obj_end(&d);
+	}
+	tm_doc_arr_end(&d);
+	tm_doc_obj_end(&d);
+}
+
+static void csv_text(FILE *f, const char *s)
+{
+	tm_fput_safe(f, tm_put_csv, s);
+	putc(',', f);
+}
+
+static void jobs_csv(const struct report *r, FILE *f)
+{
+	size_t i, k;
+
+	fputs("node,kind,job,user,uid,account,partition,start,end,family,iface,in_bytes,out_bytes,"
+	      "in_packets,out_packets\n", f);
+	for (i = 0; i < r->jobs.n; i++) {
+		const struct tm_ledger_entry *e = &r->jobs.v[i];
+
+		/* The job's totals (family and iface empty), then each part. */
+		for (k = 0; k <= e->nparts; k++) {
+			const struct tm_counters *c = k ? &e->parts[k - 1].c : &e->j.c;
+
+			csv_text(f, e->j.node);
+			csv_text(f, e->j.kind);
+			csv_text(f, e->j.id);
+			csv_text(f, e->j.user);
+			if (e->j.uid >= 0)
+				fprintf(f, "%lld", (long long)e->j.uid);
+			putc(',', f);
+			csv_text(f, e->j.account);
+			csv_text(f, e->j.partition);
+			if (e->j.start)
+				fprintf(f, "%lld", (long long)e->j.start);
+			putc(',', f);
+			if (e->j.end)
+				fprintf(f, "%lld", (long long)e->j.end);
+			putc(',', f);
+			csv_text(f, k ? e->parts[k - 1].family : "");
+			csv_text(f, k ? e->parts[k - 1].iface : "");
+			fprintf(f, "%llu,%llu,%llu,%llu\n", (unsigned long long)c->in_bytes,
+				(unsigned long long)c->out_bytes, (unsigned long long)c->in_packets,
+				(unsigned long long)c->out_packets);
+		}
+	}
+}
+
+/*
+ * A page's head, its style and its title: "Network traffic by WHAT on
+ * HOST", the range and when it was made.
+ */
+static void html_head(FILE *f, const struct opts *o, const char *what, int width)
+{
+	char range[128], host[256] = "", made[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	range_text(o, range, sizeof(range));
+	if (gethostname(host, sizeof(host) - 1))
+		host[0] = '\0';
+	localtime_r(&now, &tm);
+	strftime(made, sizeof(made), "%Y-%m-%d %H:%M:%S %z", &tm);
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		"<meta name=\"viewport\" content=\"width=device-width\">\n"
+		"<title>tm: network traffic by %s</title>\n<style>\n"
+		"body { font: 15px/1.4 sans-serif; margin: 2em auto; padding: 0 1em; max-width: %dpx; color: #222; }\n"
+		"h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: .8em; }\n"
+		"h2 span, .range { color: #666; font-weight: normal; }\n"
+		"table { border-collapse: collapse; margin: .6em 0; }\n"
+		"td, th { padding: .15em .8em .15em 0; text-align: left; vertical-align: top; }\n"
+		"td.n, th.n { text-align: right; white-space: nowrap; }\n"
+		"td.k { overflow-wrap: anywhere; }\n"
+		"a { color: inherit; }\n"
+		"th { font-weight: 600; border-bottom: 1px solid #ccc; }\n"
+		".chart .in { fill: #3b78b0; } .chart .out { fill: #e08a2c; }\n"
+		".chart .axis { stroke: #888; } .chart .tick { font: 11px sans-serif; fill: #444; }\n"
+		"</style>\n</head>\n<body>\n<h1>Network traffic by %s", what, width, what);
+	if (host[0]) {
+		fputs(" on ", f);
+		put_html(f, host);
+	}
+	fputs("</h1>\n<p class=\"range\">", f);
+	put_html(f, range);
+	fprintf(f, "; made %s</p>\n", made);
+}
+
+static void html_cell(FILE *f, const char *s, const char *cls)
+{
+	fprintf(f, "<td%s%s%s>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
+	put_html(f, s);
+	fputs("</td>", f);
+}
+
+/* The jobs, largest first, with their share of all; then each user's. */
+static void jobs_html(const struct report *r, FILE *f)
+{
+	const struct opts *o = r->o;
+	unsigned long long all = 0;
+	char a[40];
+	size_t i;
+
+	for (i = 0; i < r->jobs.n; i++)
+		all += r->jobs.v[i].j.c.in_bytes + r->jobs.v[i].j.c.out_bytes;
+	html_head(f, o, "job", 960);
+	if (!r->jobs.n) {
+		fputs("<p>No job in the ledger in this range.</p>\n", f);
+	} else {
+		fputs("<table class=\"rank\">\n<tr><th class=\"n\">#</th><th>job</th><th>kind</th>"
+		      "<th>user</th><th>account</th><th>partition</th><th>node</th><th>end</th>"
+		      "<th class=\"n\">in</th><th class=\"n\">out</th><th class=\"n\">share</th></tr>\n", f);
+		for (i = 0; i < r->jobs.n; i++) {
+			const struct tm_ledger_job *j = &r->jobs.v[i].j;
+			unsigned long long t = j->c.in_bytes + j->c.out_bytes;
+
+			fprintf(f, "<tr><td class=\"n\">%zu</td>", i + 1);
+			html_cell(f, j->id, "k");
+			html_cell(f, j->kind, NULL);
+			html_cell(f, j->user, "k");
+			html_cell(f, j->account, "k");
+			html_cell(f, j->partition, "k");
+			html_cell(f, j->node, "k");
+			job_time(j->end, a, sizeof(a));
+			html_cell(f, j->end ? a : "running", NULL);
+			fputs("<td class=\"n\">", f);
+			put_size(f, o, j->c.in_bytes);
+			fputs("</td><td class=\"n\">", f);
+			put_size(f, o, j->c.out_bytes);
+			fprintf(f, "</td><td class=\"n\">%.1f%%</td></tr>\n", all ? 100.0 * t / all : 0.0);
+		}
+		fputs("</table>\n", f);
+	}
+	fputs("<p class=\"range\">Made by tm-report from the job ledger (tm-job). Bytes are IP "
+	      "lengths.</p>\n</body>\n</html>\n", f);
 }
 
 /*
@@ -558,38 +803,10 @@ static void html_ranking(const struct report *r, FILE *f)
 static void write_html(const struct report *r, FILE *f)
 {
 	const struct opts *o = r->o;
-	char name[32], when[40], range[128], host[256] = "", made[64];
-	time_t now = time(NULL);
-	struct tm tm;
+	char name[32], when[40];
 	size_t i, j, k;
 
-	range_text(o, range, sizeof(range));
-	if (gethostname(host, sizeof(host) - 1))
-		host[0] = '\0';
-	localtime_r(&now, &tm);
-	strftime(made, sizeof(made), "%Y-%m-%d %H:%M:%S %z", &tm);
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width\">\n"
-	      "<title>tm: network traffic by user</title>\n<style>\n"
-	      "body { font: 15px/1.4 sans-serif; margin: 2em auto; padding: 0 1em; max-width: 760px; color: #222; }\n"
-	      "h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: .8em; }\n"
-	      "h2 span, .range { color: #666; font-weight: normal; }\n"
-	      "table { border-collapse: collapse; margin: .6em 0; }\n"
-	      "td, th { padding: .15em .8em .15em 0; text-align: left; vertical-align: top; }\n"
-	      "td.n, th.n { text-align: right; white-space: nowrap; }\n"
-	      "td.k { overflow-wrap: anywhere; }\n"
-	      "a { color: inherit; }\n"
-	      "th { font-weight: 600; border-bottom: 1px solid #ccc; }\n"
-	      ".chart .in { fill: #3b78b0; } .chart .out { fill: #e08a2c; }\n"
-	      ".chart .axis { stroke: #888; } .chart .tick { font: 11px sans-serif; fill: #444; }\n"
-	      "</style>\n</head>\n<body>\n<h1>Network traffic by user", f);
-	if (host[0]) {
-		fputs(" on ", f);
-		put_html(f, host);
-	}
-	fputs("</h1>\n<p class=\"range\">", f);
-	fputs(range, f);
-	fprintf(f, "; made %s</p>\n", made);
+	html_head(f, o, "user", 760);
 	if (!r->h.n)
 		fputs("<p>No traffic recorded in this range.</p>\n", f);
 	else
@@ -638,6 +855,16 @@ static void write_html(const struct report *r, FILE *f)
 	      "</body>\n</html>\n", f);
 }
 
+/* Each format's writer, of the users' history and of the job ledger. */
+static void (*const users_writers[FMT_MAX])(const struct report *, FILE *) = {
+	[FMT_TABLE] = write_table, [FMT_JSON] = write_json, [FMT_CSV] = write_csv,
+	[FMT_HTML] = write_html,
+};
+static void (*const jobs_writers[FMT_MAX])(const struct report *, FILE *) = {
+	[FMT_TABLE] = jobs_table, [FMT_JSON] = jobs_json, [FMT_CSV] = jobs_csv,
+	[FMT_HTML] = jobs_html,
+};
+
 int main(int argc, char **argv)
 {
 	static struct opts o;
@@ -678,24 +905,23 @@ int main(int argc, char **argv)
 			o.db = TM_DEFAULT_HISTORY_DB;
 		err = tm_history_open_ro(o.db, &db);
 	}
-	if (!err) {
+	if (!err && o.jobs) {
+		struct tm_ledger_query lq = { o.db, o.since, o.until, o.users, o.nusers, o.job,
+					      o.account, o.top };
+
+		err = tm_ledger_read(db, &lq, &r.jobs);
+	} else if (!err) {
 		q = (struct tm_query){ o.db, o.by, o.since, o.until, o.users, o.nusers, o.top };
 		r.h = (struct tm_report){ .q = &q, .db = db };
 		err = tm_report_read(&r.h);
 	}
 	if (!err) {
-		if (o.fmt == FMT_JSON)
-			write_json(&r, stdout);
-		else if (o.fmt == FMT_CSV)
-			write_csv(&r, stdout);
-		else if (o.fmt == FMT_HTML)
-			write_html(&r, stdout);
-		else
-			write_table(&r, stdout);
+		(o.jobs ? jobs_writers : users_writers)[o.fmt](&r, stdout);
 		if (fflush(stdout) || ferror(stdout))
 			err = errno == EPIPE ? 0 : -errno;
 	}
 	tm_report_free(&r.h);
+	tm_ledger_jobs_free(&r.jobs);
 	tm_history_close(db);
 	return tm_exit_code(err);
 }

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# bash completion for tm-load, tm-unload, tm-stat, tm-mask, tm-stream, tm-status, tm-top, tm-record and tm-report
+# bash completion for tm-load, tm-unload, tm-stat, tm-mask, tm-stream, tm-status, tm-top, tm-record,
+# tm-report and tm-job
 
 _tm_users() {
 	COMPREPLY=($(compgen -u -- "$cur"))
@@ -14,13 +15,13 @@ _tm() {
 	case $prev in
 	--pin-root) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-c|--cgroup) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	-u|--user) _tm_users; return ;;
+	-u|--user|--job-user) _tm_users; return ;;
 	--format)
 		if [ "$cmd" = tm-report ]; then
 			COMPREPLY=($(compgen -W "table json csv html" -- "$cur"))
 		elif [ "$cmd" = tm-stream ]; then
 			COMPREPLY=($(compgen -W "json csv" -- "$cur"))
-		elif [ "$cmd" = tm-status ] || [ "$cmd" = tm-mask ]; then
+		elif [ "$cmd" = tm-status ] || [ "$cmd" = tm-mask ] || [ "$cmd" = tm-job ]; then
 			COMPREPLY=($(compgen -W "text json" -- "$cur"))
 		elif [ "$cmd" = tm-top ]; then
 			COMPREPLY=($(compgen -W "table json" -- "$cur"))
@@ -34,7 +35,7 @@ _tm() {
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
 	--owner) COMPREPLY=($(compgen -W "socket creator" -- "$cur")); return ;;
 	--pending) COMPREPLY=($(compgen -W "storage files files-core" -- "$cur")); return ;;
-	--job|-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
+	--job|--kind|--account|--partition|--node|-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
 	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup job family" -- "$cur")); return ;;
 	--period) COMPREPLY=($(compgen -W "hour day month year" -- "$cur")); return ;;
 	--since|--until) return ;;
@@ -63,11 +64,18 @@ _tm() {
 	tm-unload) opts="--pin-root --verbose --version --help" ;;
 	tm-status) opts="--format --json --pin-root --verbose --version --help" ;;
 	tm-record) opts="--db --interval --once --count --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --pin-root --verbose --version --help" ;;
-	tm-report) opts="--db --user --since --until --period --top --format --json --bytes --bits --verbose --version --help" ;;
+	tm-report) opts="--db --user --since --until --period --top --jobs --job --account --format --json --bytes --bits --verbose --version --help" ;;
 	tm-top) opts="--interval --delay --by --depth --sort --user --bits --bytes --batch --count --format --json --pin-root --verbose --version --help" ;;
+	tm-job)
+		local w sub=
+		for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+			case $w in start|end) sub=$w ;; esac
+		done
+		opts="--job --kind --job-user --account --partition --node --db --format --json --pin-root --verbose --version --help"
+		[ -z "$sub" ] && opts="start end $opts" ;;
 	tm-stat) opts="--by --depth --job --cgroup --user --top --sort --format --json --bytes --bits --interval --count --output --textfile --history --pin-root --verbose --version --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
 
-complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report
+complete -F _tm tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report tm-job

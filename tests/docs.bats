@@ -5,7 +5,7 @@
 
 load lib
 
-CMDS=(tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report)
+CMDS=(tm-load tm-unload tm-stat tm-mask tm-stream tm-status tm-top tm-record tm-report tm-job)
 
 # man_file CMD: CMD's man page (section 1 for users' commands, 8 for the admin's).
 man_file() {
@@ -97,7 +97,7 @@ completion_values() {
 	local co c o v bad=0 n=0
 	for co in "tm-load --owner" "tm-load --pending" "tm-stat --by" "tm-stat --format" \
 		"tm-stream --format" "tm-top --by" "tm-top --sort" "tm-report --period" "tm-report --format" \
-		"tm-status --format" "tm-mask --format" "tm-top --format"; do
+		"tm-status --format" "tm-mask --format" "tm-top --format" "tm-job --format"; do
 		read -r c o <<<"$co"
 		[ "$(refused_values "$c" "$o" | wc -l)" -ge 2 ] || { echo "$c $o: no list in its refusal" >&2; bad=1; }
 		if [ "$(refused_values "$c" "$o")" != "$(completion_values "$c" "$o")" ]; then

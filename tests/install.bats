@@ -175,14 +175,15 @@ as_unit() {
 	"${MK[@]}" install DESTDIR="$d" PREFIX=/usr >/dev/null
 	# What users run in bin/ (setuid, section 1), the admin's in sbin/.
 	[ "$(stat -c '%a' "$d/usr/sbin/tm-load" "$d/usr/bin/tm-stat" "$d/usr/bin/tm-top" \
-		"$d/usr/bin/tm-report" "$d/usr/bin/tm-stream" "$d/usr/sbin/tm-record")" = "755
+		"$d/usr/bin/tm-report" "$d/usr/bin/tm-stream" "$d/usr/sbin/tm-record" "$d/usr/sbin/tm-job")" = "755
 4755
 4755
 4755
 4755
+755
 755" ]
 	local f
-	for f in usr/share/man/man8/tm.8 usr/share/man/man8/tm-status.8 usr/share/man/man1/tm-stat.1 \
+	for f in usr/share/man/man8/tm.8 usr/share/man/man8/tm-status.8 usr/share/man/man8/tm-job.8 usr/share/man/man1/tm-stat.1 \
 		usr/share/man/man1/tm-top.1 usr/share/man/man1/tm-report.1 usr/share/man/man1/tm-stream.1 \
 		usr/lib/systemd/system/tm.service usr/lib/systemd/system/tm-log.service \
 		usr/lib/systemd/system/tm-textfile.service usr/lib/systemd/system/tm-record.service etc/logrotate.d/tm etc/tm/tm.conf \

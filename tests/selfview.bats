@@ -160,6 +160,31 @@ traffic() {
 	rm -f "$SV"/history.db*
 }
 
+@test "a user's tm-report --jobs shows their own jobs only" {
+	rm -f "$SV"/history.db*
+	tm-load --cgroup "$CG"
+	local u id
+	new_cgroup /system.slice
+	new_cgroup /system.slice/slurmstepd.scope
+	for u in $A $B; do
+		id=77$u
+		new_cgroup /system.slice/slurmstepd.scope/job_$id
+		udp_exchange "$REPLY" $u "$CG" $u 127.0.0.1 1 10
+		SLURM_JOB_UID=$u "$SBIN/tm-job" start --job $id --db "$SV/history.db"
+		SLURM_JOB_UID=$u "$SBIN/tm-job" end --job $id --db "$SV/history.db" >/dev/null
+	done
+	"$SBIN/tm-job" end --job 7700 --db "$SV/history.db" >/dev/null
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-report" --jobs --json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.jobs[] | [.job, .uid, .out_bytes]]' <<<"$output")" = "[[\"77$A\",$A,38]]" ]
+	run setpriv --reuid=$A --regid=$A --clear-groups "$UBIN/tm-report" --job 77$B --json
+	[ "$(jq -c '.jobs' <<<"$output")" = "[]" ]
+	# Root sees all three, the one of no known user too.
+	run "$UBIN/tm-report" --jobs --json
+	[ "$(jq '.jobs | length' <<<"$output")" = 3 ]
+	rm -f "$SV"/history.db*
+}
+
 @test "a user cannot ask for another's rows, choose the pin root or reach the pins another way" {
 	tm-load --cgroup "$CG"
 	traffic

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 
 #include "model.h"
@@ -109,6 +110,20 @@ static const char schema[] =
 	" in_bytes INTEGER NOT NULL, out_bytes INTEGER NOT NULL,"
 	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
 	" PRIMARY KEY(kind, uid, key)) WITHOUT ROWID;"
+	/* The job ledger (ledger.c): a job a row, its parts by family and
+	 * interface; end NULL while it runs, start 0 when no prolog opened it. */
+	"CREATE TABLE IF NOT EXISTS jobs("
+	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
+	" end INTEGER, user TEXT, uid INTEGER, account TEXT, partition TEXT,"
+	" in_bytes INTEGER NOT NULL DEFAULT 0, out_bytes INTEGER NOT NULL DEFAULT 0,"
+	" in_packets INTEGER NOT NULL DEFAULT 0, out_packets INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(node, kind, id, start));"
+	"CREATE TABLE IF NOT EXISTS job_parts("
+	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
+	" family TEXT NOT NULL, iface TEXT NOT NULL,"
+	" in_bytes INTEGER NOT NULL, out_bytes INTEGER NOT NULL,"
+	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
+	" PRIMARY KEY(node, kind, id, start, family, iface));"
 	"INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
 static int db_err(sqlite3 *db, const char *path, const char *what)
@@ -117,12 +132,20 @@ static int db_err(sqlite3 *db, const char *path, const char *what)
 	return -EIO;
 }
 
+/*
+ * The database for writing, made if create and missing. Everyone's
+ * history: the process's umask becomes 077, so the file and the -wal and
+ * -shm SQLite makes later are root's alone.
+ */
 int tm_history_open(const char *path, bool create, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
 	char *msg = NULL;
 	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOFOLLOW;
-	int rc = sqlite3_open_v2(path, &db, flags, NULL);
+	int rc;
+
+	umask(077);
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
 
 	if (rc != SQLITE_OK) {
 		tm_err("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -140,6 +140,7 @@ struct tm_rows {
 	 * hold only the rows of cgroups keep(id, keep_ctx) is true of. */
 	bool (*keep)(uint64_t cgroup_id, void *ctx);
 	void *keep_ctx;
+	bool by_family;		/* the details breakdowns by address family too */
 };
 
 /* What a row's fields are read with. */
@@ -166,7 +167,10 @@ struct tm_retirement {
 	uint64_t rows, cgroups;		/* taken out by this call */
 };
 
-int tm_retire(const struct tm_pins *p, struct tm_names *names, struct tm_retirement *out,
+struct tm_ledger_open;
+
+int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_ledger_open *held,
+	      struct tm_retirement *out,
 	      int (*rows)(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx),
 	      void *ctx);
 
@@ -205,6 +209,64 @@ int tm_history_current(sqlite3 *db, const char *path, const char *load,
 		       const struct tm_series *now, size_t n, int64_t t,
 		       int (*cb)(int64_t uid, const struct tm_counters *day,
 				 const struct tm_counters *month, void *ctx), void *ctx);
+
+/* ledger.c: the job ledger, in the history database */
+struct tm_ledger_job {
+	char node[256], kind[24], id[256];
+	char user[256], account[256], partition[256];	/* "": not known */
+	int64_t uid;		/* -1: not known */
+	int64_t start, end;	/* Unix seconds; start 0: no prolog; end 0: open */
+	struct tm_counters c;
+};
+
+/* A part of a job's totals: one address family on one interface. */
+struct tm_ledger_part {
+	char family[8], iface[280];	/* NAME, or NAME@NS */
+	struct tm_counters c;
+};
+
+/* What a report of the ledger asks: jobs that ran in [since, until). */
+struct tm_ledger_query {
+	const char *path;	/* the database, for messages */
+	int64_t since, until;
+	const uint32_t *users;	/* none: all */
+	int nusers;
+	const char *job, *account;	/* NULL: any */
+	uint64_t top;		/* the first N jobs by bytes; 0: all */
+};
+
+struct tm_ledger_entry {
+	struct tm_ledger_job j;
+	struct tm_ledger_part *parts;
+	size_t nparts;
+};
+
+struct tm_ledger_jobs {
+	struct tm_ledger_entry *v;
+	size_t n, cap;
+};
+
+struct tm_ledger_key {
+	char kind[24], id[256];
+};
+
+/* How long an open job's rows are held from retirement, its epilog to come. */
+#define TM_LEDGER_HOLD		(31 * 86400)
+
+/* Jobs open in the ledger. */
+struct tm_ledger_open {
+	struct tm_ledger_key *v;
+	size_t n, cap;
+};
+
+int tm_ledger_start(sqlite3 *db, const char *path, struct tm_ledger_job *j, int64_t now,
+		    bool *fresh);
+int tm_ledger_end(sqlite3 *db, const char *path, struct tm_ledger_job *j,
+		  const struct tm_ledger_part *parts, size_t n, int64_t now, bool *closed);
+int tm_ledger_held(sqlite3 *db, const char *path, int64_t since, struct tm_ledger_open *out);
+void tm_ledger_open_free(struct tm_ledger_open *o);
+int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledger_jobs *out);
+void tm_ledger_jobs_free(struct tm_ledger_jobs *jobs);
 
 /* query.c: a report's figures, read from the history (tm-report) */
 enum tm_top_id { TM_TOP_NET, TM_TOP_PROC, TM_TOP_CGROUP, TM_TOP_MAX };

@@ -57,6 +57,7 @@ static bool ids_has(const struct ids *s, uint64_t id)
 
 struct walk {
 	struct tm_names *names;
+	const struct tm_ledger_open *held;	/* jobs whose rows stay */
 	struct ids sockets;		/* cgroups sockets were made in */
 	struct ids kept;		/* cgroups rows or sockets still name */
 	struct tm_detail_key *keys;	/* rows to retire */
@@ -68,6 +69,20 @@ static int add_socket(const struct tm_pending *p, void *ctx)
 	return ids_add(&((struct walk *)ctx)->sockets, p->owner.cgroup_id);
 }
 
+/* Whether cgroup id is in a job the ledger holds open. */
+static bool held(struct walk *w, uint64_t id)
+{
+	struct tm_job j;
+	size_t i;
+
+	if (!w->held || !w->held->n || !tm_names_job(w->names, id, &j))
+		return false;
+	for (i = 0; i < w->held->n; i++)
+		if (!strcmp(w->held->v[i].kind, j.kind) && !strcmp(w->held->v[i].id, j.id))
+			return true;
+	return false;
+}
+
 /* A row of a cgroup that has ended is to go; any other keeps its cgroup's name. */
 static int look_at_row(const void *key, const void *value, void *ctx)
 {
@@ -75,7 +90,7 @@ static int look_at_row(const void *key, const void *value, void *ctx)
 	struct walk *w = ctx;
 
 	if (k->pid == TM_PID_OTHER || !k->cgroup_id || tm_names_cgroup_live(w->names, k->cgroup_id) ||
-	    ids_has(&w->sockets, k->cgroup_id))
+	    ids_has(&w->sockets, k->cgroup_id) || held(w, k->cgroup_id))
 		return ids_add(&w->kept, k->cgroup_id);
 	if (tm_grow(&w->keys, &w->keycap, w->nkeys, sizeof(*k)))
 		return -ENOMEM;
@@ -167,16 +182,18 @@ static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
 }
 
 /*
- * Retires the rows and names of the cgroups that have ended; rows, if not
+ * Retires the rows and names of the cgroups that have ended, but for those
+ * of the jobs held (open in the ledger; NULL: none); rows, if not
  * NULL, is called with each row as it is taken out (its key and what it
  * held), so a recorder can note it. Takes the pin root's lock. 0 or -errno
  * (said).
  */
-int tm_retire(const struct tm_pins *p, struct tm_names *names, struct tm_retirement *out,
+int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_ledger_open *held,
+	      struct tm_retirement *out,
 	      int (*rows)(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx),
 	      void *ctx)
 {
-	struct walk w = { .names = names };
+	struct walk w = { .names = names, .held = held };
 	struct tm_counters all = {};
 	size_t i;
 	int err, lock = -1;

@@ -86,6 +86,8 @@ static int add_detail(const void *key, const void *value, void *ctx)
 	if (!r)
 		return err;
 	r->c = v->c;
+	if (rd->s->by_family)
+		r->family = k->family;
 	/* Past the user's quota: one row "other" in every breakdown. */
 	if (k->pid == TM_PID_OTHER) {
 		r->other = TM_ROW_OTHER;

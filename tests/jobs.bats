@@ -1,0 +1,198 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# The job ledger: tm-job start and end as Slurm's prolog and epilog run
+# them, each job's row exact, whole and written once.
+
+load lib
+
+setup() {
+	tm_setup
+	command -v sqlite3 >/dev/null || skip "needs sqlite3 (scripts/install-deps)"
+	DB=$BIN/history.db
+}
+
+teardown() { tm_teardown; }
+
+A=42691
+B=42692
+
+# slurm_job ID: Slurm's cgroups of job ID below the test's cgroup, steps 0
+# and batch; their task cgroups in REPLY.
+slurm_job() {
+	local s=/system.slice/slurmstepd.scope/job_$1 d leaves=()
+	[ -d "$CG/system.slice" ] || new_cgroup /system.slice
+	[ -d "$CG/system.slice/slurmstepd.scope" ] || new_cgroup /system.slice/slurmstepd.scope
+	for d in $s $s/step_0 $s/step_0/user $s/step_0/user/task_0 $s/step_batch \
+		$s/step_batch/user $s/step_batch/user/task_0; do
+		new_cgroup "$d"
+		[[ $d == */task_0 ]] && leaves+=("$REPLY")
+	done
+	REPLY=("${leaves[@]}")
+}
+
+# slurm ID CMD...: CMD with the environment Slurm gives a prolog or epilog
+# (the account $ACCOUNT, phys if unset).
+slurm() {
+	local id=$1
+	shift
+	SLURM_JOB_ID=$id SLURM_JOB_USER=alice SLURM_JOB_UID=$A SLURM_JOB_ACCOUNT=${ACCOUNT-phys} \
+		SLURM_JOB_PARTITION=batch SLURMD_NODENAME=n1 "$@"
+}
+
+# q SQL: one answer from the ledger.
+q() {
+	sqlite3 -separator ' ' "$DB" "$1"
+}
+
+@test "a job's row: opened by the prolog, closed by the epilog with exactly what its cgroups moved, by family and interface; its steps that ended kept for it" {
+	tm-load --cgroup "$CG"
+	slurm_job 4711; local t0=${REPLY[0]} tb=${REPLY[1]}
+	slurm_job 4712; local u0=${REPLY[0]}
+	run slurm 4711 tm-job start --db "$DB"
+	[ "$status" = 0 ] && [ -z "$output" ]
+	# Made by the prolog: everyone's jobs, root's alone.
+	[ "$(stat -c '%a %U' "$DB")" = "600 root" ]
+	[ "$(q "SELECT node, kind, id, user, uid, account, partition, end IS NULL FROM jobs")" = "n1 slurm 4711 alice $A phys batch 1" ]
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$tb" $A "$CG" $B 127.0.0.1 1 300
+	udp_exchange "$u0" $A "$CG" $B 127.0.0.1 4 100
+	# B to the job: what it received.
+	udp_exchange "$CG" $B "$tb" $A 127.0.0.1 3 50
+	# Step 0 ends and tm-record retires what ended: not the open job's rows.
+	rmdir "$t0" "${t0%/*}" "${t0%/*/*}"
+	tm-record --db "$DB" --once
+	[ "$(tm-status --json | jq .details_retired)" = 0 ]
+	run slurm 4711 tm-job end --db "$DB"
+	[ "$status" = 0 ]
+	[ "$output" = "job 4711 (slurm, alice, account phys): received 234 B in 3 packets, sent 584 B in 3 packets" ]
+	[ "$(q "SELECT in_bytes, out_bytes, in_packets, out_packets, end >= start, start > 0 FROM jobs WHERE id = '4711'")" = "234 584 3 3 1 1" ]
+	[ "$(q "SELECT family, iface, in_bytes, out_bytes, in_packets, out_packets FROM job_parts")" = "ipv4 lo 234 584 3 3" ]
+	# Once closed, its rows may go: the next sample retires step 0's.
+	tm-record --db "$DB" --once
+	[ "$(tm-status --json | jq .details_retired)" -gt 0 ]
+	# Run again (a rerun, a retry after a kill): the same line, the row as it was.
+	local before
+	before=$(q "SELECT * FROM jobs; SELECT * FROM job_parts")
+	run slurm 4711 tm-job end --db "$DB"
+	[ "$status" = 0 ]
+	[ "$output" = "job 4711 (slurm, alice, account phys): received 234 B in 3 packets, sent 584 B in 3 packets (ended before)" ]
+	[ "$(q "SELECT * FROM jobs; SELECT * FROM job_parts")" = "$before" ]
+	# A prolog run again while its job runs opens nothing new.
+	slurm 4712 tm-job start --db "$DB"
+	slurm 4712 tm-job start --db "$DB"
+	[ "$(q "SELECT count(*) FROM jobs WHERE id = '4712'")" = 1 ]
+	run slurm 4712 tm-job end --db "$DB" --json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.node, .kind, .job, .user, .uid, .account, .partition, .in_bytes, .out_bytes, .in_packets, .out_packets, .closed_before, (.parts | length)]' <<<"$output")" = \
+		"[\"n1\",\"slurm\",\"4712\",\"alice\",$A,\"phys\",\"batch\",0,512,0,4,false,1]" ]
+}
+
+@test "a job no prolog opened gets its row at its end; one with no traffic a row of zeros; another kind by --kind and --job" {
+	tm-load --cgroup "$CG"
+	slurm_job 5001; local t0=${REPLY[0]}
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 1 10
+	run tm-job end --db "$DB" --job 5001 --job-user $A --node n2
+	[ "$status" = 0 ]
+	[ "$output" = "job 5001 (slurm, $A): received 0 B in 0 packets, sent 38 B in 1 packets" ]
+	[ "$(q "SELECT node, start, uid, out_bytes, account IS NULL FROM jobs")" = "n2 0 $A 38 1" ]
+	run tm-job end --db "$DB" --job 5002 --node n2 --json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.start, .in_bytes, .out_bytes, .parts]' <<<"$output")" = "[null,0,0,[]]" ]
+	# A container, by its kind and id as tm-stat --by job shows them.
+	local id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	new_cgroup /system.slice/docker-$id.scope 2>/dev/null || { new_cgroup /system.slice; new_cgroup /system.slice/docker-$id.scope; }
+	udp_exchange "$REPLY" $B "$CG" $A 127.0.0.1 2 10
+	run tm-job end --db "$DB" --kind docker --job "$id" --node n2 --json
+	[ "$(jq -c '[.kind, .out_bytes, .out_packets]' <<<"$output")" = '["docker",76,2]' ]
+}
+
+@test "tm-job refuses what it cannot take, exit 2, and writes nothing; with nothing loaded the epilog is exit 1 and the job stays open" {
+	run tm-job start --db "$DB"
+	[ "$status" = 2 ]
+	[[ "$output" == *"no job: --job ID, or \$SLURM_JOB_ID"* ]]
+	run tm-job stop --db "$DB" --job 1
+	[ "$status" = 2 ]
+	[[ "$output" == *"'stop': start or end"* ]]
+	run tm-job start --db "$DB" --job 1 --kind 'Slurm!'
+	[ "$status" = 2 ]
+	[[ "$output" == *"--kind: 'Slurm!': lower-case letters, digits, - and _ only"* ]]
+	run env SLURM_JOB_ID=1 SLURM_JOB_ACCOUNT=$'ph\nys' tm-job start --db "$DB"
+	[ "$status" = 2 ]
+	[[ "$output" == *"\$SLURM_JOB_ACCOUNT: 'ph\\nys': a control character"* ]]
+	run tm-job start --db "$DB" --job 1 --job-user no-such-user-here
+	[ "$status" = 2 ]
+	run tm-job start --db "" --job 1
+	[ "$status" = 2 ]
+	[ ! -e "$DB" ]
+	# Nothing loaded: the prolog records, the epilog cannot read a total.
+	tm-job start --db "$DB" --job 7
+	run tm-job end --db "$DB" --job 7
+	[ "$status" = 1 ]
+	[ "$(q "SELECT id, end IS NULL FROM jobs")" = "7 1" ]
+}
+
+@test "hostile accounts reach the ledger as they are, and the line and JSON whole; control characters are refused" {
+	tm-load --cgroup "$CG"
+	local acct=$'x",E[2J\xff' id='4713'
+	slurm_job "$id"
+	run env SLURM_JOB_ID=$id SLURM_JOB_ACCOUNT="$acct" tm-job start --db "$DB"
+	[ "$status" = 0 ]
+	run env SLURM_JOB_ID=$id tm-job end --db "$DB" --json
+	[ "$status" = 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[ "$(jq -r .account <<<"$output")" = $'x",E[2J\xef\xbf\xbd' ]
+	run env SLURM_JOB_ID=$id tm-job end --db "$DB"
+	[ "${#lines[@]}" = 1 ]
+	[ "$output" = 'job 4713 (slurm, account x",E[2J\xff): received 0 B in 0 packets, sent 0 B in 0 packets (ended before)' ]
+	[ "$(sqlite3 "$DB" "SELECT hex(account) FROM jobs")" = "$(printf 'x",E[2J\377' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" ]
+}
+
+@test "tm-report --jobs: the jobs that ran, most bytes first; a job, an account, a range; table, JSON, CSV and a page" {
+	tm-load --cgroup "$CG"
+	local id t
+	for id in 6001 6002 6003; do
+		slurm_job $id
+		t=${REPLY[0]}
+		ACCOUNT=$([ $id = 6002 ] && echo chem || echo phys) slurm $id tm-job start --db "$DB"
+	done
+	udp_exchange "$CG/system.slice/slurmstepd.scope/job_6001/step_0/user/task_0" $A "$CG" $B 127.0.0.1 1 100
+	udp_exchange "$CG/system.slice/slurmstepd.scope/job_6002/step_0/user/task_0" $A "$CG" $B 127.0.0.1 3 100
+	udp_exchange "$CG/system.slice/slurmstepd.scope/job_6003/step_0/user/task_0" $A "$CG" $B 127.0.0.1 2 100
+	for id in 6001 6002; do
+		# (The epilog without the account: the prolog's is kept.)
+		ACCOUNT= slurm $id tm-job end --db "$DB" >/dev/null
+	done
+	# 6003 still runs: in the report, its end null.
+	run tm-report --db "$DB" --jobs --json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.jobs[] | [.job, .account, .out_bytes, .out_packets, (.end != null)]]' <<<"$output")" = \
+		'[["6002","chem",384,3,true],["6001","phys",128,1,true],["6003","phys",0,0,false]]' ]
+	[ "$(jq -c '.jobs[0].parts' <<<"$output")" = '[{"family":"ipv4","iface":"lo","in_bytes":0,"out_bytes":384,"in_packets":0,"out_packets":3}]' ]
+	run tm-report --db "$DB" --account phys --json
+	[ "$(jq -c '[.jobs[].job]' <<<"$output")" = '["6001","6003"]' ]
+	run tm-report --db "$DB" --job 6002 --json
+	[ "$(jq -c '[.jobs[].job]' <<<"$output")" = '["6002"]' ]
+	run tm-report --db "$DB" --jobs --top 1 --json
+	[ "$(jq -c '[.jobs[].job]' <<<"$output")" = '["6002"]' ]
+	run tm-report --db "$DB" --jobs --user 42999 --json
+	[ "$(jq -c '.jobs' <<<"$output")" = '[]' ]
+	run tm-report --db "$DB" --jobs --until 2000-01-01 --json
+	[ "$(jq -c '.jobs' <<<"$output")" = '[]' ]
+	run tm-report --db "$DB" --jobs --bytes
+	[ "$status" = 0 ]
+	[ "${lines[1]}" = "job 6002 (slurm, alice, account chem): received 0 B in 0 packets, sent 384 B in 3 packets" ]
+	# (6003 runs: no parts yet.)
+	[ "$(grep -c '^  ipv4  *lo  in 0  out ' <<<"$output")" = 2 ]
+	[ "${lines[0]}" = "tm-report  jobs that ran from the first to the last" ]
+	run tm-report --db "$DB" --jobs --format csv
+	[ "${lines[0]}" = "node,kind,job,user,uid,account,partition,start,end,family,iface,in_bytes,out_bytes,in_packets,out_packets" ]
+	[ "$(awk -F, 'NR > 1 && $10 == "" { print $3 "=" $13 }' <<<"$output" | tr '\n' ' ')" = "6002=384 6001=128 6003=0 " ]
+	run tm-report --db "$DB" --jobs --format html
+	[[ "$output" == *"<title>tm: network traffic by job</title>"* ]]
+	[ "$(grep -c '<tr><td class="n">' <<<"$output")" = 3 ]
+	# What the ledger is not for.
+	run tm-report --db "$DB" --jobs --period month
+	[ "$status" = 2 ]
+	run tm-report --db "$DB" --account ""
+	[ "$status" = 2 ]
+}
