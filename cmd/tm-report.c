@@ -907,7 +907,7 @@ int main(int argc, char **argv)
 	}
 	if (!err && o.jobs) {
 		struct tm_ledger_query lq = { o.db, o.since, o.until, o.users, o.nusers, o.job,
-					      o.account, o.top };
+					      o.account, o.top, false };
 
 		err = tm_ledger_read(db, &lq, &r.jobs);
 	} else if (!err) {

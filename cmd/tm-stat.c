@@ -94,7 +94,8 @@ static void usage(FILE *f)
 "                       when the meter is unloaded, and with --interval when\n"
 "                       tm-stat stops (SIGTERM, --count)\n"
 "      --history PATH   with prometheus: also gauges of each user's bytes this\n"
-"                       day and this month to now (tm-record's database PATH)\n"
+"                       day and this month to now (tm-record's database PATH),\n"
+"                       and each job's account from its ledger (tm-job)\n"
 TM_COMMON_HELP
 "\n"
 "Rows: user, uid, in_bytes, out_bytes, in_packets, out_packets, and the keys\n"
@@ -563,7 +564,52 @@ static int add_current(int64_t uid, const struct tm_counters *day, const struct 
 struct history_ctx {
 	const struct opts *o;
 	const struct tm_pins *p;
+	struct tm_ledger_jobs jobs;	/* the ledger's of the last month, by kind and id */
 };
+
+static int cmp_job(const void *a, const void *b)
+{
+	const struct tm_ledger_job *x = &((const struct tm_ledger_entry *)a)->j,
+				   *y = &((const struct tm_ledger_entry *)b)->j;
+	int d = strcmp(x->kind, y->kind);
+
+	return d ? d : strcmp(x->id, y->id);
+}
+
+/*
+ * --history: the jobs of the ledger there, for the job family's account
+ * label; read again for each exposition (jobs start between them).
+ */
+static int read_accounts(struct history_ctx *h)
+{
+	struct tm_ledger_query q = { h->o->history, time(NULL) - TM_LEDGER_HOLD, INT64_MAX,
+				     .no_parts = true };
+	sqlite3 *db = NULL;
+	int err;
+
+	tm_ledger_jobs_free(&h->jobs);
+	err = tm_history_open_ro(h->o->history, &db);
+	if (!err)
+		err = tm_ledger_read(db, &q, &h->jobs);
+	if (!err && h->jobs.n)
+		qsort(h->jobs.v, h->jobs.n, sizeof(h->jobs.v[0]), cmp_job);
+	tm_history_close(db);
+	return err;
+}
+
+static const char *job_account(const char *kind, size_t nkind, const char *id, size_t nid,
+			       void *ctx)
+{
+	const struct history_ctx *h = ctx;
+	struct tm_ledger_entry key = {}, *e;
+
+	if (nkind >= sizeof(key.j.kind) || nid >= sizeof(key.j.id))
+		return NULL;
+	memcpy(key.j.kind, kind, nkind);
+	memcpy(key.j.id, id, nid);
+	e = h->jobs.n ? bsearch(&key, h->jobs.v, h->jobs.n, sizeof(*e), cmp_job) : NULL;
+	return e && e->j.account[0] ? e->j.account : NULL;
+}
 
 /*
  * --history: gauges of each user's bytes this calendar day and month (local
@@ -635,26 +681,35 @@ static int history_gauges(FILE *f, void *ctx)
 static int prometheus(const struct opts *o, const struct tm_pins *p)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct history_ctx h = { o, p };
+	struct history_ctx h = { .o = o, .p = p };
 	struct tm_prom po = { p, o->users, o->nusers, o->depth, o->self,
-			      o->history ? history_gauges : NULL, &h };
+			      o->history ? history_gauges : NULL, &h,
+			      o->history ? job_account : NULL };
 	uint64_t n;
 	int err;
 
 	if (!o->textfile) {
-		err = tm_prom_write(stdout, &po);
+		err = o->history ? read_accounts(&h) : 0;
+		if (!err)
+			err = tm_prom_write(stdout, &po);
 		if (!err && (fflush(stdout) || ferror(stdout)))
 			err = -errno;
+		tm_ledger_jobs_free(&h.jobs);
 		return err;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	err = tm_prom_textfile(o->textfile, &po);
+	err = o->history ? read_accounts(&h) : 0;
+	if (!err)
+		err = tm_prom_textfile(o->textfile, &po);
 	for (n = 1; !err && !stop && o->interval && (!o->count || n < o->count); n++) {
 		tm_sleep(o->interval);
-		if (!stop)
+		if (!stop && o->history)
+			err = read_accounts(&h);
+		if (!stop && !err)
 			err = tm_prom_textfile(o->textfile, &po);
 	}
+	tm_ledger_jobs_free(&h.jobs);
 	if ((err == -ENOENT || (!err && o->interval)) && !unlink(o->textfile))
 		tm_err("removed %s%s", o->textfile, err ? "" : ": its writer stopped");
 	return err;

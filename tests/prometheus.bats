@@ -134,6 +134,41 @@ $B ipv6 744 0" ]
 	promtool check metrics <<<"$output"
 }
 
+@test "--history: the job family's series carry the account the ledger has for the job (hostile ones escaped); without it, none" {
+	command -v sqlite3 >/dev/null || skip "needs sqlite3 (scripts/install-deps)"
+	local db=$BIN/history.db s=/system.slice/slurmstepd.scope
+	new_cgroup /system.slice
+	new_cgroup $s
+	new_cgroup $s/job_4711
+	new_cgroup $s/job_4711/step_0; local j1=$REPLY
+	new_cgroup $s/job_4712
+	new_cgroup $s/job_4712/step_0; local j2=$REPLY
+	new_cgroup $s/job_4713
+	new_cgroup $s/job_4713/step_0; local j3=$REPLY
+	tm-load --cgroup "$CG"
+	SLURM_JOB_ACCOUNT=phys tm-job start --job 4711 --db "$db"
+	SLURM_JOB_ACCOUNT=$'a"b\\c\xff' tm-job start --job 4712 --db "$db"
+	udp_exchange "$j1" $A "$CG" $B 127.0.0.1 3 100
+	udp_exchange "$j2" $A "$CG" $B 127.0.0.1 1 100
+	udp_exchange "$j3" $A "$CG" $B 127.0.0.1 2 100
+	run tm-stat --format prometheus --history "$db"
+	[ "$status" = 0 ]
+	[ "$(sample tm_job_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"4711\",kind=\"slurm\",account=\"phys\"")" = 384 ]
+	# Escaped as labels are: \" and \\, a byte not UTF-8 as U+FFFD.
+	local hostile=$'a\\"b\\\\c\xef\xbf\xbd'
+	[ "$(sample tm_job_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"4712\",kind=\"slurm\",account=\"$hostile\"")" = 128 ]
+	# A job the ledger does not know: no account.
+	[ "$(sample tm_job_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"4713\",kind=\"slurm\"")" = 256 ]
+	[ -z "$(same_labels)" ]
+	promtool check metrics <<<"$output"
+	# Closed, a job keeps its account; without --history, no account at all.
+	tm-job end --job 4711 --db "$db" >/dev/null
+	run tm-stat --format prometheus --history "$db"
+	[ "$(sample tm_job_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"4711\",kind=\"slurm\",account=\"phys\"")" = 384 ]
+	run tm-stat --format prometheus
+	refute grep -q 'account=' <<<"$output"
+}
+
 @test "--format prometheus: the kernel's own packets are the user unknown, with no uid" {
 	# The kernel's reset sockets are in the cgroup v2 root: a load there,
 	# counting only the loopback of a namespace of the test's own.

@@ -344,7 +344,7 @@ int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledge
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return db_err(db, q->path, "cannot read the job ledger");
-	for (i = 0; i < out->n; i++) {
+	for (i = 0; i < out->n && !q->no_parts; i++) {
 		rc = read_parts(db, q->path, &out->v[i]);
 		if (rc)
 			return rc;

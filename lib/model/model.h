@@ -233,6 +233,7 @@ struct tm_ledger_query {
 	int nusers;
 	const char *job, *account;	/* NULL: any */
 	uint64_t top;		/* the first N jobs by bytes; 0: all */
+	bool no_parts;		/* the jobs' rows only */
 };
 
 struct tm_ledger_entry {

@@ -122,6 +122,9 @@ struct tm_prom {
 	bool self;		/* a user's self-view: no health of the host */
 	int (*extra)(FILE *f, void *ctx);	/* more families, written last */
 	void *extra_ctx;
+	/* A job's account (its label account), NULL if not known; NULL: none. */
+	const char *(*account)(const char *kind, size_t nkind, const char *id, size_t nid,
+			       void *ctx);
 };
 
 int tm_prom_write(FILE *f, const struct tm_prom *o);

@@ -97,6 +97,27 @@ static int col_label(FILE *f, bool *first, const char *name, const struct tm_col
 	return tm_prom_label(f, name, num, strlen(num));
 }
 
+/* A job's account, from what the caller knows of the job (the ledger's). */
+static int account_label(FILE *f, const struct tm_prom *o, const struct tm_col *job,
+			 const struct tm_col *kind, const void *row, const void *ctx)
+{
+	char s1[4096], s2[256];
+	TM_BUF(b1, s1);
+	TM_BUF(b2, s2);
+	struct tm_val id = {}, k = {};
+	const char *account;
+
+	job->get(row, ctx, &id, &b1);
+	kind->get(row, ctx, &k, &b2);
+	if (id.null || k.null)
+		return 0;
+	account = o->account(k.s, k.len, id.s, id.len, o->extra_ctx);
+	if (!account)
+		return 0;
+	putc(',', f);
+	return tm_prom_label(f, "account", account, strlen(account));
+}
+
 static uint64_t field_value(const struct tm_col *c, const void *row, const void *ctx)
 {
 	char scratch[64];
@@ -150,6 +171,8 @@ static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family
 				err = col_label(f, &first, fam->label, key, &s.v[i], &ctx);
 			if (!err && key2)
 				err = col_label(f, &first, fam->label2, key2, &s.v[i], &ctx);
+			if (!err && fam->by == TM_BY_JOB && o->account)
+				err = account_label(f, o, key, key2, &s.v[i], &ctx);
 			fprintf(f, "} %llu\n", (unsigned long long)field_value(val, &s.v[i], &ctx));
 		}
 	}
