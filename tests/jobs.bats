@@ -196,3 +196,38 @@ q() {
 	run tm-report --db "$DB" --account ""
 	[ "$status" = 2 ]
 }
+
+@test "200 jobs of two users through prolog and epilog, tm-record sampling between: every ledger row exact, ended steps held for their epilog, the maps never full" {
+	tm-load --cgroup "$CG"
+	new_cgroup /system.slice
+	new_cgroup /system.slice/slurmstepd.scope; local s=$REPLY
+	local pf=$BIN/port port j u d
+	# B's one socket receives every job's datagram.
+	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
+	wait_file "$pf"
+	port=$(cat "$pf")
+	for ((j = 1; j <= 200; j++)); do
+		u=$((j % 2 ? A : B)) d=$s/job_$j
+		mkdir "$d" "$d/step_0"
+		CGROUPS+=("$d" "$d/step_0")
+		SLURM_JOB_ID=$j SLURM_JOB_UID=$u SLURM_JOB_ACCOUNT=acct$((j % 3)) tm-job start --db "$DB"
+		as "$d/step_0" $u "$BIN/tmtraffic" udp-send 127.0.0.1 "$port" 1 $((j % 50 + 10)) >/dev/null
+		rmdir "$d/step_0"
+		# Now and then a sample between the step's end and the epilog.
+		((j % 20)) || tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+		SLURM_JOB_ID=$j tm-job end --db "$DB" >/dev/null
+		rmdir "$d"
+	done
+	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	# Every job closed, each exact: its one datagram, IP length.
+	[ "$(q "SELECT count(*) FROM jobs WHERE end IS NOT NULL")" = 200 ]
+	[ "$(q "SELECT count(*) FROM jobs WHERE out_bytes != CAST(id AS INTEGER) % 50 + 38 OR out_packets != 1 OR in_bytes != 0")" = 0 ]
+	[ "$(q "SELECT count(*) FROM jobs WHERE uid != CASE CAST(id AS INTEGER) % 2 WHEN 1 THEN $A ELSE $B END")" = 0 ]
+	[ "$(q "SELECT count(*) FROM job_parts WHERE family = 'ipv4' AND iface = 'lo'")" = 200 ]
+	run tm-status --json
+	[ "$(jq -c '[.details_other, .details_full_packets, .cgroups_full, .cgroups_share, .details_retired]' <<<"$output")" = "[0,0,0,0,200]" ]
+	[ "$(jq '.maps[] | select(.name == "details") | .entries' <<<"$output")" -le 2 ]
+	# The account ranking, from the ledger: acct0's jobs, most bytes first.
+	run tm-report --db "$DB" --account acct0 --top 1 --json
+	[ "$(jq -c '[.jobs[] | [.job, .out_bytes]]' <<<"$output")" = '[["99",87]]' ]
+}
