@@ -29,6 +29,7 @@ static __always_inline void fill_event(struct tm_event *e, const struct pkt *p,
 	e->sport = p->egress ? p->key.lport : p->key.rport;
 	e->dport = p->egress ? p->key.rport : p->key.lport;
 	e->netns = o->netns;
+	e->cgroup_id = o->cgroup_id;
 	__builtin_memcpy(e->saddr, p->egress ? p->key.laddr : p->key.raddr, 16);
 	__builtin_memcpy(e->daddr, p->egress ? p->key.raddr : p->key.laddr, 16);
 }

@@ -359,6 +359,7 @@ struct tm_event {
 	__u32 netns;			/* inode of the socket's network namespace */
 	__u8 saddr[16];			/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
+	__u64 cgroup_id;		/* the socket's cgroup v2 id; 0: not known */
 };
 
 /*

@@ -41,6 +41,27 @@ recv_bg() {
 	[ "$(tail -1 "$BIN/stream.err")" = "tm-stream: 20 lines written, 0 events lost" ]
 }
 
+@test "events carry their socket's cgroup and its job: a Slurm step made after the stream started, a container, none" {
+	tm-load --cgroup "$CG"
+	new_cgroup /system.slice
+	start_stream --count 6
+	# Made after the stream began: its names are read when its packets come.
+	new_cgroup /system.slice/slurmstepd.scope
+	new_cgroup /system.slice/slurmstepd.scope/job_4711
+	new_cgroup /system.slice/slurmstepd.scope/job_4711/step_0; local step=$REPLY
+	local id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	new_cgroup /system.slice/docker-$id.scope; local dk=$REPLY
+	recv_bg 127.0.0.1 3
+	udp_send "$step" $A 127.0.0.1 "$RPORT" 2 10
+	udp_send "$dk" $A 127.0.0.1 "$RPORT" 1 10
+	wait "$STREAM"
+	local out=$BIN/stream.out p=${CG#"$CG2"}
+	[ "$(jq -c -s 'map(select(.dir == "out") | [.cgroup, .job, .kind])' "$out")" = \
+		"[[\"$p/system.slice/slurmstepd.scope/job_4711/step_0\",\"4711\",\"slurm\"],[\"$p/system.slice/slurmstepd.scope/job_4711/step_0\",\"4711\",\"slurm\"],[\"$p/system.slice/docker-$id.scope\",\"$id\",\"docker\"]]" ]
+	# The receiver's socket is in the test's cgroup: in no job.
+	[ "$(jq -c -s 'map(select(.dir == "in") | [.cgroup, .job, .kind]) | unique' "$out")" = "[[\"$p\",null,null]]" ]
+}
+
 @test "IPv6 events are P+48 bytes, and the receiver's in events carry its own pid" {
 	tm-load --cgroup "$CG"
 	start_stream --count 10

@@ -47,6 +47,8 @@ struct tm_cgnode {
 	char *name;
 	char *path;		/* built on first use */
 	bool live;		/* seen in the cgroup tree at this reading */
+	bool job_read;		/* job and kind found (or none), on first use */
+	char *job, *kind;	/* NULL: in no job */
 };
 
 struct tm_ifname {
@@ -63,6 +65,7 @@ struct tm_names {
 	uint32_t own_netns;
 	uint64_t own_cookie;
 	bool cg_loaded, if_loaded, ns_read, jobs_loaded;
+	long cg_loaded_at;	/* CLOCK_MONOTONIC seconds */
 	struct tm_job_rules jobs;
 	int jobs_err;		/* the rules file refused (said once) */
 	struct tm_cgnode *cg;	/* sorted by id */
@@ -83,6 +86,8 @@ int tm_names_cgroup_level(struct tm_names *n, uint64_t id);
 bool tm_names_cgroup_live(struct tm_names *n, uint64_t id);
 int tm_names_jobs_load(struct tm_names *n);
 uint64_t tm_names_job(struct tm_names *n, uint64_t id, struct tm_job *j);
+bool tm_names_job_of(struct tm_names *n, uint64_t id, const char **job, const char **kind);
+bool tm_names_cgroup_known(struct tm_names *n, uint64_t id);
 bool tm_names_cgroup_in(struct tm_names *n, uint64_t id, const char *job, const char *under);
 const char *tm_names_iface(struct tm_names *n, uint64_t cookie, uint32_t netns,
 			   uint32_t ifindex, uint32_t *ino);

@@ -58,6 +58,8 @@ void tm_names_refresh(struct tm_names *n)
 	for (i = 0; i < n->ncg; i++) {
 		free(n->cg[i].name);
 		free(n->cg[i].path);
+		free(n->cg[i].job);
+		free(n->cg[i].kind);
 	}
 	n->ncg = 0;
 	n->cg_loaded = false;
@@ -77,6 +79,14 @@ void tm_names_free(struct tm_names *n)
 		free(n->ns[i].name);
 	free(n->ns);
 	memset(n, 0, sizeof(*n));
+}
+
+static long mono_sec(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
 }
 
 /* ---- cgroups ---- */
@@ -164,6 +174,7 @@ static void cg_load(struct tm_names *n)
 	if (n->cg_loaded)
 		return;
 	n->cg_loaded = true;
+	n->cg_loaded_at = mono_sec();
 	if (n->pins && n->pins->fd[TM_MAP_CGROUPS] >= 0)
 		tm_map_for_each(n->pins->fd[TM_MAP_CGROUPS], sizeof(uint64_t),
 				sizeof(struct tm_cgroup), false, add_recorded, n);
@@ -327,6 +338,52 @@ uint64_t tm_names_job(struct tm_names *n, uint64_t id, struct tm_job *j)
 }
 
 /*
+ * The job cgroup id is in, and its kind, kept with the cgroup for the next
+ * time (a stream asks for each packet's); false: in none, or not known.
+ */
+bool tm_names_job_of(struct tm_names *n, uint64_t id, const char **job, const char **kind)
+{
+	struct tm_cgnode *c;
+	struct tm_job j;
+
+	cg_load(n);
+	c = cg_find(n, id);
+	if (!c)
+		return false;
+	if (!c->job_read) {
+		c->job_read = true;
+		if (tm_names_job(n, id, &j)) {
+			/* (tm_names_job may load no more: c stays where it is.) */
+			c->job = strdup(j.id);
+			c->kind = strdup(j.kind);
+			if (!c->job || !c->kind) {
+				free(c->job);
+				free(c->kind);
+				c->job = c->kind = NULL;
+			}
+		}
+	}
+	*job = c->job;
+	*kind = c->kind;
+	return c->job;
+}
+
+/*
+ * Whether cgroup id has a name here: one made since the names were read
+ * has them read again first, once a second at most (a stream's packets of
+ * a new job).
+ */
+bool tm_names_cgroup_known(struct tm_names *n, uint64_t id)
+{
+	cg_load(n);
+	if (!cg_find(n, id) && mono_sec() > n->cg_loaded_at) {
+		tm_names_refresh(n);
+		cg_load(n);
+	}
+	return cg_find(n, id);
+}
+
+/*
  * Whether cgroup id is in job (its id, as tm_names_job gives it; NULL: any)
  * and at or below the cgroup path under (NULL: anywhere).
  */
@@ -371,15 +428,14 @@ static int add_ifname(const void *key, const void *value, void *ctx)
 /* (Re)reads "ifnames": entries already read keep their place. */
 static void if_load(struct tm_names *n)
 {
-	struct timespec now;
+	long now = mono_sec();
 	size_t i, old = n->nif;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* A miss rereads the map, at most once a second. */
-	if (n->if_loaded && now.tv_sec == n->if_loaded_at)
+	if (n->if_loaded && now == n->if_loaded_at)
 		return;
 	n->if_loaded = true;
-	n->if_loaded_at = now.tv_sec;
+	n->if_loaded_at = now;
 	if (!n->pins || n->pins->fd[TM_MAP_IFNAMES] < 0)
 		return;
 	tm_map_for_each(n->pins->fd[TM_MAP_IFNAMES], sizeof(struct tm_iface_key),

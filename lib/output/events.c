@@ -103,6 +103,42 @@ static void get_netns(const void *rec, const void *ctx, struct tm_val *v, struct
 	v->null = !ev(rec)->netns;
 }
 
+/* The socket's cgroup, its job and the job's kind: null where not known. */
+static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	uint64_t id = ev(rec)->cgroup_id;
+	char buf[64];
+
+	if (!id || !tm_names_cgroup_known(ectx(ctx)->names, id)) {
+		v->null = true;
+		return;
+	}
+	tm_val_text(v, tm_names_cgroup(ectx(ctx)->names, id, buf, sizeof(buf)));
+}
+
+static void job_field(const void *rec, const void *ctx, struct tm_val *v, bool kind)
+{
+	uint64_t id = ev(rec)->cgroup_id;
+	const char *job, *k;
+
+	if (!id || !tm_names_cgroup_known(ectx(ctx)->names, id) ||
+	    !tm_names_job_of(ectx(ctx)->names, id, &job, &k)) {
+		v->null = true;
+		return;
+	}
+	tm_val_text(v, kind ? k : job);
+}
+
+static void get_job(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	job_field(rec, ctx, v, false);
+}
+
+static void get_kind(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	job_field(rec, ctx, v, true);
+}
+
 static void get_total_in(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
 	v->u = ectx(ctx)->total_in;
@@ -114,7 +150,7 @@ static void get_total_out(const void *rec, const void *ctx, struct tm_val *v, st
 }
 
 enum { TS, DIR, UID, USER, PID, COMM, PROTO, FAMILY, SRC, SPORT, DST, DPORT, BYTES, IFACE,
-       NETNS, TOTAL_IN, TOTAL_OUT, NCOLS };
+       NETNS, CGROUP, JOB, KIND, TOTAL_IN, TOTAL_OUT, NCOLS };
 
 static const struct tm_col event_cols[NCOLS] = {
 	[TS]        = { "ts",        "TIME",      TM_K_TIME, get_ts },
@@ -132,6 +168,9 @@ static const struct tm_col event_cols[NCOLS] = {
 	[BYTES]     = { "bytes",     "BYTES",     TM_K_NUM,  get_bytes },
 	[IFACE]     = { "iface",     "IFACE",     TM_K_TEXT, get_iface },
 	[NETNS]     = { "netns",     "NETNS",     TM_K_NUM,  get_netns },
+	[CGROUP]    = { "cgroup",    "CGROUP",    TM_K_TEXT, get_cgroup },
+	[JOB]       = { "job",       "JOB",       TM_K_TEXT, get_job },
+	[KIND]      = { "kind",      "KIND",      TM_K_TEXT, get_kind },
 	[TOTAL_IN]  = { "total_in",  "TOTAL_IN",  TM_K_NUM,  get_total_in },
 	[TOTAL_OUT] = { "total_out", "TOTAL_OUT", TM_K_NUM,  get_total_out },
 };
