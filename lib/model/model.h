@@ -69,6 +69,7 @@ struct tm_names {
 	struct tm_job_rules jobs;
 	int jobs_err;		/* the rules file refused (said once) */
 	struct tm_cgnode *cg;	/* sorted by id */
+	struct tm_cgnode *last;	/* the last one found (cg_find) */
 	size_t ncg, cgcap;
 	struct tm_ifname *ifs;
 	size_t nif, ifcap;

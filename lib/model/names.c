@@ -63,6 +63,7 @@ void tm_names_refresh(struct tm_names *n)
 	}
 	n->ncg = 0;
 	n->cg_loaded = false;
+	n->last = NULL;
 }
 
 void tm_names_free(struct tm_names *n)
@@ -96,6 +97,7 @@ static struct tm_cgnode *cg_add(struct tm_names *n, uint64_t id, uint64_t parent
 {
 	struct tm_cgnode *c;
 
+	n->last = NULL;		/* the array may move */
 	if (tm_grow(&n->cg, &n->cgcap, n->ncg, sizeof(n->cg[0])))
 		return NULL;
 	c = &n->cg[n->ncg];
@@ -116,11 +118,15 @@ static int cg_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* A stream asks of one cgroup many times in a row: the last found first. */
 static struct tm_cgnode *cg_find(struct tm_names *n, uint64_t id)
 {
 	struct tm_cgnode key = { .id = id };
 
-	return n->ncg ? bsearch(&key, n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp) : NULL;
+	if (n->last && n->last->id == id)
+		return n->last;
+	n->last = n->ncg ? bsearch(&key, n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp) : NULL;
+	return n->last;
 }
 
 static int add_recorded(const void *key, const void *value, void *ctx)
@@ -178,6 +184,7 @@ static void cg_load(struct tm_names *n)
 	if (n->pins && n->pins->fd[TM_MAP_CGROUPS] >= 0)
 		tm_map_for_each(n->pins->fd[TM_MAP_CGROUPS], sizeof(uint64_t),
 				sizeof(struct tm_cgroup), false, add_recorded, n);
+	n->last = NULL;
 	if (n->ncg)
 		qsort(n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp);
 	if (!tm_cgroup2_mount(mnt, sizeof(mnt))) {
@@ -186,6 +193,7 @@ static void cg_load(struct tm_names *n)
 		nftw(mnt, walk_one, 32, FTW_PHYS | FTW_MOUNT);
 		walking = NULL;
 	}
+	n->last = NULL;
 	if (n->ncg)
 		qsort(n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp);
 }
