@@ -231,3 +231,57 @@ q() {
 	run tm-report --db "$DB" --account acct0 --top 1 --json
 	[ "$(jq -c '[.jobs[] | [.job, .out_bytes]]' <<<"$output")" = '[["99",87]]' ]
 }
+
+# killed_at SYSCALL N CMD...: CMD, killed (SIGKILL) as it makes its Nth SYSCALL.
+killed_at() {
+	(strace -f -qq -o /dev/null -e trace="$1" -e inject="$1:signal=KILL:when=$2" \
+		"${@:3}" >/dev/null 2>&1) 2>/dev/null || true
+}
+
+# calls SYSCALL CMD...: how many times CMD makes SYSCALL.
+calls() {
+	strace -f -qq -o "$BIN/calls" -e trace="$1" "${@:2}" >/dev/null 2>&1
+	grep -cE "^[0-9]+ +$1\(" "$BIN/calls" || true
+}
+
+@test "tm-job killed at each of its writes to the database: one run more leaves the job's one row, whole and exact" {
+	command -v strace >/dev/null || skip "needs strace (scripts/install-deps)"
+	tm-load --cgroup "$CG"
+	slurm_job 4800; local t0=${REPLY[0]}
+	slurm 4800 tm-job start --db "$DB"
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 2 100
+	sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	cp "$DB" "$BIN/open.db"
+	local sc n total kills=0
+	for sc in pwrite64 write fsync fdatasync ftruncate unlink; do
+		cp "$BIN/open.db" "$DB"
+		rm -f "$DB-wal" "$DB-shm"
+		total=$(calls $sc tm-job end --job 4800 --node n1 --db "$DB")
+		for ((n = 1; n <= total; n++)); do
+			cp "$BIN/open.db" "$DB"
+			rm -f "$DB-wal" "$DB-shm"
+			killed_at $sc $n tm-job end --job 4800 --node n1 --db "$DB"
+			kills=$((kills + 1))
+			run tm-job end --job 4800 --node n1 --db "$DB"
+			[ "$status" = 0 ] || { echo "$sc $n: the run after: $output" >&2; false; }
+			[ "$(q "SELECT count(*), sum(end IS NOT NULL), sum(out_bytes), sum(out_packets) FROM jobs")" = "1 1 256 2" ] ||
+				{ echo "$sc $n: $(q "SELECT * FROM jobs")" >&2; false; }
+			[ "$(q "SELECT family, iface, out_bytes FROM job_parts")" = "ipv4 lo 256" ] ||
+				{ echo "$sc $n: parts $(q "SELECT * FROM job_parts")" >&2; false; }
+		done
+	done
+	# The prolog likewise: one run more leaves one open row.
+	for sc in pwrite64 fsync fdatasync unlink; do
+		total=$(rm -f "$DB"*; calls $sc tm-job start --job 4801 --node n1 --db "$DB")
+		for ((n = 1; n <= total; n++)); do
+			rm -f "$DB" "$DB-wal" "$DB-shm"
+			killed_at $sc $n tm-job start --job 4801 --node n1 --db "$DB"
+			kills=$((kills + 1))
+			tm-job start --job 4801 --node n1 --db "$DB"
+			[ "$(q "SELECT count(*), sum(end IS NULL) FROM jobs")" = "1 1" ] ||
+				{ echo "start, $sc $n: $(q "SELECT * FROM jobs")" >&2; false; }
+		done
+	done
+	# (The kills happened: the database is written with these calls.)
+	[ "$kills" -ge 6 ]
+}
