@@ -361,14 +361,6 @@ static void write_table(const struct report *r, FILE *f)
 	}
 }
 
-static void json_counters(struct tm_doc *d, const struct tm_counters *c)
-{
-	tm_doc_u64(d, "in_bytes", NULL, c->in_bytes);
-	tm_doc_u64(d, "out_bytes", NULL, c->out_bytes);
-	tm_doc_u64(d, "in_packets", NULL, c->in_packets);
-	tm_doc_u64(d, "out_packets", NULL, c->out_packets);
-}
-
 /* A user's periods and tops, each an array of objects. */
 static void json_user_rows(struct tm_doc *d, const struct tm_report_user *u)
 {
@@ -381,7 +373,7 @@ static void json_user_rows(struct tm_doc *d, const struct tm_report_user *u)
 		tm_doc_obj(d, NULL);
 		tm_doc_str(d, "start", NULL, when);
 		tm_doc_i64(d, "ts", NULL, u->periods[j].start);
-		json_counters(d, &u->periods[j].c);
+		tm_doc_counters(d, &u->periods[j].c);
 		tm_doc_obj_end(d);
 	}
 	tm_doc_arr_end(d);
@@ -390,7 +382,7 @@ static void json_user_rows(struct tm_doc *d, const struct tm_report_user *u)
 		for (j = 0; j < u->ntops[k]; j++) {
 			tm_doc_obj(d, NULL);
 			tm_doc_str(d, "key", NULL, u->tops[k][j].key);
-			json_counters(d, &u->tops[k][j].c);
+			tm_doc_counters(d, &u->tops[k][j].c);
 			tm_doc_obj_end(d);
 		}
 		tm_doc_arr_end(d);
@@ -431,7 +423,7 @@ static void write_json(const struct report *r, FILE *f)
 			tm_doc_i64(&d, "uid", NULL, u->uid);
 		else
 			tm_doc_null(&d, "uid", NULL);
-		json_counters(&d, &u->c);
+		tm_doc_counters(&d, &u->c);
 		if (u->has_p95) {
 			tm_doc_double(&d, "p95_in_rate", NULL, 3, u->p95_in);
 			tm_doc_double(&d, "p95_out_rate", NULL, 3, u->p95_out);

@@ -126,6 +126,15 @@ static const char schema[] =
 	" PRIMARY KEY(node, kind, id, start, family, iface));"
 	"INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
+/* Four counters of a row, in_bytes, out_bytes, in_packets, out_packets, from column col. */
+void tm_history_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
+{
+	c->in_bytes = sqlite3_column_int64(st, col);
+	c->out_bytes = sqlite3_column_int64(st, col + 1);
+	c->in_packets = sqlite3_column_int64(st, col + 2);
+	c->out_packets = sqlite3_column_int64(st, col + 3);
+}
+
 static int db_err(sqlite3 *db, const char *path, const char *what)
 {
 	tm_err("%s: %s: %s", path, what, sqlite3_errmsg(db));

@@ -78,12 +78,8 @@ static int newest(sqlite3 *db, struct tm_ledger_job *j)
 			column_text(st, 4, j->account, sizeof(j->account));
 		if (!j->partition[0])
 			column_text(st, 5, j->partition, sizeof(j->partition));
-		if (j->end) {
-			j->c.in_bytes = sqlite3_column_int64(st, 6);
-			j->c.out_bytes = sqlite3_column_int64(st, 7);
-			j->c.in_packets = sqlite3_column_int64(st, 8);
-			j->c.out_packets = sqlite3_column_int64(st, 9);
-		}
+		if (j->end)
+			tm_history_counters(st, 6, &j->c);
 	} else if (rc != SQLITE_DONE) {
 		found = -EIO;
 	}
@@ -255,14 +251,6 @@ void tm_ledger_open_free(struct tm_ledger_open *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static void read_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
-{
-	c->in_bytes = sqlite3_column_int64(st, col);
-	c->out_bytes = sqlite3_column_int64(st, col + 1);
-	c->in_packets = sqlite3_column_int64(st, col + 2);
-	c->out_packets = sqlite3_column_int64(st, col + 3);
-}
-
 static int read_parts(sqlite3 *db, const char *path, struct tm_ledger_entry *e)
 {
 	sqlite3_stmt *st;
@@ -286,7 +274,7 @@ static int read_parts(sqlite3 *db, const char *path, struct tm_ledger_entry *e)
 		p = &e->parts[e->nparts++];
 		column_text(st, 0, p->family, sizeof(p->family));
 		column_text(st, 1, p->iface, sizeof(p->iface));
-		read_counters(st, 2, &p->c);
+		tm_history_counters(st, 2, &p->c);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_err(db, path, "cannot read the job ledger");
@@ -329,7 +317,7 @@ int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledge
 			j.uid = sqlite3_column_int64(st, 6);
 		column_text(st, 7, j.account, sizeof(j.account));
 		column_text(st, 8, j.partition, sizeof(j.partition));
-		read_counters(st, 9, &j.c);
+		tm_history_counters(st, 9, &j.c);
 		/* A job of no known user is root's to see. */
 		if (q->nusers && (j.uid < 0 || !tm_users_match(q->users, q->nusers, (uint32_t)j.uid)))
 			continue;

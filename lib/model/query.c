@@ -31,14 +31,6 @@ static void bind_range(sqlite3_stmt *st, const struct tm_query *o, int first)
 	sqlite3_bind_int64(st, first + 1, o->until);
 }
 
-static void read_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
-{
-	c->in_bytes = sqlite3_column_int64(st, col);
-	c->out_bytes = sqlite3_column_int64(st, col + 1);
-	c->in_packets = sqlite3_column_int64(st, col + 2);
-	c->out_packets = sqlite3_column_int64(st, col + 3);
-}
-
 #define SUMS "sum(in_bytes), sum(out_bytes), sum(in_packets), sum(out_packets)"
 
 /* A query of the report's tier (?1) and range (?2, ?3); NULL: said. */
@@ -79,7 +71,7 @@ static int read_users(struct tm_report *r)
 		u = &r->users[r->n++];
 		memset(u, 0, sizeof(*u));
 		u->uid = uid;
-		read_counters(st, 1, &u->c);
+		tm_history_counters(st, 1, &u->c);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
@@ -102,7 +94,7 @@ static int read_periods(struct tm_report *r, struct tm_report_user *u)
 			return -ENOMEM;
 		}
 		u->periods[u->nperiods].start = sqlite3_column_int64(st, 0);
-		read_counters(st, 1, &u->periods[u->nperiods++].c);
+		tm_history_counters(st, 1, &u->periods[u->nperiods++].c);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
@@ -134,7 +126,7 @@ static int read_top(struct tm_report *r, struct tm_report_user *u, size_t k)
 		}
 		t = &u->tops[k][u->ntops[k]++];
 		t->key = strdup((const char *)sqlite3_column_text(st, 0));
-		read_counters(st, 1, &t->c);
+		tm_history_counters(st, 1, &t->c);
 		if (!t->key) {
 			sqlite3_finalize(st);
 			return -ENOMEM;

@@ -210,3 +210,12 @@ void tm_doc_text(struct tm_doc *d, const char *s)
 	if (!d->json)
 		fputs(s, d->f);
 }
+
+/* The four counters, as every JSON object of tm names them (JSON only). */
+void tm_doc_counters(struct tm_doc *d, const struct tm_counters *c)
+{
+	tm_doc_u64(d, "in_bytes", NULL, c->in_bytes);
+	tm_doc_u64(d, "out_bytes", NULL, c->out_bytes);
+	tm_doc_u64(d, "in_packets", NULL, c->in_packets);
+	tm_doc_u64(d, "out_packets", NULL, c->out_packets);
+}

@@ -15,14 +15,6 @@ static void str_or_null(struct tm_doc *d, const char *key, const char *s)
 		tm_doc_null(d, key, NULL);
 }
 
-static void counters(struct tm_doc *d, const struct tm_counters *c)
-{
-	tm_doc_u64(d, "in_bytes", NULL, c->in_bytes);
-	tm_doc_u64(d, "out_bytes", NULL, c->out_bytes);
-	tm_doc_u64(d, "in_packets", NULL, c->in_packets);
-	tm_doc_u64(d, "out_packets", NULL, c->out_packets);
-}
-
 /*
  * The members of a job's object: node, kind, job, user, uid, account,
  * partition, start and end (Unix seconds; null: not known, or running),
@@ -51,13 +43,13 @@ void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_job *j,
 		tm_doc_i64(d, "end", NULL, j->end);
 	else
 		tm_doc_null(d, "end", NULL);
-	counters(d, &j->c);
+	tm_doc_counters(d, &j->c);
 	tm_doc_arr(d, "parts");
 	for (i = 0; i < n; i++) {
 		tm_doc_obj(d, NULL);
 		tm_doc_str(d, "family", NULL, parts[i].family);
 		tm_doc_str(d, "iface", NULL, parts[i].iface);
-		counters(d, &parts[i].c);
+		tm_doc_counters(d, &parts[i].c);
 		tm_doc_obj_end(d);
 	}
 	tm_doc_arr_end(d);

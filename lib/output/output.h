@@ -159,6 +159,7 @@ void tm_doc_double(struct tm_doc *d, const char *key, const char *fmt, int decim
 void tm_doc_bool(struct tm_doc *d, const char *key, const char *fmt, bool v);
 void tm_doc_null(struct tm_doc *d, const char *key, const char *text);
 void tm_doc_text(struct tm_doc *d, const char *s);
+void tm_doc_counters(struct tm_doc *d, const struct tm_counters *c);
 void tm_fput_safe(FILE *f, void (*put)(struct tm_buf *, const char *, size_t), const char *s);
 void tm_fput_safe_n(FILE *f, void (*put)(struct tm_buf *, const char *, size_t),
 		    const char *s, size_t n);
