@@ -508,17 +508,25 @@ bool tm_job_of(const char *path, const struct tm_job_rules *rules, struct tm_job
 	return false;
 }
 
+/* How many of s's first characters a kind may have: a-z, 0-9, - and _. */
+size_t tm_job_kind_span(const char *s)
+{
+	size_t k;
+
+	for (k = 0; s[k]; k++)
+		if (!islower((unsigned char)s[k]) && !isdigit((unsigned char)s[k]) &&
+		    s[k] != '-' && s[k] != '_')
+			break;
+	return k;
+}
+
 /* A kind is a short word; a pattern's fields are known ones, {id} among them. */
 static int rule_check(const char *kind, const char *pat, char *why, size_t len)
 {
 	const char *p;
-	size_t skip, k;
+	size_t skip, k = tm_job_kind_span(kind);
 	bool id = false;
 
-	for (k = 0; kind[k]; k++)
-		if (!islower((unsigned char)kind[k]) && !isdigit((unsigned char)kind[k]) &&
-		    kind[k] != '-' && kind[k] != '_')
-			break;
 	if (kind[k] || !k || k >= sizeof(((struct tm_job *)0)->kind)) {
 		snprintf(why, len, "the kind must be 1 to %zu of a-z, 0-9, - and _",
 			 sizeof(((struct tm_job *)0)->kind) - 1);

@@ -36,6 +36,7 @@ struct tm_job_rules {
 #endif
 
 bool tm_job_of(const char *path, const struct tm_job_rules *rules, struct tm_job *j);
+size_t tm_job_kind_span(const char *s);
 int tm_job_rule_add(struct tm_job_rules *r, const char *kind, const char *pattern, char *why,
 		    size_t len);
 int tm_job_rules_read(const char *path, struct tm_job_rules *r);
