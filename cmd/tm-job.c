@@ -230,10 +230,10 @@ struct filter {
 static bool keep_job(uint64_t id, void *ctx)
 {
 	const struct filter *f = ctx;
-	struct tm_job j;
+	const char *job, *kind;
 
-	return tm_names_job(f->names, id, &j) && !strcmp(j.kind, f->j->kind) &&
-	       !strcmp(j.id, f->j->id);
+	return tm_names_job_of(f->names, id, &job, &kind) && !strcmp(kind, f->j->kind) &&
+	       !strcmp(job, f->j->id);
 }
 
 /* Parts by family and interface. */

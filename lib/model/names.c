@@ -397,7 +397,7 @@ bool tm_names_cgroup_known(struct tm_names *n, uint64_t id)
  */
 bool tm_names_cgroup_in(struct tm_names *n, uint64_t id, const char *job, const char *under)
 {
-	struct tm_job j;
+	const char *jid, *kind;
 	char buf[64];
 	const char *path;
 	size_t len;
@@ -409,7 +409,7 @@ bool tm_names_cgroup_in(struct tm_names *n, uint64_t id, const char *job, const 
 							  (path[len] && path[len] != '/'))))
 			return false;
 	}
-	return !job || (tm_names_job(n, id, &j) && !strcmp(j.id, job));
+	return !job || (tm_names_job_of(n, id, &jid, &kind) && !strcmp(jid, job));
 }
 
 /* ---- interfaces ---- */

@@ -72,13 +72,13 @@ static int add_socket(const struct tm_pending *p, void *ctx)
 /* Whether cgroup id is in a job the ledger holds open. */
 static bool held(struct walk *w, uint64_t id)
 {
-	struct tm_job j;
+	const char *job, *kind;
 	size_t i;
 
-	if (!w->held || !w->held->n || !tm_names_job(w->names, id, &j))
+	if (!w->held || !w->held->n || !tm_names_job_of(w->names, id, &job, &kind))
 		return false;
 	for (i = 0; i < w->held->n; i++)
-		if (!strcmp(w->held->v[i].kind, j.kind) && !strcmp(w->held->v[i].id, j.id))
+		if (!strcmp(w->held->v[i].kind, kind) && !strcmp(w->held->v[i].id, job))
 			return true;
 	return false;
 }
