@@ -396,6 +396,12 @@ static void record_cgroups(const struct opts *o, int fd)
 		tm_cgroups_record(fd, o->cg[i].real);
 }
 
+/* What one user may hold of a map of max rows: its part, one at least. */
+static __u32 share(__u32 max, __u32 part)
+{
+	return max / part ? max / part : 1;
+}
+
 /* A fresh load's sizes and settings, before it loads. */
 static int prepare_fresh(struct tm_bpf *skel, void *ctx)
 {
@@ -409,15 +415,13 @@ static int prepare_fresh(struct tm_bpf *skel, void *ctx)
 	if (o->max_conns) {
 		bpf_map__set_max_entries(skel->maps.conns, o->max_conns);
 		bpf_map__set_max_entries(skel->maps.conn_queue, o->max_conns);
-		skel->data->control.conns_quota = o->max_conns / TM_CONNS_SHARE ?
-						  o->max_conns / TM_CONNS_SHARE : 1;
+		skel->data->control.conns_quota = share(o->max_conns, TM_CONNS_SHARE);
 	}
 	if (o->group_set)
 		skel->data->control.admin_gid = o->admin_gid;
 	if (o->max_details) {
 		bpf_map__set_max_entries(skel->maps.details, o->max_details);
-		skel->data->control.details_quota = o->max_details / TM_DETAILS_SHARE ?
-						    o->max_details / TM_DETAILS_SHARE : 1;
+		skel->data->control.details_quota = share(o->max_details, TM_DETAILS_SHARE);
 	}
 	if (o->max_users) {
 		/* The maps by UID alone hold as many as there are pairs. */
