@@ -232,12 +232,6 @@ q() {
 	[ "$(jq -c '[.jobs[] | [.job, .out_bytes]]' <<<"$output")" = '[["99",87]]' ]
 }
 
-# killed_at SYSCALL N CMD...: CMD, killed (SIGKILL) as it makes its Nth SYSCALL.
-killed_at() {
-	(strace -f -qq -o /dev/null -e trace="$1" -e inject="$1:signal=KILL:when=$2" \
-		"${@:3}" >/dev/null 2>&1) 2>/dev/null || true
-}
-
 # calls SYSCALL CMD...: how many times CMD makes SYSCALL.
 calls() {
 	strace -f -qq -o "$BIN/calls" -e trace="$1" "${@:2}" >/dev/null 2>&1

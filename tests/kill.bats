@@ -30,14 +30,6 @@ kill_points() {
 		cut -d: -f1 || true
 }
 
-# killed_at SYSCALL N CMD...: CMD, killed as it makes its Nth SYSCALL.
-killed_at() {
-	# strace dies of the signal it injected: in a subshell, so that no
-	# shell reports it.
-	(strace -f -qq -o /dev/null -e trace="$1" -e inject="$1:signal=KILL:when=$2" \
-		"${@:3}" >/dev/null 2>&1) 2>/dev/null || true
-}
-
 staging_left() {
 	ls -d "$TM_PIN_ROOT"-loading-* 2>/dev/null | wc -l
 }

@@ -309,3 +309,11 @@ script_end() {
 same_labels() {
 	grep -v '^#' <<<"$output" | sed 's/ [^ ]*$//' | sort | uniq -d
 }
+
+# killed_at SYSCALL N CMD...: CMD, killed (SIGKILL) as it makes its Nth SYSCALL.
+killed_at() {
+	# strace dies of the signal it injected: in a subshell, so that no
+	# shell reports it.
+	(strace -f -qq -o /dev/null -e trace="$1" -e inject="$1:signal=KILL:when=$2" \
+		"${@:3}" >/dev/null 2>&1) 2>/dev/null || true
+}
