@@ -122,7 +122,8 @@ struct tm_prom {
 	bool self;		/* a user's self-view: no health of the host */
 	int (*extra)(FILE *f, void *ctx);	/* more families, written last */
 	void *extra_ctx;
-	/* A job's account (its label account), NULL if not known; NULL: none. */
+	/* A job's account (its label account), NULL if not known; NULL: none.
+	 * Called with extra_ctx. */
 	const char *(*account)(const char *kind, size_t nkind, const char *id, size_t nid,
 			       void *ctx);
 };
