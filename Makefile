@@ -201,11 +201,13 @@ unit: $(OUT)/tests/unit
 
 # Everything at once: packages, build, tests. Needs root (BPF, cgroups,
 # network namespaces). With SANITIZE=1 the kernel's core runs once, not
-# again under each way tm-load may take: the ways differ in the BPF
-# programs, which the sanitizers do not see.
+# again under each way tm-load may take (the ways differ in the BPF
+# programs, which the sanitizers do not see), and the tests tagged "bulk"
+# (the same code a thousand times over: kill points, thousands of jobs)
+# are left out; the sanitized code is the code they run at a smaller count.
 check: test-deps
 	$(Q)$(MAKE) -s --no-print-directory test-bins
-	$(Q)OUT=$(OUT) $(if $(filter 1,$(SANITIZE)),TM_NO_WAYS=1) scripts/run-tests
+	$(Q)OUT=$(OUT) $(if $(filter 1,$(SANITIZE)),TM_NO_WAYS=1 TM_SKIP_TAGS=bulk) scripts/run-tests
 
 # The kernel-dependent core on Debian's kernels (6.1, and 6.12 from
 # bookworm-backports and trixie), each booted in qemu; needs root and

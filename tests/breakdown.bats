@@ -114,6 +114,7 @@ for i in range(n):
     s.close()' "$3" "$4"
 }
 
+# bats test_tags=bulk
 @test "one user's thousands of short-lived connections make room among their own rows, never another user's" {
 	# A user may hold a sixteenth of the rows: 4 here.
 	tm-load --cgroup "$CG" --max-conns 64
@@ -220,6 +221,7 @@ for i in range(n):
 	[ "$(tm-stat --json --top 1 --sort in | jq -r '.[] | .uid')" = $A ]
 }
 
+# bats test_tags=bulk
 @test "one user's thousands of processes cannot push another's rows out: past a sixteenth of --max-details, theirs go to their row (other)" {
 	# 256 rows: a user may hold 16.
 	tm-load --cgroup "$CG" --max-details 256

@@ -197,6 +197,7 @@ q() {
 	[ "$status" = 2 ]
 }
 
+# bats test_tags=bulk
 @test "200 jobs of two users through prolog and epilog, tm-record sampling between: every ledger row exact, ended steps held for their epilog, the maps never full" {
 	tm-load --cgroup "$CG"
 	new_cgroup /system.slice
@@ -238,6 +239,7 @@ calls() {
 	grep -cE "^[0-9]+ +$1\(" "$BIN/calls" || true
 }
 
+# bats test_tags=bulk
 @test "tm-job killed at each of its writes to the database: one run more leaves the job's one row, whole and exact" {
 	command -v strace >/dev/null || skip "needs strace (scripts/install-deps)"
 	tm-load --cgroup "$CG"

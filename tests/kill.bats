@@ -79,6 +79,7 @@ each_kill() {
 	[ "$points" -gt 20 ]
 }
 
+# bats test_tags=bulk
 @test "tm-load killed at any step: the next tm-load makes a whole load, and tm-unload leaves nothing" {
 	BEFORE=before_load
 	before_load() { tm-unload >/dev/null 2>&1; nothing_left; }
@@ -89,6 +90,7 @@ each_kill() {
 	each_kill after_load tm-load --cgroup "$CG"
 }
 
+# bats test_tags=bulk
 @test "tm-load killed at any step: tm-unload alone leaves nothing" {
 	BEFORE=before_load
 	before_load() { tm-unload >/dev/null 2>&1; nothing_left; }
@@ -96,6 +98,7 @@ each_kill() {
 	each_kill after_unload tm-load --cgroup "$CG"
 }
 
+# bats test_tags=bulk
 @test "tm-load --replace killed at any step: the same command again completes it, counters kept" {
 	new_cgroup b
 	local cgb=$REPLY
@@ -115,6 +118,7 @@ each_kill() {
 	each_kill after_replace tm-load --replace --cgroup "$cgb"
 }
 
+# bats test_tags=bulk
 @test "tm-unload killed at any step: the next tm-unload leaves nothing" {
 	BEFORE=before_unload
 	before_unload() {

@@ -210,6 +210,7 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 	[ "$(jq -c '.users[0].processes | map([.key, .out_bytes])' <<<"$output")" = "[[\"tmtraffic\",$((sum + 258))]]" ]
 }
 
+# bats test_tags=bulk
 @test "a thousand jobs in a row on one load of default sizes: each job exact in the history, the maps never full, one series per label set" {
 	tm-load --cgroup "$CG"
 	local pf=$BIN/port port i j want=0
@@ -267,6 +268,7 @@ recorded() {
 	tm-status --json | jq '.maps[] | select(.name == "cgroups") | .entries'
 }
 
+# bats test_tags=bulk
 @test "a user's own cgroups (a delegated subtree) are recorded on their share, given back once retired; the host's never on it" {
 	tm-load --cgroup "$CG"
 	local share=$((8192 / 16)) n=600 before i

@@ -90,6 +90,7 @@ B=42582
 	[ "$status" = 2 ]
 }
 
+# bats test_tags=bulk
 @test "a user's own network namespaces are named on their share of ifnames, never the host's or another user's room" {
 	as "$CG" $A unshare -rn true 2>/dev/null || skip "users may not make user namespaces here"
 	tm-load --cgroup "$CG"
@@ -124,6 +125,7 @@ B=42582
 		grep -q "interfaces of users' own network namespaces were not named (their user's share of the map is used); they show by index"
 }
 
+# bats test_tags=bulk
 @test "a full ifnames map is counted apart and said: tm-status, the exposition, tm-stat --by iface's note" {
 	tm-load --cgroup "$CG"
 	new_netns d; local ns=$REPLY
