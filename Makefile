@@ -153,9 +153,10 @@ $(OUT)/tm-top: LDLIBS += $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || ec
 # tm-load alone reads the kernel's configuration (HZ, /proc/config.gz).
 $(OUT)/tm-load: LDLIBS += -lz
 
+# The objects before the archive, which gives what they call.
 $(OUT)/tm-%: $(OUT)/cmd/tm-%.o $(LIB)
 	$(msg) LINK $@
-	$(Q)$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 
 $(OUT)/tests/unit: $(wildcard tests/unit/*.c) tests/unit/unit.h $(HIST_OBJ) $(LIB) | $(OUT)/tests
 	$(msg) CC $@

@@ -221,11 +221,23 @@ static int job_user(struct opts *o)
 	return err;
 }
 
-/* The rows of one job, as tm-stat --job shows them. */
+/*
+ * The rows of one job, as tm-stat --job shows them, but for those of the
+ * cgroups tm-record added to the job's row already (recorded, sorted).
+ */
 struct filter {
 	struct tm_names *names;
 	const struct tm_ledger_job *j;
+	const uint64_t *recorded;
+	size_t nrecorded;
 };
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 static bool keep_job(uint64_t id, void *ctx)
 {
@@ -233,58 +245,46 @@ static bool keep_job(uint64_t id, void *ctx)
 	const char *job, *kind;
 
 	return tm_names_job_of(f->names, id, &job, &kind) && !strcmp(kind, f->j->kind) &&
-	       !strcmp(job, f->j->id);
+	       !strcmp(job, f->j->id) &&
+	       !(f->nrecorded && bsearch(&id, f->recorded, f->nrecorded, sizeof(id), cmp_id));
 }
 
 /* Parts by family and interface. */
 struct parts {
 	struct tm_ledger_part *v;
-	size_t n;
+	size_t n, cap;
 };
 
-/* What the job's cgroups moved, from the pins: totals and parts. */
-static int read_job(const struct opts *o, struct tm_ledger_job *j, struct parts *pt)
+/*
+ * What the job's cgroups moved, from the pins: totals into c, parts into
+ * pt (rows of users on the same interface and family: one part).
+ */
+static int read_job(struct tm_pins *pins, struct filter *f, struct tm_counters *c,
+		    struct parts *pt)
 {
 	struct tm_names names;
-	struct filter f;
 	struct tm_rows s = {};
-	struct tm_pins pins;
 	size_t i;
 	int err;
 
-	err = tm_pins_open(&pins, o->pin_root);
-	if (err)
-		return err;
-	tm_names_init(&names, &pins);
-	f = (struct filter){ &names, j };
+	tm_names_init(&names, pins);
+	f->names = &names;
 	err = tm_names_jobs_load(&names);
 	s.keep = keep_job;
-	s.keep_ctx = &f;
+	s.keep_ctx = f;
 	s.by_family = true;
 	if (!err)
-		err = tm_rows_read_named(&pins, TM_BY_IFACE, NULL, 0, &names, -1, &s);
-	if (!err && s.n && !(pt->v = calloc(s.n, sizeof(*pt->v))))
-		err = -ENOMEM;
+		err = tm_rows_read_named(pins, TM_BY_IFACE, NULL, 0, &names, -1, &s);
 	for (i = 0; !err && i < s.n; i++) {
 		const struct tm_row *r = &s.v[i];
-		const char *name = tm_names_iface(&names, r->netns_cookie, 0, r->ifindex, NULL);
-		struct tm_ledger_part p = {};
-		size_t k;
 
-		tm_counters_add(&j->c, &r->c);
-		snprintf(p.family, sizeof(p.family), "%s", tm_family_name(r->family));
-		snprintf(p.iface, sizeof(p.iface), "%s", name ? name : "?");
-		/* Rows of another user on the same interface and family: one part. */
-		for (k = 0; k < pt->n; k++)
-			if (!strcmp(pt->v[k].iface, p.iface) && !strcmp(pt->v[k].family, p.family))
-				break;
-		if (k == pt->n)
-			pt->v[pt->n++] = p;
-		tm_counters_add(&pt->v[k].c, &r->c);
+		tm_counters_add(c, &r->c);
+		err = tm_ledger_part_add(&pt->v, &pt->n, &pt->cap, r->family,
+					 tm_names_iface(&names, r->netns_cookie, 0, r->ifindex,
+							NULL), &r->c);
 	}
 	tm_rows_free(&s);
 	tm_names_free(&names);
-	tm_pins_close(&pins);
 	return err;
 }
 
@@ -309,29 +309,63 @@ static void print_job(const struct opts *o, const struct tm_ledger_job *j, const
 	fwrite(line, 1, b.p - line, stdout);
 }
 
+/*
+ * The epilog: in one transaction of the ledger, the job's row read, what
+ * its cgroups hold now read from the pins (but for those tm-record added
+ * to the row already) and the row closed with both.
+ */
+static int end(struct opts *o, struct tm_pins *pins, sqlite3 *db, struct parts *pt,
+	       bool *closed)
+{
+	struct tm_ledger_job *j = &o->j;
+	struct filter f = { .j = j };
+	struct tm_counters c = {};
+	uint64_t *recorded;
+	int err;
+
+	err = tm_ledger_end_begin(db, o->db, j, closed, &recorded, &f.nrecorded);
+	if (err)
+		return err;
+	f.recorded = recorded;
+	if (f.nrecorded)
+		qsort(recorded, f.nrecorded, sizeof(*recorded), cmp_id);
+	if (!*closed)
+		err = read_job(pins, &f, &c, pt);
+	free(recorded);
+	if (err) {
+		tm_ledger_abort(db);
+		return err;
+	}
+	return tm_ledger_end_commit(db, o->db, j, *closed, &c, pt->v, pt->n, time(NULL));
+}
+
 static int run(struct opts *o)
 {
 	struct tm_ledger_job *j = &o->j;
 	struct parts pt = {};
+	struct tm_pins pins;
 	sqlite3 *db = NULL;
-	bool fresh, closed = false;
+	bool fresh, closed = false, opened = false;
 	int err;
 
 	err = tm_need_privilege();
 	if (!err)
 		err = job_user(o);
+	/* Nothing loaded: the epilog fails before it makes a database. */
 	if (!err && o->end)
-		err = read_job(o, j, &pt);
+		opened = !(err = tm_pins_open(&pins, o->pin_root));
 	if (!err)
 		err = tm_history_open(o->db, true, &db);
 	if (!err && !o->end)
 		err = tm_ledger_start(db, o->db, j, time(NULL), &fresh);
 	if (!err && o->end)
-		err = tm_ledger_end(db, o->db, j, pt.v, pt.n, time(NULL), &closed);
+		err = end(o, &pins, db, &pt, &closed);
 	if (!err && o->end)
 		print_job(o, j, closed ? &(struct parts){} : &pt, closed);
 	if (db)
 		tm_history_close(db);
+	if (opened)
+		tm_pins_close(&pins);
 	free(pt.v);
 	return err;
 }

@@ -300,26 +300,137 @@ static int note_retired(const struct tm_detail_key *k, const struct tm_detail *v
 	return err ? err : add(&f->sm, "cgroup", k->uid, keep_text(&f->sm, path, strlen(path)), &v->c);
 }
 
+/* The jobs the rows are in, for the ledger's rows of jobs no prolog opened. */
+struct jobs {
+	struct tm_ledger_seen *v;
+	size_t n, cap;
+	struct tm_names *names;
+};
+
+/* The job cgroup id is in, as seen (made if new); NULL: in none, or no room. */
+static struct tm_ledger_seen *seen(struct jobs *js, uint64_t id, int64_t uid)
+{
+	struct tm_ledger_seen *s;
+	struct tm_job j;
+	uint64_t own = tm_names_job(js->names, id, &j);
+	size_t i;
+
+	if (!own)
+		return NULL;
+	for (i = 0; i < js->n; i++)
+		if (js->v[i].cgroup == own)
+			return &js->v[i];
+	if (tm_grow(&js->v, &js->cap, js->n, sizeof(*js->v)))
+		return NULL;
+	s = &js->v[js->n++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->kind, sizeof(s->kind), "%s", j.kind);
+	snprintf(s->id, sizeof(s->id), "%s", j.id);
+	s->cgroup = own;
+	s->uid = j.uid >= 0 ? j.uid : uid;
+	s->ended = !tm_names_cgroup_live(js->names, own);
+	return s;
+}
+
+/* One retired row, added to its cgroup's take of its job. */
+static int take(struct jobs *js, const struct tm_detail_key *k, const struct tm_detail *v)
+{
+	struct tm_ledger_seen *s = seen(js, k->cgroup_id, k->uid);
+	struct tm_ledger_take *t;
+	size_t i;
+
+	if (!s)
+		return 0;
+	for (i = 0; i < s->ntakes && s->takes[i].cgroup != k->cgroup_id; i++)
+		;
+	if (i == s->ntakes) {
+		if (tm_grow(&s->takes, &s->cap, s->ntakes, sizeof(*s->takes)))
+			return -ENOMEM;
+		memset(&s->takes[i], 0, sizeof(*t));
+		s->takes[s->ntakes++].cgroup = k->cgroup_id;
+	}
+	t = &s->takes[i];
+	tm_counters_add(&t->c, &v->c);
+	return tm_ledger_part_add(&t->parts, &t->nparts, &t->cap, k->family,
+				  tm_names_iface(js->names, k->netns_cookie, 0, k->ifindex, NULL),
+				  &v->c);
+}
+
+static bool live(uint64_t id, void *ctx)
+{
+	return tm_names_cgroup_live(ctx, id);
+}
+
+/* What retiring does besides: the ledger and the history told first. */
+struct retiring {
+	struct forget f;
+	sqlite3 *db;
+};
+
+/*
+ * Before the rows go: the jobs no prolog opened get their rows in the
+ * ledger (each job whose traffic is in the rows; a job's cgroups that
+ * ended added to it; closed when none of its rows stay and its own cgroup
+ * is gone), in one transaction, so what the rows held is in the ledger
+ * before they leave the maps.
+ */
+static int plan(const struct tm_retiring *r, void *ctx)
+{
+	struct retiring *rt = ctx;
+	struct jobs js = { .names = rt->f.names };
+	char node[256] = "?";
+	size_t i;
+	int err = 0;
+
+	/* What ended first: a path made again is the older job's before the newer's. */
+	for (i = 0; i < r->n && !err; i++)
+		err = take(&js, &r->keys[i], &r->vals[i]);
+	for (i = 0; i < r->nstay && !err; i++) {
+		struct tm_ledger_seen *s;
+
+		/* A cgroup's rows one after another: its job looked up once. */
+		if (i && r->stay[i].cgroup_id == r->stay[i - 1].cgroup_id)
+			continue;
+		s = seen(&js, r->stay[i].cgroup_id, r->stay[i].uid);
+		if (s)
+			s->ended = false;
+	}
+	gethostname(node, sizeof(node) - 1);
+	if (!err)
+		err = tm_ledger_keep(rt->db, rt->f.o->db, node, js.v, js.n, live, rt->f.names,
+				     time(NULL), tm_boot_time());
+	tm_ledger_seen_free(js.v, js.n);
+	return err;
+}
+
+static int note_row(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx)
+{
+	return note_retired(k, v, &((struct retiring *)ctx)->f);
+}
+
 /*
  * Once a sample is stored, the rows of cgroups that ended (all of it in
  * the sample) are retired, and the history's last values of their series
- * lessened by what they held. The rows of jobs open in the ledger (a
- * prolog's, its epilog to come: for a month at most) stay for the epilog.
+ * lessened by what they held; the jobs no prolog opened have their rows in
+ * the ledger kept first (plan). The rows of jobs a prolog opened (its
+ * epilog to come: for a month at most) stay for the epilog.
  */
 static int retire(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		  sqlite3 *db)
 {
-	struct forget f = { .o = o, .names = names };
+	struct retiring rt = { .f = { .o = o, .names = names }, .db = db };
+	struct forget *f = &rt.f;
+	struct tm_retire_hooks hooks = { plan, note_row, &rt };
 	struct tm_ledger_open held = {};
 	struct tm_retirement ret;
 	int err, e;
 
 	err = tm_ledger_held(db, o->db, time(NULL) - TM_LEDGER_HOLD, &held);
 	if (!err)
-		err = tm_retire(p, names, &held, &ret, note_retired, &f);
-	e = tm_history_forget(db, o->db, f.sm.s, f.sm.n);
+		err = tm_retire(p, names, &held, &ret, &hooks);
+	e = tm_history_forget(db, o->db, f->sm.s, f->sm.n);
 	tm_ledger_open_free(&held);
-	sample_free(&f.sm);
+	sample_free(&f->sm);
 	return err ? err : e;
 }
 

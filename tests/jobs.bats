@@ -281,3 +281,118 @@ calls() {
 	# (The kills happened: the database is written with these calls.)
 	[ "$kills" -ge 6 ]
 }
+
+# cgid PATH: the cgroup id of the test's cgroup PATH (its inode).
+cgid() {
+	stat -c %i "$CG$1"
+}
+
+@test "jobs no prolog opened get their rows from tm-record: a container at its end, a service made again two rows, a pod with a restarted container one, a Slurm job's epilog takes the row on; each exact, none twice" {
+	tm-load --cgroup "$CG"
+	local id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	new_cgroup /system.slice
+	new_cgroup /system.slice/docker-$id.scope; local dk=$REPLY
+	local own; own=$(cgid /system.slice/docker-$id.scope)
+	udp_exchange "$dk" $A "$CG" $B 127.0.0.1 2 100
+	# Seen running: its row, open, nothing in it yet.
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT kind, id, uid, user IS NOT NULL, end IS NULL, start > 0, out_bytes, cgroup FROM jobs")" = "docker $id $A 1 1 1 0 $own" ]
+	udp_exchange "$CG" $B "$dk" $A 127.0.0.1 1 50
+	rmdir "$dk"
+	# Gone: its rows retired into its row, which is closed.
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT in_bytes, out_bytes, in_packets, out_packets, end >= start FROM jobs WHERE kind = 'docker'")" = "78 256 1 2 1" ]
+	[ "$(q "SELECT family, iface, in_bytes, out_bytes FROM job_parts WHERE kind = 'docker'")" = "ipv4 lo 78 256" ]
+	[ "$(tm-status --json | jq .details_retired)" -gt 0 ]
+	local before; before=$(q "SELECT * FROM jobs; SELECT * FROM job_parts")
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT * FROM jobs; SELECT * FROM job_parts")" = "$before" ]
+
+	# A service made again before tm-record looked: two rows, one each.
+	new_cgroup /system.slice/web.service
+	udp_exchange "$REPLY" $B "$CG" $A 127.0.0.1 1 10
+	rmdir "$CG/system.slice/web.service"
+	new_cgroup /system.slice/web.service; local web=$REPLY
+	udp_exchange "$web" $B "$CG" $A 127.0.0.1 1 20
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT out_bytes, end IS NULL FROM jobs WHERE kind = 'service' ORDER BY start")" = "38 0
+0 1" ]
+	rmdir "$web"
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT uid, out_bytes, out_packets, end IS NULL FROM jobs WHERE kind = 'service' ORDER BY start")" = "$B 38 1 0
+$B 48 1 0" ]
+
+	# A pod whose container ended and was made again: the pod's one row, both in it.
+	local pod=/kubepods.slice/kubepods-pod0e5a1f9c_3b2d_4c8e_9f1a_2b3c4d5e6f70.slice
+	local c1=$pod/cri-containerd-${id/0123/1111}.scope c2=$pod/cri-containerd-${id/0123/2222}.scope
+	new_cgroup /kubepods.slice; new_cgroup $pod; new_cgroup "$c1"
+	udp_exchange "$REPLY" $A "$CG" $B 127.0.0.1 1 100
+	rmdir "$CG$c1"
+	new_cgroup "$c2"
+	udp_exchange "$REPLY" $A "$CG" $B 127.0.0.1 2 200
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT id, out_bytes, end IS NULL FROM jobs WHERE kind = 'pod'")" = "0e5a1f9c-3b2d-4c8e-9f1a-2b3c4d5e6f70 128 1" ]
+	rmdir "$CG$c2" "$CG$pod"
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT out_bytes, out_packets, end IS NULL FROM jobs WHERE kind = 'pod'")" = "584 3 0" ]
+
+	# A Slurm job on a node with an epilog and no prolog: tm-record's row,
+	# a step that ended in it, is the one the epilog closes, with the rest.
+	slurm_job 6001; local t0=${REPLY[0]} tb=${REPLY[1]}
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 1 100
+	udp_exchange "$tb" $A "$CG" $B 127.0.0.1 1 300
+	rmdir "$t0" "${t0%/*}" "${t0%/*/*}"
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT out_bytes, end IS NULL FROM jobs WHERE id = '6001'")" = "128 1" ]
+	run slurm 6001 tm-job end --db "$DB"
+	[ "$status" = 0 ]
+	[ "$output" = "job 6001 (slurm, alice, account phys): received 0 B in 0 packets, sent 456 B in 2 packets" ]
+	[ "$(q "SELECT count(*), out_bytes, out_packets, end IS NOT NULL FROM jobs WHERE id = '6001'")" = "1 456 2 1" ]
+	[ "$(q "SELECT family, iface, out_bytes, out_packets FROM job_parts WHERE id = '6001'")" = "ipv4 lo 456 2" ]
+	# Its cgroups gone, tm-record adds nothing to it.
+	rmdir "$tb" "${tb%/*}" "${tb%/*/*}" "$CG/system.slice/slurmstepd.scope/job_6001"
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT count(*), out_bytes FROM jobs WHERE id = '6001'")" = "1 456" ]
+}
+
+# bats test_tags=bulk
+@test "tm-record killed at each of its writes as it retires an ended container's rows into its pod's row: one sample more adds them once, exact" {
+	command -v strace >/dev/null || skip "needs strace (scripts/install-deps)"
+	tm-load --cgroup "$CG"
+	new_cgroup /kubepods.slice
+	tm-record --db "$DB" --once
+	local sc n total kills=0 i=0 uid pod
+	# Each kill point a pod of its own, whose one container sent a datagram and ended.
+	pod() {
+		i=$((i + 1))
+		uid=$(printf '%08x-0000-4000-8000-%012x' $i $i)
+		pod=/kubepods.slice/kubepods-pod${uid//-/_}.slice
+		new_cgroup $pod
+		new_cgroup $pod/cri-containerd-$(printf '%064x' $i).scope
+		udp_exchange "$REPLY" $A "$CG" $B 127.0.0.1 1 100
+		rmdir "$REPLY"
+	}
+	for sc in bpf pwrite64 fdatasync; do
+		pod
+		total=$(calls $sc tm-record --db "$DB" --once)
+		[ "$(q "SELECT count(*), out_bytes, end IS NULL FROM jobs WHERE id = '$uid'")" = "1 128 1" ]
+		rmdir "$CG$pod"
+		for ((n = 1; n <= total; n++)); do
+			pod
+			killed_at $sc $n tm-record --db "$DB" --once
+			kills=$((kills + 1))
+			tm-record --db "$DB" --once
+			[ "$(q "SELECT count(*), out_bytes, out_packets, end IS NULL FROM jobs WHERE id = '$uid'")" = "1 128 1 1" ] ||
+				{ echo "$sc $n: $(q "SELECT * FROM jobs WHERE id = '$uid'")" >&2; false; }
+			[ "$(q "SELECT count(*), sum(out_bytes) FROM job_parts WHERE id = '$uid'")" = "1 128" ] ||
+				{ echo "$sc $n: parts $(q "SELECT * FROM job_parts WHERE id = '$uid'")" >&2; false; }
+			rmdir "$CG$pod"
+		done
+	done
+	echo "# $kills kill points" >&3
+	[ "$kills" -ge 10 ]
+	# Every pod ended: each row closed with what it had; no rows left behind in the maps.
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT count(*), sum(end IS NULL), min(out_bytes), max(out_bytes) FROM jobs")" = "$i 0 128 128" ]
+	[ "$(tm-stat --by cgroup --json | jq '[.[] | select(.cgroup | test("kubepods-pod"))] | length')" = 0 ]
+}

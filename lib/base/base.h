@@ -32,6 +32,7 @@ enum { TM_EXIT_OK = 0, TM_EXIT_FAIL = 1, TM_EXIT_USAGE = 2 };
 struct stat;
 const char *tm_file_kind(unsigned int mode);
 bool tm_open_to_others(unsigned int mode);
+int64_t tm_boot_time(void);
 int tm_open_file(const char *path, struct stat *st);
 
 /* grow.c */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,4 +48,20 @@ int tm_open_file(const char *path, struct stat *st)
 	}
 	fcntl(fd, F_SETFL, 0);
 	return fd;
+}
+
+/* When this boot began, in Unix seconds (/proc/stat's btime); 0 not known. */
+int64_t tm_boot_time(void)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	long long t = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &t) == 1)
+			break;
+	fclose(f);
+	return t;
 }

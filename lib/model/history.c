@@ -111,12 +111,16 @@ static const char schema[] =
 	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
 	" PRIMARY KEY(kind, uid, key)) WITHOUT ROWID;"
 	/* The job ledger (ledger.c): a job a row, its parts by family and
-	 * interface; end NULL while it runs, start 0 when no prolog opened it. */
+	 * interface; end NULL while it runs, start 0 when no prolog opened it
+	 * and its epilog closed it. cgroup: the job's own cgroup's id, for a
+	 * row tm-record keeps of a job no prolog opened (NULL: a prolog's);
+	 * job_cgroups: the ended cgroups whose rows were added to a job's. */
 	"CREATE TABLE IF NOT EXISTS jobs("
 	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
 	" end INTEGER, user TEXT, uid INTEGER, account TEXT, partition TEXT,"
 	" in_bytes INTEGER NOT NULL DEFAULT 0, out_bytes INTEGER NOT NULL DEFAULT 0,"
 	" in_packets INTEGER NOT NULL DEFAULT 0, out_packets INTEGER NOT NULL DEFAULT 0,"
+	" cgroup INTEGER,"
 	" PRIMARY KEY(node, kind, id, start));"
 	"CREATE TABLE IF NOT EXISTS job_parts("
 	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
@@ -124,6 +128,10 @@ static const char schema[] =
 	" in_bytes INTEGER NOT NULL, out_bytes INTEGER NOT NULL,"
 	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
 	" PRIMARY KEY(node, kind, id, start, family, iface));"
+	"CREATE TABLE IF NOT EXISTS job_cgroups("
+	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
+	" cgroup INTEGER NOT NULL,"
+	" PRIMARY KEY(node, kind, id, start, cgroup)) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
 /* Four counters of a row, in_bytes, out_bytes, in_packets, out_packets, from column col. */
@@ -162,7 +170,11 @@ int tm_history_open(const char *path, bool create, sqlite3 **out)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	/* A ledger made before jobs had a cgroup column is given one. */
+	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+	    (sqlite3_exec(db, "SELECT cgroup FROM jobs LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
+	     sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cgroup INTEGER", NULL, NULL,
+			  &msg) != SQLITE_OK)) {
 		tm_err("%s: not a database tm can use: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		sqlite3_close(db);

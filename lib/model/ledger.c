@@ -13,6 +13,14 @@
  *
  * While a job is open its cgroups' rows are held from retirement
  * (tm_ledger_held), so the epilog finds every one of them.
+ *
+ * A job no prolog opened (a container, a unit, a Slurm job on a node with
+ * no prolog) has its row kept by tm-record (tm_ledger_keep): opened when it
+ * first sees the job's traffic, its cgroups' rows added as they are
+ * retired, closed once the job's own cgroup has ended. Such a row names
+ * the job's own cgroup (column cgroup), so a path made again (a service
+ * restarted) is another row; job_cgroups names each cgroup whose rows were
+ * added, so a retirement cut short and done again adds nothing twice.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,7 +61,9 @@ static void column_text(sqlite3_stmt *st, int i, char *out, size_t len)
 
 /*
  * The job's newest row into j (start, end, what it knows); 1 found, 0 none,
- * -EIO. What j already has of user, uid, account and partition stays.
+ * -EIO. What j already has of user, uid, account and partition stays. Of
+ * whatever node name: the database is the node's own, and Slurm's name of
+ * it (a prolog's) need not be its host name (tm-record's).
  */
 static int newest(sqlite3 *db, struct tm_ledger_job *j)
 {
@@ -61,8 +71,8 @@ static int newest(sqlite3 *db, struct tm_ledger_job *j)
 	int rc, found = 0;
 
 	if (sqlite3_prepare_v2(db, "SELECT start, end, user, uid, account, partition, in_bytes, "
-			       "out_bytes, in_packets, out_packets FROM jobs WHERE node = ? AND "
-			       "kind = ? AND id = ? ORDER BY start DESC LIMIT 1", -1, &st, NULL))
+			       "out_bytes, in_packets, out_packets, cgroup, node FROM jobs WHERE "
+			       "kind = ?2 AND id = ?3 ORDER BY start DESC LIMIT 1", -1, &st, NULL))
 		return -EIO;
 	bind_key(st, j);
 	rc = sqlite3_step(st);
@@ -78,13 +88,30 @@ static int newest(sqlite3 *db, struct tm_ledger_job *j)
 			column_text(st, 4, j->account, sizeof(j->account));
 		if (!j->partition[0])
 			column_text(st, 5, j->partition, sizeof(j->partition));
-		if (j->end)
-			tm_history_counters(st, 6, &j->c);
+		tm_history_counters(st, 6, &j->c);
+		j->cgroup = sqlite3_column_int64(st, 10);
+		column_text(st, 11, j->node, sizeof(j->node));
 	} else if (rc != SQLITE_DONE) {
 		found = -EIO;
 	}
 	sqlite3_finalize(st);
 	return found;
+}
+
+/* Whether the job has a row started at j->start: 1, 0, -EIO. */
+static int newest_at(sqlite3 *db, const struct tm_ledger_job *j)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM jobs WHERE node = ? AND kind = ? AND id = ? AND "
+			       "start = ?", -1, &st, NULL))
+		return -EIO;
+	bind_key(st, j);
+	sqlite3_bind_int64(st, 4, j->start);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 /* The job's row as j has it, made or replaced. */
@@ -93,8 +120,10 @@ static int put_job(sqlite3 *db, const struct tm_ledger_job *j)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO jobs VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, "
-			       "?, ?, ?, ?)", -1, &st, NULL))
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO jobs(node, kind, id, start, end, user, "
+			       "uid, account, partition, in_bytes, out_bytes, in_packets, "
+			       "out_packets, cgroup) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL))
 		return -EIO;
 	bind_key(st, j);
 	sqlite3_bind_int64(st, 4, j->start);
@@ -113,11 +142,16 @@ static int put_job(sqlite3 *db, const struct tm_ledger_job *j)
 	sqlite3_bind_int64(st, 11, (int64_t)j->c.out_bytes);
 	sqlite3_bind_int64(st, 12, (int64_t)j->c.in_packets);
 	sqlite3_bind_int64(st, 13, (int64_t)j->c.out_packets);
+	if (j->cgroup)
+		sqlite3_bind_int64(st, 14, (int64_t)j->cgroup);
+	else
+		sqlite3_bind_null(st, 14);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* The parts added to what the job's row has of each already. */
 static int put_parts(sqlite3 *db, const struct tm_ledger_job *j, const struct tm_ledger_part *parts,
 		     size_t n)
 {
@@ -125,8 +159,11 @@ static int put_parts(sqlite3 *db, const struct tm_ledger_job *j, const struct tm
 	size_t i;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO job_parts VALUES(?, ?, ?, ?, ?, ?, ?, ?, "
-			       "?, ?)", -1, &st, NULL))
+	if (sqlite3_prepare_v2(db, "INSERT INTO job_parts VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
+			       "CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes, "
+			       "out_bytes = out_bytes + excluded.out_bytes, in_packets = in_packets "
+			       "+ excluded.in_packets, out_packets = out_packets + "
+			       "excluded.out_packets", -1, &st, NULL))
 		return -EIO;
 	for (i = 0; i < n && !err; i++) {
 		bind_key(st, j);
@@ -164,61 +201,363 @@ static int commit(sqlite3 *db, const char *path)
 }
 
 /*
+ * tm-record's open row of a job (its traffic came before its prolog ran)
+ * made the prolog's: what the prolog knows written in, under its node
+ * name, and held from then on for the epilog, what it holds kept.
+ */
+static int adopt(sqlite3 *db, struct tm_ledger_job *j, const char *node)
+{
+	static const char *const sql[] = {
+		"UPDATE jobs SET node = ?5, user = ?6, uid = ?7, account = ?8, partition = ?9, "
+		"cgroup = NULL WHERE node = ?1 AND kind = ?2 AND id = ?3 AND start = ?4",
+		"UPDATE job_parts SET node = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+		"start = ?4",
+		"UPDATE job_cgroups SET node = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+		"start = ?4",
+	};
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
+			return -EIO;
+		bind_key(st, j);
+		sqlite3_bind_int64(st, 4, j->start);
+		sqlite3_bind_text(st, 5, node, -1, SQLITE_STATIC);
+		if (!i) {
+			bind_text(st, 6, j->user);
+			if (j->uid >= 0)
+				sqlite3_bind_int64(st, 7, j->uid);
+			bind_text(st, 8, j->account);
+			bind_text(st, 9, j->partition);
+		}
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -EIO;
+	}
+	snprintf(j->node, sizeof(j->node), "%s", node);
+	j->cgroup = 0;
+	return 0;
+}
+
+/*
  * Opens the job's row, started at now, unless it is open already (then j
- * gets its start and *fresh is false). 0 or -EIO (said).
+ * gets its start and *fresh is false; a row tm-record opened is made the
+ * prolog's). 0 or -EIO (said).
  */
 int tm_ledger_start(sqlite3 *db, const char *path, struct tm_ledger_job *j, int64_t now,
 		    bool *fresh)
 {
+	char node[sizeof(j->node)];
 	int found;
 
 	*fresh = false;
+	memcpy(node, j->node, sizeof(node));
 	found = begin(db, path, j);
 	if (found < 0)
 		return found;
 	if (!found || j->end) {
+		memcpy(j->node, node, sizeof(node));
 		j->start = now;
 		j->end = 0;
+		j->cgroup = 0;
 		memset(&j->c, 0, sizeof(j->c));
 		*fresh = true;
 		if (put_job(db, j))
 			return db_err(db, path, "cannot write the job ledger");
+	} else if (j->cgroup && adopt(db, j, node)) {
+		return db_err(db, path, "cannot write the job ledger");
 	}
 	return commit(db, path);
 }
 
 /*
- * Closes the job's row at now with its totals (j->c) and parts; a job no
- * prolog opened gets a row of its own (start 0). A row closed already is
- * left as it is, and j gets what it says (*closed true): the rows it was
- * made from may be retired since. 0 or -EIO (said).
+ * An epilog's first half: the job's row read in a writer's transaction,
+ * left open for tm_ledger_end_commit (or tm_ledger_abort). A row closed
+ * already is left as it is and j gets what it says (*closed true): the
+ * rows it was made from may be retired since. Else j gets what the row
+ * holds so far (tm-record's, of the job's cgroups that ended: their ids in
+ * *recorded, whose rows the epilog must not count again); a job no prolog
+ * opened and tm-record has no row of starts at 0. 0 or -EIO (said).
  */
-int tm_ledger_end(sqlite3 *db, const char *path, struct tm_ledger_job *j,
-		  const struct tm_ledger_part *parts, size_t n, int64_t now, bool *closed)
+int tm_ledger_end_begin(sqlite3 *db, const char *path, struct tm_ledger_job *j, bool *closed,
+			uint64_t **recorded, size_t *nrecorded)
 {
-	struct tm_counters c = j->c;
-	int found;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int found, rc;
 
 	*closed = false;
+	*recorded = NULL;
+	*nrecorded = 0;
 	found = begin(db, path, j);
 	if (found < 0)
 		return found;
 	if (found && j->end) {
 		*closed = true;
-	} else {
-		if (!found)
-			j->start = 0;
+		return 0;
+	}
+	if (!found) {
+		j->start = 0;
+		j->cgroup = 0;
+		memset(&j->c, 0, sizeof(j->c));
+		return 0;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT cgroup FROM job_cgroups WHERE node = ? AND kind = ? AND "
+			       "id = ? AND start = ?", -1, &st, NULL))
+		return db_err(db, path, "cannot read the job ledger");
+	bind_key(st, j);
+	sqlite3_bind_int64(st, 4, j->start);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (tm_grow(recorded, &cap, *nrecorded, sizeof(**recorded))) {
+			sqlite3_finalize(st);
+			tm_ledger_abort(db);
+			return -ENOMEM;
+		}
+		(*recorded)[(*nrecorded)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(db, path, "cannot read the job ledger");
+}
+
+/*
+ * The epilog's second half: the row closed at now with c and parts (what
+ * the job's cgroups' rows hold now) added to what it had; j gets the
+ * totals. Nothing is written when tm_ledger_end_begin found it closed.
+ */
+int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_job *j, bool closed,
+			 const struct tm_counters *c, const struct tm_ledger_part *parts, size_t n,
+			 int64_t now)
+{
+	if (!closed) {
 		j->end = now;
-		j->c = c;
+		tm_counters_add(&j->c, c);
 		if (put_job(db, j) || put_parts(db, j, parts, n))
 			return db_err(db, path, "cannot write the job ledger");
 	}
 	return commit(db, path);
 }
 
+void tm_ledger_abort(sqlite3 *db)
+{
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- the rows tm-record keeps of jobs no prolog opened ---- */
+
 /*
- * The jobs open in the ledger (the database is the node's own), started
- * since `since`: their rows are held from retirement.
+ * The row what tm-record saw of a job goes to, into t: 1 one to add to
+ * (a prolog's open row, of whatever node name the prolog gave, as the
+ * database is the node's own; tm-record's own of this cgroup since boot,
+ * open),
+ * 0 none (to be made), 2 none to add to (a prolog's row closed within
+ * TM_LEDGER_HOLD: its epilog took the job's totals; tm-record's own,
+ * closed), -EIO.
+ */
+static int target(sqlite3 *db, struct tm_ledger_job *t, uint64_t cgroup, int64_t now,
+		  int64_t boot)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT start, end, cgroup, node FROM jobs WHERE kind = ?2 AND "
+			       "id = ?3 AND ((cgroup IS NULL AND (end IS NULL OR end >= ?4)) OR "
+			       "(node = ?1 AND cgroup = ?5 AND start >= ?6)) ORDER BY cgroup IS "
+			       "NULL DESC, start DESC LIMIT 1", -1, &st, NULL))
+		return -EIO;
+	bind_key(st, t);
+	sqlite3_bind_int64(st, 4, now - TM_LEDGER_HOLD);
+	sqlite3_bind_int64(st, 5, (int64_t)cgroup);
+	sqlite3_bind_int64(st, 6, boot);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		t->start = sqlite3_column_int64(st, 0);
+		found = sqlite3_column_type(st, 1) == SQLITE_NULL ? 1 : 2;
+		t->cgroup = sqlite3_column_int64(st, 2);
+		column_text(st, 3, t->node, sizeof(t->node));
+	} else if (rc != SQLITE_DONE) {
+		found = -EIO;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* What one ended cgroup's rows held, added to row t unless added before. */
+static int add_take(sqlite3 *db, const struct tm_ledger_job *t, const struct tm_ledger_take *k)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO job_cgroups VALUES(?, ?, ?, ?, ?)", -1,
+			       &st, NULL))
+		return -EIO;
+	bind_key(st, t);
+	sqlite3_bind_int64(st, 4, t->start);
+	sqlite3_bind_int64(st, 5, (int64_t)k->cgroup);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	if (!sqlite3_changes(db))
+		return 0;
+	if (sqlite3_prepare_v2(db, "UPDATE jobs SET in_bytes = in_bytes + ?4, out_bytes = "
+			       "out_bytes + ?5, in_packets = in_packets + ?6, out_packets = "
+			       "out_packets + ?7 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+			       "start = ?8", -1, &st, NULL))
+		return -EIO;
+	bind_key(st, t);
+	sqlite3_bind_int64(st, 4, (int64_t)k->c.in_bytes);
+	sqlite3_bind_int64(st, 5, (int64_t)k->c.out_bytes);
+	sqlite3_bind_int64(st, 6, (int64_t)k->c.in_packets);
+	sqlite3_bind_int64(st, 7, (int64_t)k->c.out_packets);
+	sqlite3_bind_int64(st, 8, t->start);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	return put_parts(db, t, k->parts, k->nparts);
+}
+
+static int close_at(sqlite3 *db, const struct tm_ledger_job *t, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "UPDATE jobs SET end = ?4 WHERE node = ?1 AND kind = ?2 AND "
+			       "id = ?3 AND start = ?5 AND end IS NULL", -1, &st, NULL))
+		return -EIO;
+	bind_key(st, t);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, t->start);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int keep_one(sqlite3 *db, const char *node, const struct tm_ledger_seen *s, int64_t now,
+		    int64_t boot)
+{
+	struct tm_ledger_job t = { .uid = s->uid };
+	size_t i;
+	int found, err = 0;
+
+	snprintf(t.node, sizeof(t.node), "%s", node);
+	snprintf(t.kind, sizeof(t.kind), "%s", s->kind);
+	snprintf(t.id, sizeof(t.id), "%s", s->id);
+	found = target(db, &t, s->cgroup, now, boot);
+	if (found < 0 || found == 2)
+		return found < 0 ? found : 0;
+	if (!found) {
+		t.start = now;
+		t.cgroup = s->cgroup;
+		if (t.uid >= 0)
+			snprintf(t.user, sizeof(t.user), "%s", tm_uid_name((uint32_t)t.uid));
+		/* A start taken already (the path made again within a second): the next. */
+		while ((err = newest_at(db, &t)) > 0)
+			t.start++;
+		if (!err)
+			err = put_job(db, &t);
+	}
+	for (i = 0; !err && i < s->ntakes; i++)
+		err = add_take(db, &t, &s->takes[i]);
+	if (!err && s->ended && t.cgroup)
+		err = close_at(db, &t, now);
+	return err;
+}
+
+/*
+ * Closes tm-record's open rows since boot of jobs not among the n seen
+ * whose own cgroup has ended (live(id, ctx) false): their last rows were
+ * retired before, or they had none.
+ */
+static int close_gone(sqlite3 *db, const char *node, const struct tm_ledger_seen *v, size_t n,
+		      bool (*live)(uint64_t id, void *ctx), void *ctx, int64_t now, int64_t boot)
+{
+	sqlite3_stmt *st;
+	struct tm_ledger_job *gone = NULL;
+	size_t ngone = 0, cap = 0, i;
+	int rc = SQLITE_DONE, err = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT kind, id, start, cgroup FROM jobs WHERE node = ? AND "
+			       "cgroup IS NOT NULL AND end IS NULL AND start >= ?", -1, &st, NULL))
+		return -EIO;
+	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, boot);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t id = sqlite3_column_int64(st, 3);
+		bool seen = false;
+
+		for (i = 0; i < n && !seen; i++)
+			seen = v[i].cgroup == id;
+		if (seen || live(id, ctx))
+			continue;
+		if (tm_grow(&gone, &cap, ngone, sizeof(*gone))) {
+			err = -ENOMEM;
+			break;
+		}
+		memset(&gone[ngone], 0, sizeof(*gone));
+		snprintf(gone[ngone].node, sizeof(gone->node), "%s", node);
+		column_text(st, 0, gone[ngone].kind, sizeof(gone->kind));
+		column_text(st, 1, gone[ngone].id, sizeof(gone->id));
+		gone[ngone++].start = sqlite3_column_int64(st, 2);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(st);
+	for (i = 0; !err && i < ngone; i++)
+		err = close_at(db, &gone[i], now);
+	free(gone);
+	return err;
+}
+
+/*
+ * tm-record's rows of the jobs no prolog opened, kept in one transaction
+ * as it retires rows: each job seen (its traffic in the rows now, or in
+ * those being retired) gets a row if it has none, each of its cgroups that
+ * ended is added to it once (takes), and its row is closed when its own
+ * cgroup has ended (ended; or, not seen, live says so). The rows of a job
+ * a prolog opened are its epilog's: left. Only rows made since boot are
+ * looked at: a cgroup's id is another's after a reboot. 0 or -errno (said).
+ */
+int tm_ledger_keep(sqlite3 *db, const char *path, const char *node,
+		   const struct tm_ledger_seen *v, size_t n,
+		   bool (*live)(uint64_t id, void *ctx), void *ctx, int64_t now, int64_t boot)
+{
+	size_t i;
+	int err = 0;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(db, path, "cannot start a transaction");
+	for (i = 0; i < n && !err; i++)
+		err = keep_one(db, node, &v[i], now, boot);
+	if (!err)
+		err = close_gone(db, node, v, n, live, ctx, now, boot);
+	if (err == -ENOMEM)
+		return tm_ledger_abort(db), err;
+	if (err)
+		return db_err(db, path, "cannot write the job ledger");
+	return commit(db, path);
+}
+
+void tm_ledger_seen_free(struct tm_ledger_seen *v, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < v[i].ntakes; k++)
+			free(v[i].takes[k].parts);
+		free(v[i].takes);
+	}
+	free(v);
+}
+
+/*
+ * The jobs a prolog opened that are open in the ledger (the database is
+ * the node's own), started since `since`: their rows are held from
+ * retirement for the epilog. (tm-record's own rows take the rows as they
+ * are retired.)
  */
 int tm_ledger_held(sqlite3 *db, const char *path, int64_t since, struct tm_ledger_open *out)
 {
@@ -226,8 +565,8 @@ int tm_ledger_held(sqlite3 *db, const char *path, int64_t since, struct tm_ledge
 	int rc;
 
 	out->n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT kind, id FROM jobs WHERE end IS NULL AND start >= ?",
-			       -1, &st, NULL))
+	if (sqlite3_prepare_v2(db, "SELECT kind, id FROM jobs WHERE end IS NULL AND cgroup IS "
+			       "NULL AND start >= ?", -1, &st, NULL))
 		return db_err(db, path, "cannot read the job ledger");
 	sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -348,4 +687,31 @@ void tm_ledger_jobs_free(struct tm_ledger_jobs *jobs)
 		free(jobs->v[i].parts);
 	free(jobs->v);
 	memset(jobs, 0, sizeof(*jobs));
+}
+
+/*
+ * Adds c to the part of family on iface (a name, NAME@NS, or NULL: "?"),
+ * made if new. 0 or -ENOMEM.
+ */
+int tm_ledger_part_add(struct tm_ledger_part **v, size_t *n, size_t *cap, uint8_t family,
+		       const char *iface, const struct tm_counters *c)
+{
+	const char *fam = tm_family_name(family);
+	size_t k;
+
+	if (!iface)
+		iface = "?";
+	for (k = 0; k < *n; k++)
+		if (!strcmp((*v)[k].iface, iface) && !strcmp((*v)[k].family, fam))
+			break;
+	if (k == *n) {
+		if (tm_grow(v, cap, *n, sizeof(**v)))
+			return -ENOMEM;
+		memset(&(*v)[k], 0, sizeof(**v));
+		snprintf((*v)[k].family, sizeof((*v)[k].family), "%s", fam);
+		snprintf((*v)[k].iface, sizeof((*v)[k].iface), "%s", iface);
+		(*n)++;
+	}
+	tm_counters_add(&(*v)[k].c, c);
+	return 0;
 }

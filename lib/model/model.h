@@ -176,10 +176,23 @@ struct tm_retirement {
 
 struct tm_ledger_open;
 
+/* The rows a retirement is to take out (what they held), and those that stay. */
+struct tm_retiring {
+	const struct tm_detail_key *keys;
+	const struct tm_detail *vals;
+	size_t n;
+	const struct tm_detail_key *stay;	/* by cgroup */
+	size_t nstay;
+};
+
+struct tm_retire_hooks {
+	int (*plan)(const struct tm_retiring *r, void *ctx);
+	int (*row)(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx);
+	void *ctx;
+};
+
 int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_ledger_open *held,
-	      struct tm_retirement *out,
-	      int (*rows)(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx),
-	      void *ctx);
+	      struct tm_retirement *out, const struct tm_retire_hooks *hooks);
 
 /* The history tm-record keeps and tm-report reads unless told another
  * (tm-record.service's; make HISTORY_DB=PATH builds another in). */
@@ -226,6 +239,8 @@ struct tm_ledger_job {
 	int64_t uid;		/* -1: not known */
 	int64_t start, end;	/* Unix seconds; start 0: no prolog; end 0: open */
 	struct tm_counters c;
+	uint64_t cgroup;	/* tm-record's row of a job no prolog opened: the
+				 * job's own cgroup; 0: a prolog's or epilog's */
 };
 
 /* A part of a job's totals: one address family on one interface. */
@@ -271,8 +286,37 @@ struct tm_ledger_open {
 
 int tm_ledger_start(sqlite3 *db, const char *path, struct tm_ledger_job *j, int64_t now,
 		    bool *fresh);
-int tm_ledger_end(sqlite3 *db, const char *path, struct tm_ledger_job *j,
-		  const struct tm_ledger_part *parts, size_t n, int64_t now, bool *closed);
+int tm_ledger_end_begin(sqlite3 *db, const char *path, struct tm_ledger_job *j, bool *closed,
+			uint64_t **recorded, size_t *nrecorded);
+int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_job *j, bool closed,
+			 const struct tm_counters *c, const struct tm_ledger_part *parts, size_t n,
+			 int64_t now);
+void tm_ledger_abort(sqlite3 *db);
+
+/* What one ended cgroup's rows held, for its job's row. */
+struct tm_ledger_take {
+	uint64_t cgroup;
+	struct tm_counters c;
+	struct tm_ledger_part *parts;
+	size_t nparts, cap;
+};
+
+/* A job whose rows tm-record saw (tm_ledger_keep). */
+struct tm_ledger_seen {
+	char kind[24], id[256];
+	uint64_t cgroup;	/* the job's own cgroup */
+	int64_t uid;		/* its user, -1 not known */
+	bool ended;		/* its own cgroup ended, and none of its rows stay */
+	struct tm_ledger_take *takes;	/* its cgroups whose rows are retired now */
+	size_t ntakes, cap;
+};
+
+int tm_ledger_keep(sqlite3 *db, const char *path, const char *node,
+		   const struct tm_ledger_seen *v, size_t n,
+		   bool (*live)(uint64_t id, void *ctx), void *ctx, int64_t now, int64_t boot);
+void tm_ledger_seen_free(struct tm_ledger_seen *v, size_t n);
+int tm_ledger_part_add(struct tm_ledger_part **v, size_t *n, size_t *cap, uint8_t family,
+		       const char *iface, const struct tm_counters *c);
 int tm_ledger_held(sqlite3 *db, const char *path, int64_t since, struct tm_ledger_open *out);
 void tm_ledger_open_free(struct tm_ledger_open *o);
 int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledger_jobs *out);

@@ -44,6 +44,12 @@ static int cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_key_cgroup(const void *a, const void *b)
+{
+	return cmp_id(&((const struct tm_detail_key *)a)->cgroup_id,
+		      &((const struct tm_detail_key *)b)->cgroup_id);
+}
+
 static void ids_sort(struct ids *s)
 {
 	if (s->n)
@@ -60,8 +66,11 @@ struct walk {
 	const struct tm_ledger_open *held;	/* jobs whose rows stay */
 	struct ids sockets;		/* cgroups sockets were made in */
 	struct ids kept;		/* cgroups rows or sockets still name */
+	struct tm_detail_key *stay;	/* the rows that stay */
+	size_t nstay, staycap;
 	struct tm_detail_key *keys;	/* rows to retire */
-	size_t nkeys, keycap;
+	struct tm_detail *vals;		/* what they held when looked at */
+	size_t nkeys, keycap, valcap;
 };
 
 static int add_socket(const struct tm_pending *p, void *ctx)
@@ -90,10 +99,16 @@ static int look_at_row(const void *key, const void *value, void *ctx)
 	struct walk *w = ctx;
 
 	if (k->pid == TM_PID_OTHER || !k->cgroup_id || tm_names_cgroup_live(w->names, k->cgroup_id) ||
-	    ids_has(&w->sockets, k->cgroup_id) || held(w, k->cgroup_id))
+	    ids_has(&w->sockets, k->cgroup_id) || held(w, k->cgroup_id)) {
+		if (tm_grow(&w->stay, &w->staycap, w->nstay, sizeof(*k)))
+			return -ENOMEM;
+		w->stay[w->nstay++] = *k;
 		return ids_add(&w->kept, k->cgroup_id);
-	if (tm_grow(&w->keys, &w->keycap, w->nkeys, sizeof(*k)))
+	}
+	if (tm_grow(&w->keys, &w->keycap, w->nkeys, sizeof(*k)) ||
+	    tm_grow(&w->vals, &w->valcap, w->nkeys, sizeof(*w->vals)))
 		return -ENOMEM;
+	w->vals[w->nkeys] = *(const struct tm_detail *)value;
 	w->keys[w->nkeys++] = *k;
 	return 0;
 }
@@ -183,15 +198,14 @@ static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
 
 /*
  * Retires the rows and names of the cgroups that have ended, but for those
- * of the jobs held (open in the ledger; NULL: none); rows, if not
- * NULL, is called with each row as it is taken out (its key and what it
- * held), so a recorder can note it. Takes the pin root's lock. 0 or -errno
- * (said).
+ * of the jobs held (open in the ledger; NULL: none). The hooks, each if
+ * not NULL: plan is called once, before any row is taken out, with the rows
+ * to go (what they held) and those that stay (an error from it retires
+ * nothing); row with each row as it is taken out, so a recorder
+ * can note it. Takes the pin root's lock. 0 or -errno (said).
  */
 int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_ledger_open *held,
-	      struct tm_retirement *out,
-	      int (*rows)(const struct tm_detail_key *k, const struct tm_detail *v, void *ctx),
-	      void *ctx)
+	      struct tm_retirement *out, const struct tm_retire_hooks *hooks)
 {
 	struct walk w = { .names = names, .held = held };
 	struct tm_counters all = {};
@@ -209,6 +223,11 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_l
 		err = tm_map_for_each(p->fd[TM_MAP_DETAILS], sizeof(struct tm_detail_key),
 				      sizeof(struct tm_detail), false, look_at_row, &w);
 	ids_sort(&w.kept);
+	if (w.nstay)
+		qsort(w.stay, w.nstay, sizeof(*w.stay), cmp_key_cgroup);
+	if (!err && hooks && hooks->plan)
+		err = hooks->plan(&(struct tm_retiring){ w.keys, w.vals, w.nkeys, w.stay, w.nstay },
+				  hooks->ctx);
 	/*
 	 * Each row taken out and its counters put in its user's entry at once,
 	 * so a kill between leaves at most one row out of the breakdowns (never
@@ -225,8 +244,8 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_l
 		err = add_retired(p, w.keys[i].uid, &v.c, 1, 0, 0);
 		tm_counters_add(&all, &v.c);
 		out->rows++;
-		if (!err && rows)
-			err = rows(&w.keys[i], &v, ctx);
+		if (!err && hooks && hooks->row)
+			err = hooks->row(&w.keys[i], &v, hooks->ctx);
 	}
 	if (!err)
 		err = retire_names(p, &w, &out->cgroups);
@@ -238,5 +257,7 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_l
 	free(w.sockets.v);
 	free(w.kept.v);
 	free(w.keys);
+	free(w.vals);
+	free(w.stay);
 	return err;
 }
