@@ -633,7 +633,90 @@ static void html_cell(FILE *f, const char *s, const char *cls)
 	fputs("</td>", f);
 }
 
-/* The jobs, largest first, with their share of all; then each user's. */
+/* A ranking's line: what the jobs of one user (or account) moved. */
+struct rank {
+	char key[256];
+	size_t jobs;
+	unsigned long long in, out;
+};
+
+/* A job's user as a ranking shows it: the name, else the UID, else "(unknown)". */
+static void job_user_key(const struct tm_ledger_job *j, char *out, size_t len)
+{
+	if (j->user[0])
+		snprintf(out, len, "%s", j->user);
+	else if (j->uid >= 0)
+		snprintf(out, len, "%lld", (long long)j->uid);
+	else
+		snprintf(out, len, "(unknown)");
+}
+
+static void job_account_key(const struct tm_ledger_job *j, char *out, size_t len)
+{
+	snprintf(out, len, "%s", j->account[0] ? j->account : "(none)");
+}
+
+static int cmp_rank_key(const void *a, const void *b)
+{
+	return strcmp(((const struct rank *)a)->key, ((const struct rank *)b)->key);
+}
+
+static int cmp_rank_bytes(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+	unsigned long long tx = x->in + x->out, ty = y->in + y->out;
+
+	return tx != ty ? (tx < ty ? 1 : -1) : strcmp(x->key, y->key);
+}
+
+/* The jobs' users (or accounts), most bytes first, with their share of all. */
+static void jobs_rank_html(const struct report *r, FILE *f, const char *what,
+			   void (*key)(const struct tm_ledger_job *j, char *out, size_t len))
+{
+	struct rank *v = r->jobs.n ? calloc(r->jobs.n, sizeof(*v)) : NULL;
+	unsigned long long all = 0;
+	size_t i, n = 0;
+
+	if (!v)
+		return;
+	for (i = 0; i < r->jobs.n; i++) {
+		const struct tm_ledger_job *j = &r->jobs.v[i].j;
+
+		key(j, v[i].key, sizeof(v[i].key));
+		v[i].jobs = 1;
+		v[i].in = j->c.in_bytes;
+		v[i].out = j->c.out_bytes;
+		all += j->c.in_bytes + j->c.out_bytes;
+	}
+	qsort(v, r->jobs.n, sizeof(*v), cmp_rank_key);
+	for (i = 0; i < r->jobs.n; i++) {
+		if (n && !strcmp(v[n - 1].key, v[i].key)) {
+			v[n - 1].jobs++;
+			v[n - 1].in += v[i].in;
+			v[n - 1].out += v[i].out;
+		} else {
+			v[n++] = v[i];
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_rank_bytes);
+	fprintf(f, "<h2>By %s</h2>\n<table class=\"rank\">\n<tr><th class=\"n\">#</th><th>%s</th>"
+		"<th class=\"n\">jobs</th><th class=\"n\">in</th><th class=\"n\">out</th>"
+		"<th class=\"n\">share</th></tr>\n", what, what);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "<tr><td class=\"n\">%zu</td>", i + 1);
+		html_cell(f, v[i].key, "k");
+		fprintf(f, "<td class=\"n\">%zu</td><td class=\"n\">", v[i].jobs);
+		put_size(f, r->o, v[i].in);
+		fputs("</td><td class=\"n\">", f);
+		put_size(f, r->o, v[i].out);
+		fprintf(f, "</td><td class=\"n\">%.1f%%</td></tr>\n",
+			all ? 100.0 * (v[i].in + v[i].out) / all : 0.0);
+	}
+	fputs("</table>\n", f);
+	free(v);
+}
+
+/* The jobs, largest first, with their share of all; then their users and accounts. */
 static void jobs_html(const struct report *r, FILE *f)
 {
 	const struct opts *o = r->o;
@@ -670,6 +753,8 @@ static void jobs_html(const struct report *r, FILE *f)
 			fprintf(f, "</td><td class=\"n\">%.1f%%</td></tr>\n", all ? 100.0 * t / all : 0.0);
 		}
 		fputs("</table>\n", f);
+		jobs_rank_html(r, f, "user", job_user_key);
+		jobs_rank_html(r, f, "account", job_account_key);
 	}
 	fputs("<p class=\"range\">Made by tm-report from the job ledger (tm-job). Bytes are IP "
 	      "lengths.</p>\n</body>\n</html>\n", f);

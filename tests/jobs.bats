@@ -187,9 +187,13 @@ q() {
 	run tm-report --db "$DB" --jobs --format csv
 	[ "${lines[0]}" = "node,kind,job,user,uid,account,partition,start,end,family,iface,in_bytes,out_bytes,in_packets,out_packets" ]
 	[ "$(awk -F, 'NR > 1 && $10 == "" { print $3 "=" $13 }' <<<"$output" | tr '\n' ' ')" = "6002=384 6001=128 6003=0 " ]
-	run tm-report --db "$DB" --jobs --format html
+	run tm-report --db "$DB" --jobs --format html --bytes
 	[[ "$output" == *"<title>tm: network traffic by job</title>"* ]]
-	[ "$(grep -c '<tr><td class="n">' <<<"$output")" = 3 ]
+	# The jobs, then their users and their accounts ranked, most bytes first.
+	[ "$(grep -c '<tr><td class="n">' <<<"$output")" = 6 ]
+	[ "$(sed -n '/<h2>By user</,/<\/table>/p' <<<"$output" | grep -c '<tr><td class="n">1</td><td class="k">alice</td><td class="n">3</td><td class="n">0</td><td class="n">512</td><td class="n">100.0%</td></tr>')" = 1 ]
+	[ "$(sed -n '/<h2>By account</,/<\/table>/p' <<<"$output" | grep -o '<td class="k">[a-z]*</td><td class="n">[0-9]</td><td class="n">0</td><td class="n">[0-9]*</td><td class="n">[0-9.]*%' | tr '\n' ' ')" = \
+		'<td class="k">chem</td><td class="n">1</td><td class="n">0</td><td class="n">384</td><td class="n">75.0% <td class="k">phys</td><td class="n">2</td><td class="n">0</td><td class="n">128</td><td class="n">25.0% ' ]
 	# What the ledger is not for.
 	run tm-report --db "$DB" --jobs --period month
 	[ "$status" = 2 ]
