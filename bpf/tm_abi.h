@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	8
+#define TM_LAYOUT_VERSION	9
 
 /*
  * The pinned maps, each once: X(ID, name under the pin root, name in the
@@ -193,6 +193,8 @@ struct tm_retired {
 	__u64 cgroups;			/* names of "cgroups" retired: for a user,
 					 * of cgroups they own; TM_UID_HOST: all */
 	__u64 shared;			/* (TM_UID_HOST) of cgroups users own */
+	__u64 unrecorded;		/* of the rows, those retired with nothing
+					 * recording them: no history, no job */
 };
 
 /*

@@ -232,13 +232,6 @@ struct filter {
 	size_t nrecorded;
 };
 
-static int cmp_id(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static bool keep_job(uint64_t id, void *ctx)
 {
 	const struct filter *f = ctx;
@@ -246,7 +239,7 @@ static bool keep_job(uint64_t id, void *ctx)
 
 	return tm_names_job_of(f->names, id, &job, &kind) && !strcmp(kind, f->j->kind) &&
 	       !strcmp(job, f->j->id) &&
-	       !(f->nrecorded && bsearch(&id, f->recorded, f->nrecorded, sizeof(id), cmp_id));
+	       !(f->nrecorded && bsearch(&id, f->recorded, f->nrecorded, sizeof(id), tm_cmp_u64));
 }
 
 /* Parts by family and interface. */
@@ -328,7 +321,7 @@ static int end(struct opts *o, struct tm_pins *pins, sqlite3 *db, struct parts *
 		return err;
 	f.recorded = recorded;
 	if (f.nrecorded)
-		qsort(recorded, f.nrecorded, sizeof(*recorded), cmp_id);
+		qsort(recorded, f.nrecorded, sizeof(*recorded), tm_cmp_u64);
 	if (!*closed)
 		err = read_job(pins, &f, &c, pt);
 	free(recorded);

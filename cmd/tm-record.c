@@ -27,6 +27,8 @@ struct opts {
 	int prefix4, prefix6;
 	int depth;
 	int keep[TM_TIER_MAX];
+	bool history;		/* some tier kept: every row retired is recorded */
+	double grace;		/* else, how long rows no job records wait */
 };
 
 static const int default_keep[TM_TIER_MAX] = { 576, 168, 62, 25, -1 };
@@ -57,6 +59,12 @@ static void usage(FILE *f)
 "      --keep-year N    yearly rows kept (default -1)\n"
 "                       -1 keeps every row, 0 keeps none (the tier is not\n"
 "                       written); rows are pruned at most once an hour\n"
+"      --no-history     keep no traffic rows (every --keep-* 0): only the job\n"
+"                       ledger, and the retiring of ended cgroups' rows\n"
+"      --grace SEC      with no history: how long after its cgroup ended a row\n"
+"                       no job's ledger row records is kept, for readers such\n"
+"                       as tm-stat --textfile to see (default 900); then it\n"
+"                       is retired, counted as unrecorded\n"
 TM_COMMON_HELP
 "\n"
 "A counter that went down means the meter was loaded afresh: the new value\n"
@@ -97,7 +105,8 @@ static int parse_prefix(const char *opt, const char *arg, int max, int *out)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_DB = TM_OPT_OWN, OPT_ONCE, OPT_PREFIX4, OPT_PREFIX6, OPT_DEPTH, OPT_KEEP };
+	enum { OPT_DB = TM_OPT_OWN, OPT_ONCE, OPT_PREFIX4, OPT_PREFIX6, OPT_DEPTH, OPT_NO_HISTORY,
+	       OPT_GRACE, OPT_KEEP };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "interval", required_argument, NULL, 'i' },
@@ -111,12 +120,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "keep-day", required_argument, NULL, OPT_KEEP + TM_TIER_DAY },
 		{ "keep-month", required_argument, NULL, OPT_KEEP + TM_TIER_MONTH },
 		{ "keep-year", required_argument, NULL, OPT_KEEP + TM_TIER_YEAR },
+		{ "no-history", no_argument, NULL, OPT_NO_HISTORY },
+		{ "grace", required_argument, NULL, OPT_GRACE },
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	int c, err;
+	int kept = -1;		/* a --keep-* given: its tier */
+	bool no_history = false, grace = false;
+	int c, t, err;
 
 	o->interval = 300;
+	o->grace = 900;
 	o->prefix4 = 24;
 	o->prefix6 = 64;
 	o->depth = -1;
@@ -130,6 +144,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			err = parse_keep(name, optarg, &o->keep[c - OPT_KEEP]);
 			if (err)
 				return err;
+			kept = c - OPT_KEEP;
 			continue;
 		}
 		switch (c) {
@@ -154,6 +169,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_DEPTH:
 			err = tm_parse_depth("--depth", optarg, &o->depth);
 			break;
+		case OPT_NO_HISTORY:
+			no_history = true;
+			break;
+		case OPT_GRACE:
+			err = tm_parse_interval("--grace", optarg, &o->grace);
+			grace = true;
+			break;
 		default:
 			err = tm_common_opt(c, optarg, &o->pin_root, usage);
 			break;
@@ -168,6 +190,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->db = TM_DEFAULT_HISTORY_DB;
 	if (!*o->db) {
 		tm_usage_err("--db: an empty path");
+		return -TM_EUSAGE;
+	}
+	if (no_history && kept >= 0) {
+		tm_usage_err("--no-history keeps no rows: not with --keep-%s", tm_tier_names[kept]);
+		return -TM_EUSAGE;
+	}
+	if (no_history)
+		memset(o->keep, 0, sizeof(o->keep));
+	for (t = 0; t < TM_TIER_MAX; t++)
+		o->history |= o->keep[t] != 0;
+	if (grace && o->history) {
+		tm_usage_err("--grace: only with --no-history (a history records every row before "
+			     "it is retired)");
 		return -TM_EUSAGE;
 	}
 	return 0;
@@ -332,13 +367,15 @@ static struct tm_ledger_seen *seen(struct jobs *js, uint64_t id, int64_t uid)
 	return s;
 }
 
-/* One retired row, added to its cgroup's take of its job. */
-static int take(struct jobs *js, const struct tm_detail_key *k, const struct tm_detail *v)
+/* One retired row, added to its cgroup's take of its job; *job false: in none. */
+static int take(struct jobs *js, const struct tm_detail_key *k, const struct tm_detail *v,
+		bool *job)
 {
 	struct tm_ledger_seen *s = seen(js, k->cgroup_id, k->uid);
 	struct tm_ledger_take *t;
 	size_t i;
 
+	*job = s;
 	if (!s)
 		return 0;
 	for (i = 0; i < s->ntakes && s->takes[i].cgroup != k->cgroup_id; i++)
@@ -368,23 +405,66 @@ struct retiring {
 };
 
 /*
+ * With no history, the rows no job records: each waits until --grace has
+ * passed since its cgroup was first seen ended (kept in the database, so a
+ * restart does not begin it again), then goes, counted as unrecorded.
+ */
+static int grace(struct retiring *rt, const struct tm_retiring *r, const bool *job, int64_t now,
+		 int64_t boot)
+{
+	uint64_t *ids = malloc((r->n ? r->n : 1) * sizeof(*ids));
+	int64_t *since = malloc((r->n ? r->n : 1) * sizeof(*since));
+	size_t i, k, n = 0;
+	int err = -ENOMEM;
+
+	if (ids && since) {
+		for (i = 0; i < r->n; i++)
+			if (!job[i])
+				ids[n++] = r->keys[i].cgroup_id;
+		/* Each cgroup once. */
+		if (n)
+			qsort(ids, n, sizeof(*ids), tm_cmp_u64);
+		for (i = k = 0; i < n; i++)
+			if (!k || ids[k - 1] != ids[i])
+				ids[k++] = ids[i];
+		n = k;
+		err = tm_history_ended(rt->db, rt->f.o->db, ids, n, now, boot, since);
+	}
+	for (i = 0; !err && i < r->n; i++) {
+		const uint64_t *at;
+
+		if (job[i])
+			continue;
+		at = bsearch(&r->keys[i].cgroup_id, ids, n, sizeof(*ids), tm_cmp_u64);
+		r->fate[i] = now - since[at - ids] >= rt->f.o->grace ? TM_RETIRE_UNRECORDED :
+			     TM_RETIRE_WAIT;
+	}
+	free(ids);
+	free(since);
+	return err;
+}
+
+/*
  * Before the rows go: the jobs no prolog opened get their rows in the
  * ledger (each job whose traffic is in the rows; a job's cgroups that
  * ended added to it; closed when none of its rows stay and its own cgroup
  * is gone), in one transaction, so what the rows held is in the ledger
- * before they leave the maps.
+ * before they leave the maps. With no history, the rows of no job wait
+ * for --grace.
  */
 static int plan(const struct tm_retiring *r, void *ctx)
 {
 	struct retiring *rt = ctx;
 	struct jobs js = { .names = rt->f.names };
+	bool *job = calloc(r->n ? r->n : 1, sizeof(*job));
+	int64_t now = time(NULL), boot = tm_boot_time();
 	char node[256] = "?";
 	size_t i;
-	int err = 0;
+	int err = job ? 0 : -ENOMEM;
 
 	/* What ended first: a path made again is the older job's before the newer's. */
 	for (i = 0; i < r->n && !err; i++)
-		err = take(&js, &r->keys[i], &r->vals[i]);
+		err = take(&js, &r->keys[i], &r->vals[i], &job[i]);
 	for (i = 0; i < r->nstay && !err; i++) {
 		struct tm_ledger_seen *s;
 
@@ -397,9 +477,12 @@ static int plan(const struct tm_retiring *r, void *ctx)
 	}
 	gethostname(node, sizeof(node) - 1);
 	if (!err)
-		err = tm_ledger_keep(rt->db, rt->f.o->db, node, js.v, js.n, live, rt->f.names,
-				     time(NULL), tm_boot_time());
+		err = tm_ledger_keep(rt->db, rt->f.o->db, node, js.v, js.n, live, rt->f.names, now,
+				     boot);
+	if (!err && !rt->f.o->history)
+		err = grace(rt, r, job, now, boot);
 	tm_ledger_seen_free(js.v, js.n);
+	free(job);
 	return err;
 }
 

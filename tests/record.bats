@@ -300,3 +300,46 @@ recorded() {
 	# Names given back make no row: A's breakdowns have no (retired).
 	[ "$(tm-stat --by cgroup --json --user $A | jq 'map(select(.cgroup == "(retired)")) | length')" = 0 ]
 }
+
+@test "tm-record --no-history: a job's rows go at once into its ledger row; rows no job records wait --grace after their cgroup ended, across a restart, then go counted unrecorded; no traffic rows" {
+	tm-load --cgroup "$CG"
+	local id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	new_cgroup /plain; local plain=$REPLY
+	new_cgroup /system.slice
+	new_cgroup /system.slice/docker-$id.scope; local dk=$REPLY
+	udp_exchange "$plain" $A "$CG" $B 127.0.0.1 1 100
+	udp_exchange "$dk" $A "$CG" $B 127.0.0.1 2 100
+	rmdir "$plain" "$dk"
+	# The container's rows into its ledger row at once; the plain cgroup's wait.
+	tm-record --db "$DB" --no-history --grace 2 --once
+	[ "$(q "SELECT kind, out_bytes, out_packets, end IS NOT NULL FROM jobs")" = "docker|256|2|1" ]
+	local first; first=$(tm-status --json | jq .details_retired)
+	[ "$first" -gt 0 ]
+	[ "$(tm-status --json | jq .details_retired_unrecorded)" = 0 ]
+	[ "$(tm-stat --by cgroup --json --user $A | jq -r --arg p "/$ID/plain" '.[] | select(.cgroup == $p) | .out_bytes')" = 128 ]
+	# Another tm-record before the grace is over: still there.
+	tm-record --db "$DB" --no-history --grace 2 --once
+	[ "$(tm-stat --by cgroup --json --user $A | jq -r --arg p "/$ID/plain" '.[] | select(.cgroup == $p) | .out_bytes')" = 128 ]
+	sleep 2.2
+	tm-record --db "$DB" --no-history --grace 2 --once
+	run tm-status --json
+	local all; all=$(jq .details_retired <<<"$output")
+	[ "$all" -gt "$first" ]
+	[ "$(jq .details_retired_unrecorded <<<"$output")" = $((all - first)) ]
+	# Their bytes in A's (retired), A's total whole; no traffic rows written.
+	[ "$(tm-stat --by cgroup --json --user $A | jq -r '.[] | [.cgroup, .out_bytes] | @tsv')" = "(retired)	384" ]
+	[ "$(tm-stat --json --user $A | jq '.[0].out_bytes')" = 384 ]
+	[ "$(q "SELECT count(*) FROM traffic")" = 0 ]
+	# What was waiting is forgotten at the next sample.
+	tm-record --db "$DB" --no-history --grace 2 --once
+	[ "$(q "SELECT count(*) FROM ended")" = 0 ]
+	run tm-stat --format prometheus
+	grep -qx "tm_details_retired_unrecorded_total $((all - first))" <<<"$output"
+	# What it refuses: a grace with a history, a history with --no-history.
+	run tm-record --db "$DB" --grace 10 --once
+	[ "$status" = 2 ] && [[ $output == *"--grace: only with --no-history"* ]]
+	run tm-record --db "$DB" --no-history --keep-day 3 --once
+	[ "$status" = 2 ] && [[ $output == *"not with --keep-day"* ]]
+	run tm-record --db "$DB" --no-history --grace -1 --once
+	[ "$status" = 2 ]
+}

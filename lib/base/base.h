@@ -37,6 +37,7 @@ int tm_open_file(const char *path, struct stat *st);
 
 /* grow.c */
 int tm_grow(void *arrp, size_t *cap, size_t n, size_t size);
+int tm_cmp_u64(const void *a, const void *b);
 
 /* log.c */
 extern const char *tm_prog;

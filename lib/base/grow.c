@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 
 #include "base.h"
 
@@ -22,4 +23,12 @@ int tm_grow(void *arrp, size_t *cap, size_t n, size_t size)
 	*arr = p;
 	*cap = c;
 	return 0;
+}
+
+/* qsort's and bsearch's order of uint64_t values (at the start of elements). */
+int tm_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }

@@ -132,6 +132,9 @@ static const char schema[] =
 	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
 	" cgroup INTEGER NOT NULL,"
 	" PRIMARY KEY(node, kind, id, start, cgroup)) WITHOUT ROWID;"
+	/* tm-record --no-history: when each ended cgroup whose rows wait for
+	 * --grace was first seen ended (since this boot: ids are reused after). */
+	"CREATE TABLE IF NOT EXISTS ended(cgroup INTEGER PRIMARY KEY, since INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
 /* Four counters of a row, in_bytes, out_bytes, in_packets, out_packets, from column col. */
@@ -346,6 +349,57 @@ int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, 
 fail:
 	db_err(db, path, "cannot note the rows retired");
 	sqlite3_finalize(st);
+	exec(db, "ROLLBACK");
+	return -EIO;
+}
+
+/*
+ * When each of the n cgroups (ended, with rows that nothing records) was
+ * first seen ended, into since[i]: now for one not seen before. The
+ * cgroups not among them (retired since, or from an earlier boot) are
+ * forgotten. One transaction; 0 or -EIO (said).
+ */
+int tm_history_ended(sqlite3 *db, const char *path, const uint64_t *ids, size_t n, int64_t now,
+		     int64_t boot, int64_t *since)
+{
+	sqlite3_stmt *ins = NULL, *sel = NULL, *mark = NULL;
+	char old[96];
+	size_t i;
+
+	/* An earlier boot's first: its ids are other cgroups now. */
+	snprintf(old, sizeof(old), "DELETE FROM ended WHERE since < %lld", (long long)boot);
+	if (exec(db, "BEGIN IMMEDIATE") || exec(db, old) ||
+	    exec(db, "CREATE TEMP TABLE IF NOT EXISTS seen_ended(cgroup INTEGER PRIMARY KEY);"
+		     "DELETE FROM seen_ended") ||
+	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO ended VALUES(?1, ?2)", -1, &ins, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO seen_ended VALUES(?1)", -1, &mark, NULL) ||
+	    sqlite3_prepare_v2(db, "SELECT since FROM ended WHERE cgroup = ?1", -1, &sel, NULL))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(ins, 1, (int64_t)ids[i]);
+		sqlite3_bind_int64(ins, 2, now);
+		sqlite3_bind_int64(mark, 1, (int64_t)ids[i]);
+		sqlite3_bind_int64(sel, 1, (int64_t)ids[i]);
+		if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(mark) != SQLITE_DONE ||
+		    sqlite3_step(sel) != SQLITE_ROW)
+			goto fail;
+		since[i] = sqlite3_column_int64(sel, 0);
+		sqlite3_reset(ins);
+		sqlite3_reset(mark);
+		sqlite3_reset(sel);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(mark);
+	sqlite3_finalize(sel);
+	ins = mark = sel = NULL;
+	if (!exec(db, "DELETE FROM ended WHERE cgroup NOT IN (SELECT cgroup FROM seen_ended)") &&
+	    !exec(db, "COMMIT"))
+		return 0;
+fail:
+	db_err(db, path, "cannot note the cgroups that ended");
+	sqlite3_finalize(ins);
+	sqlite3_finalize(mark);
+	sqlite3_finalize(sel);
 	exec(db, "ROLLBACK");
 	return -EIO;
 }

@@ -172,7 +172,11 @@ int tm_row_cmp_key(const void *a, const void *b);
 /* retire.c: the rows and names of cgroups that have ended, taken out */
 struct tm_retirement {
 	uint64_t rows, cgroups;		/* taken out by this call */
+	uint64_t unrecorded;		/* of the rows, those nothing recorded */
 };
+
+/* What a retirement's plan says of a row to go. */
+enum { TM_RETIRE_NOW, TM_RETIRE_UNRECORDED, TM_RETIRE_WAIT };
 
 struct tm_ledger_open;
 
@@ -183,6 +187,7 @@ struct tm_retiring {
 	size_t n;
 	const struct tm_detail_key *stay;	/* by cgroup */
 	size_t nstay;
+	uint8_t *fate;		/* of each row to go: TM_RETIRE_NOW unless told */
 };
 
 struct tm_retire_hooks {
@@ -222,6 +227,8 @@ void tm_history_counters(sqlite3_stmt *st, int col, struct tm_counters *c);
 int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, size_t n,
 		      const char *load, int64_t now, const int keep[TM_TIER_MAX]);
 int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, size_t n);
+int tm_history_ended(sqlite3 *db, const char *path, const uint64_t *ids, size_t n, int64_t now,
+		     int64_t boot, int64_t *since);
 int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
 		     bool force);
 int tm_history_open_ro(const char *path, sqlite3 **db);
@@ -450,6 +457,9 @@ void tm_report_free(struct tm_report *r);
 	X(DETAILS_RETIRED, "details_retired", "tm_details_retired_total", NULL, COUNTER, \
 	  "Rows of the breakdown map of cgroups that ended, retired once recorded (their bytes in the users' row (retired))", \
 	  h->retired.rows, NONE, "breakdown rows of ended cgroups retired", 0, NULL) \
+	X(DETAILS_UNRECORDED, "details_retired_unrecorded", "tm_details_retired_unrecorded_total", NULL, COUNTER, \
+	  "Of those rows, the ones nothing recorded (no history, no job's ledger row), retired after tm-record --grace", \
+	  h->retired.unrecorded, NONE, "of them, retired unrecorded (tm-record --grace)", 0, NULL) \
 	X(CGROUPS_RETIRED, "cgroups_retired", "tm_cgroups_retired_total", NULL, COUNTER, \
 	  "Names of cgroups that ended, retired from the cgroups map",		\
 	  h->retired.cgroups, NONE, "names of ended cgroups retired", 0, NULL)	\

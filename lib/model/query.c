@@ -136,13 +136,6 @@ static int read_top(struct tm_report *r, struct tm_report_user *u, size_t k)
 	return rc == SQLITE_DONE ? 0 : db_fail(r, "cannot read");
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * The 95th percentile of the user's five-minute rates in and out: over
  * every five-minute interval from the first to the last the database has in
@@ -210,8 +203,8 @@ static int read_p95(struct tm_report *r, struct tm_report_user *u)
 	if (n < k)
 		n = k;	/* rows between the five-minute marks: each its own */
 	if (k) {
-		qsort(in, k, sizeof(*in), cmp_u64);
-		qsort(out, k, sizeof(*out), cmp_u64);
+		qsort(in, k, sizeof(*in), tm_cmp_u64);
+		qsort(out, k, sizeof(*out), tm_cmp_u64);
 	}
 	rank = n - n / 20;	/* ceil(0.95 n), at least 1 */
 	zeros = n - k;

@@ -37,28 +37,21 @@ static int ids_add(struct ids *s, uint64_t id)
 	return 0;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int cmp_key_cgroup(const void *a, const void *b)
 {
-	return cmp_id(&((const struct tm_detail_key *)a)->cgroup_id,
+	return tm_cmp_u64(&((const struct tm_detail_key *)a)->cgroup_id,
 		      &((const struct tm_detail_key *)b)->cgroup_id);
 }
 
 static void ids_sort(struct ids *s)
 {
 	if (s->n)
-		qsort(s->v, s->n, sizeof(s->v[0]), cmp_id);
+		qsort(s->v, s->n, sizeof(s->v[0]), tm_cmp_u64);
 }
 
 static bool ids_has(const struct ids *s, uint64_t id)
 {
-	return s->n && bsearch(&id, s->v, s->n, sizeof(s->v[0]), cmp_id);
+	return s->n && bsearch(&id, s->v, s->n, sizeof(s->v[0]), tm_cmp_u64);
 }
 
 struct walk {
@@ -131,7 +124,7 @@ static int add_node(const void *key, const void *value, void *ctx)
 
 /* A user's entry in "retired", with more added (what struct tm_retired holds). */
 static int add_retired(const struct tm_pins *p, uint32_t uid, const struct tm_counters *c,
-		       uint64_t rows, uint64_t cgroups, uint64_t shared)
+		       const struct tm_retired *more)
 {
 	struct tm_retired r = {};
 
@@ -139,9 +132,10 @@ static int add_retired(const struct tm_pins *p, uint32_t uid, const struct tm_co
 		return -errno;
 	if (c)
 		tm_counters_add(&r.c, c);
-	r.rows += rows;
-	r.cgroups += cgroups;
-	r.shared += shared;
+	r.rows += more->rows;
+	r.cgroups += more->cgroups;
+	r.shared += more->shared;
+	r.unrecorded += more->unrecorded;
 	return bpf_map_update_elem(p->fd[TM_MAP_RETIRED], &uid, &r, BPF_ANY) ? -errno : 0;
 }
 
@@ -185,9 +179,11 @@ static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
 			(*gone)++;
 			more = true;
 			if (nodes.v[i].owner) {
-				err = add_retired(p, nodes.v[i].owner, NULL, 0, 1, 0);
+				err = add_retired(p, nodes.v[i].owner, NULL,
+						  &(struct tm_retired){ .cgroups = 1 });
 				if (!err)
-					err = add_retired(p, TM_UID_HOST, NULL, 0, 0, 1);
+					err = add_retired(p, TM_UID_HOST, NULL,
+							  &(struct tm_retired){ .shared = 1 });
 			}
 		}
 	}
@@ -200,15 +196,18 @@ static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
  * Retires the rows and names of the cgroups that have ended, but for those
  * of the jobs held (open in the ledger; NULL: none). The hooks, each if
  * not NULL: plan is called once, before any row is taken out, with the rows
- * to go (what they held) and those that stay (an error from it retires
- * nothing); row with each row as it is taken out, so a recorder
+ * to go (what they held) and those that stay, and may tell of each row to
+ * go its fate (an error from it retires nothing): TM_RETIRE_NOW (recorded),
+ * TM_RETIRE_UNRECORDED (nothing recorded it: counted so), TM_RETIRE_WAIT
+ * (not yet: it stays, with its cgroup's name); row with each row as it is taken out, so a recorder
  * can note it. Takes the pin root's lock. 0 or -errno (said).
  */
 int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_ledger_open *held,
 	      struct tm_retirement *out, const struct tm_retire_hooks *hooks)
 {
 	struct walk w = { .names = names, .held = held };
-	struct tm_counters all = {};
+	struct tm_retired host = {};
+	uint8_t *fate = NULL;
 	size_t i;
 	int err, lock = -1;
 
@@ -225,32 +224,46 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_l
 	ids_sort(&w.kept);
 	if (w.nstay)
 		qsort(w.stay, w.nstay, sizeof(*w.stay), cmp_key_cgroup);
+	if (!err && w.nkeys && !(fate = calloc(w.nkeys, sizeof(*fate))))
+		err = -ENOMEM;
 	if (!err && hooks && hooks->plan)
-		err = hooks->plan(&(struct tm_retiring){ w.keys, w.vals, w.nkeys, w.stay, w.nstay },
-				  hooks->ctx);
+		err = hooks->plan(&(struct tm_retiring){ w.keys, w.vals, w.nkeys, w.stay, w.nstay,
+							 fate }, hooks->ctx);
+	/* Rows to wait for: their cgroups' names stay with them. */
+	for (i = 0; !err && i < w.nkeys; i++)
+		if (fate[i] == TM_RETIRE_WAIT)
+			err = ids_add(&w.kept, w.keys[i].cgroup_id);
+	ids_sort(&w.kept);
 	/*
 	 * Each row taken out and its counters put in its user's entry at once,
 	 * so a kill between leaves at most one row out of the breakdowns (never
 	 * out of the user's totals).
 	 */
 	for (i = 0; !err && i < w.nkeys; i++) {
+		struct tm_retired one = { .rows = 1, .unrecorded = fate[i] == TM_RETIRE_UNRECORDED };
 		struct tm_detail v;
 
+		if (fate[i] == TM_RETIRE_WAIT)
+			continue;
 		if (bpf_map_lookup_and_delete_elem(p->fd[TM_MAP_DETAILS], &w.keys[i], &v)) {
 			if (errno != ENOENT)
 				err = -errno;
 			continue;
 		}
-		err = add_retired(p, w.keys[i].uid, &v.c, 1, 0, 0);
-		tm_counters_add(&all, &v.c);
+		err = add_retired(p, w.keys[i].uid, &v.c, &one);
+		tm_counters_add(&host.c, &v.c);
+		host.unrecorded += one.unrecorded;
 		out->rows++;
+		out->unrecorded += one.unrecorded;
 		if (!err && hooks && hooks->row)
 			err = hooks->row(&w.keys[i], &v, hooks->ctx);
 	}
 	if (!err)
 		err = retire_names(p, &w, &out->cgroups);
+	host.rows = out->rows;
+	host.cgroups = out->cgroups;
 	if (out->rows || out->cgroups)
-		add_retired(p, TM_UID_HOST, &all, out->rows, out->cgroups, 0);
+		add_retired(p, TM_UID_HOST, &host.c, &host);
 	close(lock);
 	if (err)
 		tm_err("cannot retire ended cgroups' rows in %s: %s", p->root, strerror(-err));
@@ -259,5 +272,6 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_l
 	free(w.keys);
 	free(w.vals);
 	free(w.stay);
+	free(fate);
 	return err;
 }
