@@ -176,6 +176,7 @@ static __always_inline void count_conn(const struct tm_owner *o, const struct tm
 		struct tm_conn fresh = {
 			.first_ns = s->first_ns,
 			.pid = o->pid,
+			.cgroup_id = o->cgroup_id,
 		};
 		bool made = false;
 		int pos;

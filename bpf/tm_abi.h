@@ -220,6 +220,7 @@ struct tm_conn {
 	__u32 pid;			/* of the socket's maker; 0: unknown */
 	char comm[TM_COMM_LEN];
 	__u32 pos;			/* its place in its user's queue */
+	__u64 cgroup_id;		/* of the socket's maker, as details has it */
 };
 
 /*

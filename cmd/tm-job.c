@@ -242,22 +242,17 @@ static bool keep_job(uint64_t id, void *ctx)
 	       !(f->nrecorded && bsearch(&id, f->recorded, f->nrecorded, sizeof(id), tm_cmp_u64));
 }
 
-/* Parts by family and interface. */
-struct parts {
-	struct tm_ledger_part *v;
-	size_t n, cap;
-};
-
 /*
- * What the job's cgroups moved, from the pins: totals into c, parts into
- * pt (rows of users on the same interface and family: one part).
+ * What the job's cgroups moved, from the pins: totals into c, parts into e
+ * (rows of users on the same interface and family: one part), and the
+ * remote networks of its connection rows.
  */
 static int read_job(struct tm_pins *pins, struct filter *f, struct tm_counters *c,
-		    struct parts *pt)
+		    struct tm_ledger_entry *e)
 {
 	struct tm_names names;
 	struct tm_rows s = {};
-	size_t i;
+	size_t i, cap = 0;
 	int err;
 
 	tm_names_init(&names, pins);
@@ -272,18 +267,23 @@ static int read_job(struct tm_pins *pins, struct filter *f, struct tm_counters *
 		const struct tm_row *r = &s.v[i];
 
 		tm_counters_add(c, &r->c);
-		err = tm_ledger_part_add(&pt->v, &pt->n, &pt->cap, r->family,
+		err = tm_ledger_part_add(&e->parts, &e->nparts, &cap, r->family,
 					 tm_names_iface(&names, r->netns_cookie, 0, r->ifindex,
 							NULL), &r->c);
 	}
+	cap = 0;
+	if (!err)
+		err = tm_rows_read_named(pins, TM_BY_CONN, NULL, 0, &names, -1, &s);
+	for (i = 0; !err && i < s.n; i++)
+		err = tm_ledger_net_add(&e->nets, &e->nnets, &cap, s.v[i].family, s.v[i].raddr,
+					&s.v[i].c);
 	tm_rows_free(&s);
 	tm_names_free(&names);
 	return err;
 }
 
-/* The job's line: words, or one JSON object with its parts. */
-static void print_job(const struct opts *o, const struct tm_ledger_job *j, const struct parts *pt,
-		      bool closed)
+/* The job's line: words, or one JSON object with its parts and networks. */
+static void print_job(const struct opts *o, const struct tm_ledger_entry *e, bool closed)
 {
 	static char line[16384];
 	TM_BUF(b, line);
@@ -292,12 +292,12 @@ static void print_job(const struct opts *o, const struct tm_ledger_job *j, const
 	if (o->json) {
 		tm_doc_init(&d, stdout, true);
 		tm_doc_obj(&d, NULL);
-		tm_doc_ledger_job(&d, j, pt->v, pt->n);
+		tm_doc_ledger_job(&d, e);
 		tm_doc_bool(&d, "closed_before", NULL, closed);
 		tm_doc_obj_end(&d);
 		return;
 	}
-	tm_put_ledger_job(&b, j);
+	tm_put_ledger_job(&b, &e->j);
 	tm_put_str(&b, closed ? " (ended before)\n" : "\n");
 	fwrite(line, 1, b.p - line, stdout);
 }
@@ -307,10 +307,10 @@ static void print_job(const struct opts *o, const struct tm_ledger_job *j, const
  * its cgroups hold now read from the pins (but for those tm-record added
  * to the row already) and the row closed with both.
  */
-static int end(struct opts *o, struct tm_pins *pins, sqlite3 *db, struct parts *pt,
+static int end(struct opts *o, struct tm_pins *pins, sqlite3 *db, struct tm_ledger_entry *e,
 	       bool *closed)
 {
-	struct tm_ledger_job *j = &o->j;
+	struct tm_ledger_job *j = &e->j;
 	struct filter f = { .j = j };
 	struct tm_counters c = {};
 	uint64_t *recorded;
@@ -323,19 +323,19 @@ static int end(struct opts *o, struct tm_pins *pins, sqlite3 *db, struct parts *
 	if (f.nrecorded)
 		qsort(recorded, f.nrecorded, sizeof(*recorded), tm_cmp_u64);
 	if (!*closed)
-		err = read_job(pins, &f, &c, pt);
+		err = read_job(pins, &f, &c, e);
 	free(recorded);
 	if (err) {
 		tm_ledger_abort(db);
 		return err;
 	}
-	return tm_ledger_end_commit(db, o->db, j, *closed, &c, pt->v, pt->n, time(NULL));
+	return tm_ledger_end_commit(db, o->db, e, *closed, &c, time(NULL));
 }
 
 static int run(struct opts *o)
 {
 	struct tm_ledger_job *j = &o->j;
-	struct parts pt = {};
+	struct tm_ledger_entry e = {};
 	struct tm_pins pins;
 	sqlite3 *db = NULL;
 	bool fresh, closed = false, opened = false;
@@ -351,15 +351,16 @@ static int run(struct opts *o)
 		err = tm_history_open(o->db, true, &db);
 	if (!err && !o->end)
 		err = tm_ledger_start(db, o->db, j, time(NULL), &fresh);
+	e.j = *j;
 	if (!err && o->end)
-		err = end(o, &pins, db, &pt, &closed);
+		err = end(o, &pins, db, &e, &closed);
 	if (!err && o->end)
-		print_job(o, j, closed ? &(struct parts){} : &pt, closed);
+		print_job(o, &e, closed);
 	if (db)
 		tm_history_close(db);
 	if (opened)
 		tm_pins_close(&pins);
-	free(pt.v);
+	tm_ledger_entry_free(&e);
 	return err;
 }
 

@@ -255,15 +255,9 @@ static void sample_free(struct sample *sm)
 /* The remote network of a connection: its address with the host part zero. */
 static const char *network(struct sample *sm, const struct opts *o, const struct tm_row *r)
 {
-	struct tm_cidr c = { .family = r->family };
 	char text[64];
 
-	if (r->family != TM_FAMILY_IPV4 && r->family != TM_FAMILY_IPV6)
-		return keep_text(sm, "?", 1);
-	c.prefixlen = r->family == TM_FAMILY_IPV4 ? o->prefix4 : o->prefix6;
-	memcpy(c.addr, r->raddr, sizeof(c.addr));
-	tm_cidr_clear_host_bits(&c);
-	tm_cidr_format(&c, text, sizeof(text));
+	tm_cidr_network(r->family, r->raddr, o->prefix4, o->prefix6, text, sizeof(text));
 	return keep_text(sm, text, strlen(text));
 }
 
@@ -402,7 +396,57 @@ static bool live(uint64_t id, void *ctx)
 struct retiring {
 	struct forget f;
 	sqlite3 *db;
+	const struct tm_pins *p;
 };
+
+/* The cgroups whose rows are retired into their jobs' rows, each with its take. */
+struct taken {
+	uint64_t id;
+	struct tm_ledger_take *t;
+};
+
+static bool is_taken(uint64_t id, void *ctx)
+{
+	const struct { struct taken *v; size_t n; } *tk = ctx;
+
+	return tk->n && bsearch(&id, tk->v, tk->n, sizeof(*tk->v), tm_cmp_u64);
+}
+
+/*
+ * The remote networks of the connection rows of the cgroups taken, into
+ * their takes (a connection is in the cgroup of the socket that made it).
+ */
+static int take_nets(const struct tm_pins *p, struct jobs *js)
+{
+	struct { struct taken *v; size_t n; } tk = {};
+	struct tm_rows s = { .keep = is_taken, .keep_ctx = &tk };
+	size_t i, k, n = 0;
+	int err = 0;
+
+	for (i = 0; i < js->n; i++)
+		n += js->v[i].ntakes;
+	if (!n)
+		return 0;
+	tk.v = malloc(n * sizeof(*tk.v));
+	if (!tk.v)
+		return -ENOMEM;
+	for (i = 0; i < js->n; i++)
+		for (k = 0; k < js->v[i].ntakes; k++)
+			tk.v[tk.n++] = (struct taken){ js->v[i].takes[k].cgroup, &js->v[i].takes[k] };
+	qsort(tk.v, tk.n, sizeof(*tk.v), tm_cmp_u64);
+	err = tm_rows_read(p, TM_BY_CONN, NULL, 0, &s);
+	for (i = 0; !err && i < s.n; i++) {
+		const struct taken *at = bsearch(&s.v[i].cgroup_id, tk.v, tk.n, sizeof(*tk.v),
+						 tm_cmp_u64);
+		struct tm_ledger_take *t = at->t;
+
+		err = tm_ledger_net_add(&t->nets, &t->nnets, &t->netcap, s.v[i].family,
+					s.v[i].raddr, &s.v[i].c);
+	}
+	tm_rows_free(&s);
+	free(tk.v);
+	return err;
+}
 
 /*
  * With no history, the rows no job records: each waits until --grace has
@@ -465,6 +509,8 @@ static int plan(const struct tm_retiring *r, void *ctx)
 	/* What ended first: a path made again is the older job's before the newer's. */
 	for (i = 0; i < r->n && !err; i++)
 		err = take(&js, &r->keys[i], &r->vals[i], &job[i]);
+	if (!err)
+		err = take_nets(rt->p, &js);
 	for (i = 0; i < r->nstay && !err; i++) {
 		struct tm_ledger_seen *s;
 
@@ -501,7 +547,7 @@ static int note_row(const struct tm_detail_key *k, const struct tm_detail *v, vo
 static int retire(const struct opts *o, const struct tm_pins *p, struct tm_names *names,
 		  sqlite3 *db)
 {
-	struct retiring rt = { .f = { .o = o, .names = names }, .db = db };
+	struct retiring rt = { .f = { .o = o, .names = names }, .db = db, .p = p };
 	struct forget *f = &rt.f;
 	struct tm_retire_hooks hooks = { plan, note_row, &rt };
 	struct tm_ledger_open held = {};

@@ -522,6 +522,15 @@ static void jobs_table(const struct report *r, FILE *f)
 			put_size(f, o, e->parts[k].c.out_bytes);
 			fputc('\n', f);
 		}
+		for (k = 0; k < e->nnets; k++) {
+			fputs("  net   ", f);
+			tm_fput_safe(f, tm_put_text, e->nets[k].net);
+			fputs("  in ", f);
+			put_size(f, o, e->nets[k].c.in_bytes);
+			fputs("  out ", f);
+			put_size(f, o, e->nets[k].c.out_bytes);
+			fputc('\n', f);
+		}
 	}
 }
 
@@ -537,7 +546,7 @@ static void jobs_json(const struct report *r, FILE *f)
 	tm_doc_arr(&d, "jobs");
 	for (i = 0; i < r->jobs.n; i++) {
 		tm_doc_obj(&d, NULL);
-		tm_doc_ledger_job(&d, &r->jobs.v[i].j, r->jobs.v[i].parts, r->jobs.v[i].nparts);
+		tm_doc_ledger_job(&d, &r->jobs.v[i]);
 		tm_doc_obj_end(&d);
 	}
 	tm_doc_arr_end(&d);
@@ -554,14 +563,20 @@ static void jobs_csv(const struct report *r, FILE *f)
 {
 	size_t i, k;
 
-	fputs("node,kind,job,user,uid,account,partition,start,end,family,iface,in_bytes,out_bytes,"
-	      "in_packets,out_packets\n", f);
+	fputs("node,kind,job,user,uid,account,partition,start,end,family,iface,network,in_bytes,"
+	      "out_bytes,in_packets,out_packets\n", f);
 	for (i = 0; i < r->jobs.n; i++) {
 		const struct tm_ledger_entry *e = &r->jobs.v[i];
 
-		/* The job's totals (family and iface empty), then each part. */
-		for (k = 0; k <= e->nparts; k++) {
-			const struct tm_counters *c = k ? &e->parts[k - 1].c : &e->j.c;
+		/*
+		 * The job's totals (family, iface and network empty), then each
+		 * part (family and iface), then each network.
+		 */
+		for (k = 0; k <= e->nparts + e->nnets; k++) {
+			const struct tm_ledger_part *pt = k && k <= e->nparts ? &e->parts[k - 1] : NULL;
+			const struct tm_ledger_net *nt = k > e->nparts ? &e->nets[k - 1 - e->nparts] :
+							 NULL;
+			const struct tm_counters *c = pt ? &pt->c : nt ? &nt->c : &e->j.c;
 
 			csv_text(f, e->j.node);
 			csv_text(f, e->j.kind);
@@ -578,8 +593,9 @@ static void jobs_csv(const struct report *r, FILE *f)
 			if (e->j.end)
 				fprintf(f, "%lld", (long long)e->j.end);
 			putc(',', f);
-			csv_text(f, k ? e->parts[k - 1].family : "");
-			csv_text(f, k ? e->parts[k - 1].iface : "");
+			csv_text(f, pt ? pt->family : "");
+			csv_text(f, pt ? pt->iface : "");
+			csv_text(f, nt ? nt->net : "");
 			fprintf(f, "%llu,%llu,%llu,%llu\n", (unsigned long long)c->in_bytes,
 				(unsigned long long)c->out_bytes, (unsigned long long)c->in_packets,
 				(unsigned long long)c->out_packets);

@@ -252,8 +252,8 @@ static int check_args(struct opts *o)
 		o->output && !o->interval ? "--output goes with --interval" :
 		o->depth >= 0 && o->by != TM_BY_CGROUP && o->format != TM_FMT_PROMETHEUS ?
 		"--depth goes with --by cgroup or --format prometheus" :
-		(o->job || o->cgroup) && !tm_by_details(o->by) ?
-		"--job and --cgroup go with --by proc, iface, proto, cgroup or job" : NULL;
+		(o->job || o->cgroup) && !tm_by_details(o->by) && o->by != TM_BY_CONN ?
+		"--job and --cgroup go with --by conn, proc, iface, proto, cgroup or job" : NULL;
 	if (alone) {
 		tm_usage_err("%s", alone);
 		return -TM_EUSAGE;

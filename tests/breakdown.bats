@@ -386,8 +386,13 @@ $s/job_4711/step_batch/user/task_0	148" ]
 	[ "$output" = "[]" ]
 	run tm-stat --by iface --job 9999 --json
 	[ "$output" = "[]" ]
+	# Connections: by the cgroup of the socket that made the row.
+	run tm-stat --by conn --job 4711 --json
+	[ "$(jq -c '[.[] | [.uid, .family, .out_bytes, .out_packets]] | sort' <<<"$output")" = "[[$A,\"ipv4\",256,2],[$A,\"ipv6\",148,1]]" ]
+	run tm-stat --by conn --cgroup "$s/job_4712" --json
+	[ "$(jq -c '[.[] | .out_bytes]' <<<"$output")" = "[384]" ]
 	local bad
-	for bad in "--job 4711" "--by conn --job 4711" "--by family --cgroup /" "--by job --job ''" \
+	for bad in "--job 4711" "--by family --job 4711" "--by family --cgroup /" "--by job --job ''" \
 		"--by job --job a/b" "--by cgroup --cgroup rel/path" "--by cgroup --cgroup /a$'\e'b" \
 		"--format prometheus --job 4711"; do
 		eval "run tm-stat $bad"

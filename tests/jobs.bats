@@ -67,6 +67,8 @@ q() {
 	[ "$output" = "job 4711 (slurm, alice, account phys): received 234 B in 3 packets, sent 584 B in 3 packets" ]
 	[ "$(q "SELECT in_bytes, out_bytes, in_packets, out_packets, end >= start, start > 0 FROM jobs WHERE id = '4711'")" = "234 584 3 3 1 1" ]
 	[ "$(q "SELECT family, iface, in_bytes, out_bytes, in_packets, out_packets FROM job_parts")" = "ipv4 lo 234 584 3 3" ]
+	# Its remote networks, as its connection rows had them (step 0's too).
+	[ "$(q "SELECT net, in_bytes, out_bytes, in_packets, out_packets FROM job_nets")" = "127.0.0.0/24 234 584 3 3" ]
 	# Once closed, its rows may go: the next sample retires step 0's.
 	tm-record --db "$DB" --once
 	[ "$(tm-status --json | jq .details_retired)" -gt 0 ]
@@ -104,6 +106,17 @@ q() {
 	udp_exchange "$REPLY" $B "$CG" $A 127.0.0.1 2 10
 	run tm-job end --db "$DB" --kind docker --job "$id" --node n2 --json
 	[ "$(jq -c '[.kind, .out_bytes, .out_packets]' <<<"$output")" = '["docker",76,2]' ]
+	# Its remote networks: the top ten by bytes, of twelve (IPv4 as /24s, IPv6 as /64s).
+	local i id2=${id/0123/4567}
+	new_cgroup /system.slice/docker-$id2.scope; local c2=$REPLY
+	for ((i = 1; i <= 11; i++)); do
+		udp_exchange "$c2" $B "$CG" $A 127.0.$i.1 $i 10
+	done
+	udp_exchange "$c2" $B "$CG" $A ::1 20 10
+	run tm-job end --db "$DB" --kind docker --job "$id2" --node n2 --json
+	[ "$(jq -c '[.networks[] | [.network, .out_bytes, .out_packets]]' <<<"$output")" = \
+		'[["::/64",1160,20],["127.0.11.0/24",418,11],["127.0.10.0/24",380,10],["127.0.9.0/24",342,9],["127.0.8.0/24",304,8],["127.0.7.0/24",266,7],["127.0.6.0/24",228,6],["127.0.5.0/24",190,5],["127.0.4.0/24",152,4],["127.0.3.0/24",114,3]]' ]
+	[ "$(jq .out_bytes <<<"$output")" = $((66 * 38 + 1160)) ]
 }
 
 @test "tm-job refuses what it cannot take, exit 2, and writes nothing; with nothing loaded the epilog is exit 1 and the job stays open" {
@@ -185,8 +198,9 @@ q() {
 	[ "$(grep -c '^  ipv4  *lo  in 0  out ' <<<"$output")" = 2 ]
 	[ "${lines[0]}" = "tm-report  jobs that ran from the first to the last" ]
 	run tm-report --db "$DB" --jobs --format csv
-	[ "${lines[0]}" = "node,kind,job,user,uid,account,partition,start,end,family,iface,in_bytes,out_bytes,in_packets,out_packets" ]
-	[ "$(awk -F, 'NR > 1 && $10 == "" { print $3 "=" $13 }' <<<"$output" | tr '\n' ' ')" = "6002=384 6001=128 6003=0 " ]
+	[ "${lines[0]}" = "node,kind,job,user,uid,account,partition,start,end,family,iface,network,in_bytes,out_bytes,in_packets,out_packets" ]
+	[ "$(awk -F, 'NR > 1 && $10 == "" && $12 == "" { print $3 "=" $14 }' <<<"$output" | tr '\n' ' ')" = "6002=384 6001=128 6003=0 " ]
+	[ "$(awk -F, '$12 != "" && NR > 1 { print $3 "=" $12 "=" $14 }' <<<"$output" | tr '\n' ' ')" = "6002=127.0.0.0/24=384 6001=127.0.0.0/24=128 " ]
 	run tm-report --db "$DB" --jobs --format html --bytes
 	[[ "$output" == *"<title>tm: network traffic by job</title>"* ]]
 	# The jobs, then their users and their accounts ranked, most bytes first.
@@ -339,6 +353,7 @@ $B 48 1 0" ]
 	rmdir "$CG$c2" "$CG$pod"
 	tm-record --db "$DB" --once
 	[ "$(q "SELECT out_bytes, out_packets, end IS NULL FROM jobs WHERE kind = 'pod'")" = "584 3 0" ]
+	[ "$(q "SELECT net, out_bytes, out_packets FROM job_nets WHERE kind = 'pod'")" = "127.0.0.0/24 584 3" ]
 
 	# A Slurm job on a node with an epilog and no prolog: tm-record's row,
 	# a step that ended in it, is the one the epilog closes, with the rest.
@@ -353,6 +368,7 @@ $B 48 1 0" ]
 	[ "$output" = "job 6001 (slurm, alice, account phys): received 0 B in 0 packets, sent 456 B in 2 packets" ]
 	[ "$(q "SELECT count(*), out_bytes, out_packets, end IS NOT NULL FROM jobs WHERE id = '6001'")" = "1 456 2 1" ]
 	[ "$(q "SELECT family, iface, out_bytes, out_packets FROM job_parts WHERE id = '6001'")" = "ipv4 lo 456 2" ]
+	[ "$(q "SELECT net, out_bytes, out_packets FROM job_nets WHERE id = '6001'")" = "127.0.0.0/24 456 2" ]
 	# Its cgroups gone, tm-record adds nothing to it.
 	rmdir "$tb" "${tb%/*}" "${tb%/*/*}" "$CG/system.slice/slurmstepd.scope/job_6001"
 	tm-record --db "$DB" --once

@@ -115,6 +115,8 @@ struct tm_cidr {
 int tm_cidr_parse(const char *text, struct tm_cidr *c, char *why, size_t len);
 bool tm_cidr_clear_host_bits(struct tm_cidr *c);
 void tm_cidr_format(const struct tm_cidr *c, char *buf, size_t len);
+void tm_cidr_network(uint8_t family, const uint8_t *addr, int prefix4, int prefix6, char *buf,
+		     size_t len);
 int tm_cidr_cmp(const void *a, const void *b);
 
 /* config.c: a file of long options, one "SETTING VALUE" a line */

@@ -226,3 +226,22 @@ int tm_cidr_cmp(const void *x, const void *y)
 		return d;
 	return a->prefixlen - b->prefixlen;
 }
+
+/*
+ * The network addr (16 bytes, IPv4 in the first 4) of family is in, rolled
+ * up to /prefix4 or /prefix6, as text; "?" for another family.
+ */
+void tm_cidr_network(uint8_t family, const uint8_t *addr, int prefix4, int prefix6, char *buf,
+		     size_t len)
+{
+	struct tm_cidr c = { .family = family };
+
+	if (family != TM_FAMILY_IPV4 && family != TM_FAMILY_IPV6) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	c.prefixlen = family == TM_FAMILY_IPV4 ? prefix4 : prefix6;
+	memcpy(c.addr, addr, sizeof(c.addr));
+	tm_cidr_clear_host_bits(&c);
+	tm_cidr_format(&c, buf, len);
+}

@@ -128,6 +128,14 @@ static const char schema[] =
 	" in_bytes INTEGER NOT NULL, out_bytes INTEGER NOT NULL,"
 	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
 	" PRIMARY KEY(node, kind, id, start, family, iface));"
+	/* A job's top remote networks (TM_LEDGER_NETS), as its connection
+	 * rows had them, rolled up to /24 and /64. */
+	"CREATE TABLE IF NOT EXISTS job_nets("
+	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
+	" net TEXT NOT NULL,"
+	" in_bytes INTEGER NOT NULL, out_bytes INTEGER NOT NULL,"
+	" in_packets INTEGER NOT NULL, out_packets INTEGER NOT NULL,"
+	" PRIMARY KEY(node, kind, id, start, net)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS job_cgroups("
 	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
 	" cgroup INTEGER NOT NULL,"

@@ -182,6 +182,52 @@ static int put_parts(sqlite3 *db, const struct tm_ledger_job *j, const struct tm
 	return err;
 }
 
+/*
+ * The networks added to what the job's row has of each, and the row's
+ * networks cut to the top TM_LEDGER_NETS by bytes.
+ */
+static int put_nets(sqlite3 *db, const struct tm_ledger_job *j, const struct tm_ledger_net *nets,
+		    size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	if (sqlite3_prepare_v2(db, "INSERT INTO job_nets VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
+			       "CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes, "
+			       "out_bytes = out_bytes + excluded.out_bytes, in_packets = in_packets "
+			       "+ excluded.in_packets, out_packets = out_packets + "
+			       "excluded.out_packets", -1, &st, NULL))
+		return -EIO;
+	for (i = 0; i < n && !err; i++) {
+		bind_key(st, j);
+		sqlite3_bind_int64(st, 4, j->start);
+		sqlite3_bind_text(st, 5, nets[i].net, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, (int64_t)nets[i].c.in_bytes);
+		sqlite3_bind_int64(st, 7, (int64_t)nets[i].c.out_bytes);
+		sqlite3_bind_int64(st, 8, (int64_t)nets[i].c.in_packets);
+		sqlite3_bind_int64(st, 9, (int64_t)nets[i].c.out_packets);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			err = -EIO;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (err || sqlite3_prepare_v2(db, "DELETE FROM job_nets WHERE node = ?1 AND kind = ?2 AND "
+				      "id = ?3 AND start = ?4 AND net NOT IN (SELECT net FROM "
+				      "job_nets WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+				      "start = ?4 ORDER BY in_bytes + out_bytes DESC, net LIMIT ?5)",
+				      -1, &st, NULL))
+		return -EIO;
+	bind_key(st, j);
+	sqlite3_bind_int64(st, 4, j->start);
+	sqlite3_bind_int(st, 5, TM_LEDGER_NETS);
+	err = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	sqlite3_finalize(st);
+	return err;
+}
+
 /* A writer's transaction, and the job's newest row read in it: 1, 0 or -EIO (said). */
 static int begin(sqlite3 *db, const char *path, struct tm_ledger_job *j)
 {
@@ -213,6 +259,8 @@ static int adopt(sqlite3 *db, struct tm_ledger_job *j, const char *node)
 		"UPDATE job_parts SET node = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
 		"start = ?4",
 		"UPDATE job_cgroups SET node = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+		"start = ?4",
+		"UPDATE job_nets SET node = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
 		"start = ?4",
 	};
 	sqlite3_stmt *st;
@@ -322,20 +370,39 @@ int tm_ledger_end_begin(sqlite3 *db, const char *path, struct tm_ledger_job *j, 
 	return rc == SQLITE_DONE ? 0 : db_err(db, path, "cannot read the job ledger");
 }
 
+static int read_parts(sqlite3 *db, const char *path, struct tm_ledger_entry *e);
+static int read_nets(sqlite3 *db, const char *path, struct tm_ledger_entry *e);
+
 /*
- * The epilog's second half: the row closed at now with c and parts (what
- * the job's cgroups' rows hold now) added to what it had; j gets the
- * totals. Nothing is written when tm_ledger_end_begin found it closed.
+ * The epilog's second half: the row e->j closed at now with c, e's parts
+ * and networks (what the job's cgroups' rows hold now) added to what it
+ * had; then e holds the row as written, its totals, parts and networks.
+ * Nothing is written when tm_ledger_end_begin found it closed.
  */
-int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_job *j, bool closed,
-			 const struct tm_counters *c, const struct tm_ledger_part *parts, size_t n,
-			 int64_t now)
+int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_entry *e, bool closed,
+			 const struct tm_counters *c, int64_t now)
 {
+	struct tm_ledger_job *j = &e->j;
+	int err;
+
 	if (!closed) {
 		j->end = now;
 		tm_counters_add(&j->c, c);
-		if (put_job(db, j) || put_parts(db, j, parts, n))
+		if (put_job(db, j) || put_parts(db, j, e->parts, e->nparts) ||
+		    put_nets(db, j, e->nets, e->nnets))
 			return db_err(db, path, "cannot write the job ledger");
+	}
+	free(e->parts);
+	free(e->nets);
+	e->parts = NULL;
+	e->nets = NULL;
+	e->nparts = e->nnets = 0;
+	err = read_parts(db, path, e);
+	if (!err)
+		err = read_nets(db, path, e);
+	if (err) {
+		tm_ledger_abort(db);
+		return err;
 	}
 	return commit(db, path);
 }
@@ -417,7 +484,7 @@ static int add_take(sqlite3 *db, const struct tm_ledger_job *t, const struct tm_
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return -EIO;
-	return put_parts(db, t, k->parts, k->nparts);
+	return put_parts(db, t, k->parts, k->nparts) || put_nets(db, t, k->nets, k->nnets) ? -EIO : 0;
 }
 
 static int close_at(sqlite3 *db, const struct tm_ledger_job *t, int64_t now)
@@ -546,8 +613,10 @@ void tm_ledger_seen_free(struct tm_ledger_seen *v, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		for (k = 0; k < v[i].ntakes; k++)
+		for (k = 0; k < v[i].ntakes; k++) {
 			free(v[i].takes[k].parts);
+			free(v[i].takes[k].nets);
+		}
 		free(v[i].takes);
 	}
 	free(v);
@@ -619,6 +688,34 @@ static int read_parts(sqlite3 *db, const char *path, struct tm_ledger_entry *e)
 	return rc == SQLITE_DONE ? 0 : db_err(db, path, "cannot read the job ledger");
 }
 
+static int read_nets(sqlite3 *db, const char *path, struct tm_ledger_entry *e)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT net, in_bytes, out_bytes, in_packets, out_packets FROM "
+			       "job_nets WHERE node = ? AND kind = ? AND id = ? AND start = ? "
+			       "ORDER BY in_bytes + out_bytes DESC, net", -1, &st, NULL))
+		return strstr(sqlite3_errmsg(db), "no such table") ? 0 :
+		       db_err(db, path, "cannot read the job ledger");
+	bind_key(st, &e->j);
+	sqlite3_bind_int64(st, 4, e->j.start);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tm_ledger_net *n;
+
+		if (tm_grow(&e->nets, &cap, e->nnets, sizeof(*e->nets))) {
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		n = &e->nets[e->nnets++];
+		column_text(st, 0, n->net, sizeof(n->net));
+		tm_history_counters(st, 1, &n->c);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_err(db, path, "cannot read the job ledger");
+}
+
 /*
  * The jobs that ran in the query's range (started before its end, ended
  * after its start or not yet), of its users, job and account, most bytes
@@ -673,10 +770,21 @@ int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledge
 		return db_err(db, q->path, "cannot read the job ledger");
 	for (i = 0; i < out->n && !q->no_parts; i++) {
 		rc = read_parts(db, q->path, &out->v[i]);
+		if (!rc)
+			rc = read_nets(db, q->path, &out->v[i]);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+void tm_ledger_entry_free(struct tm_ledger_entry *e)
+{
+	free(e->parts);
+	free(e->nets);
+	e->parts = NULL;
+	e->nets = NULL;
+	e->nparts = e->nnets = 0;
 }
 
 void tm_ledger_jobs_free(struct tm_ledger_jobs *jobs)
@@ -684,7 +792,7 @@ void tm_ledger_jobs_free(struct tm_ledger_jobs *jobs)
 	size_t i;
 
 	for (i = 0; i < jobs->n; i++)
-		free(jobs->v[i].parts);
+		tm_ledger_entry_free(&jobs->v[i]);
 	free(jobs->v);
 	memset(jobs, 0, sizeof(*jobs));
 }
@@ -710,6 +818,27 @@ int tm_ledger_part_add(struct tm_ledger_part **v, size_t *n, size_t *cap, uint8_
 		memset(&(*v)[k], 0, sizeof(**v));
 		snprintf((*v)[k].family, sizeof((*v)[k].family), "%s", fam);
 		snprintf((*v)[k].iface, sizeof((*v)[k].iface), "%s", iface);
+		(*n)++;
+	}
+	tm_counters_add(&(*v)[k].c, c);
+	return 0;
+}
+
+/* Adds c to the network raddr of family is in, rolled up as the ledger keeps it. */
+int tm_ledger_net_add(struct tm_ledger_net **v, size_t *n, size_t *cap, uint8_t family,
+		      const uint8_t *raddr, const struct tm_counters *c)
+{
+	char net[64];
+	size_t k;
+
+	tm_cidr_network(family, raddr, TM_LEDGER_PREFIX4, TM_LEDGER_PREFIX6, net, sizeof(net));
+	for (k = 0; k < *n && strcmp((*v)[k].net, net); k++)
+		;
+	if (k == *n) {
+		if (tm_grow(v, cap, *n, sizeof(**v)))
+			return -ENOMEM;
+		memset(&(*v)[k], 0, sizeof(**v));
+		snprintf((*v)[k].net, sizeof((*v)[k].net), "%s", net);
 		(*n)++;
 	}
 	tm_counters_add(&(*v)[k].c, c);

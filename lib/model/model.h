@@ -267,10 +267,23 @@ struct tm_ledger_query {
 	bool no_parts;		/* the jobs' rows only */
 };
 
+/* One of a job's top remote networks, rolled up (TM_LEDGER_PREFIX4, 6). */
+struct tm_ledger_net {
+	char net[64];
+	struct tm_counters c;
+};
+
+/* How many remote networks a job's row keeps, the top by bytes; their prefixes. */
+#define TM_LEDGER_NETS		10
+#define TM_LEDGER_PREFIX4	24
+#define TM_LEDGER_PREFIX6	64
+
 struct tm_ledger_entry {
 	struct tm_ledger_job j;
 	struct tm_ledger_part *parts;
 	size_t nparts;
+	struct tm_ledger_net *nets;
+	size_t nnets;
 };
 
 struct tm_ledger_jobs {
@@ -295,9 +308,8 @@ int tm_ledger_start(sqlite3 *db, const char *path, struct tm_ledger_job *j, int6
 		    bool *fresh);
 int tm_ledger_end_begin(sqlite3 *db, const char *path, struct tm_ledger_job *j, bool *closed,
 			uint64_t **recorded, size_t *nrecorded);
-int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_job *j, bool closed,
-			 const struct tm_counters *c, const struct tm_ledger_part *parts, size_t n,
-			 int64_t now);
+int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_entry *e, bool closed,
+			 const struct tm_counters *c, int64_t now);
 void tm_ledger_abort(sqlite3 *db);
 
 /* What one ended cgroup's rows held, for its job's row. */
@@ -306,6 +318,8 @@ struct tm_ledger_take {
 	struct tm_counters c;
 	struct tm_ledger_part *parts;
 	size_t nparts, cap;
+	struct tm_ledger_net *nets;	/* its connection rows' networks */
+	size_t nnets, netcap;
 };
 
 /* A job whose rows tm-record saw (tm_ledger_keep). */
@@ -324,6 +338,9 @@ int tm_ledger_keep(sqlite3 *db, const char *path, const char *node,
 void tm_ledger_seen_free(struct tm_ledger_seen *v, size_t n);
 int tm_ledger_part_add(struct tm_ledger_part **v, size_t *n, size_t *cap, uint8_t family,
 		       const char *iface, const struct tm_counters *c);
+int tm_ledger_net_add(struct tm_ledger_net **v, size_t *n, size_t *cap, uint8_t family,
+		      const uint8_t *raddr, const struct tm_counters *c);
+void tm_ledger_entry_free(struct tm_ledger_entry *e);
 int tm_ledger_held(sqlite3 *db, const char *path, int64_t since, struct tm_ledger_open *out);
 void tm_ledger_open_free(struct tm_ledger_open *o);
 int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledger_jobs *out);

@@ -138,10 +138,15 @@ static int add_retired(const void *key, const void *value, void *ctx)
 static int conn_row(struct reading *rd, const struct tm_conn_key *k, const struct tm_conn *v)
 {
 	struct tm_row *r;
-	int err = start_row(rd, k->uid, &r);
+	int err;
 
+	/* A filter by cgroup or job: the cgroup of the socket that made the row. */
+	if (rd->s->keep && !rd->s->keep(v->cgroup_id, rd->s->keep_ctx))
+		return 0;
+	err = start_row(rd, k->uid, &r);
 	if (!r)
 		return err;
+	r->cgroup_id = v->cgroup_id;
 	r->family = k->family;
 	r->proto = k->proto;
 	r->lport = k->lport;
@@ -192,6 +197,7 @@ static int add_pending(const struct tm_pending *p, void *ctx)
 			.first_ns = sl->first_ns,
 			.last_ns = sl->last_ns,
 			.pid = p->owner.pid,
+			.cgroup_id = p->owner.cgroup_id,
 		};
 
 		memcpy(v.comm, p->owner.comm, sizeof(v.comm));

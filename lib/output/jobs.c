@@ -18,11 +18,11 @@ static void str_or_null(struct tm_doc *d, const char *key, const char *s)
 /*
  * The members of a job's object: node, kind, job, user, uid, account,
  * partition, start and end (Unix seconds; null: not known, or running),
- * the counters and its parts.
+ * the counters, its parts and its top remote networks.
  */
-void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_job *j,
-		       const struct tm_ledger_part *parts, size_t n)
+void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_entry *e)
 {
+	const struct tm_ledger_job *j = &e->j;
 	size_t i;
 
 	str_or_null(d, "node", j->node);
@@ -45,11 +45,19 @@ void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_job *j,
 		tm_doc_null(d, "end", NULL);
 	tm_doc_counters(d, &j->c);
 	tm_doc_arr(d, "parts");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < e->nparts; i++) {
 		tm_doc_obj(d, NULL);
-		tm_doc_str(d, "family", NULL, parts[i].family);
-		tm_doc_str(d, "iface", NULL, parts[i].iface);
-		tm_doc_counters(d, &parts[i].c);
+		tm_doc_str(d, "family", NULL, e->parts[i].family);
+		tm_doc_str(d, "iface", NULL, e->parts[i].iface);
+		tm_doc_counters(d, &e->parts[i].c);
+		tm_doc_obj_end(d);
+	}
+	tm_doc_arr_end(d);
+	tm_doc_arr(d, "networks");
+	for (i = 0; i < e->nnets; i++) {
+		tm_doc_obj(d, NULL);
+		tm_doc_str(d, "network", NULL, e->nets[i].net);
+		tm_doc_counters(d, &e->nets[i].c);
 		tm_doc_obj_end(d);
 	}
 	tm_doc_arr_end(d);

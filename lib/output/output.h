@@ -166,8 +166,7 @@ void tm_fput_safe_n(FILE *f, void (*put)(struct tm_buf *, const char *, size_t),
 		    const char *s, size_t n);
 
 /* jobs.c: a job of the ledger */
-void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_job *j,
-		       const struct tm_ledger_part *parts, size_t n);
+void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_entry *e);
 void tm_put_ledger_job(struct tm_buf *b, const struct tm_ledger_job *j);
 
 /* report.c: per-user report files */
