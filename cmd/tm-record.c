@@ -28,7 +28,7 @@ struct opts {
 	int depth;
 	int keep[TM_TIER_MAX];
 	bool history;		/* some tier kept: every row retired is recorded */
-	double grace;		/* else, how long rows no job records wait */
+	int64_t grace;		/* seconds rows of ended cgroups wait */
 };
 
 static const int default_keep[TM_TIER_MAX] = { 576, 168, 62, 25, -1 };
@@ -61,10 +61,11 @@ static void usage(FILE *f)
 "                       written); rows are pruned at most once an hour\n"
 "      --no-history     keep no traffic rows (every --keep-* 0): only the job\n"
 "                       ledger, and the retiring of ended cgroups' rows\n"
-"      --grace SEC      with no history: how long after its cgroup ended a row\n"
-"                       no job's ledger row records is kept, for readers such\n"
-"                       as tm-stat --textfile to see (default 900); then it\n"
-"                       is retired, counted as unrecorded\n"
+"      --grace SEC      how long after its cgroup ended a row is kept before it\n"
+"                       is retired, for readers such as tm-stat --textfile to\n"
+"                       see its last values (default 300; 0: at the sample\n"
+"                       after); with no history, a row no job's ledger row\n"
+"                       records is then counted as retired unrecorded\n"
 TM_COMMON_HELP
 "\n"
 "A counter that went down means the meter was loaded afresh: the new value\n"
@@ -126,11 +127,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{}
 	};
 	int kept = -1;		/* a --keep-* given: its tier */
-	bool no_history = false, grace = false;
+	bool no_history = false;
 	int c, t, err;
 
 	o->interval = 300;
-	o->grace = 900;
+	o->grace = 300;
 	o->prefix4 = 24;
 	o->prefix6 = 64;
 	o->depth = -1;
@@ -172,10 +173,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_HISTORY:
 			no_history = true;
 			break;
-		case OPT_GRACE:
-			err = tm_parse_interval("--grace", optarg, &o->grace);
-			grace = true;
+		case OPT_GRACE: {
+			static const struct tm_num secs = { .min = 0, .max = 7 * 86400 };
+			uint64_t v;
+
+			err = tm_parse_num("--grace", optarg, &secs, &v);
+			o->grace = v;
 			break;
+		}
 		default:
 			err = tm_common_opt(c, optarg, &o->pin_root, usage);
 			break;
@@ -200,11 +205,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		memset(o->keep, 0, sizeof(o->keep));
 	for (t = 0; t < TM_TIER_MAX; t++)
 		o->history |= o->keep[t] != 0;
-	if (grace && o->history) {
-		tm_usage_err("--grace: only with --no-history (a history records every row before "
-			     "it is retired)");
-		return -TM_EUSAGE;
-	}
 	return 0;
 }
 
@@ -449,22 +449,28 @@ static int take_nets(const struct tm_pins *p, struct jobs *js)
 }
 
 /*
- * With no history, the rows no job records: each waits until --grace has
- * passed since its cgroup was first seen ended (kept in the database, so a
- * restart does not begin it again), then goes, counted as unrecorded.
+ * How long each row to go has waited: since its cgroup was first seen
+ * ended (kept in the database, so a restart does not begin the wait
+ * again). A row waits --grace, so readers (the exposition) see its last
+ * values; then it goes, counted unrecorded when neither a history nor a
+ * job's ledger row has it. The ended jobs' own cgroups are marked too:
+ * when they were first seen ended is their end.
  */
-static int grace(struct retiring *rt, const struct tm_retiring *r, const bool *job, int64_t now,
-		 int64_t boot)
+static int fates(struct retiring *rt, const struct tm_retiring *r, const bool *job,
+		 struct jobs *js, int64_t now, int64_t boot)
 {
-	uint64_t *ids = malloc((r->n ? r->n : 1) * sizeof(*ids));
-	int64_t *since = malloc((r->n ? r->n : 1) * sizeof(*since));
-	size_t i, k, n = 0;
+	size_t max = r->n + js->n + 1, i, k, n = 0;
+	uint64_t *ids = malloc(max * sizeof(*ids));
+	int64_t *since = malloc(max * sizeof(*since));
+	const uint64_t *at;
 	int err = -ENOMEM;
 
 	if (ids && since) {
 		for (i = 0; i < r->n; i++)
-			if (!job[i])
-				ids[n++] = r->keys[i].cgroup_id;
+			ids[n++] = r->keys[i].cgroup_id;
+		for (i = 0; i < js->n; i++)
+			if (!tm_names_cgroup_live(js->names, js->v[i].cgroup))
+				ids[n++] = js->v[i].cgroup;
 		/* Each cgroup once. */
 		if (n)
 			qsort(ids, n, sizeof(*ids), tm_cmp_u64);
@@ -475,13 +481,14 @@ static int grace(struct retiring *rt, const struct tm_retiring *r, const bool *j
 		err = tm_history_ended(rt->db, rt->f.o->db, ids, n, now, boot, since);
 	}
 	for (i = 0; !err && i < r->n; i++) {
-		const uint64_t *at;
-
-		if (job[i])
-			continue;
 		at = bsearch(&r->keys[i].cgroup_id, ids, n, sizeof(*ids), tm_cmp_u64);
-		r->fate[i] = now - since[at - ids] >= rt->f.o->grace ? TM_RETIRE_UNRECORDED :
-			     TM_RETIRE_WAIT;
+		r->fate[i] = now - since[at - ids] < rt->f.o->grace ? TM_RETIRE_WAIT :
+			     job[i] || rt->f.o->history ? TM_RETIRE_NOW : TM_RETIRE_UNRECORDED;
+	}
+	for (i = 0; !err && i < js->n; i++) {
+		at = bsearch(&js->v[i].cgroup, ids, n, sizeof(*ids), tm_cmp_u64);
+		if (at)
+			js->v[i].ended_at = since[at - ids];
 	}
 	free(ids);
 	free(since);
@@ -493,8 +500,7 @@ static int grace(struct retiring *rt, const struct tm_retiring *r, const bool *j
  * ledger (each job whose traffic is in the rows; a job's cgroups that
  * ended added to it; closed when none of its rows stay and its own cgroup
  * is gone), in one transaction, so what the rows held is in the ledger
- * before they leave the maps. With no history, the rows of no job wait
- * for --grace.
+ * before they leave the maps. Rows wait --grace first (fates).
  */
 static int plan(const struct tm_retiring *r, void *ctx)
 {
@@ -508,7 +514,15 @@ static int plan(const struct tm_retiring *r, void *ctx)
 
 	/* What ended first: a path made again is the older job's before the newer's. */
 	for (i = 0; i < r->n && !err; i++)
-		err = take(&js, &r->keys[i], &r->vals[i], &job[i]);
+		job[i] = seen(&js, r->keys[i].cgroup_id, r->keys[i].uid);
+	if (!err)
+		err = fates(rt, r, job, &js, now, boot);
+	for (i = 0; i < r->n && !err; i++) {
+		if (r->fate[i] != TM_RETIRE_WAIT)
+			err = take(&js, &r->keys[i], &r->vals[i], &job[i]);
+		else if (job[i])
+			seen(&js, r->keys[i].cgroup_id, r->keys[i].uid)->ended = false;
+	}
 	if (!err)
 		err = take_nets(rt->p, &js);
 	for (i = 0; i < r->nstay && !err; i++) {
@@ -525,8 +539,6 @@ static int plan(const struct tm_retiring *r, void *ctx)
 	if (!err)
 		err = tm_ledger_keep(rt->db, rt->f.o->db, node, js.v, js.n, live, rt->f.names, now,
 				     boot);
-	if (!err && !rt->f.o->history)
-		err = grace(rt, r, job, now, boot);
 	tm_ledger_seen_free(js.v, js.n);
 	free(job);
 	return err;

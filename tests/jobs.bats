@@ -60,7 +60,7 @@ q() {
 	udp_exchange "$CG" $B "$tb" $A 127.0.0.1 3 50
 	# Step 0 ends and tm-record retires what ended: not the open job's rows.
 	rmdir "$t0" "${t0%/*}" "${t0%/*/*}"
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(tm-status --json | jq .details_retired)" = 0 ]
 	run slurm 4711 tm-job end --db "$DB"
 	[ "$status" = 0 ]
@@ -70,7 +70,7 @@ q() {
 	# Its remote networks, as its connection rows had them (step 0's too).
 	[ "$(q "SELECT net, in_bytes, out_bytes, in_packets, out_packets FROM job_nets")" = "127.0.0.0/24 234 584 3 3" ]
 	# Once closed, its rows may go: the next sample retires step 0's.
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(tm-status --json | jq .details_retired)" -gt 0 ]
 	# Run again (a rerun, a retry after a kill): the same line, the row as it was.
 	local before
@@ -233,11 +233,11 @@ q() {
 		as "$d/step_0" $u "$BIN/tmtraffic" udp-send 127.0.0.1 "$port" 1 $((j % 50 + 10)) >/dev/null
 		rmdir "$d/step_0"
 		# Now and then a sample between the step's end and the epilog.
-		((j % 20)) || tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+		((j % 20)) || tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 		SLURM_JOB_ID=$j tm-job end --db "$DB" >/dev/null
 		rmdir "$d"
 	done
-	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 	# Every job closed, each exact: its one datagram, IP length.
 	[ "$(q "SELECT count(*) FROM jobs WHERE end IS NOT NULL")" = 200 ]
 	[ "$(q "SELECT count(*) FROM jobs WHERE out_bytes != CAST(id AS INTEGER) % 50 + 38 OR out_packets != 1 OR in_bytes != 0")" = 0 ]
@@ -313,17 +313,17 @@ cgid() {
 	local own; own=$(cgid /system.slice/docker-$id.scope)
 	udp_exchange "$dk" $A "$CG" $B 127.0.0.1 2 100
 	# Seen running: its row, open, nothing in it yet.
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT kind, id, uid, user IS NOT NULL, end IS NULL, start > 0, out_bytes, cgroup FROM jobs")" = "docker $id $A 1 1 1 0 $own" ]
 	udp_exchange "$CG" $B "$dk" $A 127.0.0.1 1 50
 	rmdir "$dk"
 	# Gone: its rows retired into its row, which is closed.
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT in_bytes, out_bytes, in_packets, out_packets, end >= start FROM jobs WHERE kind = 'docker'")" = "78 256 1 2 1" ]
 	[ "$(q "SELECT family, iface, in_bytes, out_bytes FROM job_parts WHERE kind = 'docker'")" = "ipv4 lo 78 256" ]
 	[ "$(tm-status --json | jq .details_retired)" -gt 0 ]
 	local before; before=$(q "SELECT * FROM jobs; SELECT * FROM job_parts")
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT * FROM jobs; SELECT * FROM job_parts")" = "$before" ]
 
 	# A service made again before tm-record looked: two rows, one each.
@@ -332,11 +332,11 @@ cgid() {
 	rmdir "$CG/system.slice/web.service"
 	new_cgroup /system.slice/web.service; local web=$REPLY
 	udp_exchange "$web" $B "$CG" $A 127.0.0.1 1 20
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT out_bytes, end IS NULL FROM jobs WHERE kind = 'service' ORDER BY start")" = "38 0
 0 1" ]
 	rmdir "$web"
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT uid, out_bytes, out_packets, end IS NULL FROM jobs WHERE kind = 'service' ORDER BY start")" = "$B 38 1 0
 $B 48 1 0" ]
 
@@ -348,10 +348,10 @@ $B 48 1 0" ]
 	rmdir "$CG$c1"
 	new_cgroup "$c2"
 	udp_exchange "$REPLY" $A "$CG" $B 127.0.0.1 2 200
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT id, out_bytes, end IS NULL FROM jobs WHERE kind = 'pod'")" = "0e5a1f9c-3b2d-4c8e-9f1a-2b3c4d5e6f70 128 1" ]
 	rmdir "$CG$c2" "$CG$pod"
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT out_bytes, out_packets, end IS NULL FROM jobs WHERE kind = 'pod'")" = "584 3 0" ]
 	[ "$(q "SELECT net, out_bytes, out_packets FROM job_nets WHERE kind = 'pod'")" = "127.0.0.0/24 584 3" ]
 
@@ -361,7 +361,7 @@ $B 48 1 0" ]
 	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 1 100
 	udp_exchange "$tb" $A "$CG" $B 127.0.0.1 1 300
 	rmdir "$t0" "${t0%/*}" "${t0%/*/*}"
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT out_bytes, end IS NULL FROM jobs WHERE id = '6001'")" = "128 1" ]
 	run slurm 6001 tm-job end --db "$DB"
 	[ "$status" = 0 ]
@@ -371,7 +371,7 @@ $B 48 1 0" ]
 	[ "$(q "SELECT net, out_bytes, out_packets FROM job_nets WHERE id = '6001'")" = "127.0.0.0/24 456 2" ]
 	# Its cgroups gone, tm-record adds nothing to it.
 	rmdir "$tb" "${tb%/*}" "${tb%/*/*}" "$CG/system.slice/slurmstepd.scope/job_6001"
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT count(*), out_bytes FROM jobs WHERE id = '6001'")" = "1 456" ]
 }
 
@@ -380,7 +380,7 @@ $B 48 1 0" ]
 	command -v strace >/dev/null || skip "needs strace (scripts/install-deps)"
 	tm-load --cgroup "$CG"
 	new_cgroup /kubepods.slice
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	local sc n total kills=0 i=0 uid pod
 	# Each kill point a pod of its own, whose one container sent a datagram and ended.
 	pod() {
@@ -394,14 +394,14 @@ $B 48 1 0" ]
 	}
 	for sc in bpf pwrite64 fdatasync; do
 		pod
-		total=$(calls $sc tm-record --db "$DB" --once)
+		total=$(calls $sc tm-record --grace 0 --db "$DB" --once)
 		[ "$(q "SELECT count(*), out_bytes, end IS NULL FROM jobs WHERE id = '$uid'")" = "1 128 1" ]
 		rmdir "$CG$pod"
 		for ((n = 1; n <= total; n++)); do
 			pod
-			killed_at $sc $n tm-record --db "$DB" --once
+			killed_at $sc $n tm-record --grace 0 --db "$DB" --once
 			kills=$((kills + 1))
-			tm-record --db "$DB" --once
+			tm-record --grace 0 --db "$DB" --once
 			[ "$(q "SELECT count(*), out_bytes, out_packets, end IS NULL FROM jobs WHERE id = '$uid'")" = "1 128 1 1" ] ||
 				{ echo "$sc $n: $(q "SELECT * FROM jobs WHERE id = '$uid'")" >&2; false; }
 			[ "$(q "SELECT count(*), sum(out_bytes) FROM job_parts WHERE id = '$uid'")" = "1 128" ] ||
@@ -412,7 +412,7 @@ $B 48 1 0" ]
 	echo "# $kills kill points" >&3
 	[ "$kills" -ge 10 ]
 	# Every pod ended: each row closed with what it had; no rows left behind in the maps.
-	tm-record --db "$DB" --once
+	tm-record --grace 0 --db "$DB" --once
 	[ "$(q "SELECT count(*), sum(end IS NULL), min(out_bytes), max(out_bytes) FROM jobs")" = "$i 0 128 128" ]
 	[ "$(tm-stat --by cgroup --json | jq '[.[] | select(.cgroup | test("kubepods-pod"))] | length')" = 0 ]
 }

@@ -182,7 +182,7 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 		[ "$(tm-stat --by cgroup --json --user $A | jq -r --arg p "$p" '.[] | select(.cgroup == $p) | .out_bytes')" = $((128 + i)) ] ||
 			{ echo "job $i not in its own row" >&2; false; }
 		rmdir "$job"
-		tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+		tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 	done
 	run tm-status --json
 	[ "$(jq .details_other <<<"$output")" = 0 ]
@@ -204,7 +204,7 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 	# A path made again after its first cgroup was retired: its history is both.
 	mkdir "$CG/job_1"
 	udp_exchange "$CG/job_1" $A "$CG/job_1" $A 127.0.0.1 2 101
-	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 	run tm-report --db "$DB" --json --top 100 --user $A
 	[ "$(jq -r --arg p "/$ID/job_1" '.users[0].cgroups[] | select(.key == $p) | .out_bytes' <<<"$output")" = $((3 * 129)) ]
 	[ "$(jq -c '.users[0].processes | map([.key, .out_bytes])' <<<"$output")" = "[[\"tmtraffic\",$((sum + 258))]]" ]
@@ -220,7 +220,7 @@ A_OUT="SELECT ifnull(sum(out_bytes), 0) FROM traffic WHERE tier = '5min' AND kin
 	port=$(cat "$pf")
 	for ((i = 0; i < 10; i++)); do
 		[ "$("$BIN/tmtraffic" udp-jobs 127.0.0.1 "$port" "$CG" $((i * 100)) 100 100 $A)" = 100 ]
-		tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+		tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 		run tm-stat --format prometheus
 		[ -z "$(same_labels)" ]
 	done
@@ -292,7 +292,7 @@ recorded() {
 	for ((i = 0; i < n; i++)); do
 		rmdir "$d/c$i"
 	done
-	tm-record --db "$DB" --once --keep-5min 0 --keep-year 0
+	tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 	[ "$(recorded)" = $((before + 2)) ]
 	cgroups_made $A "$d" $n 10
 	[ "$(recorded)" = $((before + 12)) ]
@@ -301,7 +301,7 @@ recorded() {
 	[ "$(tm-stat --by cgroup --json --user $A | jq 'map(select(.cgroup == "(retired)")) | length')" = 0 ]
 }
 
-@test "tm-record --no-history: a job's rows go at once into its ledger row; rows no job records wait --grace after their cgroup ended, across a restart, then go counted unrecorded; no traffic rows" {
+@test "tm-record --grace: rows of ended cgroups stay --grace after they ended, across a restart, so the exposition sees their last values; with --no-history a job's go into its ledger row, the rest counted unrecorded; no traffic rows" {
 	tm-load --cgroup "$CG"
 	local id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 	new_cgroup /plain; local plain=$REPLY
@@ -310,34 +310,44 @@ recorded() {
 	udp_exchange "$plain" $A "$CG" $B 127.0.0.1 1 100
 	udp_exchange "$dk" $A "$CG" $B 127.0.0.1 2 100
 	rmdir "$plain" "$dk"
-	# The container's rows into its ledger row at once; the plain cgroup's wait.
+	# Both wait, in the breakdowns and the exposition; the container's row open.
 	tm-record --db "$DB" --no-history --grace 2 --once
-	[ "$(q "SELECT kind, out_bytes, out_packets, end IS NOT NULL FROM jobs")" = "docker|256|2|1" ]
-	local first; first=$(tm-status --json | jq .details_retired)
-	[ "$first" -gt 0 ]
-	[ "$(tm-status --json | jq .details_retired_unrecorded)" = 0 ]
+	[ "$(tm-status --json | jq .details_retired)" = 0 ]
 	[ "$(tm-stat --by cgroup --json --user $A | jq -r --arg p "/$ID/plain" '.[] | select(.cgroup == $p) | .out_bytes')" = 128 ]
+	tm-stat --format prometheus | grep -q "^tm_job_transmit_bytes_total{.*jobid=\"$id\".*} 256$"
+	[ "$(q "SELECT kind, out_bytes, end IS NULL FROM jobs")" = "docker|0|1" ]
 	# Another tm-record before the grace is over: still there.
 	tm-record --db "$DB" --no-history --grace 2 --once
-	[ "$(tm-stat --by cgroup --json --user $A | jq -r --arg p "/$ID/plain" '.[] | select(.cgroup == $p) | .out_bytes')" = 128 ]
+	[ "$(tm-status --json | jq .details_retired)" = 0 ]
 	sleep 2.2
+	# Then the container's rows go into its row, closed at its end; the rest unrecorded.
 	tm-record --db "$DB" --no-history --grace 2 --once
+	[ "$(q "SELECT kind, out_bytes, out_packets, end IS NOT NULL, end < strftime('%s', 'now') - 1 FROM jobs")" = "docker|256|2|1|1" ]
 	run tm-status --json
 	local all; all=$(jq .details_retired <<<"$output")
-	[ "$all" -gt "$first" ]
-	[ "$(jq .details_retired_unrecorded <<<"$output")" = $((all - first)) ]
+	local job; job=$(q "SELECT count(*) FROM job_cgroups")
+	[ "$all" -gt 1 ]
+	[ "$(jq .details_retired_unrecorded <<<"$output")" -gt 0 ]
+	[ "$(jq .details_retired_unrecorded <<<"$output")" -lt "$all" ]
 	# Their bytes in A's (retired), A's total whole; no traffic rows written.
 	[ "$(tm-stat --by cgroup --json --user $A | jq -r '.[] | [.cgroup, .out_bytes] | @tsv')" = "(retired)	384" ]
 	[ "$(tm-stat --json --user $A | jq '.[0].out_bytes')" = 384 ]
 	[ "$(q "SELECT count(*) FROM traffic")" = 0 ]
+	run tm-stat --format prometheus
+	grep -qx "tm_details_retired_unrecorded_total $(tm-status --json | jq .details_retired_unrecorded)" <<<"$output"
+	refute grep -q "jobid=\"$id\"" <<<"$output"
 	# What was waiting is forgotten at the next sample.
 	tm-record --db "$DB" --no-history --grace 2 --once
 	[ "$(q "SELECT count(*) FROM ended")" = 0 ]
-	run tm-stat --format prometheus
-	grep -qx "tm_details_retired_unrecorded_total $((all - first))" <<<"$output"
-	# What it refuses: a grace with a history, a history with --no-history.
-	run tm-record --db "$DB" --grace 10 --once
-	[ "$status" = 2 ] && [[ $output == *"--grace: only with --no-history"* ]]
+	# With a history, every row retired is recorded: none unrecorded.
+	new_cgroup /plain2; local p2=$REPLY
+	udp_exchange "$p2" $A "$CG" $B 127.0.0.1 1 100
+	rmdir "$p2"
+	local unrec; unrec=$(tm-status --json | jq .details_retired_unrecorded)
+	tm-record --db "$DB" --grace 0 --once
+	[ "$(tm-status --json | jq .details_retired)" -gt "$all" ]
+	[ "$(tm-status --json | jq .details_retired_unrecorded)" = "$unrec" ]
+	# What it refuses: a history with --no-history, a negative grace.
 	run tm-record --db "$DB" --no-history --keep-day 3 --once
 	[ "$status" = 2 ] && [[ $output == *"not with --keep-day"* ]]
 	run tm-record --db "$DB" --no-history --grace -1 --once

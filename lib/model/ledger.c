@@ -487,13 +487,14 @@ static int add_take(sqlite3 *db, const struct tm_ledger_job *t, const struct tm_
 	return put_parts(db, t, k->parts, k->nparts) || put_nets(db, t, k->nets, k->nnets) ? -EIO : 0;
 }
 
+/* The row closed at now, or at its start if that is later. */
 static int close_at(sqlite3 *db, const struct tm_ledger_job *t, int64_t now)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "UPDATE jobs SET end = ?4 WHERE node = ?1 AND kind = ?2 AND "
-			       "id = ?3 AND start = ?5 AND end IS NULL", -1, &st, NULL))
+	if (sqlite3_prepare_v2(db, "UPDATE jobs SET end = max(start, ?4) WHERE node = ?1 AND "
+			       "kind = ?2 AND id = ?3 AND start = ?5 AND end IS NULL", -1, &st, NULL))
 		return -EIO;
 	bind_key(st, t);
 	sqlite3_bind_int64(st, 4, now);
@@ -530,7 +531,7 @@ static int keep_one(sqlite3 *db, const char *node, const struct tm_ledger_seen *
 	for (i = 0; !err && i < s->ntakes; i++)
 		err = add_take(db, &t, &s->takes[i]);
 	if (!err && s->ended && t.cgroup)
-		err = close_at(db, &t, now);
+		err = close_at(db, &t, s->ended_at ? s->ended_at : now);
 	return err;
 }
 

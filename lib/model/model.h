@@ -328,6 +328,7 @@ struct tm_ledger_seen {
 	uint64_t cgroup;	/* the job's own cgroup */
 	int64_t uid;		/* its user, -1 not known */
 	bool ended;		/* its own cgroup ended, and none of its rows stay */
+	int64_t ended_at;	/* when its own cgroup was first seen ended; 0: now */
 	struct tm_ledger_take *takes;	/* its cgroups whose rows are retired now */
 	size_t ntakes, cap;
 };
