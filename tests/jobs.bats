@@ -216,7 +216,7 @@ q() {
 }
 
 # bats test_tags=bulk
-@test "200 jobs of two users through prolog and epilog, tm-record sampling between: every ledger row exact, ended steps held for their epilog, the maps never full" {
+@test "1000 jobs of two users through prolog and epilog on a load of default sizes, tm-record sampling between: every ledger row exact, ended steps held for their epilog, the maps never full, no two series with equal labels" {
 	tm-load --cgroup "$CG"
 	new_cgroup /system.slice
 	new_cgroup /system.slice/slurmstepd.scope; local s=$REPLY
@@ -225,7 +225,7 @@ q() {
 	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
 	wait_file "$pf"
 	port=$(cat "$pf")
-	for ((j = 1; j <= 200; j++)); do
+	for ((j = 1; j <= 1000; j++)); do
 		u=$((j % 2 ? A : B)) d=$s/job_$j
 		mkdir "$d" "$d/step_0"
 		CGROUPS+=("$d" "$d/step_0")
@@ -236,15 +236,20 @@ q() {
 		((j % 20)) || tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 		SLURM_JOB_ID=$j tm-job end --db "$DB" >/dev/null
 		rmdir "$d"
+		if ! ((j % 100)); then
+			run tm-stat --format prometheus
+			[ -z "$(same_labels)" ] || { echo "job $j: $(same_labels)" >&2; false; }
+		fi
 	done
 	tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
 	# Every job closed, each exact: its one datagram, IP length.
-	[ "$(q "SELECT count(*) FROM jobs WHERE end IS NOT NULL")" = 200 ]
+	[ "$(q "SELECT count(*) FROM jobs WHERE end IS NOT NULL")" = 1000 ]
 	[ "$(q "SELECT count(*) FROM jobs WHERE out_bytes != CAST(id AS INTEGER) % 50 + 38 OR out_packets != 1 OR in_bytes != 0")" = 0 ]
 	[ "$(q "SELECT count(*) FROM jobs WHERE uid != CASE CAST(id AS INTEGER) % 2 WHEN 1 THEN $A ELSE $B END")" = 0 ]
-	[ "$(q "SELECT count(*) FROM job_parts WHERE family = 'ipv4' AND iface = 'lo'")" = 200 ]
+	[ "$(q "SELECT count(*) FROM job_parts WHERE family = 'ipv4' AND iface = 'lo'")" = 1000 ]
+	[ "$(q "SELECT count(*) FROM jobs")" = 1000 ]
 	run tm-status --json
-	[ "$(jq -c '[.details_other, .details_full_packets, .cgroups_full, .cgroups_share, .details_retired]' <<<"$output")" = "[0,0,0,0,200]" ]
+	[ "$(jq -c '[.details_other, .details_full_packets, .cgroups_full, .cgroups_share, .conns_full, .details_retired]' <<<"$output")" = "[0,0,0,0,0,1000]" ]
 	[ "$(jq '.maps[] | select(.name == "details") | .entries' <<<"$output")" -le 2 ]
 	# The account ranking, from the ledger: acct0's jobs, most bytes first.
 	run tm-report --db "$DB" --account acct0 --top 1 --json
