@@ -486,6 +486,19 @@ static void job_time(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* A line of a job's parts: "  WHAT  NAME  in SIZE  out SIZE". */
+static void job_part_line(FILE *f, const struct opts *o, const char *what, const char *name,
+			  const struct tm_counters *c)
+{
+	fprintf(f, "  %-5s ", what);
+	tm_fput_safe(f, tm_put_text, name);
+	fputs("  in ", f);
+	put_size(f, o, c->in_bytes);
+	fputs("  out ", f);
+	put_size(f, o, c->out_bytes);
+	fputc('\n', f);
+}
+
 static void jobs_table(const struct report *r, FILE *f)
 {
 	const struct opts *o = r->o;
@@ -513,24 +526,10 @@ static void jobs_table(const struct report *r, FILE *f)
 			tm_fput_safe(f, tm_put_text, e->j.partition);
 		}
 		fprintf(f, "  %s to %s\n", a, e->j.end ? z : "(running)");
-		for (k = 0; k < e->nparts; k++) {
-			fprintf(f, "  %-5s ", e->parts[k].family);
-			tm_fput_safe(f, tm_put_text, e->parts[k].iface);
-			fputs("  in ", f);
-			put_size(f, o, e->parts[k].c.in_bytes);
-			fputs("  out ", f);
-			put_size(f, o, e->parts[k].c.out_bytes);
-			fputc('\n', f);
-		}
-		for (k = 0; k < e->nnets; k++) {
-			fputs("  net   ", f);
-			tm_fput_safe(f, tm_put_text, e->nets[k].net);
-			fputs("  in ", f);
-			put_size(f, o, e->nets[k].c.in_bytes);
-			fputs("  out ", f);
-			put_size(f, o, e->nets[k].c.out_bytes);
-			fputc('\n', f);
-		}
+		for (k = 0; k < e->nparts; k++)
+			job_part_line(f, o, e->parts[k].family, e->parts[k].iface, &e->parts[k].c);
+		for (k = 0; k < e->nnets; k++)
+			job_part_line(f, o, "net", e->nets[k].net, &e->nets[k].c);
 	}
 }
 

@@ -145,6 +145,15 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS ended(cgroup INTEGER PRIMARY KEY, since INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES('schema', '1');";
 
+/* Four counters bound from parameter col on: in_bytes, out_bytes, in_packets, out_packets. */
+void tm_history_bind_counters(sqlite3_stmt *st, int col, const struct tm_counters *c)
+{
+	sqlite3_bind_int64(st, col, (int64_t)c->in_bytes);
+	sqlite3_bind_int64(st, col + 1, (int64_t)c->out_bytes);
+	sqlite3_bind_int64(st, col + 2, (int64_t)c->in_packets);
+	sqlite3_bind_int64(st, col + 3, (int64_t)c->out_packets);
+}
+
 /* Four counters of a row, in_bytes, out_bytes, in_packets, out_packets, from column col. */
 void tm_history_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
 {
@@ -244,10 +253,7 @@ static int put_series(sqlite3_stmt *st, const struct tm_series *s, size_t n)
 		sqlite3_bind_text(st, 1, s[i].kind, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, s[i].uid == TM_UID_UNKNOWN ? -1 : (int64_t)s[i].uid);
 		sqlite3_bind_text(st, 3, s[i].key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)s[i].c.in_bytes);
-		sqlite3_bind_int64(st, 5, (int64_t)s[i].c.out_bytes);
-		sqlite3_bind_int64(st, 6, (int64_t)s[i].c.in_packets);
-		sqlite3_bind_int64(st, 7, (int64_t)s[i].c.out_packets);
+		tm_history_bind_counters(st, 4, &s[i].c);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -EIO;
 		sqlite3_reset(st);

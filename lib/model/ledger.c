@@ -138,10 +138,7 @@ static int put_job(sqlite3 *db, const struct tm_ledger_job *j)
 		sqlite3_bind_null(st, 7);
 	bind_text(st, 8, j->account);
 	bind_text(st, 9, j->partition);
-	sqlite3_bind_int64(st, 10, (int64_t)j->c.in_bytes);
-	sqlite3_bind_int64(st, 11, (int64_t)j->c.out_bytes);
-	sqlite3_bind_int64(st, 12, (int64_t)j->c.in_packets);
-	sqlite3_bind_int64(st, 13, (int64_t)j->c.out_packets);
+	tm_history_bind_counters(st, 10, &j->c);
 	if (j->cgroup)
 		sqlite3_bind_int64(st, 14, (int64_t)j->cgroup);
 	else
@@ -151,34 +148,57 @@ static int put_job(sqlite3 *db, const struct tm_ledger_job *j)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-/* The parts added to what the job's row has of each already. */
-static int put_parts(sqlite3 *db, const struct tm_ledger_job *j, const struct tm_ledger_part *parts,
-		     size_t n)
+/* An insert whose row, if there, has the counters added to it instead. */
+#define ADD_COUNTERS " ON CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes, " \
+	"out_bytes = out_bytes + excluded.out_bytes, in_packets = in_packets + " \
+	"excluded.in_packets, out_packets = out_packets + excluded.out_packets"
+
+/* A row of one of a job's tables: one or two text columns, then counters. */
+struct added {
+	const char *a, *b;	/* b NULL: one text column */
+	const struct tm_counters *c;
+};
+
+/* Rows of one of the job's tables (sql: ADD_COUNTERS's insert), added to what is there. */
+static int put_added(sqlite3 *db, const struct tm_ledger_job *j, const char *sql,
+		     const struct added *v, size_t n)
 {
 	sqlite3_stmt *st;
 	size_t i;
 	int err = 0;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO job_parts VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
-			       "CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes, "
-			       "out_bytes = out_bytes + excluded.out_bytes, in_packets = in_packets "
-			       "+ excluded.in_packets, out_packets = out_packets + "
-			       "excluded.out_packets", -1, &st, NULL))
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL))
 		return -EIO;
 	for (i = 0; i < n && !err; i++) {
 		bind_key(st, j);
 		sqlite3_bind_int64(st, 4, j->start);
-		sqlite3_bind_text(st, 5, parts[i].family, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, parts[i].iface, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (int64_t)parts[i].c.in_bytes);
-		sqlite3_bind_int64(st, 8, (int64_t)parts[i].c.out_bytes);
-		sqlite3_bind_int64(st, 9, (int64_t)parts[i].c.in_packets);
-		sqlite3_bind_int64(st, 10, (int64_t)parts[i].c.out_packets);
+		sqlite3_bind_text(st, 5, v[i].a, -1, SQLITE_STATIC);
+		if (v[i].b)
+			sqlite3_bind_text(st, 6, v[i].b, -1, SQLITE_STATIC);
+		tm_history_bind_counters(st, v[i].b ? 7 : 6, v[i].c);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			err = -EIO;
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	return err;
+}
+
+/* The parts added to what the job's row has of each already. */
+static int put_parts(sqlite3 *db, const struct tm_ledger_job *j, const struct tm_ledger_part *parts,
+		     size_t n)
+{
+	struct added *v = n ? calloc(n, sizeof(*v)) : NULL;
+	size_t i;
+	int err;
+
+	if (n && !v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = (struct added){ parts[i].family, parts[i].iface, &parts[i].c };
+	err = put_added(db, j, "INSERT INTO job_parts VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			ADD_COUNTERS, v, n);
+	free(v);
 	return err;
 }
 
@@ -189,37 +209,27 @@ static int put_parts(sqlite3 *db, const struct tm_ledger_job *j, const struct tm
 static int put_nets(sqlite3 *db, const struct tm_ledger_job *j, const struct tm_ledger_net *nets,
 		    size_t n)
 {
+	struct added *v;
 	sqlite3_stmt *st;
 	size_t i;
-	int err = 0;
+	int err;
 
 	if (!n)
 		return 0;
-	if (sqlite3_prepare_v2(db, "INSERT INTO job_nets VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
-			       "CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes, "
-			       "out_bytes = out_bytes + excluded.out_bytes, in_packets = in_packets "
-			       "+ excluded.in_packets, out_packets = out_packets + "
-			       "excluded.out_packets", -1, &st, NULL))
-		return -EIO;
-	for (i = 0; i < n && !err; i++) {
-		bind_key(st, j);
-		sqlite3_bind_int64(st, 4, j->start);
-		sqlite3_bind_text(st, 5, nets[i].net, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, (int64_t)nets[i].c.in_bytes);
-		sqlite3_bind_int64(st, 7, (int64_t)nets[i].c.out_bytes);
-		sqlite3_bind_int64(st, 8, (int64_t)nets[i].c.in_packets);
-		sqlite3_bind_int64(st, 9, (int64_t)nets[i].c.out_packets);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			err = -EIO;
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = (struct added){ nets[i].net, NULL, &nets[i].c };
+	err = put_added(db, j, "INSERT INTO job_nets VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			ADD_COUNTERS, v, n);
+	free(v);
 	if (err || sqlite3_prepare_v2(db, "DELETE FROM job_nets WHERE node = ?1 AND kind = ?2 AND "
 				      "id = ?3 AND start = ?4 AND net NOT IN (SELECT net FROM "
 				      "job_nets WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
 				      "start = ?4 ORDER BY in_bytes + out_bytes DESC, net LIMIT ?5)",
 				      -1, &st, NULL))
-		return -EIO;
+		return err ? err : -EIO;
 	bind_key(st, j);
 	sqlite3_bind_int64(st, 4, j->start);
 	sqlite3_bind_int(st, 5, TM_LEDGER_NETS);
@@ -475,10 +485,7 @@ static int add_take(sqlite3 *db, const struct tm_ledger_job *t, const struct tm_
 			       "start = ?8", -1, &st, NULL))
 		return -EIO;
 	bind_key(st, t);
-	sqlite3_bind_int64(st, 4, (int64_t)k->c.in_bytes);
-	sqlite3_bind_int64(st, 5, (int64_t)k->c.out_bytes);
-	sqlite3_bind_int64(st, 6, (int64_t)k->c.in_packets);
-	sqlite3_bind_int64(st, 7, (int64_t)k->c.out_packets);
+	tm_history_bind_counters(st, 4, &k->c);
 	sqlite3_bind_int64(st, 8, t->start);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);

@@ -224,6 +224,7 @@ typedef struct sqlite3_stmt sqlite3_stmt;
 int64_t tm_tier_start(enum tm_tier tier, int64_t t);
 int tm_history_open(const char *path, bool create, sqlite3 **db);
 void tm_history_counters(sqlite3_stmt *st, int col, struct tm_counters *c);
+void tm_history_bind_counters(sqlite3_stmt *st, int col, const struct tm_counters *c);
 int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, size_t n,
 		      const char *load, int64_t now, const int keep[TM_TIER_MAX]);
 int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, size_t n);
