@@ -421,3 +421,14 @@ $B 48 1 0" ]
 	[ "$(q "SELECT count(*), sum(end IS NULL), min(out_bytes), max(out_bytes) FROM jobs")" = "$i 0 128 128" ]
 	[ "$(tm-stat --by cgroup --json | jq '[.[] | select(.cgroup | test("kubepods-pod"))] | length')" = 0 ]
 }
+
+@test "a ledger made before jobs had a cgroup column is given one, its rows kept, and read by tm-report" {
+	sqlite3 "$DB" "CREATE TABLE jobs(node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER, user TEXT, uid INTEGER, account TEXT, partition TEXT, in_bytes INTEGER NOT NULL DEFAULT 0, out_bytes INTEGER NOT NULL DEFAULT 0, in_packets INTEGER NOT NULL DEFAULT 0, out_packets INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(node, kind, id, start));
+		INSERT INTO jobs VALUES('n1', 'slurm', '7', 100, 200, 'alice', $A, 'phys', NULL, 5, 6, 7, 8);"
+	tm-job start --job 8 --node n1 --db "$DB"
+	[ "$(q "SELECT id, cgroup IS NULL, end IS NULL FROM jobs ORDER BY id")" = "7 1 0
+8 1 1" ]
+	run tm-report --db "$DB" --jobs --json
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.jobs[] | [.job, .account, .out_bytes, .networks]]' <<<"$output")" = '[["7","phys",6,[]],["8",null,0,[]]]' ]
+}
