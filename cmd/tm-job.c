@@ -37,6 +37,8 @@ static void usage(FILE *f)
 "\n"
 "      --job ID         the job, as its cgroup path names it (default\n"
 "                       $SLURM_JOB_ID)\n"
+"      --sluid SLUID    its SLUID, as Slurm 26.05 names its cgroup by (default\n"
+"                       $SLURM_JOB_SLUID): the job is found by either name\n"
 "      --kind KIND      the job's kind, as tm-stat --by job shows it (default\n"
 "                       slurm)\n"
 "      --job-user USER  its user, a name or UID (default $SLURM_JOB_USER,\n"
@@ -99,12 +101,31 @@ static int set_field(char *field, size_t size, const char *opt, const char *arg,
 	return 0;
 }
 
+/* The job's SLUID, from --sluid or $SLURM_JOB_SLUID: s and 13 of Crockford's base 32. */
+static int set_sluid(struct tm_ledger_job *j, const char *arg)
+{
+	const char *v = arg ? arg : getenv("SLURM_JOB_SLUID");
+	char shown[64];
+
+	if (!v || (!arg && !*v))
+		return 0;
+	if (!tm_job_is_sluid(v, strlen(v))) {
+		tm_usage_err("%s: '%s': not a SLUID (s and 13 of 0-9 A-Z but I L O U)",
+			     arg ? "--sluid" : "$SLURM_JOB_SLUID",
+			     tm_shown(v, strlen(v), shown, sizeof(shown)));
+		return -TM_EUSAGE;
+	}
+	memcpy(j->sluid, v, sizeof(j->sluid));
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_JOB = TM_OPT_OWN, OPT_KIND, OPT_JOB_USER, OPT_ACCOUNT, OPT_PARTITION, OPT_NODE,
+	enum { OPT_JOB = TM_OPT_OWN, OPT_SLUID, OPT_KIND, OPT_JOB_USER, OPT_ACCOUNT, OPT_PARTITION, OPT_NODE,
 	       OPT_DB, OPT_FORMAT };
 	static const struct option longopts[] = {
 		{ "job", required_argument, NULL, OPT_JOB },
+		{ "sluid", required_argument, NULL, OPT_SLUID },
 		{ "kind", required_argument, NULL, OPT_KIND },
 		{ "job-user", required_argument, NULL, OPT_JOB_USER },
 		{ "account", required_argument, NULL, OPT_ACCOUNT },
@@ -116,7 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	const char *job = NULL, *kind = NULL, *account = NULL, *partition = NULL, *node = NULL;
+	const char *job = NULL, *sluid = NULL, *kind = NULL, *account = NULL, *partition = NULL, *node = NULL;
 	struct tm_ledger_job *j = &o->j;
 	int c, err = 0;
 
@@ -124,6 +145,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case OPT_JOB:
 			job = optarg;
+			break;
+		case OPT_SLUID:
+			sluid = optarg;
 			break;
 		case OPT_KIND:
 			kind = optarg;
@@ -182,6 +206,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		err = -TM_EUSAGE;
 	}
 	if (!err)
+		err = set_sluid(j, sluid);
+	if (!err)
 		err = set_field(j->account, sizeof(j->account), "--account", account,
 				"SLURM_JOB_ACCOUNT");
 	if (!err)
@@ -238,7 +264,7 @@ static bool keep_job(uint64_t id, void *ctx)
 	const char *job, *kind;
 
 	return tm_names_job_of(f->names, id, &job, &kind) && !strcmp(kind, f->j->kind) &&
-	       !strcmp(job, f->j->id) &&
+	       (!strcmp(job, f->j->id) || (f->j->sluid[0] && !strcmp(job, f->j->sluid))) &&
 	       !(f->nrecorded && bsearch(&id, f->recorded, f->nrecorded, sizeof(id), tm_cmp_u64));
 }
 

@@ -67,7 +67,7 @@ static void usage(FILE *f)
 "      --jobs           the job ledger (tm-job): jobs that ran in the range,\n"
 "                       most bytes first, each with its parts by address\n"
 "                       family and interface\n"
-"      --job ID         only this job (as --jobs)\n"
+"      --job ID         only this job, by its id or SLUID (as --jobs)\n"
 "      --account NAME   only this account's jobs (as --jobs)\n"
 "      --format FMT     table (default), json, csv or html (one page, a chart\n"
 "                       per user, nothing fetched, no script)\n"
@@ -525,6 +525,8 @@ static void jobs_table(const struct report *r, FILE *f)
 			fputs("  partition ", f);
 			tm_fput_safe(f, tm_put_text, e->j.partition);
 		}
+		if (e->j.sluid[0])
+			fprintf(f, "  sluid %s", e->j.sluid);
 		fprintf(f, "  %s to %s\n", a, e->j.end ? z : "(running)");
 		for (k = 0; k < e->nparts; k++)
 			job_part_line(f, o, e->parts[k].family, e->parts[k].iface, &e->parts[k].c);
@@ -563,7 +565,7 @@ static void jobs_csv(const struct report *r, FILE *f)
 	size_t i, k;
 
 	fputs("node,kind,job,user,uid,account,partition,start,end,family,iface,network,in_bytes,"
-	      "out_bytes,in_packets,out_packets\n", f);
+	      "out_bytes,in_packets,out_packets,sluid\n", f);
 	for (i = 0; i < r->jobs.n; i++) {
 		const struct tm_ledger_entry *e = &r->jobs.v[i];
 
@@ -595,9 +597,9 @@ static void jobs_csv(const struct report *r, FILE *f)
 			csv_text(f, pt ? pt->family : "");
 			csv_text(f, pt ? pt->iface : "");
 			csv_text(f, nt ? nt->net : "");
-			fprintf(f, "%llu,%llu,%llu,%llu\n", (unsigned long long)c->in_bytes,
+			fprintf(f, "%llu,%llu,%llu,%llu,%s\n", (unsigned long long)c->in_bytes,
 				(unsigned long long)c->out_bytes, (unsigned long long)c->in_packets,
-				(unsigned long long)c->out_packets);
+				(unsigned long long)c->out_packets, e->j.sluid);
 		}
 	}
 }

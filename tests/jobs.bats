@@ -16,10 +16,11 @@ teardown() { tm_teardown; }
 A=42691
 B=42692
 
-# slurm_job ID: Slurm's cgroups of job ID below the test's cgroup, steps 0
-# and batch; their task cgroups in REPLY.
+# slurm_job ID [DIR]: Slurm's cgroups of job ID below the test's cgroup
+# (in DIR, job_ID if not given), steps 0 and batch; their task cgroups in
+# REPLY.
 slurm_job() {
-	local s=/system.slice/slurmstepd.scope/job_$1 d leaves=()
+	local s=/system.slice/slurmstepd.scope/${2:-job_$1} d leaves=()
 	[ -d "$CG/system.slice" ] || new_cgroup /system.slice
 	[ -d "$CG/system.slice/slurmstepd.scope" ] || new_cgroup /system.slice/slurmstepd.scope
 	for d in $s $s/step_0 $s/step_0/user $s/step_0/user/task_0 $s/step_batch \
@@ -198,7 +199,7 @@ q() {
 	[ "$(grep -c '^  ipv4  *lo  in 0  out ' <<<"$output")" = 2 ]
 	[ "${lines[0]}" = "tm-report  jobs that ran from the first to the last" ]
 	run tm-report --db "$DB" --jobs --format csv
-	[ "${lines[0]}" = "node,kind,job,user,uid,account,partition,start,end,family,iface,network,in_bytes,out_bytes,in_packets,out_packets" ]
+	[ "${lines[0]}" = "node,kind,job,user,uid,account,partition,start,end,family,iface,network,in_bytes,out_bytes,in_packets,out_packets,sluid" ]
 	[ "$(awk -F, 'NR > 1 && $10 == "" && $12 == "" { print $3 "=" $14 }' <<<"$output" | tr '\n' ' ')" = "6002=384 6001=128 6003=0 " ]
 	[ "$(awk -F, '$12 != "" && NR > 1 { print $3 "=" $12 "=" $14 }' <<<"$output" | tr '\n' ' ')" = "6002=127.0.0.0/24=384 6001=127.0.0.0/24=128 " ]
 	run tm-report --db "$DB" --jobs --format html --bytes
@@ -380,6 +381,51 @@ $B 48 1 0" ]
 	[ "$(q "SELECT count(*), out_bytes FROM jobs WHERE id = '6001'")" = "1 456" ]
 }
 
+@test "Slurm 26.05's job directories named by SLUID: the prolog's row found by either name, tm-record's row of one given the job's number by its epilog; each exact, one row a job" {
+	tm-load --cgroup "$CG"
+	local S1=s5K1KKYAYG5D00 S2=s0ZZ9ABCDEFGHJ
+	# A prolog given a SLUID that is not one: refused, nothing written.
+	run env SLURM_JOB_SLUID=s5K1KKYAYG5DI0 SLURM_JOB_ID=7000 tm-job start --db "$DB"
+	[ "$status" = 2 ] && [[ $output == *"not a SLUID"* ]]
+	[ ! -e "$DB" ]
+	slurm_job 7001 $S1; local t0=${REPLY[0]} tb=${REPLY[1]}
+	SLURM_JOB_SLUID=$S1 slurm 7001 tm-job start --db "$DB"
+	[ "$(q "SELECT id, sluid, end IS NULL FROM jobs")" = "7001 $S1 1" ]
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$tb" $A "$CG" $B 127.0.0.1 1 300
+	# Named by its SLUID while it runs.
+	[ "$(tm-stat --by job --json | jq -r '.[] | select(.kind == "slurm") | "\(.job) \(.out_bytes)"')" = "$S1 584" ]
+	# Its ended step held for the epilog: held by its SLUID.
+	rmdir "$t0" "${t0%/*}" "${t0%/*/*}"
+	tm-record --grace 0 --db "$DB" --once
+	[ "$(tm-status --json | jq .details_retired)" = 0 ]
+	SLURM_JOB_SLUID=$S1 run slurm 7001 tm-job end --db "$DB"
+	[ "$status" = 0 ]
+	[ "$output" = "job 7001 (slurm, alice, account phys): received 0 B in 0 packets, sent 584 B in 3 packets" ]
+	[ "$(q "SELECT count(*), id, sluid, out_bytes, out_packets, end IS NOT NULL FROM jobs")" = "1 7001 $S1 584 3 1" ]
+	# tm-report finds it by either name, and says both.
+	[ "$(tm-report --db "$DB" --job $S1 --json | jq -c '[.jobs[] | [.job, .sluid, .out_bytes]]')" = "[[\"7001\",\"$S1\",584]]" ]
+	[ "$(tm-report --db "$DB" --job 7001 --format csv | sed -n 2p)" = "n1,slurm,7001,alice,$A,phys,batch,$(q "SELECT start FROM jobs"),$(q "SELECT end FROM jobs"),,,,0,584,0,3,$S1" ]
+
+	# No prolog: tm-record's row named by the SLUID, an ended step in it;
+	# the epilog, which has both names, closes that row under the number.
+	slurm_job 7002 $S2; t0=${REPLY[0]} tb=${REPLY[1]}
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 1 100
+	udp_exchange "$tb" $A "$CG" $B 127.0.0.1 1 300
+	rmdir "$t0" "${t0%/*}" "${t0%/*/*}"
+	tm-record --grace 0 --db "$DB" --once
+	[ "$(q "SELECT id, sluid, out_bytes, end IS NULL FROM jobs WHERE id != '7001'")" = "$S2 $S2 128 1" ]
+	SLURM_JOB_SLUID=$S2 slurm 7002 tm-job end --db "$DB" >/dev/null
+	[ "$(q "SELECT count(*), id, sluid, out_bytes, out_packets, end IS NOT NULL FROM jobs WHERE id != '7001'")" = "1 7002 $S2 456 2 1" ]
+	[ "$(q "SELECT DISTINCT id FROM job_parts WHERE id != '7001'; SELECT DISTINCT id FROM job_cgroups")" = "7002
+7002" ]
+	[ "$(q "SELECT out_bytes FROM job_parts WHERE id = '7002'")" = 456 ]
+	# Its cgroups gone, tm-record adds nothing to it and opens nothing new.
+	rmdir "$tb" "${tb%/*}" "${tb%/*/*}" "$CG/system.slice/slurmstepd.scope/$S2"
+	tm-record --grace 0 --db "$DB" --once
+	[ "$(q "SELECT count(*), sum(out_bytes) FROM jobs")" = "2 1040" ]
+}
+
 # bats test_tags=bulk
 @test "tm-record killed at each of its writes as it retires an ended container's rows into its pod's row: one sample more adds them once, exact" {
 	command -v strace >/dev/null || skip "needs strace (scripts/install-deps)"
@@ -422,13 +468,19 @@ $B 48 1 0" ]
 	[ "$(tm-stat --by cgroup --json | jq '[.[] | select(.cgroup | test("kubepods-pod"))] | length')" = 0 ]
 }
 
-@test "a ledger made before jobs had a cgroup column is given one, its rows kept, and read by tm-report" {
+@test "a ledger made before jobs had cgroup and sluid columns is read as it is, given them, its rows kept, and read by tm-report" {
 	sqlite3 "$DB" "CREATE TABLE jobs(node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER, user TEXT, uid INTEGER, account TEXT, partition TEXT, in_bytes INTEGER NOT NULL DEFAULT 0, out_bytes INTEGER NOT NULL DEFAULT 0, in_packets INTEGER NOT NULL DEFAULT 0, out_packets INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(node, kind, id, start));
 		INSERT INTO jobs VALUES('n1', 'slurm', '7', 100, 200, 'alice', $A, 'phys', NULL, 5, 6, 7, 8);"
 	tm-job start --job 8 --node n1 --db "$DB"
-	[ "$(q "SELECT id, cgroup IS NULL, end IS NULL FROM jobs ORDER BY id")" = "7 1 0
-8 1 1" ]
+	[ "$(q "SELECT id, cgroup IS NULL, sluid IS NULL, end IS NULL FROM jobs ORDER BY id")" = "7 1 1 0
+8 1 1 1" ]
 	run tm-report --db "$DB" --jobs --json
 	[ "$status" = 0 ]
 	[ "$(jq -c '[.jobs[] | [.job, .account, .out_bytes, .networks]]' <<<"$output")" = '[["7","phys",6,[]],["8",null,0,[]]]' ]
+	# One made before jobs had a sluid column, read as it is (tm-report
+	# opens it read-only), by id too.
+	local old=$BIN/old.db
+	tm-job start --job 9 --node n1 --db "$old"
+	sqlite3 "$old" "DROP INDEX jobs_sluid; ALTER TABLE jobs DROP COLUMN sluid"
+	[ "$(tm-report --db "$old" --job 9 --json | jq -c '[.jobs[] | [.job, .sluid, .out_bytes]]')" = '[["9",null,0]]' ]
 }

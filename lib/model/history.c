@@ -114,13 +114,15 @@ static const char schema[] =
 	 * interface; end NULL while it runs, start 0 when no prolog opened it
 	 * and its epilog closed it. cgroup: the job's own cgroup's id, for a
 	 * row tm-record keeps of a job no prolog opened (NULL: a prolog's);
-	 * job_cgroups: the ended cgroups whose rows were added to a job's. */
+	 * sluid: a Slurm job's SLUID, as its prolog was given it (Slurm 26.05
+	 * names the job's cgroup by it); job_cgroups: the ended cgroups whose
+	 * rows were added to a job's. */
 	"CREATE TABLE IF NOT EXISTS jobs("
 	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
 	" end INTEGER, user TEXT, uid INTEGER, account TEXT, partition TEXT,"
 	" in_bytes INTEGER NOT NULL DEFAULT 0, out_bytes INTEGER NOT NULL DEFAULT 0,"
 	" in_packets INTEGER NOT NULL DEFAULT 0, out_packets INTEGER NOT NULL DEFAULT 0,"
-	" cgroup INTEGER,"
+	" cgroup INTEGER, sluid TEXT,"
 	" PRIMARY KEY(node, kind, id, start));"
 	"CREATE TABLE IF NOT EXISTS job_parts("
 	" node TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,"
@@ -169,6 +171,24 @@ static int db_err(sqlite3 *db, const char *path, const char *what)
 	return -EIO;
 }
 
+/* A ledger made before jobs had its newer columns is given them. */
+static int add_columns(sqlite3 *db, char **msg)
+{
+	static const char *const cols[][2] = {
+		{ "SELECT cgroup FROM jobs LIMIT 0", "ALTER TABLE jobs ADD COLUMN cgroup INTEGER" },
+		{ "SELECT sluid FROM jobs LIMIT 0", "ALTER TABLE jobs ADD COLUMN sluid TEXT" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		if (sqlite3_exec(db, cols[i][0], NULL, NULL, NULL) != SQLITE_OK &&
+		    sqlite3_exec(db, cols[i][1], NULL, NULL, msg) != SQLITE_OK)
+			return -EIO;
+	/* Jobs found by SLUID (tm-record's rows of Slurm 26.05's job directories). */
+	return sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS jobs_sluid ON jobs(sluid)", NULL, NULL,
+			    msg) == SQLITE_OK ? 0 : -EIO;
+}
+
 /*
  * The database for writing, made if create and missing. Everyone's
  * history: the process's umask becomes 077, so the file and the -wal and
@@ -190,11 +210,7 @@ int tm_history_open(const char *path, bool create, sqlite3 **out)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(db, 10000);
-	/* A ledger made before jobs had a cgroup column is given one. */
-	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-	    (sqlite3_exec(db, "SELECT cgroup FROM jobs LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
-	     sqlite3_exec(db, "ALTER TABLE jobs ADD COLUMN cgroup INTEGER", NULL, NULL,
-			  &msg) != SQLITE_OK)) {
+	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK || add_columns(db, &msg)) {
 		tm_err("%s: not a database tm can use: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		sqlite3_close(db);

@@ -6,8 +6,13 @@
  * "KIND PATTERN" a line) are tried first, then these, in this order:
  *
  *   slurm    [NODE_]slurmstepd.scope/job_ID[/step_S[/user/task_T]] (cgroup
- *            v2), slurm[_NODE]/uid_U/job_ID[/step_S[/task_T]] (Slurm's v1
- *            layout, which tm's SPANK plugin makes on hybrid hosts)
+ *            v2); in its place sSLUID, the job's 14-character SLUID, which
+ *            Slurm 26.05 names job directories by unless cgroup.conf says
+ *            CgroupJobIdPaths=yes (the job is then named by its SLUID, which
+ *            Slurm's commands take for a job id, and the Prolog's record
+ *            gives the ledger its number); slurm[_NODE]/uid_U/job_ID
+ *            [/step_S[/task_T]] (Slurm's v1 layout, which tm's SPANK plugin
+ *            makes on hybrid hosts)
  *   pod      kubepods...: a pod directory (systemd driver:
  *            kubepods[-QOS]-pod<UID with _>.slice; cgroupfs: pod<UID>), and
  *            below it the container's (cri-containerd-ID.scope, crio-ID.scope,
@@ -102,6 +107,17 @@ static int is_digit(int c)
 	return isdigit(c);
 }
 
+/* Crockford's base 32, in which Slurm writes a SLUID: no I, L, O or U. */
+static int is_base32(int c)
+{
+	return isdigit(c) || (c >= 'A' && c <= 'Z' && !strchr("ILOU", c));
+}
+
+bool tm_job_is_sluid(const char *s, size_t len)
+{
+	return len == TM_SLUID_LEN && s[0] == 's' && all_of(s + 1, len - 1, is_base32);
+}
+
 /* A field of j from len bytes at p; false if it does not fit (not taken). */
 static bool put(char *field, size_t size, const char *p, size_t len)
 {
@@ -164,8 +180,11 @@ static bool slurm(const struct parts *s, struct tm_job *j)
 		k = i + 1;
 		if (v1 && k < s->n && between(s, k, "uid_", "", &m, &len) && number(m, len, &uid))
 			j->uid = uid, k++;
-		if (k >= s->n || !between(s, k, "job_", "", &m, &len) ||
-		    !put(j->id, sizeof(j->id), m, len))
+		if (k < s->n && v2 && tm_job_is_sluid(s->p[k], s->len[k]))
+			m = s->p[k], len = s->len[k];
+		else if (k >= s->n || !between(s, k, "job_", "", &m, &len))
+			continue;
+		if (!put(j->id, sizeof(j->id), m, len))
 			continue;
 		strcpy(j->kind, "slurm");
 		ends_at(j, s, k);

@@ -21,6 +21,10 @@
  * the job's own cgroup (column cgroup), so a path made again (a service
  * restarted) is another row; job_cgroups names each cgroup whose rows were
  * added, so a retirement cut short and done again adds nothing twice.
+ *
+ * A Slurm job whose cgroup is named by its SLUID (Slurm 26.05) is found by
+ * either name: tm-record's row of it has the SLUID for its id until the
+ * prolog or epilog, which have both, gives it the job's number.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,22 +63,30 @@ static void column_text(sqlite3_stmt *st, int i, char *out, size_t len)
 	snprintf(out, len, "%s", s ? (const char *)s : "");
 }
 
+/* What a job's row is named by: its id, and its SLUID if it has one. */
+struct names {
+	char id[256], sluid[TM_SLUID_LEN + 1];
+};
+
 /*
- * The job's newest row into j (start, end, what it knows); 1 found, 0 none,
- * -EIO. What j already has of user, uid, account and partition stays. Of
- * whatever node name: the database is the node's own, and Slurm's name of
- * it (a prolog's) need not be its host name (tm-record's).
+ * The job's newest row into j (start, end, what it knows), found by j's id
+ * or SLUID (either may name the row); its own names into *was. 1 found, 0
+ * none, -EIO. What j already has of user, uid, account, partition and
+ * SLUID stays. Of whatever node name: the database is the node's own, and
+ * Slurm's name of it (a prolog's) need not be its host name (tm-record's).
  */
-static int newest(sqlite3 *db, struct tm_ledger_job *j)
+static int newest(sqlite3 *db, struct tm_ledger_job *j, struct names *was)
 {
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
 	if (sqlite3_prepare_v2(db, "SELECT start, end, user, uid, account, partition, in_bytes, "
-			       "out_bytes, in_packets, out_packets, cgroup, node FROM jobs WHERE "
-			       "kind = ?2 AND id = ?3 ORDER BY start DESC LIMIT 1", -1, &st, NULL))
+			       "out_bytes, in_packets, out_packets, cgroup, node, id, sluid FROM "
+			       "jobs WHERE kind = ?2 AND (id = ?3 OR sluid = ?3 OR id = ?4 OR "
+			       "sluid = ?4) ORDER BY start DESC LIMIT 1", -1, &st, NULL))
 		return -EIO;
 	bind_key(st, j);
+	bind_text(st, 4, j->sluid);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		found = 1;
@@ -91,6 +103,10 @@ static int newest(sqlite3 *db, struct tm_ledger_job *j)
 		tm_history_counters(st, 6, &j->c);
 		j->cgroup = sqlite3_column_int64(st, 10);
 		column_text(st, 11, j->node, sizeof(j->node));
+		column_text(st, 12, was->id, sizeof(was->id));
+		column_text(st, 13, was->sluid, sizeof(was->sluid));
+		if (!j->sluid[0])
+			memcpy(j->sluid, was->sluid, sizeof(j->sluid));
 	} else if (rc != SQLITE_DONE) {
 		found = -EIO;
 	}
@@ -122,8 +138,8 @@ static int put_job(sqlite3 *db, const struct tm_ledger_job *j)
 
 	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO jobs(node, kind, id, start, end, user, "
 			       "uid, account, partition, in_bytes, out_bytes, in_packets, "
-			       "out_packets, cgroup) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			       -1, &st, NULL))
+			       "out_packets, cgroup, sluid) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+			       "?, ?, ?)", -1, &st, NULL))
 		return -EIO;
 	bind_key(st, j);
 	sqlite3_bind_int64(st, 4, j->start);
@@ -143,6 +159,7 @@ static int put_job(sqlite3 *db, const struct tm_ledger_job *j)
 		sqlite3_bind_int64(st, 14, (int64_t)j->cgroup);
 	else
 		sqlite3_bind_null(st, 14);
+	bind_text(st, 15, j->sluid);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
@@ -238,14 +255,61 @@ static int put_nets(sqlite3 *db, const struct tm_ledger_job *j, const struct tm_
 	return err;
 }
 
-/* A writer's transaction, and the job's newest row read in it: 1, 0 or -EIO (said). */
+/*
+ * The row j->start of the job named was, in every table, named as j names
+ * it (tm-record's row of a job its SLUID named, given the job's number).
+ */
+static int rename_row(sqlite3 *db, const struct tm_ledger_job *j, const struct names *was)
+{
+	static const char *const sql[] = {
+		"UPDATE jobs SET id = ?5, sluid = ?6 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+		"start = ?4",
+		"UPDATE job_parts SET id = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+		"start = ?4",
+		"UPDATE job_cgroups SET id = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+		"start = ?4",
+		"UPDATE job_nets SET id = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
+		"start = ?4",
+	};
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if (!strcmp(was->id, j->id) && !strcmp(was->sluid, j->sluid))
+		return 0;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
+			return -EIO;
+		sqlite3_bind_text(st, 1, j->node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, j->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, was->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, j->start);
+		sqlite3_bind_text(st, 5, j->id, -1, SQLITE_STATIC);
+		if (!i)
+			bind_text(st, 6, j->sluid);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * A writer's transaction, and the job's newest row read in it: 1, 0 or
+ * -EIO (said). An open row named otherwise than j names the job is
+ * renamed: j's names are the prolog's or epilog's, which have both.
+ */
 static int begin(sqlite3 *db, const char *path, struct tm_ledger_job *j)
 {
+	struct names was = {};
 	int found;
 
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(db, path, "cannot start a transaction");
-	found = newest(db, j);
+	found = newest(db, j, &was);
+	if (found > 0 && !j->end && rename_row(db, j, &was))
+		return db_err(db, path, "cannot write the job ledger");
 	return found < 0 ? db_err(db, path, "cannot read the job ledger") : found;
 }
 
@@ -439,10 +503,10 @@ static int target(sqlite3 *db, struct tm_ledger_job *t, uint64_t cgroup, int64_t
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT start, end, cgroup, node FROM jobs WHERE kind = ?2 AND "
-			       "id = ?3 AND ((cgroup IS NULL AND (end IS NULL OR end >= ?4)) OR "
-			       "(node = ?1 AND cgroup = ?5 AND start >= ?6)) ORDER BY cgroup IS "
-			       "NULL DESC, start DESC LIMIT 1", -1, &st, NULL))
+	if (sqlite3_prepare_v2(db, "SELECT start, end, cgroup, node, id FROM jobs WHERE kind = ?2 "
+			       "AND (id = ?3 OR sluid = ?3) AND ((cgroup IS NULL AND (end IS NULL "
+			       "OR end >= ?4)) OR (node = ?1 AND cgroup = ?5 AND start >= ?6)) "
+			       "ORDER BY cgroup IS NULL DESC, start DESC LIMIT 1", -1, &st, NULL))
 		return -EIO;
 	bind_key(st, t);
 	sqlite3_bind_int64(st, 4, now - TM_LEDGER_HOLD);
@@ -454,6 +518,7 @@ static int target(sqlite3 *db, struct tm_ledger_job *t, uint64_t cgroup, int64_t
 		found = sqlite3_column_type(st, 1) == SQLITE_NULL ? 1 : 2;
 		t->cgroup = sqlite3_column_int64(st, 2);
 		column_text(st, 3, t->node, sizeof(t->node));
+		column_text(st, 4, t->id, sizeof(t->id));
 	} else if (rc != SQLITE_DONE) {
 		found = -EIO;
 	}
@@ -521,6 +586,8 @@ static int keep_one(sqlite3 *db, const char *node, const struct tm_ledger_seen *
 	snprintf(t.node, sizeof(t.node), "%s", node);
 	snprintf(t.kind, sizeof(t.kind), "%s", s->kind);
 	snprintf(t.id, sizeof(t.id), "%s", s->id);
+	if (!strcmp(s->kind, "slurm") && tm_job_is_sluid(s->id, strlen(s->id)))
+		memcpy(t.sluid, s->id, sizeof(t.sluid));
 	found = target(db, &t, s->cgroup, now, boot);
 	if (found < 0 || found == 2)
 		return found < 0 ? found : 0;
@@ -642,8 +709,11 @@ int tm_ledger_held(sqlite3 *db, const char *path, int64_t since, struct tm_ledge
 	int rc;
 
 	out->n = 0;
+	/* By either name: a job's cgroup may be named by its SLUID. */
 	if (sqlite3_prepare_v2(db, "SELECT kind, id FROM jobs WHERE end IS NULL AND cgroup IS "
-			       "NULL AND start >= ?", -1, &st, NULL))
+			       "NULL AND start >= ?1 UNION ALL SELECT kind, sluid FROM jobs WHERE "
+			       "end IS NULL AND cgroup IS NULL AND start >= ?1 AND sluid IS NOT "
+			       "NULL", -1, &st, NULL))
 		return db_err(db, path, "cannot read the job ledger");
 	sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -731,15 +801,22 @@ static int read_nets(sqlite3 *db, const char *path, struct tm_ledger_entry *e)
  */
 int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledger_jobs *out)
 {
+	const char *sluid;
+	char sql[512];
 	sqlite3_stmt *st;
 	size_t i;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT node, kind, id, start, end, user, uid, account, "
-				"partition, in_bytes, out_bytes, in_packets, out_packets FROM jobs "
-				"WHERE start < ?1 AND (end IS NULL OR end >= ?2) AND (?3 IS NULL OR "
-				"id = ?3) AND (?4 IS NULL OR account = ?4) ORDER BY "
-				"in_bytes + out_bytes DESC, end, node, kind, id", -1, &st, NULL);
+	/* A ledger no tm-job of SLUIDs wrote to yet (read-only here) has no sluid. */
+	sluid = sqlite3_prepare_v2(db, "SELECT sluid FROM jobs", -1, &st, NULL) == SQLITE_OK ?
+		"sluid" : "NULL";
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "SELECT node, kind, id, start, end, user, uid, account, "
+		 "partition, in_bytes, out_bytes, in_packets, out_packets, %s FROM jobs WHERE "
+		 "start < ?1 AND (end IS NULL OR end >= ?2) AND (?3 IS NULL OR id = ?3 OR %s = "
+		 "?3) AND (?4 IS NULL OR account = ?4) ORDER BY in_bytes + out_bytes DESC, end, "
+		 "node, kind, id", sluid, sluid);
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return strstr(sqlite3_errmsg(db), "no such table") ? 0 :
 		       db_err(db, q->path, "cannot read the job ledger");
@@ -762,6 +839,7 @@ int tm_ledger_read(sqlite3 *db, const struct tm_ledger_query *q, struct tm_ledge
 		column_text(st, 7, j.account, sizeof(j.account));
 		column_text(st, 8, j.partition, sizeof(j.partition));
 		tm_history_counters(st, 9, &j.c);
+		column_text(st, 13, j.sluid, sizeof(j.sluid));
 		/* A job of no known user is root's to see. */
 		if (q->nusers && (j.uid < 0 || !tm_users_match(q->users, q->nusers, (uint32_t)j.uid)))
 			continue;

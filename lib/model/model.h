@@ -36,6 +36,8 @@ struct tm_job_rules {
 #endif
 
 bool tm_job_of(const char *path, const struct tm_job_rules *rules, struct tm_job *j);
+#define TM_SLUID_LEN	14	/* 's' and 13 of Crockford's base 32 */
+bool tm_job_is_sluid(const char *s, size_t len);
 size_t tm_job_kind_span(const char *s);
 int tm_job_rule_add(struct tm_job_rules *r, const char *kind, const char *pattern, char *why,
 		    size_t len);
@@ -249,6 +251,7 @@ struct tm_ledger_job {
 	struct tm_counters c;
 	uint64_t cgroup;	/* tm-record's row of a job no prolog opened: the
 				 * job's own cgroup; 0: a prolog's or epilog's */
+	char sluid[TM_SLUID_LEN + 1];	/* a Slurm job's SLUID; "": none given */
 };
 
 /* A part of a job's totals: one address family on one interface. */

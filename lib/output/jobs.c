@@ -16,8 +16,8 @@ static void str_or_null(struct tm_doc *d, const char *key, const char *s)
 }
 
 /*
- * The members of a job's object: node, kind, job, user, uid, account,
- * partition, start and end (Unix seconds; null: not known, or running),
+ * The members of a job's object: node, kind, job, sluid, user, uid,
+ * account, partition, start and end (Unix seconds; null: not known, or running),
  * the counters, its parts and its top remote networks.
  */
 void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_entry *e)
@@ -28,6 +28,7 @@ void tm_doc_ledger_job(struct tm_doc *d, const struct tm_ledger_entry *e)
 	str_or_null(d, "node", j->node);
 	str_or_null(d, "kind", j->kind);
 	str_or_null(d, "job", j->id);
+	str_or_null(d, "sluid", j->sluid);
 	str_or_null(d, "user", j->user);
 	if (j->uid >= 0)
 		tm_doc_i64(d, "uid", NULL, j->uid);

@@ -35,7 +35,11 @@ static const struct shape shapes[] = {
 	  "slurm 4711 - - - - /system.slice/slurmstepd.scope/job_4711" },
 	{ "/system.slice/node07_slurmstepd.scope/job_88/step_3/user/task_2",
 	  "slurm 88 3 2 - - /system.slice/node07_slurmstepd.scope/job_88" },
-	/* an opaque job directory: the name as it is, for the Prolog's record to map */
+	/* Slurm 26.05: the job directory named by the job's SLUID */
+	{ "/system.slice/slurmstepd.scope/s5K1KKYAYG5D00/step_0/user/task_0",
+	  "slurm s5K1KKYAYG5D00 0 0 - - /system.slice/slurmstepd.scope/s5K1KKYAYG5D00" },
+	{ "/system.slice/node07_slurmstepd.scope/s0ZZ9ABCDEFGHJ/step_extern/user/task_special",
+	  "slurm s0ZZ9ABCDEFGHJ extern special - - /system.slice/node07_slurmstepd.scope/s0ZZ9ABCDEFGHJ" },
 	{ "/system.slice/slurmstepd.scope/job_a9f3e2c1/step_0/user/task_0",
 	  "slurm a9f3e2c1 0 0 - - /system.slice/slurmstepd.scope/job_a9f3e2c1" },
 	/* Slurm's v1 layout, as tm's SPANK plugin makes it in cgroup v2 */
@@ -102,6 +106,12 @@ static const struct shape shapes[] = {
 	{ "/user.slice/user-1000.slice", "" },
 	{ "/system.slice/slurmstepd.scope", "" },
 	{ "/system.slice/slurmstepd.scope/job_", "" },
+	/* not a SLUID: slurmstepd's own cgroup, a short one, I/L/O/U, lower case, v1 */
+	{ "/system.slice/slurmstepd.scope/system", "" },
+	{ "/system.slice/slurmstepd.scope/s5K1KKYAYG5D0/step_0", "" },
+	{ "/system.slice/slurmstepd.scope/s5K1KKYAYG5DI0/step_0", "" },
+	{ "/system.slice/slurmstepd.scope/s5k1kkyayg5d00/step_0", "" },
+	{ "/slurm/uid_1001/s5K1KKYAYG5D00/step_0", "" },
 	{ "/docker/not-a-container", "" },
 	{ "/kubepods.slice/kubepods-burstable.slice", "" },
 	/* below a test's own cgroup, as the suite makes them */
