@@ -71,7 +71,7 @@ _tm() {
 		for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
 			case $w in start|end) sub=$w ;; esac
 		done
-		opts="--job --kind --job-user --account --partition --node --db --format --json --pin-root --verbose --version --help"
+		opts="--job --sluid --kind --job-user --account --partition --node --db --format --json --pin-root --verbose --version --help"
 		[ -z "$sub" ] && opts="start end $opts" ;;
 	tm-stat) opts="--by --depth --job --cgroup --user --top --sort --format --json --bytes --bits --interval --count --output --textfile --history --pin-root --verbose --version --help" ;;
 	esac
