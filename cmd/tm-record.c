@@ -336,6 +336,8 @@ struct jobs {
 	struct tm_names *names;
 };
 
+#define NONE	SIZE_MAX
+
 /* The job cgroup id is in, as seen (made if new); NULL: in none, or no room. */
 static struct tm_ledger_seen *seen(struct jobs *js, uint64_t id, int64_t uid)
 {
@@ -361,17 +363,13 @@ static struct tm_ledger_seen *seen(struct jobs *js, uint64_t id, int64_t uid)
 	return s;
 }
 
-/* One retired row, added to its cgroup's take of its job; *job false: in none. */
-static int take(struct jobs *js, const struct tm_detail_key *k, const struct tm_detail *v,
-		bool *job)
+/* One retired row, added to its cgroup's take of its job s. */
+static int take(struct jobs *js, struct tm_ledger_seen *s, const struct tm_detail_key *k,
+		const struct tm_detail *v)
 {
-	struct tm_ledger_seen *s = seen(js, k->cgroup_id, k->uid);
 	struct tm_ledger_take *t;
 	size_t i;
 
-	*job = s;
-	if (!s)
-		return 0;
 	for (i = 0; i < s->ntakes && s->takes[i].cgroup != k->cgroup_id; i++)
 		;
 	if (i == s->ntakes) {
@@ -456,7 +454,7 @@ static int take_nets(const struct tm_pins *p, struct jobs *js)
  * job's ledger row has it. The ended jobs' own cgroups are marked too:
  * when they were first seen ended is their end.
  */
-static int fates(struct retiring *rt, const struct tm_retiring *r, const bool *job,
+static int fates(struct retiring *rt, const struct tm_retiring *r, const size_t *job,
 		 struct jobs *js, int64_t now, int64_t boot)
 {
 	size_t max = r->n + js->n + 1, i, k, n = 0;
@@ -483,7 +481,7 @@ static int fates(struct retiring *rt, const struct tm_retiring *r, const bool *j
 	for (i = 0; !err && i < r->n; i++) {
 		at = bsearch(&r->keys[i].cgroup_id, ids, n, sizeof(*ids), tm_cmp_u64);
 		r->fate[i] = now - since[at - ids] < rt->f.o->grace ? TM_RETIRE_WAIT :
-			     job[i] || rt->f.o->history ? TM_RETIRE_NOW : TM_RETIRE_UNRECORDED;
+			     job[i] != NONE || rt->f.o->history ? TM_RETIRE_NOW : TM_RETIRE_UNRECORDED;
 	}
 	for (i = 0; !err && i < js->n; i++) {
 		at = bsearch(&js->v[i].cgroup, ids, n, sizeof(*ids), tm_cmp_u64);
@@ -506,22 +504,30 @@ static int plan(const struct tm_retiring *r, void *ctx)
 {
 	struct retiring *rt = ctx;
 	struct jobs js = { .names = rt->f.names };
-	bool *job = calloc(r->n ? r->n : 1, sizeof(*job));
+	size_t *job = malloc((r->n ? r->n : 1) * sizeof(*job));
 	int64_t now = time(NULL), boot = tm_boot_time();
 	char node[256] = "?";
 	size_t i;
 	int err = job ? 0 : -ENOMEM;
 
-	/* What ended first: a path made again is the older job's before the newer's. */
-	for (i = 0; i < r->n && !err; i++)
-		job[i] = seen(&js, r->keys[i].cgroup_id, r->keys[i].uid);
+	/*
+	 * Each row's job (its place in js, NONE: in none), looked up once. What
+	 * ended first: a path made again is the older job's before the newer's.
+	 */
+	for (i = 0; i < r->n && !err; i++) {
+		struct tm_ledger_seen *s = seen(&js, r->keys[i].cgroup_id, r->keys[i].uid);
+
+		job[i] = s ? (size_t)(s - js.v) : NONE;
+	}
 	if (!err)
 		err = fates(rt, r, job, &js, now, boot);
 	for (i = 0; i < r->n && !err; i++) {
+		if (job[i] == NONE)
+			continue;
 		if (r->fate[i] != TM_RETIRE_WAIT)
-			err = take(&js, &r->keys[i], &r->vals[i], &job[i]);
-		else if (job[i])
-			seen(&js, r->keys[i].cgroup_id, r->keys[i].uid)->ended = false;
+			err = take(&js, &js.v[job[i]], &r->keys[i], &r->vals[i]);
+		else
+			js.v[job[i]].ended = false;
 	}
 	if (!err)
 		err = take_nets(rt->p, &js);
