@@ -34,15 +34,6 @@ teardown() {
 	tm_teardown
 }
 
-# free_ports N: N loopback TCP ports nothing listens on, in PORTS.
-free_ports() {
-	PORTS=($(python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"))
-}
-
 # promql EXPR: the result of an instant query, as "labels value" lines
 # (labels as JSON, sorted), from Prometheus's HTTP API.
 promql() {

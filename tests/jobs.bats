@@ -217,13 +217,35 @@ q() {
 }
 
 # bats test_tags=bulk
-@test "1000 jobs of two users through prolog and epilog on a load of default sizes, tm-record sampling between: every ledger row exact, ended steps held for their epilog, the maps never full, no two series with equal labels" {
+@test "1000 jobs of two users through prolog and epilog on a load of default sizes, tm-record sampling between: every ledger row exact, and each user's sum equal to nftables', ended steps held for their epilog, the maps never full, no two series with equal labels in tm-stat or node_exporter" {
+	command -v prometheus-node-exporter >/dev/null ||
+		skip "needs Debian's prometheus-node-exporter (scripts/install-deps)"
 	tm-load --cgroup "$CG"
 	new_cgroup /system.slice
 	new_cgroup /system.slice/slurmstepd.scope; local s=$REPLY
 	local pf=$BIN/port port j u d
+	# The traffic on a namespace's loopback, where nftables counts each
+	# user's datagrams apart.
+	new_netns j; local ns=$REPLY
+	ip netns exec "$ns" nft -f - <<-NFT
+		table inet tmjobs {
+			counter a {}
+			counter b {}
+			chain out {
+				type filter hook output priority 0
+				meta skuid $A meta l4proto udp counter name a
+				meta skuid $B meta l4proto udp counter name b
+			}
+		}
+	NFT
+	# node_exporter reads tm-stat's textfile every hundred jobs.
+	free_ports 1
+	mkdir "$BIN/text"
+	bg prometheus-node-exporter --web.listen-address="127.0.0.1:${PORTS[0]}" \
+		--collector.disable-defaults --collector.textfile \
+		--collector.textfile.directory="$BIN/text" 2>"$BIN/node_exporter.log"
 	# B's one socket receives every job's datagram.
-	bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
+	IN_NETNS=$ns bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.1 "$pf"
 	wait_file "$pf"
 	port=$(cat "$pf")
 	for ((j = 1; j <= 1000; j++)); do
@@ -231,7 +253,7 @@ q() {
 		mkdir "$d" "$d/step_0"
 		CGROUPS+=("$d" "$d/step_0")
 		SLURM_JOB_ID=$j SLURM_JOB_UID=$u SLURM_JOB_ACCOUNT=acct$((j % 3)) tm-job start --db "$DB"
-		as "$d/step_0" $u "$BIN/tmtraffic" udp-send 127.0.0.1 "$port" 1 $((j % 50 + 10)) >/dev/null
+		IN_NETNS=$ns as "$d/step_0" $u "$BIN/tmtraffic" udp-send 127.0.0.1 "$port" 1 $((j % 50 + 10)) >/dev/null
 		rmdir "$d/step_0"
 		# Now and then a sample between the step's end and the epilog.
 		((j % 20)) || tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
@@ -240,14 +262,27 @@ q() {
 		if ! ((j % 100)); then
 			run tm-stat --format prometheus
 			[ -z "$(same_labels)" ] || { echo "job $j: $(same_labels)" >&2; false; }
+			# node_exporter has the job just ended (its rows go at the next sample), and no error.
+			tm-stat --textfile "$BIN/text/tm.prom" --history "$DB"
+			scrape "${PORTS[0]}" >"$BIN/scraped"
+			grep -q '^node_textfile_scrape_error 0$' "$BIN/scraped"
+			grep -q "^tm_job_transmit_bytes_total{.*jobid=\"$j\"" "$BIN/scraped"
 		fi
 	done
 	tm-record --grace 0 --db "$DB" --once --keep-5min 0 --keep-year 0
+	# node_exporter never found two series with the same labels.
+	! grep -i "collected before" "$BIN/node_exporter.log"
 	# Every job closed, each exact: its one datagram, IP length.
 	[ "$(q "SELECT count(*) FROM jobs WHERE end IS NOT NULL")" = 1000 ]
 	[ "$(q "SELECT count(*) FROM jobs WHERE out_bytes != CAST(id AS INTEGER) % 50 + 38 OR out_packets != 1 OR in_bytes != 0")" = 0 ]
+	# Each user's jobs add up to what nftables counted of the user.
+	local nft
+	nft=$(ip netns exec "$ns" nft -j list counters table inet tmjobs |
+		jq -r '[.nftables[] | .counter? | select(.) | "\(.name) \(.bytes) \(.packets)"] | join(" ")')
+	[ "$nft" = "a $(q "SELECT sum(out_bytes), sum(out_packets) FROM jobs WHERE uid = $A") b $(q "SELECT sum(out_bytes), sum(out_packets) FROM jobs WHERE uid = $B")" ]
+	[ "${nft#a }" != "$nft" ] && [[ $nft == *" 500 b "*" 500" ]]
 	[ "$(q "SELECT count(*) FROM jobs WHERE uid != CASE CAST(id AS INTEGER) % 2 WHEN 1 THEN $A ELSE $B END")" = 0 ]
-	[ "$(q "SELECT count(*) FROM job_parts WHERE family = 'ipv4' AND iface = 'lo'")" = 1000 ]
+	[ "$(q "SELECT count(*) FROM job_parts WHERE family = 'ipv4' AND iface LIKE 'lo@%'")" = 1000 ]
 	[ "$(q "SELECT count(*) FROM jobs")" = 1000 ]
 	run tm-status --json
 	[ "$(jq -c '[.details_other, .details_full_packets, .cgroups_full, .cgroups_share, .conns_full, .details_retired]' <<<"$output")" = "[0,0,0,0,0,1000]" ]

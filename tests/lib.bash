@@ -96,6 +96,30 @@ as() {
 		"${pre[@]}" setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
 }
 
+# free_ports N: N loopback TCP ports nothing listens on, in PORTS.
+free_ports() {
+	PORTS=($(python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"))
+}
+
+# scrape PORT: what the exporter on loopback PORT gives /metrics, once it answers (5 s at most).
+scrape() {
+	python3 - "$1" <<-'PY'
+		import sys, time, urllib.request
+		for i in range(100):
+		    try:
+		        with urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5) as r:
+		            sys.stdout.write(r.read().decode())
+		            sys.exit(0)
+		    except OSError:
+		        time.sleep(0.05)
+		sys.exit(1)
+	PY
+}
+
 # new_netns NAME: a network namespace with lo up in REPLY, deleted at teardown.
 new_netns() {
 	REPLY=$ID$1
