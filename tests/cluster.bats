@@ -146,3 +146,40 @@ wait_promql() {
 	promtool check rules tm.rules.yml
 	promtool test rules tm.rules.test.yml
 }
+
+@test "doc/prometheus.md's join of tm_container_* with kube-state-metrics names each container's namespace, pod and container (promtool)" {
+	local expr c1 c2 pod=0e5a1f9c-3b2d-4c8e-9f1a-2b3c4d5e6f70
+	c1=$(printf '1%.0s' {1..64}) c2=$(printf '2%.0s' {1..64})
+	# The doc's query as it is, indented for a YAML block.
+	expr=$(awk '/^    sum by \(namespace, pod, container\)/ { f = 1 } f && /^$/ { exit }
+		f { sub(/^    /, "          "); print }' "$TOP/doc/prometheus.md")
+	[ -n "$expr" ]
+	cat >"$BIN/join.test.yml" <<-YML
+		rule_files: []
+		evaluation_interval: 1m
+		tests:
+		  - interval: 1m
+		    input_series:
+		      # alice 10 B/s and bob 1 B/s from one container, alice 2 B/s from another
+		      - series: 'tm_container_transmit_bytes_total{instance="n1",user="alice",uid="1000",jobid="$pod",container_id="$c1"}'
+		        values: '0+600x10'
+		      - series: 'tm_container_transmit_bytes_total{instance="n1",user="bob",uid="1001",jobid="$pod",container_id="$c1"}'
+		        values: '0+60x10'
+		      - series: 'tm_container_transmit_bytes_total{instance="n1",user="alice",uid="1000",jobid="$pod",container_id="$c2"}'
+		        values: '0+120x10'
+		      - series: 'kube_pod_container_info{namespace="ml",pod="train-0",uid="$pod",container="worker",container_id="containerd://$c1"}'
+		        values: '1x10'
+		      - series: 'kube_pod_container_info{namespace="ml",pod="train-0",uid="$pod",container="sidecar",container_id="containerd://$c2"}'
+		        values: '1x10'
+		    promql_expr_test:
+		      - expr: |
+		$expr
+		        eval_time: 10m
+		        exp_samples:
+		          - labels: '{namespace="ml",pod="train-0",container="worker"}'
+		            value: 11
+		          - labels: '{namespace="ml",pod="train-0",container="sidecar"}'
+		            value: 2
+	YML
+	promtool test rules "$BIN/join.test.yml"
+}

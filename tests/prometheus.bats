@@ -119,7 +119,7 @@ $B ipv6 744 0" ]
 	[ "$(jq -c '.users[0].cgroups | map([.key, .out_bytes])' <<<"$output")" = "[[\"/$ID/job7\",640],[\"/$ID/job7/step0\",128]]" ]
 }
 
-@test "--format prometheus: a family by job, labels jobid and kind; the cgroups in no job a series of their own" {
+@test "--format prometheus: a family by job, labels jobid and kind; the cgroups in no job a series of their own; two jobs of equal labels one series" {
 	new_cgroup /system.slice
 	new_cgroup /system.slice/slurmstepd.scope
 	new_cgroup /system.slice/slurmstepd.scope/job_4711
@@ -131,6 +131,56 @@ $B ipv6 744 0" ]
 	[ "$(sample tm_job_receive_packets_total "user=\"$B\",uid=\"$B\"")" = 3 ]
 	[ -z "$(same_labels)" ]
 	refute grep -q '{[^}]*job=' <<<"$output"
+	promtool check metrics <<<"$output"
+	# A unit of one name that is the system's and the user's own, both with
+	# A's traffic: two jobs of equal labels, so one series with both.
+	new_cgroup /system.slice/backup.service; local sys=$REPLY
+	new_cgroup /user.slice; new_cgroup /user.slice/user-$A.slice
+	new_cgroup /user.slice/user-$A.slice/user@$A.service
+	new_cgroup /user.slice/user-$A.slice/user@$A.service/backup.service; local own=$REPLY
+	udp_exchange "$sys" $A "$CG" $B 127.0.0.1 1 100
+	udp_exchange "$own" $A "$CG" $B 127.0.0.1 2 100
+	run tm-stat --format prometheus
+	[ -z "$(same_labels)" ] || { same_labels >&2; false; }
+	[ "$(sample tm_job_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"backup.service\",kind=\"service\"")" = 384 ]
+	[ "$(sample tm_job_transmit_packets_total "user=\"$A\",uid=\"$A\",jobid=\"backup.service\",kind=\"service\"")" = 3 ]
+}
+
+@test "--format prometheus: a family by a pod's container, labels jobid (the pod's UID) and container_id; a container made again a series of its own" {
+	local pod=/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0e5a1f9c_3b2d_4c8e_9f1a_2b3c4d5e6f70.slice
+	local uid=0e5a1f9c-3b2d-4c8e-9f1a-2b3c4d5e6f70 c1 c2 c3
+	c1=$(printf '1%.0s' {1..64}) c2=$(printf '2%.0s' {1..64}) c3=$(printf '3%.0s' {1..64})
+	new_cgroup /kubepods.slice; new_cgroup /kubepods.slice/kubepods-burstable.slice
+	new_cgroup $pod; local podcg=$REPLY
+	new_cgroup $pod/cri-containerd-$c1.scope; local k1=$REPLY
+	new_cgroup $pod/cri-containerd-$c2.scope; local k2=$REPLY
+	# The cgroupfs driver's shape: the bare ID below pod<UID>.
+	new_cgroup /kubepods; new_cgroup /kubepods/pod$uid; new_cgroup /kubepods/pod$uid/$c3; local k3=$REPLY
+	tm-load --cgroup "$CG"
+	udp_exchange "$k1" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$k2" $A "$CG" $B 127.0.0.1 1 200
+	udp_exchange "$k2" $B "$CG" $A 127.0.0.1 1 10
+	udp_exchange "$k3" $A "$CG" $B ::1 1 100
+	# The pod's own cgroup is in no container.
+	udp_exchange "$podcg" $A "$CG" $B 127.0.0.1 1 50
+	run tm-stat --format prometheus
+	[ -z "$(same_labels)" ] || { same_labels >&2; false; }
+	[ "$(sample tm_container_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"$uid\",container_id=\"$c1\"")" = 256 ]
+	[ "$(sample tm_container_transmit_packets_total "user=\"$A\",uid=\"$A\",jobid=\"$uid\",container_id=\"$c2\"")" = 1 ]
+	[ "$(sample tm_container_receive_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"$uid\",container_id=\"$c2\"")" = 0 ]
+	[ "$(sample tm_container_transmit_bytes_total "user=\"$B\",uid=\"$B\",jobid=\"$uid\",container_id=\"$c2\"")" = 38 ]
+	[ "$(sample tm_container_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"$uid\",container_id=\"$c3\"")" = 148 ]
+	# Three containers of A's, one of B's; the pod's own 78 bytes only in the pod's series.
+	[ "$(grep -c '^tm_container_transmit_bytes_total{' <<<"$output")" = 4 ]
+	[ "$(sample tm_job_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"$uid\",kind=\"pod\"")" = $((256 + 228 + 148 + 78)) ]
+	# A container that ended and was made again (a new ID): its own series.
+	rmdir "$k1"
+	new_cgroup $pod/cri-containerd-${c1/1111/4444}.scope
+	udp_exchange "$REPLY" $A "$CG" $B 127.0.0.1 1 100
+	run tm-stat --format prometheus
+	[ -z "$(same_labels)" ]
+	[ "$(sample tm_container_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"$uid\",container_id=\"${c1/1111/4444}\"")" = 128 ]
+	[ "$(sample tm_container_transmit_bytes_total "user=\"$A\",uid=\"$A\",jobid=\"$uid\",container_id=\"$c1\"")" = 256 ]
 	promtool check metrics <<<"$output"
 }
 

@@ -54,6 +54,7 @@ static const struct counter {
 	{ "receive_packets_total",  "in_packets",  "Packets received" },
 	{ "transmit_packets_total", "out_packets", "Packets sent" },
 };
+#define NCOUNTERS	(sizeof(counters) / sizeof(counters[0]))
 
 static const struct tm_col *find_col(const struct tm_col *const *cols, size_t n, const char *key)
 {
@@ -133,49 +134,206 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* One breakdown: four metric families, a sample per row in each. */
+/*
+ * A breakdown's samples: each row's labels, written once, and its four
+ * counters; rows of equal labels are one series, their counters summed
+ * into the first (a job id whose cgroups are two, such as a unit of one
+ * name that is both the system's and a user's: one series, not two that
+ * node_exporter would drop one of).
+ */
+struct sample {
+	size_t at;		/* its labels, at text + at */
+	size_t first;		/* the first row of its labels: the series */
+	uint64_t v[NCOUNTERS];	/* counters[]'s, in order */
+};
+
+static int cmp_labels(const void *a, const void *b, void *text)
+{
+	const struct sample *x = *(struct sample *const *)a, *y = *(struct sample *const *)b;
+	int c = strcmp((char *)text + x->at, (char *)text + y->at);
+
+	return c ? c : x < y ? -1 : x > y;
+}
+
+/* The labels of row r of a breakdown, as one text. */
+static int row_labels(FILE *f, const struct tm_prom *o, const struct family *fam,
+		      const struct tm_col *const *c, const void *r, const void *ctx)
+{
+	bool first = true;
+	int err;
+
+	err = col_label(f, &first, "user", c[0], r, ctx);
+	if (!err)
+		err = col_label(f, &first, "uid", c[1], r, ctx);
+	if (!err)
+		err = col_label(f, &first, fam->label, c[2], r, ctx);
+	if (!err && c[3])
+		err = col_label(f, &first, fam->label2, c[3], r, ctx);
+	if (!err && fam->by == TM_BY_JOB && o->account)
+		err = account_label(f, o, c[2], c[3], r, ctx);
+	return err;
+}
+
+/* One breakdown: four metric families, a sample per series in each. */
 static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family *fam,
 			   struct tm_names *names)
 {
-	const struct tm_col *cols[TM_OUT_MAXCOLS];
-	const struct tm_col *user, *uid, *key, *key2;
+	const struct tm_col *cols[TM_OUT_MAXCOLS], *lc[4], *val[NCOUNTERS];
 	struct tm_rows s = {};
 	struct tm_row_ctx ctx = { names, &s };
-	size_t ncols, i, k;
+	struct sample *v = NULL, **by = NULL;
+	char *text = NULL;
+	size_t size = 0, ncols, i, k;
+	FILE *m = NULL;
 	int err;
 
 	err = tm_rows_read_named(o->pins, fam->by, o->users, o->nusers, names, o->depth, &s);
 	if (err)
 		return err;
 	ncols = tm_row_columns(fam->by, false, false, cols);
-	user = find_col(cols, ncols, "user");
-	uid = find_col(cols, ncols, "uid");
-	key = find_col(cols, ncols, fam->key);
-	key2 = fam->key2 ? find_col(cols, ncols, fam->key2) : NULL;
-	for (k = 0; k < sizeof(counters) / sizeof(counters[0]) && !err; k++) {
-		const struct tm_col *val = find_col(cols, ncols, counters[k].field);
+	lc[0] = find_col(cols, ncols, "user");
+	lc[1] = find_col(cols, ncols, "uid");
+	lc[2] = find_col(cols, ncols, fam->key);
+	lc[3] = fam->key2 ? find_col(cols, ncols, fam->key2) : NULL;
+	for (k = 0; k < NCOUNTERS; k++)
+		val[k] = find_col(cols, ncols, counters[k].field);
+	v = calloc(s.n ? s.n : 1, sizeof(*v));
+	by = calloc(s.n ? s.n : 1, sizeof(*by));
+	m = open_memstream(&text, &size);
+	if (!v || !by || !m)
+		err = -ENOMEM;
+	for (i = 0; i < s.n && !err; i++) {
+		v[i].at = ftell(m);
+		err = row_labels(m, o, fam, lc, &s.v[i], &ctx);
+		putc('\0', m);
+		for (k = 0; k < NCOUNTERS; k++)
+			v[i].v[k] = field_value(val[k], &s.v[i], &ctx);
+		by[i] = &v[i];
+	}
+	if (m && fclose(m) && !err)
+		err = -ENOMEM;
+	if (!err && s.n) {
+		qsort_r(by, s.n, sizeof(*by), cmp_labels, text);
+		for (i = 0; i < s.n; i++) {
+			struct sample *x = by[i], *y = i ? by[i - 1] : NULL;
+
+			x->first = y && !strcmp(text + x->at, text + y->at) ? y->first :
+				   (size_t)(x - v);
+			if (x->first != (size_t)(x - v))
+				for (k = 0; k < NCOUNTERS; k++)
+					v[x->first].v[k] += x->v[k];
+		}
+	}
+	for (k = 0; k < NCOUNTERS && !err; k++) {
 		char name[64], help[160];
 
 		snprintf(name, sizeof(name), "tm_%s%s", fam->prefix, counters[k].name);
 		snprintf(help, sizeof(help), "%s by user and %s since tm-load", counters[k].help,
 			 fam->what);
 		head(f, name, "counter", help);
-		for (i = 0; i < s.n && !err; i++) {
+		for (i = 0; i < s.n; i++)
+			if (v[i].first == i)
+				fprintf(f, "%s{%s} %llu\n", name, text + v[i].at,
+					(unsigned long long)v[i].v[k]);
+	}
+	if (!err && ferror(f))
+		err = -EIO;
+	free(text);
+	free(by);
+	free(v);
+	tm_rows_free(&s);
+	return err;
+}
+
+/* A pod's container: its rows, its user's, summed. */
+struct container {
+	struct tm_row r;	/* the first row's user; the sum of the rows' counters */
+	struct tm_job j;
+};
+
+static int cmp_container(const void *a, const void *b)
+{
+	const struct container *x = a, *y = b;
+	int c;
+
+	if (x->r.uid != y->r.uid)
+		return x->r.uid < y->r.uid ? -1 : 1;
+	c = strcmp(x->j.id, y->j.id);
+	return c ? c : strcmp(x->j.container, y->j.container);
+}
+
+/*
+ * Each user's traffic by a pod's container (the cgroups of the container's
+ * ID, with what is below them): labels jobid (the pod's UID) and
+ * container_id, as kube-state-metrics' kube_pod_container_info has it but
+ * for the runtime's "containerd://" before it. A container made again has
+ * an ID of its own, so never a series of another's labels.
+ */
+static int write_containers(FILE *f, const struct tm_prom *o, struct tm_names *names)
+{
+	const struct tm_col *cols[TM_OUT_MAXCOLS], *user, *uid;
+	struct tm_rows s = {};
+	struct tm_row_ctx ctx = { names, &s };
+	struct container *v = NULL;
+	size_t n = 0, cap = 0, i, k, ncols;
+	int err;
+
+	err = tm_rows_read_named(o->pins, TM_BY_CGROUP, o->users, o->nusers, names, -1, &s);
+	for (i = 0; !err && i < s.n; i++) {
+		struct tm_job j;
+
+		if (s.v[i].other || !s.v[i].cgroup_id ||
+		    !tm_names_job(names, s.v[i].cgroup_id, &j) || strcmp(j.kind, "pod") ||
+		    !j.container[0])
+			continue;
+		if (tm_grow(&v, &cap, n, sizeof(*v))) {
+			err = -ENOMEM;
+			break;
+		}
+		v[n].r = s.v[i];
+		v[n++].j = j;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_container);
+	/* Equal ones merged: a container's cgroup and those below it. */
+	for (i = 0, k = 0; i < n; i++) {
+		if (k && !cmp_container(&v[k - 1], &v[i]))
+			tm_counters_add(&v[k - 1].r.c, &v[i].r.c);
+		else
+			v[k++] = v[i];
+	}
+	n = k;
+	ncols = tm_row_columns(TM_BY_CGROUP, false, false, cols);
+	user = find_col(cols, ncols, "user");
+	uid = find_col(cols, ncols, "uid");
+	for (k = 0; k < NCOUNTERS && !err; k++) {
+		const struct tm_col *val = find_col(cols, ncols, counters[k].field);
+		char name[64], help[160];
+
+		snprintf(name, sizeof(name), "tm_container_%s", counters[k].name);
+		snprintf(help, sizeof(help), "%s by user and a pod's container since tm-load",
+			 counters[k].help);
+		head(f, name, "counter", help);
+		for (i = 0; i < n && !err; i++) {
 			bool first = true;
 
 			fprintf(f, "%s{", name);
-			err = col_label(f, &first, "user", user, &s.v[i], &ctx);
+			err = col_label(f, &first, "user", user, &v[i].r, &ctx);
 			if (!err)
-				err = col_label(f, &first, "uid", uid, &s.v[i], &ctx);
-			if (!err)
-				err = col_label(f, &first, fam->label, key, &s.v[i], &ctx);
-			if (!err && key2)
-				err = col_label(f, &first, fam->label2, key2, &s.v[i], &ctx);
-			if (!err && fam->by == TM_BY_JOB && o->account)
-				err = account_label(f, o, key, key2, &s.v[i], &ctx);
-			fprintf(f, "} %llu\n", (unsigned long long)field_value(val, &s.v[i], &ctx));
+				err = col_label(f, &first, "uid", uid, &v[i].r, &ctx);
+			if (!err) {
+				putc(',', f);
+				err = tm_prom_label(f, "jobid", v[i].j.id, strlen(v[i].j.id));
+			}
+			if (!err) {
+				putc(',', f);
+				err = tm_prom_label(f, "container_id", v[i].j.container,
+						    strlen(v[i].j.container));
+			}
+			fprintf(f, "} %llu\n", (unsigned long long)field_value(val, &v[i].r, &ctx));
 		}
 	}
+	free(v);
 	tm_rows_free(&s);
 	return err;
 }
@@ -209,6 +367,8 @@ int tm_prom_write(FILE *f, const struct tm_prom *o)
 	tm_names_init(&names, o->pins);
 	for (i = 0; i < sizeof(families) / sizeof(families[0]) && !err; i++)
 		err = write_breakdown(f, o, &families[i], &names);
+	if (!err)
+		err = write_containers(f, o, &names);
 	/* For root and the admin group, not a self-view. */
 	if (!err && !o->self) {
 		struct tm_health h;
