@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 			s[i].c.out_packets += rand() % 20000;
 		}
 		if (tm_history_sample(db, path, s, users * 5, "boot:1", t0 + n * 300, keep) ||
-		    tm_history_prune(db, path, keep, t0 + n * 300, false))
+		    tm_history_prune(db, path, keep, -1, t0 + n * 300, false))
 			return 1;
 	}
 	sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);

@@ -27,6 +27,7 @@ struct opts {
 	int prefix4, prefix6;
 	int depth;
 	int keep[TM_TIER_MAX];
+	int keep_jobs;		/* days a job's ledger row is kept after its end; -1: ever */
 	bool history;		/* some tier kept: every row retired is recorded */
 	int64_t grace;		/* seconds rows of ended cgroups wait */
 };
@@ -59,8 +60,11 @@ static void usage(FILE *f)
 "      --keep-year N    yearly rows kept (default -1)\n"
 "                       -1 keeps every row, 0 keeps none (the tier is not\n"
 "                       written); rows are pruned at most once an hour\n"
-"      --no-history     keep no traffic rows (every --keep-* 0): only the job\n"
-"                       ledger, and the retiring of ended cgroups' rows\n"
+"      --keep-jobs DAYS the job ledger's rows kept DAYS (32 or more) after their\n"
+"                       job ended (default -1: every one; an open job is kept)\n"
+"      --no-history     keep no traffic rows (--keep-5min to --keep-year 0):\n"
+"                       only the job ledger, and the retiring of ended\n"
+"                       cgroups' rows\n"
 "      --grace SEC      how long after its cgroup ended a row is kept before it\n"
 "                       is retired, for readers such as tm-stat --textfile to\n"
 "                       see its last values (default 300; 0: at the sample\n"
@@ -107,7 +111,7 @@ static int parse_prefix(const char *opt, const char *arg, int max, int *out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_DB = TM_OPT_OWN, OPT_ONCE, OPT_PREFIX4, OPT_PREFIX6, OPT_DEPTH, OPT_NO_HISTORY,
-	       OPT_GRACE, OPT_KEEP };
+	       OPT_GRACE, OPT_KEEP_JOBS, OPT_KEEP };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "interval", required_argument, NULL, 'i' },
@@ -123,6 +127,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "keep-year", required_argument, NULL, OPT_KEEP + TM_TIER_YEAR },
 		{ "no-history", no_argument, NULL, OPT_NO_HISTORY },
 		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "keep-jobs", required_argument, NULL, OPT_KEEP_JOBS },
 		TM_COMMON_OPTIONS,
 		{}
 	};
@@ -132,6 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->interval = 300;
 	o->grace = 300;
+	o->keep_jobs = -1;
 	o->prefix4 = 24;
 	o->prefix6 = 64;
 	o->depth = -1;
@@ -173,6 +179,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_NO_HISTORY:
 			no_history = true;
 			break;
+		case OPT_KEEP_JOBS: {
+			/* Longer than a job's rows are held for its epilog, and its
+			 * row read for their account: a job is never pruned while
+			 * its rows may be about. */
+			static const struct tm_num days = { .min = TM_LEDGER_HOLD / 86400 + 1,
+							    .max = 36500,
+							    .also = "-1 for every job" };
+			uint64_t v;
+
+			if (!strcmp(optarg, "-1"))
+				break;
+			err = tm_parse_num("--keep-jobs", optarg, &days, &v);
+			o->keep_jobs = v;
+			break;
+		}
 		case OPT_GRACE: {
 			static const struct tm_num secs = { .min = 0, .max = 7 * 86400 };
 			uint64_t v;
@@ -595,7 +616,7 @@ static int one_sample(const struct opts *o, const struct tm_pins *p, struct tm_n
 	if (!err)
 		err = tm_history_sample(db, o->db, sm.s, sm.n, load, now, o->keep);
 	if (!err)
-		err = tm_history_prune(db, o->db, o->keep, now, false);
+		err = tm_history_prune(db, o->db, o->keep, o->keep_jobs, now, false);
 	if (!err)
 		err = retire(o, p, names, db);
 	sample_free(&sm);

@@ -35,7 +35,7 @@ _tm() {
 	--group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
 	--owner) COMPREPLY=($(compgen -W "socket creator" -- "$cur")); return ;;
 	--pending) COMPREPLY=($(compgen -W "storage files files-core" -- "$cur")); return ;;
-	--job|--kind|--account|--partition|--node|-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--grace|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
+	--job|--kind|--account|--partition|--node|-i|--interval|-n|--count|-d|--delay|--prefix4|--prefix6|--keep-5min|--keep-hour|--keep-day|--keep-month|--keep-year|--keep-jobs|--grace|--sluid|--events-size|--max-conns|--max-details|--max-users|-t|--top|--depth) return ;;
 	-B|--by) COMPREPLY=($(compgen -W "user conn proc iface proto cgroup job family" -- "$cur")); return ;;
 	--period) COMPREPLY=($(compgen -W "hour day month year" -- "$cur")); return ;;
 	--since|--until) return ;;
@@ -63,7 +63,7 @@ _tm() {
 		esac ;;
 	tm-unload) opts="--pin-root --verbose --version --help" ;;
 	tm-status) opts="--format --json --pin-root --verbose --version --help" ;;
-	tm-record) opts="--db --interval --once --count --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --no-history --grace --pin-root --verbose --version --help" ;;
+	tm-record) opts="--db --interval --once --count --prefix4 --prefix6 --depth --keep-5min --keep-hour --keep-day --keep-month --keep-year --keep-jobs --no-history --grace --pin-root --verbose --version --help" ;;
 	tm-report) opts="--db --user --since --until --period --top --jobs --job --account --format --json --bytes --bits --verbose --version --help" ;;
 	tm-top) opts="--interval --delay --by --depth --sort --user --bits --bytes --batch --count --format --json --pin-root --verbose --version --help" ;;
 	tm-job)

@@ -461,6 +461,41 @@ $B 48 1 0" ]
 	[ "$(q "SELECT count(*), sum(out_bytes) FROM jobs")" = "2 1040" ]
 }
 
+@test "tm-record --keep-jobs DAYS: jobs that ended longer ago go with their parts, networks and cgroups; newer ones and open ones stay; bad values refused" {
+	tm-load --cgroup "$CG"
+	slurm_job 8001; local t0=${REPLY[0]} tb=${REPLY[1]}
+	local j
+	for j in 8001 8002 8003 8004; do slurm $j tm-job start --db "$DB"; done
+	udp_exchange "$t0" $A "$CG" $B 127.0.0.1 1 100
+	for j in 8001 8002 8003; do slurm $j tm-job end --db "$DB" >/dev/null; done
+	# 8001 is over: its cgroups gone, their rows retired.
+	rmdir "$t0" "${t0%/*}" "${t0%/*/*}" "$tb" "${tb%/*}" "${tb%/*/*}" "$CG/system.slice/slurmstepd.scope/job_8001"
+	tm-record --grace 0 --db "$DB" --once
+	[ "$(q "SELECT count(*) FROM job_parts WHERE id = '8001'; SELECT count(*) FROM job_nets WHERE id = '8001'")" = "1
+1" ]
+	sqlite3 "$DB" "INSERT INTO job_cgroups SELECT node, kind, id, start, 1 FROM jobs WHERE id = '8001'"
+	# 8001 ended a hundred days ago, 8002 forty; 8003 now; 8004, open, began a year ago.
+	local now; now=$(date +%s)
+	sqlite3 "$DB" "UPDATE jobs SET end = $now - 100 * 86400 WHERE id = '8001';
+		UPDATE jobs SET end = $now - 40 * 86400 WHERE id = '8002';
+		UPDATE jobs SET start = $now - 365 * 86400 WHERE id = '8004';
+		DELETE FROM meta WHERE key = 'last_prune'"
+	for bad in 31 -2 36501 x ''; do
+		run tm-record --db "$DB" --once --keep-jobs "$bad"
+		[ "$status" = 2 ]
+	done
+	[ "$(q "SELECT count(*) FROM jobs")" = 4 ]
+	tm-record --db "$DB" --once --keep-jobs 60
+	[ "$(q "SELECT group_concat(id, ' ') FROM (SELECT id FROM jobs ORDER BY id)")" = "8002 8003 8004" ]
+	[ "$(q "SELECT count(*) FROM job_parts WHERE id = '8001'; SELECT count(*) FROM job_nets WHERE id = '8001'; SELECT count(*) FROM job_cgroups")" = "0
+0
+0" ]
+	# The default keeps every job.
+	sqlite3 "$DB" "UPDATE jobs SET end = $now - 3650 * 86400 WHERE id = '8002'; DELETE FROM meta WHERE key = 'last_prune'"
+	tm-record --db "$DB" --once
+	[ "$(q "SELECT count(*) FROM jobs")" = 3 ]
+}
+
 # bats test_tags=bulk
 @test "tm-record killed at each of its writes as it retires an ended container's rows into its pod's row: one sample more adds them once, exact" {
 	command -v strace >/dev/null || skip "needs strace (scripts/install-deps)"

@@ -435,11 +435,12 @@ fail:
 }
 
 /*
- * Each tier keeps its newest keep[tier] buckets (-1: all); at most once an
- * hour unless force.
+ * Each tier keeps its newest keep[tier] buckets (-1: all), and the job
+ * ledger the jobs that ended in the last keep_jobs days (-1: all); at most
+ * once an hour unless force.
  */
-int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
-		     bool force)
+int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int keep_jobs,
+		     int64_t now, bool force)
 {
 	sqlite3_stmt *st = NULL;
 	char val[32];
@@ -465,6 +466,8 @@ int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX],
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	if (keep_jobs >= 0 && tm_ledger_prune(db, now - (int64_t)keep_jobs * 86400))
+		goto fail;
 	snprintf(val, sizeof(val), "%lld", (long long)now);
 	if (meta_set(db, "last_prune", val) || exec(db, "COMMIT"))
 		goto fail;

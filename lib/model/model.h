@@ -232,8 +232,8 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, size_t n);
 int tm_history_ended(sqlite3 *db, const char *path, const uint64_t *ids, size_t n, int64_t now,
 		     int64_t boot, int64_t *since);
-int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int64_t now,
-		     bool force);
+int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX], int keep_jobs,
+		     int64_t now, bool force);
 int tm_history_open_ro(const char *path, sqlite3 **db);
 void tm_history_close(sqlite3 *db);
 int tm_history_load_name(const struct tm_pins *p, char *out, size_t len);
@@ -315,6 +315,7 @@ int tm_ledger_end_begin(sqlite3 *db, const char *path, struct tm_ledger_job *j, 
 int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_entry *e, bool closed,
 			 const struct tm_counters *c, int64_t now);
 void tm_ledger_abort(sqlite3 *db);
+int tm_ledger_prune(sqlite3 *db, int64_t before);
 
 /* What one ended cgroup's rows held, for its job's row. */
 struct tm_ledger_take {

@@ -116,7 +116,7 @@ static void samples_and_pruning(void)
 	good = !tm_history_sample(db, ":memory:", &s, 1, "boot:2", t0 + 30 * 3600, all);
 	ok(good && count(db, "SELECT sum(out_bytes) FROM traffic WHERE tier = 'month'") ==
 		   30 * 100 + 29 * 30 / 2 + 7, "history: a reload's new counter is its delta");
-	good = !tm_history_prune(db, ":memory:", keep, t0 + 31 * 3600, true);
+	good = !tm_history_prune(db, ":memory:", keep, -1, t0 + 31 * 3600, true);
 	ok(good, "history: prune");
 	ok(count(db, "SELECT count(DISTINCT start) FROM traffic WHERE tier = '5min'") == 3 &&
 	   count(db, "SELECT min(start) FROM traffic WHERE tier = '5min'") == t0 + 28 * 3600,
@@ -132,7 +132,7 @@ static void samples_and_pruning(void)
 	/* At most once an hour: a second prune soon after does nothing. */
 	s.c.out_bytes = 8;
 	tm_history_sample(db, ":memory:", &s, 1, "boot:2", t0 + 32 * 3600, all);
-	tm_history_prune(db, ":memory:", keep, t0 + 31 * 3600 + 60, false);
+	tm_history_prune(db, ":memory:", keep, -1, t0 + 31 * 3600 + 60, false);
 	ok(count(db, "SELECT count(*) FROM traffic WHERE tier = 'month'") == 1,
 	   "history: no second prune within the hour");
 	sqlite3_close(db);
