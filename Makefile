@@ -14,6 +14,8 @@ MANDIR := $(PREFIX)/share/man
 BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/tm
+# Slurm's prolog and epilog, and the SPANK plugin.
+LIBEXECDIR ?= $(PREFIX)/lib/tm
 
 # SANITIZE=1: every binary with ASan and UBSan, no recovery, in their own
 # output folder (make check SANITIZE=1 runs the suite on them).
@@ -88,6 +90,7 @@ LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
 # lib/ as an archive: each binary links only the objects it calls.
 LIB := $(OUT)/libtm.a
 BINS := $(addprefix $(OUT)/,$(CMDS))
+SPANK := $(if $(wildcard /usr/include/slurm/spank.h),$(OUT)/tm_spank.so)
 TEST_BINS := $(OUT)/tests/unit $(OUT)/tests/tmtraffic $(OUT)/bench/floor.bpf.o $(OUT)/bench/tm-fill \
 	$(OUT)/bench/tm-year
 
@@ -111,7 +114,14 @@ $(OUT)/build.config: FORCE | $(OUT)
 	$(if $(call same,$(file <$@),$(BUILD_CONFIG)),,$(file >$@,$(BUILD_CONFIG)))
 	$(if $(call same,$(file <$(OUT)/settings.mk),$(SETTINGS_MK)),,$(file >$(OUT)/settings.mk,$(SETTINGS_MK)))
 
-all: $(BINS)
+all: $(BINS) $(SPANK)
+
+# Slurm's SPANK plugin (dist/slurm/spank.c), where Slurm's headers are
+# (libslurm-dev): loaded by slurmstepd, so built plain (no sanitizers) and
+# position-independent.
+$(OUT)/tm_spank.so: dist/slurm/spank.c | $(OUT)
+	$(msg) CC $@
+	$(Q)$(CC) $(HELPER_CFLAGS) -fPIC -shared -Wl,-z,relro -Wl,-z,now $< -o $@
 
 $(OUT) $(OUT)/cmd $(OUT)/tests:
 	$(Q)mkdir -p $@
@@ -166,7 +176,7 @@ $(OUT)/tests/tmtraffic: tests/helpers/tmtraffic.c | $(OUT)/tests
 	$(msg) CC $@
 	$(Q)$(CC) $(HELPER_CFLAGS) $< -o $@
 
-test-bins: $(BINS) $(TEST_BINS)
+test-bins: $(BINS) $(SPANK) $(TEST_BINS)
 
 $(OUT)/bench/floor.bpf.o: bench/floor.bpf.c
 	$(Q)mkdir -p $(@D)
@@ -267,7 +277,9 @@ INSTALLED := $(addprefix $(SBINDIR)/,$(ADMIN_CMDS)) $(addprefix $(BINDIR)/,$(USE
 	$(addprefix $(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
 	$(BASHCOMPDIR)/tm $(addprefix $(BASHCOMPDIR)/,$(CMDS)) \
 	$(addprefix $(UNITDIR)/,$(UNITS)) $(SYSCONFDIR)/logrotate.d/tm \
-	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml
+	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml \
+	$(LIBEXECDIR)/slurm-prolog $(LIBEXECDIR)/slurm-epilog $(if $(SPANK),$(LIBEXECDIR)/tm_spank.so) \
+	$(DOCDIR)/slurm/plugstack.conf $(DOCDIR)/slurm/slurmd-delegate.conf
 CONFIG := $(SYSCONFDIR)/tm/tm.conf $(SYSCONFDIR)/tm/masks $(SYSCONFDIR)/tm/jobs
 
 # An example configuration file as installed: naming SYSCONFDIR.
@@ -279,7 +291,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(SYSCONFDIR)/tm \
-		$(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(DOCDIR)/slurm $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(addprefix $(OUT)/,$(ADMIN_CMDS)) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(addprefix $(OUT)/,$(USER_CMDS)) $(DESTDIR)$(BINDIR)/
 	@# setuid root: opens the pins read-only, drops every privilege, then
@@ -293,6 +305,11 @@ install: all
 		dist/systemd/$(u).in > $(DESTDIR)$(UNITDIR)/$(u) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(u);)
 	install -m 0644 dist/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tm
 	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml $(DESTDIR)$(DOCDIR)/
+	$(foreach s,prolog epilog,sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+		dist/slurm/$(s).in > $(DESTDIR)$(LIBEXECDIR)/slurm-$(s) && chmod 0755 $(DESTDIR)$(LIBEXECDIR)/slurm-$(s);)
+	$(if $(SPANK),install -m 0644 $(SPANK) $(DESTDIR)$(LIBEXECDIR)/)
+	sed -e 's|/usr/lib/tm/|$(LIBEXECDIR)/|g' dist/slurm/plugstack.conf > $(DESTDIR)$(DOCDIR)/slurm/plugstack.conf
+	install -m 0644 dist/slurm/slurmd-delegate.conf $(DESTDIR)$(DOCDIR)/slurm/
 	@for f in $(notdir $(CONFIG)); do \
 		t=$(DESTDIR)$(SYSCONFDIR)/tm/$$f; \
 		if [ -e "$$t" ] && [ -z "$(CONFIG_FORCE)" ]; then echo "  kept     $$t (there already)"; \
@@ -308,7 +325,8 @@ uninstall:
 		if [ -e "$$t" ] && ! $(call example,$$f) | cmp -s "$$t" -; then echo "  kept     $$t (changed)"; \
 		else rm -f "$$t"; fi; \
 	done
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/tm $(DESTDIR)$(DOCDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/tm $(DESTDIR)$(DOCDIR)/slurm $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 
 # A Debian package of this build, with dpkg-deb: /usr, units in
 # /lib/systemd/system, the configuration as conffiles. Depends on the
