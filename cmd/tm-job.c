@@ -18,7 +18,8 @@
 
 struct opts {
 	const char *pin_root, *db;
-	bool end, json;
+	bool end;
+	enum { TEXT, JSON, COMMENT } format;
 	const char *user;		/* a name or UID, as given */
 	struct tm_ledger_job j;
 };
@@ -48,7 +49,8 @@ static void usage(FILE *f)
 "      --node NAME      this node (default $SLURMD_NODENAME, else the host name)\n"
 "      --db PATH        the database (default " TM_DEFAULT_HISTORY_DB "; made if\n"
 "                       missing)\n"
-"      --format FMT     end's line: text (default) or json\n"
+"      --format FMT     end's line: text (default), json, or comment (the tm:\n"
+"                       part of Slurm's AdminComment: tm:in_bytes=N,...)\n"
 "  -j, --json           --format json\n"
 TM_COMMON_HELP
 "\n"
@@ -168,10 +170,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->db = optarg;
 			break;
 		case OPT_FORMAT:
-			err = tm_pick_text_json("--format", optarg, &o->json);
+		{
+			static const char *const formats[] = { "text", "json", "comment" };
+			int v;
+
+			err = tm_pick("--format", optarg, formats, 3, &v) ? -TM_EUSAGE : 0;
+			o->format = v;
+		}
 			break;
 		case 'j':
-			o->json = true;
+			o->format = JSON;
 			break;
 		default:
 			err = tm_common_opt(c, optarg, &o->pin_root, usage);
@@ -308,14 +316,23 @@ static int read_job(struct tm_pins *pins, struct filter *f, struct tm_counters *
 	return err;
 }
 
-/* The job's line: words, or one JSON object with its parts and networks. */
+/*
+ * The job's line: words; one JSON object with its parts and networks; or
+ * the part of Slurm's AdminComment that is tm's, one word of numbers.
+ */
 static void print_job(const struct opts *o, const struct tm_ledger_entry *e, bool closed)
 {
 	static char line[16384];
 	TM_BUF(b, line);
 	struct tm_doc d;
 
-	if (o->json) {
+	if (o->format == COMMENT) {
+		printf("tm:in_bytes=%llu,out_bytes=%llu,in_packets=%llu,out_packets=%llu\n",
+		       (unsigned long long)e->j.c.in_bytes, (unsigned long long)e->j.c.out_bytes,
+		       (unsigned long long)e->j.c.in_packets, (unsigned long long)e->j.c.out_packets);
+		return;
+	}
+	if (o->format == JSON) {
 		tm_doc_init(&d, stdout, true);
 		tm_doc_obj(&d, NULL);
 		tm_doc_ledger_job(&d, e);

@@ -21,8 +21,10 @@ _tm() {
 			COMPREPLY=($(compgen -W "table json csv html" -- "$cur"))
 		elif [ "$cmd" = tm-stream ]; then
 			COMPREPLY=($(compgen -W "json csv" -- "$cur"))
-		elif [ "$cmd" = tm-status ] || [ "$cmd" = tm-mask ] || [ "$cmd" = tm-job ]; then
+		elif [ "$cmd" = tm-status ] || [ "$cmd" = tm-mask ]; then
 			COMPREPLY=($(compgen -W "text json" -- "$cur"))
+		elif [ "$cmd" = tm-job ]; then
+			COMPREPLY=($(compgen -W "text json comment" -- "$cur"))
 		elif [ "$cmd" = tm-top ]; then
 			COMPREPLY=($(compgen -W "table json" -- "$cur"))
 		else

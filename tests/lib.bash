@@ -48,7 +48,7 @@ owners_by() {
 }
 
 tm_teardown() {
-	local p ns cg
+	local p ns cg i
 	# Every step, even when one fails (a process already gone, say).
 	set +e
 	for p in "${PIDS[@]}"; do
@@ -70,8 +70,14 @@ tm_teardown() {
 	for ((p = ${#CGROUPS[@]} - 1; p >= 0; p--)); do
 		cg=${CGROUPS[p]}
 		[ -d "$cg" ] || continue
-		# A cgroup with processes cannot go; ours are ended above.
-		rmdir "$cg" 2>/dev/null || { sleep 0.2; rmdir "$cg"; }
+		# A cgroup with processes cannot go; ours are ended above (one
+		# that exited after a parent it left, reaped by init, a little
+		# later: 5 s at most).
+		for ((i = 0; i < 25; i++)); do
+			rmdir "$cg" 2>/dev/null && break
+			sleep 0.2
+		done
+		[ ! -d "$cg" ] || rmdir "$cg"
 	done
 	rm -rf "$BIN"
 }

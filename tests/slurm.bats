@@ -70,7 +70,49 @@ as_user() {
 	in_ns setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"
 }
 
-# start_slurm: munged, slurmctld and slurmd, up and the node idle.
+# start_dbd: MariaDB (on the namespace's loopback, its files the test's)
+# and slurmdbd, with the cluster, account phys and the two users in it.
+start_dbd() {
+	command -v mariadbd >/dev/null && command -v mariadb >/dev/null && command -v slurmdbd >/dev/null ||
+		skip "needs Debian's mariadb-server-core and slurmdbd (scripts/install-deps)"
+	mariadb-install-db --no-defaults --datadir="$SL/db" --user=root \
+		--auth-root-authentication-method=normal --skip-test-db >"$SL/mariadb-install.log" 2>&1
+	bg nsenter --net=/run/netns/"$NS" mariadbd --no-defaults --datadir="$SL/db" --user=root \
+		--socket="$SL/mysql.sock" --port=3306 --bind-address=127.0.0.1 \
+		--pid-file="$SL/mariadb.pid" --log-error="$SL/mariadb.log" --innodb-buffer-pool-size=16M
+	eventually test -S "$SL/mysql.sock"
+	eventually mariadb --no-defaults --socket="$SL/mysql.sock" -uroot -e \
+		"CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'tm'; GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'"
+	cat >"$SL/slurmdbd.conf" <<-EOF
+		AuthType=auth/munge
+		AuthInfo=socket=$SL/munge.sock
+		DbdHost=$(hostname -s)
+		DbdAddr=127.0.0.1
+		DbdPort=6819
+		SlurmUser=root
+		StorageType=accounting_storage/mysql
+		StorageHost=127.0.0.1
+		StoragePort=3306
+		StorageUser=slurm
+		StoragePass=tm
+		StorageLoc=slurm_acct_db
+		PidFile=$SL/slurmdbd.pid
+		LogFile=$SL/slurmdbd.log
+	EOF
+	chmod 600 "$SL/slurmdbd.conf"
+	bg env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$SL/passwd" NSS_WRAPPER_GROUP="$SL/group" \
+		SLURM_CONF="$SL/slurm.conf" nsenter --net=/run/netns/"$NS" slurmdbd -D
+	local i
+	for ((i = 0; i < 100; i++)); do
+		in_ns sacctmgr -i add cluster tmtest >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	in_ns sacctmgr -i add account phys
+	in_ns sacctmgr -i add user tmslurma,tmslurmb account=phys
+}
+
+# start_slurm [dbd]: munged, slurmctld and slurmd (after MariaDB and
+# slurmdbd, with dbd), up and the node idle.
 start_slurm() {
 	new_netns s; NS=$REPLY
 	# An address besides loopback's: Slurm's daemons look for one to listen.
@@ -141,6 +183,11 @@ start_slurm() {
 		PartitionName=batch Nodes=tmnode Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 	EOF
 	eventually test -S "$SL/munge.sock"
+	if [ "${1:-}" = dbd ]; then
+		printf 'AccountingStorageType=accounting_storage/slurmdbd\nAccountingStorageHost=127.0.0.1\nAccountingStoragePort=6819\nAccountingStoragePass=%s\n' "$SL/munge.sock" >>"$SL/slurm.conf"
+		sed -i '/^AccountingStorageType=accounting_storage\/none$/d' "$SL/slurm.conf"
+		start_dbd
+	fi
 	bg env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$SL/passwd" NSS_WRAPPER_GROUP="$SL/group" \
 		SLURM_CONF="$SL/slurm.conf" nsenter --net=/run/netns/"$NS" slurmctld -D -i
 	# slurmd in the test's cgroup: the base of its jobs' directories.
@@ -233,4 +280,39 @@ nft_take() {
 	# One row a job, and tm-report's JSON the same.
 	[ "$(sqlite3 "$DB" "SELECT count(*), count(DISTINCT id) FROM jobs")" = "4|4" ]
 	[ "$(tm-report --db "$DB" --job "$j3" --json | jq -c '[.jobs[] | [.job, .user, .out_bytes]]')" = "[[\"$j3\",\"tmslurma\",912]]" ]
+}
+
+@test "sacct: each job's figures in its AdminComment (tm's word), what another tool wrote there kept; equal to the ledger's" {
+	tm-load --cgroup "$CG"
+	tm-mask add 127.0.0.1/32
+	start_slurm dbd
+	local pf=$BIN/port port
+	IN_NETNS=$NS bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.2 "$pf"
+	wait_file "$pf"
+	port=$(cat "$pf")
+	run as_user $A sbatch --parsable --wait -o "$BIN/job-%j.out" -D "$BIN" --wrap "$BIN/tmtraffic udp-send 127.0.0.2 $port 3 100"
+	[ "$status" = 0 ]
+	local j1=$output
+	[ "$(job_row "$j1")" = "tmslurma $A batch 0 384 0 3 1" ]
+	# The account Slurm gave the job, in the ledger.
+	[ "$(sqlite3 "$DB" "SELECT account FROM jobs WHERE id = '$j1'")" = phys ]
+	local want="tm:in_bytes=0,out_bytes=384,in_packets=0,out_packets=3"
+	eventually [ "$(in_ns sacct -n -P -X -j "$j1" -o AdminComment)" = "$want" ]
+	# Another tool's comment kept, tm's word put again, not twice (an epilog
+	# run again); another's that sacctmgr would change (Slurm 22.05
+	# lowercases what it writes) left as it is.
+	epilog() {
+		SLURM_JOB_ID=$j1 SLURM_CONF=$SL/slurm.conf env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$SL/passwd" \
+			NSS_WRAPPER_GROUP="$SL/group" TM_PIN_ROOT=$TM_PIN_ROOT nsenter --net=/run/netns/"$NS" "$SL/epilog"
+	}
+	in_ns sacctmgr -i modify job where jobid="$j1" set AdminComment="js1:abc $want" >/dev/null
+	epilog
+	[ "$(in_ns sacct -n -P -X -j "$j1" -o AdminComment)" = "js1:abc $want" ]
+	# (Such as scontrol writes for a running job: into slurmdbd's table here.)
+	mariadb --no-defaults --socket="$SL/mysql.sock" -uroot slurm_acct_db -e \
+		"UPDATE tmtest_job_table SET admin_comment = 'JS1:Abc' WHERE id_job = $j1"
+	[ "$(in_ns sacct -n -P -X -j "$j1" -o AdminComment)" = "JS1:Abc" ]
+	epilog
+	[ "$(in_ns sacct -n -P -X -j "$j1" -o AdminComment)" = "JS1:Abc" ]
+	grep -q "would change" "$SL/epilog.log"
 }
