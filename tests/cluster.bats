@@ -48,6 +48,19 @@ promql() {
 	PY
 }
 
+# rules_ok N: Prometheus has N rules, each evaluated with no error.
+rules_ok() {
+	python3 - "http://127.0.0.1:$PROM_PORT/api/v1/rules" "$1" <<-'PY'
+		import json, sys, urllib.request
+		with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+		    d = json.load(r)
+		rules = [r for g in d["data"]["groups"] for r in g["rules"]]
+		bad = [(r["name"], r["health"], r.get("lastError")) for r in rules if r["health"] != "ok"]
+		if len(rules) != int(sys.argv[2]) or bad:
+		    sys.exit("%d rules; not ok: %s" % (len(rules), bad))
+	PY
+}
+
 # wait_promql EXPR WANT: until the query gives WANT (30 s at most).
 wait_promql() {
 	local i got
@@ -137,6 +150,33 @@ wait_promql() {
 	# The recording rules run on the real series (rates need a few scrapes).
 	wait_promql "count(instance_user:tm_transmit_bytes:rate5m{user=\"$A\"})" '{} 3'
 	[ -n "$(promql "user:tm_transmit_bytes:rate5m{user=\"$A\"}")" ]
+
+	# A Slurm job on n1, and traffic within an untracked network on n2, for
+	# the dashboard's panels of jobs and of untracked networks.
+	new_cgroup n1/system.slice; new_cgroup n1/system.slice/slurmstepd.scope
+	new_cgroup n1/system.slice/slurmstepd.scope/job_77; local job=$REPLY
+	udp_exchange "$job" $A "$CG2/${ID}n1" $B 127.0.0.1 2 100
+	TM_PIN_ROOT=/sys/fs/bpf/${ID}n2 tm-mask add 127.0.0.0/8
+	udp_exchange "$CG2/${ID}n2" $A "$CG2/${ID}n2" $B 127.0.0.1 1 100
+	wait_promql "sum(tm_job_transmit_bytes_total{jobid=\"77\"})" '{} 256'
+	wait_promql 'count(tm_receive_bytes_total{user="untracked"}) > 0' '{} 1'
+	# Every recording and alert rule evaluates on the real series, no error.
+	eventually rules_ok 13
+	# Every panel of the dashboard gives series (its variables as Grafana
+	# would fill them: every node, a minute's rate, the last ten minutes).
+	local expr n=0
+	while IFS= read -r expr; do
+		expr=${expr//'$__rate_interval'/1m}
+		expr=${expr//'$__range'/10m}
+		expr=${expr//'$instance'/.*}
+		[ -n "$(promql "$expr")" ] || { echo "no series: $expr" >&2; false; }
+		n=$((n + 1))
+	done < <(jq -r '.. | objects | select(has("expr")) | .expr' "$TOP/dist/grafana/tm.json")
+	[ "$n" = 14 ]
+	# The job's row in the top jobs.
+	expr=$(jq -r '.panels[] | select(.title == "Top jobs in the range") | .targets[0].expr' "$TOP/dist/grafana/tm.json")
+	expr=${expr//'$__range'/10m}
+	[[ $(promql "${expr//'$instance'/.*}") == *'"jobid": "77"'* ]]
 	refute grep -i "level=error" "$BIN/prometheus.log"
 }
 

@@ -435,6 +435,38 @@ fail:
 }
 
 /*
+ * The jobs that ended before `before`, with their parts, networks and
+ * cgroups, deleted from the job ledger (tm-record --keep-jobs), in the
+ * caller's transaction. An open job is kept, however old. 0 or -EIO.
+ */
+static int prune_jobs(sqlite3 *db, int64_t before)
+{
+	static const char *const sql[] = {
+		"DELETE FROM job_parts WHERE (node, kind, id, start) IN (SELECT node, kind, id, "
+		"start FROM jobs WHERE end < ?1)",
+		"DELETE FROM job_nets WHERE (node, kind, id, start) IN (SELECT node, kind, id, "
+		"start FROM jobs WHERE end < ?1)",
+		"DELETE FROM job_cgroups WHERE (node, kind, id, start) IN (SELECT node, kind, id, "
+		"start FROM jobs WHERE end < ?1)",
+		"DELETE FROM jobs WHERE end < ?1",
+	};
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
+			return -EIO;
+		sqlite3_bind_int64(st, 1, before);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -EIO;
+	}
+	return 0;
+}
+
+/*
  * Each tier keeps its newest keep[tier] buckets (-1: all), and the job
  * ledger the jobs that ended in the last keep_jobs days (-1: all); at most
  * once an hour unless force.
@@ -466,7 +498,7 @@ int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX],
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (keep_jobs >= 0 && tm_ledger_prune(db, now - (int64_t)keep_jobs * 86400))
+	if (keep_jobs >= 0 && prune_jobs(db, now - (int64_t)keep_jobs * 86400))
 		goto fail;
 	snprintf(val, sizeof(val), "%lld", (long long)now);
 	if (meta_set(db, "last_prune", val) || exec(db, "COMMIT"))

@@ -486,38 +486,6 @@ void tm_ledger_abort(sqlite3 *db)
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/*
- * The jobs that ended before `before`, with their parts, networks and
- * cgroups, deleted (tm-record --keep-jobs), in the caller's transaction.
- * An open job is kept, however old. 0 or -EIO.
- */
-int tm_ledger_prune(sqlite3 *db, int64_t before)
-{
-	static const char *const sql[] = {
-		"DELETE FROM job_parts WHERE (node, kind, id, start) IN (SELECT node, kind, id, "
-		"start FROM jobs WHERE end < ?1)",
-		"DELETE FROM job_nets WHERE (node, kind, id, start) IN (SELECT node, kind, id, "
-		"start FROM jobs WHERE end < ?1)",
-		"DELETE FROM job_cgroups WHERE (node, kind, id, start) IN (SELECT node, kind, id, "
-		"start FROM jobs WHERE end < ?1)",
-		"DELETE FROM jobs WHERE end < ?1",
-	};
-	sqlite3_stmt *st;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
-			return -EIO;
-		sqlite3_bind_int64(st, 1, before);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return -EIO;
-	}
-	return 0;
-}
-
 /* ---- the rows tm-record keeps of jobs no prolog opened ---- */
 
 /*

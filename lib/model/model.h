@@ -315,7 +315,6 @@ int tm_ledger_end_begin(sqlite3 *db, const char *path, struct tm_ledger_job *j, 
 int tm_ledger_end_commit(sqlite3 *db, const char *path, struct tm_ledger_entry *e, bool closed,
 			 const struct tm_counters *c, int64_t now);
 void tm_ledger_abort(sqlite3 *db);
-int tm_ledger_prune(sqlite3 *db, int64_t before);
 
 /* What one ended cgroup's rows held, for its job's row. */
 struct tm_ledger_take {
