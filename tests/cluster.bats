@@ -160,8 +160,20 @@ wait_promql() {
 	udp_exchange "$CG2/${ID}n2" $A "$CG2/${ID}n2" $B 127.0.0.1 1 100
 	wait_promql "sum(tm_job_transmit_bytes_total{jobid=\"77\"})" '{} 256'
 	wait_promql 'count(tm_receive_bytes_total{user="untracked"}) > 0' '{} 1'
+	# A pod's container on n1, and kube-state-metrics' series of it beside
+	# tm's: the recording rules name its namespace and pod.
+	local pod=n1/kubepods.slice/kubepods-pod0e5a1f9c_3b2d_4c8e_9f1a_2b3c4d5e6f70.slice cid
+	cid=$(printf 'a%.0s' {1..64})
+	new_cgroup n1/kubepods.slice; new_cgroup $pod; new_cgroup $pod/cri-containerd-$cid.scope
+	udp_exchange "$REPLY" $A "$CG2/${ID}n1" $B 127.0.0.1 3 100
+	printf 'kube_pod_container_info{namespace="ml",pod="train-0",uid="0e5a1f9c-3b2d-4c8e-9f1a-2b3c4d5e6f70",container="worker",container_id="containerd://%s"} 1\n' \
+		"$cid" >"$BIN/text1/ksm.prom"
+	wait_promql 'sum by (namespace, pod) (tm_container_transmit_bytes_total * on (container_id) group_left (namespace, pod) label_replace(kube_pod_container_info, "container_id", "$1", "container_id", ".*://(.+)"))' \
+		'{"namespace": "ml", "pod": "train-0"} 384'
+	wait_promql 'count by (namespace, pod) (namespace_pod:tm_container_transmit_bytes:rate5m)' \
+		'{"namespace": "ml", "pod": "train-0"} 1'
 	# Every recording and alert rule evaluates on the real series, no error.
-	eventually rules_ok 13
+	eventually rules_ok 17
 	# Every panel of the dashboard gives series (its variables as Grafana
 	# would fill them: every node, a minute's rate, the last ten minutes).
 	local expr n=0
