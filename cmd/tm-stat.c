@@ -565,6 +565,7 @@ struct history_ctx {
 	const struct opts *o;
 	const struct tm_pins *p;
 	struct tm_ledger_jobs jobs;	/* the ledger's of the last month, by kind and id */
+	sqlite3 *db;		/* the history, open for one exposition */
 };
 
 static int cmp_job(const void *a, const void *b)
@@ -577,23 +578,25 @@ static int cmp_job(const void *a, const void *b)
 }
 
 /*
- * --history: the jobs of the ledger there, for the job family's account
- * label; read again for each exposition (jobs start between them).
+ * --history: the history opened for an exposition (once, for the accounts
+ * and the gauges), and the jobs of the ledger there read, for the job
+ * family's account label: again for each exposition (jobs start between
+ * them).
  */
 static int read_accounts(struct history_ctx *h)
 {
 	struct tm_ledger_query q = { h->o->history, time(NULL) - TM_LEDGER_HOLD, INT64_MAX,
 				     .no_parts = true };
-	sqlite3 *db = NULL;
 	int err;
 
 	tm_ledger_jobs_free(&h->jobs);
-	err = tm_history_open_ro(h->o->history, &db);
+	tm_history_close(h->db);
+	h->db = NULL;
+	err = tm_history_open_ro(h->o->history, &h->db);
 	if (!err)
-		err = tm_ledger_read(db, &q, &h->jobs);
+		err = tm_ledger_read(h->db, &q, &h->jobs);
 	if (!err && h->jobs.n)
 		qsort(h->jobs.v, h->jobs.n, sizeof(h->jobs.v[0]), cmp_job);
-	tm_history_close(db);
 	return err;
 }
 
@@ -629,13 +632,9 @@ static int history_gauges(FILE *f, void *ctx)
 	struct tm_rows s = {};
 	struct tm_series *series = NULL;
 	char load[128], uid[24];
-	sqlite3 *db = NULL;
 	size_t i, k;
 	int err;
 
-	err = tm_history_open_ro(h->o->history, &db);
-	if (err)
-		return err;
 	err = tm_history_load_name(h->p, load, sizeof(load));
 	if (!err)
 		err = tm_rows_read(h->p, TM_BY_USER, h->o->users, h->o->nusers, &s);
@@ -645,7 +644,7 @@ static int history_gauges(FILE *f, void *ctx)
 		if (!s.v[i].untracked)
 			series[k++] = (struct tm_series){ "user", s.v[i].uid, "", s.v[i].c };
 	if (!err)
-		err = tm_history_current(db, h->o->history, load, series, k, time(NULL), add_current,
+		err = tm_history_current(h->db, h->o->history, load, series, k, time(NULL), add_current,
 					 &cur);
 	for (k = 0; !err && k < sizeof(g) / sizeof(g[0]); k++) {
 		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name, g[k].help, g[k].name);
@@ -667,7 +666,6 @@ static int history_gauges(FILE *f, void *ctx)
 	free(cur.v);
 	free(series);
 	tm_rows_free(&s);
-	tm_history_close(db);
 	return err;
 }
 
@@ -695,6 +693,7 @@ static int prometheus(const struct opts *o, const struct tm_pins *p)
 		if (!err && (fflush(stdout) || ferror(stdout)))
 			err = -errno;
 		tm_ledger_jobs_free(&h.jobs);
+		tm_history_close(h.db);
 		return err;
 	}
 	sigaction(SIGINT, &sa, NULL);
@@ -710,6 +709,7 @@ static int prometheus(const struct opts *o, const struct tm_pins *p)
 			err = tm_prom_textfile(o->textfile, &po);
 	}
 	tm_ledger_jobs_free(&h.jobs);
+	tm_history_close(h.db);
 	if ((err == -ENOENT || (!err && o->interval)) && !unlink(o->textfile))
 		tm_err("removed %s%s", o->textfile, err ? "" : ": its writer stopped");
 	return err;

@@ -165,11 +165,13 @@ void tm_history_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
 	c->out_packets = sqlite3_column_int64(st, col + 3);
 }
 
-static int db_err(sqlite3 *db, const char *path, const char *what)
+/* What SQLite says went wrong, said with the database and what was done: -EIO. */
+int tm_history_err(sqlite3 *db, const char *path, const char *what)
 {
 	tm_err("%s: %s: %s", path, what, sqlite3_errmsg(db));
 	return -EIO;
 }
+
 
 /* A ledger made before jobs had its newer columns is given them. */
 static int add_columns(sqlite3 *db, char **msg)
@@ -303,7 +305,7 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 	int t, err = -EIO;
 
 	if (exec(db, "BEGIN IMMEDIATE"))
-		return db_err(db, path, "cannot begin a sample");
+		return tm_history_err(db, path, "cannot begin a sample");
 	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS cur(kind TEXT, uid INTEGER, key TEXT,"
 		     " in_bytes INTEGER, out_bytes INTEGER, in_packets INTEGER, out_packets INTEGER,"
 		     " PRIMARY KEY(kind, uid, key)) WITHOUT ROWID;"
@@ -346,7 +348,7 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 		goto fail;
 	return 0;
 fail:
-	err = db_err(db, path, "cannot store a sample");
+	err = tm_history_err(db, path, "cannot store a sample");
 	sqlite3_finalize(st);
 	exec(db, "ROLLBACK");
 	return err;
@@ -377,7 +379,7 @@ int tm_history_forget(sqlite3 *db, const char *path, const struct tm_series *s, 
 		goto fail;
 	return 0;
 fail:
-	db_err(db, path, "cannot note the rows retired");
+	tm_history_err(db, path, "cannot note the rows retired");
 	sqlite3_finalize(st);
 	exec(db, "ROLLBACK");
 	return -EIO;
@@ -426,7 +428,7 @@ int tm_history_ended(sqlite3 *db, const char *path, const uint64_t *ids, size_t 
 	    !exec(db, "COMMIT"))
 		return 0;
 fail:
-	db_err(db, path, "cannot note the cgroups that ended");
+	tm_history_err(db, path, "cannot note the cgroups that ended");
 	sqlite3_finalize(ins);
 	sqlite3_finalize(mark);
 	sqlite3_finalize(sel);
@@ -482,7 +484,7 @@ int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX],
 	    now - strtoll(val, NULL, 10) < 3600 && now >= strtoll(val, NULL, 10))
 		return 0;
 	if (exec(db, "BEGIN IMMEDIATE"))
-		return db_err(db, path, "cannot prune");
+		return tm_history_err(db, path, "cannot prune");
 	if (sqlite3_prepare_v2(db, "DELETE FROM traffic WHERE tier = ?1 AND start NOT IN"
 			       " (SELECT DISTINCT start FROM traffic WHERE tier = ?1"
 			       "  ORDER BY start DESC LIMIT ?2)", -1, &st, NULL))
@@ -507,7 +509,7 @@ int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX],
 fail:
 	sqlite3_finalize(st);
 	exec(db, "ROLLBACK");
-	return db_err(db, path, "cannot prune");
+	return tm_history_err(db, path, "cannot prune");
 }
 
 /*
@@ -566,7 +568,7 @@ int tm_history_current(sqlite3 *db, const char *path, const char *load,
 	if (meta_get(db, "load", was, sizeof(was)) < 0 ||
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL)) {
 		free(json);
-		return db_err(db, path, "cannot read");
+		return tm_history_err(db, path, "cannot read");
 	}
 	sqlite3_bind_text(st, 1, json, b.p - json, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, !strcmp(was, load));
@@ -585,7 +587,7 @@ int tm_history_current(sqlite3 *db, const char *path, const char *load,
 		err = cb(sqlite3_column_int64(st, 0), &day, &month, ctx);
 	}
 	if (!err && rc != SQLITE_DONE)
-		err = db_err(db, path, "cannot read");
+		err = tm_history_err(db, path, "cannot read");
 	sqlite3_finalize(st);
 	free(json);
 	return err;

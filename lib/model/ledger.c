@@ -34,11 +34,13 @@
 
 #include "model.h"
 
+/* An error said (tm_history_err), and the transaction rolled back. */
 static int db_err(sqlite3 *db, const char *path, const char *what)
 {
-	tm_err("%s: %s: %s", path, what, sqlite3_errmsg(db));
+	int err = tm_history_err(db, path, what);
+
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -EIO;
+	return err;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)

@@ -236,6 +236,7 @@ int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX],
 		     int64_t now, bool force);
 int tm_history_open_ro(const char *path, sqlite3 **db);
 void tm_history_close(sqlite3 *db);
+int tm_history_err(sqlite3 *db, const char *path, const char *what);
 int tm_history_load_name(const struct tm_pins *p, char *out, size_t len);
 int tm_history_current(sqlite3 *db, const char *path, const char *load,
 		       const struct tm_series *now, size_t n, int64_t t,
