@@ -123,8 +123,8 @@ static int set_sluid(struct tm_ledger_job *j, const char *arg)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_JOB = TM_OPT_OWN, OPT_SLUID, OPT_KIND, OPT_JOB_USER, OPT_ACCOUNT, OPT_PARTITION, OPT_NODE,
-	       OPT_DB, OPT_FORMAT };
+	enum { OPT_JOB = TM_OPT_OWN, OPT_SLUID, OPT_KIND, OPT_JOB_USER, OPT_ACCOUNT, OPT_PARTITION,
+	       OPT_NODE, OPT_DB, OPT_FORMAT };
 	static const struct option longopts[] = {
 		{ "job", required_argument, NULL, OPT_JOB },
 		{ "sluid", required_argument, NULL, OPT_SLUID },
@@ -139,7 +139,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		TM_COMMON_OPTIONS,
 		{}
 	};
-	const char *job = NULL, *sluid = NULL, *kind = NULL, *account = NULL, *partition = NULL, *node = NULL;
+	const char *job = NULL, *sluid = NULL, *kind = NULL, *account = NULL, *partition = NULL;
+	const char *node = NULL;
 	struct tm_ledger_job *j = &o->j;
 	int c, err = 0;
 
