@@ -223,21 +223,11 @@ q() {
 	tm-load --cgroup "$CG"
 	new_cgroup /system.slice
 	new_cgroup /system.slice/slurmstepd.scope; local s=$REPLY
-	local pf=$BIN/port port j u d nft_rows=
+	local pf=$BIN/port port j u d b p nft_rows=
 	# The traffic on a namespace's loopback, where nftables counts each
 	# user's datagrams apart.
 	new_netns j; local ns=$REPLY
-	ip netns exec "$ns" nft -f - <<-NFT
-		table inet tmjobs {
-			counter u0 {}
-			counter u1 {}
-			chain out {
-				type filter hook output priority 0
-				meta skuid $A meta l4proto udp counter name u0
-				meta skuid $B meta l4proto udp counter name u1
-			}
-		}
-	NFT
+	udp_by_uid "$ns" $A $B
 	# node_exporter reads tm-stat's textfile every hundred jobs.
 	free_ports 1
 	mkdir "$BIN/text"
@@ -260,8 +250,8 @@ q() {
 		SLURM_JOB_ID=$j tm-job end --db "$DB" >/dev/null
 		rmdir "$d"
 		# What nftables counted of the job's user since the last job: the job.
-		[[ $(ip netns exec "$ns" nft reset counter inet tmjobs u$((j % 2 ? 0 : 1)) | tr -d '\n') =~ packets\ ([0-9]+)\ bytes\ ([0-9]+) ]]
-		nft_rows+="${nft_rows:+,}('$j', ${BASH_REMATCH[2]}, ${BASH_REMATCH[1]})"
+		read -r b p < <(nft_take "$ns" $((j % 2 ? 0 : 1)))
+		nft_rows+="${nft_rows:+,}('$j', $b, $p)"
 		if ! ((j % 100)); then
 			run tm-stat --format prometheus
 			[ -z "$(same_labels)" ] || { echo "job $j: $(same_labels)" >&2; false; }

@@ -126,6 +126,34 @@ scrape() {
 	PY
 }
 
+# udp_by_uid NS UID...: in namespace NS, nftables' table tmudp counting the
+# UDP datagrams each UID sends, in counters u0, u1, ... in order (nft_take).
+udp_by_uid() {
+	local ns=$1 i=0 uid counters= rules=
+	shift
+	for uid in "$@"; do
+		counters+="counter u$i {}"$'\n'
+		rules+="meta skuid $uid meta l4proto udp counter name u$i"$'\n'
+		i=$((i + 1))
+	done
+	ip netns exec "$ns" nft -f - <<-NFT
+		table inet tmudp {
+		$counters
+		chain out {
+		type filter hook output priority 0
+		$rules
+		}
+		}
+	NFT
+}
+
+# nft_take NS N: what udp_by_uid's counter uN counted since the last take,
+# "BYTES PACKETS".
+nft_take() {
+	[[ $(ip netns exec "$1" nft reset counter inet tmudp "u$2" | tr -d '\n') =~ packets\ ([0-9]+)\ bytes\ ([0-9]+) ]] &&
+		echo "${BASH_REMATCH[2]} ${BASH_REMATCH[1]}"
+}
+
 # new_netns NAME: a network namespace with lo up in REPLY, deleted at teardown.
 new_netns() {
 	REPLY=$ID$1

@@ -120,17 +120,7 @@ start_slurm() {
 	ip -n "$NS" addr add 10.255.0.1/24 dev tmv0
 	ip -n "$NS" link set tmv0 up
 	ip -n "$NS" link set tmv1 up
-	ip netns exec "$NS" nft -f - <<-NFT
-		table inet tmslurm {
-			counter a {}
-			counter b {}
-			chain out {
-				type filter hook output priority 0
-				meta skuid $A meta l4proto udp counter name a
-				meta skuid $B meta l4proto udp counter name b
-			}
-		}
-	NFT
+	udp_by_uid "$NS" $A $B
 	printf 'root:x:0:0::/root:/bin/sh\ntmslurma:x:%s:%s::%s:/bin/sh\ntmslurmb:x:%s:%s::%s:/bin/sh\n' \
 		$A $A "$BIN" $B $B "$BIN" >"$SL/passwd"
 	printf 'root:x:0:\ntmslurma:x:%s:\ntmslurmb:x:%s:\n' $A $B >"$SL/group"
@@ -213,11 +203,6 @@ job_row() {
 	sqlite3 -separator ' ' "$DB" "SELECT user, uid, partition, in_bytes, out_bytes, in_packets, out_packets, end >= start FROM jobs WHERE id = '$1'"
 }
 
-# nft_take NAME: what nftables counted of user NAME (a, b) since the last take, "BYTES PACKETS".
-nft_take() {
-	[[ $(ip netns exec "$NS" nft reset counter inet tmslurm "$1" | tr -d '\n') =~ packets\ ([0-9]+)\ bytes\ ([0-9]+) ]]
-	echo "${BASH_REMATCH[2]} ${BASH_REMATCH[1]}"
-}
 
 @test "a real Slurm: two users' sbatch jobs and srun steps, a job of under two seconds and two jobs at once; each job's ledger row exact against nftables, its tasks metered in Slurm's layout" {
 	tm-load --cgroup "$CG"
@@ -230,7 +215,7 @@ nft_take() {
 	IN_NETNS=$NS bg as "$CG" $B "$BIN/tmtraffic" udp-drain 127.0.0.2 "$pf"
 	wait_file "$pf"
 	port=$(cat "$pf")
-	nft_take b >/dev/null
+	nft_take "$NS" 1 >/dev/null
 
 	# A's batch job: a step of two tasks sending 3 datagrams of 100 bytes
 	# each, and the batch script itself 1 of 300.
@@ -244,7 +229,7 @@ nft_take() {
 	[ "$status" = 0 ]
 	local j1=$output
 	[ "$(job_row "$j1")" = "tmslurma $A batch 0 $((6 * 128 + 328)) 0 7 1" ]
-	[ "$(nft_take a)" = "$((6 * 128 + 328)) 7" ]
+	[ "$(nft_take "$NS" 0)" = "$((6 * 128 + 328)) 7" ]
 	# Its parts: loopback, IPv4.
 	[ "$(sqlite3 "$DB" "SELECT family, iface LIKE 'lo%', out_bytes FROM job_parts WHERE id = '$j1'")" = "ipv4|1|1096" ]
 	# Its cgroups were Slurm's layout (the steps gone with the job).
@@ -255,7 +240,7 @@ nft_take() {
 	[ "$status" = 0 ]
 	local j2=$output
 	[ "$(job_row "$j2")" = "tmslurmb $B batch 0 $((2 * 78)) 0 2 1" ]
-	[ "$(nft_take b)" = "$((2 * 78)) 2" ]
+	[ "$(nft_take "$NS" 1)" = "$((2 * 78)) 2" ]
 
 	# Two jobs at once on the node, one of each user's, each waiting for the
 	# test to have seen both in their cgroups.
@@ -272,8 +257,8 @@ nft_take() {
 	touch "$BIN/go"
 	[ "$(job_row "$j3")" = "tmslurma $A batch 0 $((4 * 228)) 0 4 1" ]
 	[ "$(job_row "$j4")" = "tmslurmb $B batch 0 $((5 * 38)) 0 5 1" ]
-	[ "$(nft_take a)" = "$((4 * 228)) 4" ]
-	[ "$(nft_take b)" = "$((5 * 38)) 5" ]
+	[ "$(nft_take "$NS" 0)" = "$((4 * 228)) 4" ]
+	[ "$(nft_take "$NS" 1)" = "$((5 * 38)) 5" ]
 	# tm-stat names them as jobs, ended.
 	[ "$(tm-stat --by job --json --user $A | jq -r --arg j "$j3" '.[] | select(.job == $j) | "\(.kind) \(.state) \(.out_bytes)"')" = "slurm ended 912" ]
 	[ "$(tm-stat --by job --json --user $B | jq -r --arg j "$j4" '.[] | select(.job == $j) | "\(.kind) \(.out_bytes)"')" = "slurm 190" ]

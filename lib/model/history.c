@@ -165,6 +165,30 @@ void tm_history_counters(sqlite3_stmt *st, int col, struct tm_counters *c)
 	c->out_packets = sqlite3_column_int64(st, col + 3);
 }
 
+/*
+ * Each of n statements run once, in order, its parameters bound by bind
+ * (i: which statement), in the caller's transaction: one change made to
+ * each of a job's tables, say. 0 or -EIO.
+ */
+int tm_history_each(sqlite3 *db, const char *const *sql, size_t n,
+		    void (*bind)(sqlite3_stmt *st, size_t i, const void *ctx), const void *ctx)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
+			return -EIO;
+		bind(st, i, ctx);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -EIO;
+	}
+	return 0;
+}
+
 /* What SQLite says went wrong, said with the database and what was done: -EIO. */
 int tm_history_err(sqlite3 *db, const char *path, const char *what)
 {
@@ -441,6 +465,11 @@ fail:
  * cgroups, deleted from the job ledger (tm-record --keep-jobs), in the
  * caller's transaction. An open job is kept, however old. 0 or -EIO.
  */
+static void bind_before(sqlite3_stmt *st, size_t i, const void *ctx)
+{
+	sqlite3_bind_int64(st, 1, *(const int64_t *)ctx);
+}
+
 static int prune_jobs(sqlite3 *db, int64_t before)
 {
 	static const char *const sql[] = {
@@ -452,20 +481,8 @@ static int prune_jobs(sqlite3 *db, int64_t before)
 		"start FROM jobs WHERE end < ?1)",
 		"DELETE FROM jobs WHERE end < ?1",
 	};
-	sqlite3_stmt *st;
-	size_t i;
-	int rc;
 
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
-			return -EIO;
-		sqlite3_bind_int64(st, 1, before);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return -EIO;
-	}
-	return 0;
+	return tm_history_each(db, sql, sizeof(sql) / sizeof(sql[0]), bind_before, &before);
 }
 
 /*

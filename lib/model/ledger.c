@@ -261,6 +261,24 @@ static int put_nets(sqlite3 *db, const struct tm_ledger_job *j, const struct tm_
  * The row j->start of the job named was, in every table, named as j names
  * it (tm-record's row of a job its SLUID named, given the job's number).
  */
+struct renamed {
+	const struct tm_ledger_job *j;
+	const struct names *was;
+};
+
+static void bind_renamed(sqlite3_stmt *st, size_t i, const void *ctx)
+{
+	const struct renamed *r = ctx;
+
+	sqlite3_bind_text(st, 1, r->j->node, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->j->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->was->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->j->start);
+	sqlite3_bind_text(st, 5, r->j->id, -1, SQLITE_STATIC);
+	if (!i)
+		bind_text(st, 6, r->j->sluid);
+}
+
 static int rename_row(sqlite3 *db, const struct tm_ledger_job *j, const struct names *was)
 {
 	static const char *const sql[] = {
@@ -273,28 +291,11 @@ static int rename_row(sqlite3 *db, const struct tm_ledger_job *j, const struct n
 		"UPDATE job_nets SET id = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
 		"start = ?4",
 	};
-	sqlite3_stmt *st;
-	size_t i;
-	int rc;
+	struct renamed r = { j, was };
 
 	if (!strcmp(was->id, j->id) && !strcmp(was->sluid, j->sluid))
 		return 0;
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
-			return -EIO;
-		sqlite3_bind_text(st, 1, j->node, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, j->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, was->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, j->start);
-		sqlite3_bind_text(st, 5, j->id, -1, SQLITE_STATIC);
-		if (!i)
-			bind_text(st, 6, j->sluid);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return -EIO;
-	}
-	return 0;
+	return tm_history_each(db, sql, sizeof(sql) / sizeof(sql[0]), bind_renamed, &r);
 }
 
 /*
@@ -327,6 +328,28 @@ static int commit(sqlite3 *db, const char *path)
  * made the prolog's: what the prolog knows written in, under its node
  * name, and held from then on for the epilog, what it holds kept.
  */
+struct adopted {
+	const struct tm_ledger_job *j;
+	const char *node;
+};
+
+static void bind_adopted(sqlite3_stmt *st, size_t i, const void *ctx)
+{
+	const struct adopted *a = ctx;
+	const struct tm_ledger_job *j = a->j;
+
+	bind_key(st, j);
+	sqlite3_bind_int64(st, 4, j->start);
+	sqlite3_bind_text(st, 5, a->node, -1, SQLITE_STATIC);
+	if (!i) {
+		bind_text(st, 6, j->user);
+		if (j->uid >= 0)
+			sqlite3_bind_int64(st, 7, j->uid);
+		bind_text(st, 8, j->account);
+		bind_text(st, 9, j->partition);
+	}
+}
+
 static int adopt(sqlite3 *db, struct tm_ledger_job *j, const char *node)
 {
 	static const char *const sql[] = {
@@ -339,28 +362,10 @@ static int adopt(sqlite3 *db, struct tm_ledger_job *j, const char *node)
 		"UPDATE job_nets SET node = ?5 WHERE node = ?1 AND kind = ?2 AND id = ?3 AND "
 		"start = ?4",
 	};
-	sqlite3_stmt *st;
-	size_t i;
-	int rc;
+	struct adopted ad = { j, node };
 
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
-			return -EIO;
-		bind_key(st, j);
-		sqlite3_bind_int64(st, 4, j->start);
-		sqlite3_bind_text(st, 5, node, -1, SQLITE_STATIC);
-		if (!i) {
-			bind_text(st, 6, j->user);
-			if (j->uid >= 0)
-				sqlite3_bind_int64(st, 7, j->uid);
-			bind_text(st, 8, j->account);
-			bind_text(st, 9, j->partition);
-		}
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return -EIO;
-	}
+	if (tm_history_each(db, sql, sizeof(sql) / sizeof(sql[0]), bind_adopted, &ad))
+		return -EIO;
 	snprintf(j->node, sizeof(j->node), "%s", node);
 	j->cgroup = 0;
 	return 0;

@@ -237,6 +237,8 @@ int tm_history_prune(sqlite3 *db, const char *path, const int keep[TM_TIER_MAX],
 int tm_history_open_ro(const char *path, sqlite3 **db);
 void tm_history_close(sqlite3 *db);
 int tm_history_err(sqlite3 *db, const char *path, const char *what);
+int tm_history_each(sqlite3 *db, const char *const *sql, size_t n,
+		    void (*bind)(sqlite3_stmt *st, size_t i, const void *ctx), const void *ctx);
 int tm_history_load_name(const struct tm_pins *p, char *out, size_t len);
 int tm_history_current(sqlite3 *db, const char *path, const char *load,
 		       const struct tm_series *now, size_t n, int64_t t,
