@@ -286,9 +286,10 @@ job_row() {
 	# Another tool's comment kept, tm's word put again, not twice (an epilog
 	# run again); another's that sacctmgr would change (Slurm 22.05
 	# lowercases what it writes) left as it is.
+	# (As slurmd runs it: no nss_wrapper, which a sanitized tm-job refuses.)
 	epilog() {
-		SLURM_JOB_ID=$j1 SLURM_CONF=$SL/slurm.conf env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$SL/passwd" \
-			NSS_WRAPPER_GROUP="$SL/group" TM_PIN_ROOT=$TM_PIN_ROOT nsenter --net=/run/netns/"$NS" "$SL/epilog"
+		SLURM_JOB_ID=$j1 SLURM_CONF=$SL/slurm.conf TM_PIN_ROOT=$TM_PIN_ROOT \
+			nsenter --net=/run/netns/"$NS" "$SL/epilog"
 	}
 	in_ns sacctmgr -i modify job where jobid="$j1" set AdminComment="js1:abc $want" >/dev/null
 	epilog
