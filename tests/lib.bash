@@ -220,15 +220,17 @@ udp_exchange() {
 	[ "$(cat "$out")" = "$n" ]
 }
 
-# veth_udp UID_A UID_B ADDR N SIZE: UID_B receives in $NSB, UID_A sends N
-# datagrams of SIZE bytes from $NSA (see veth_pair); fails unless all arrive.
+# veth_udp UID_A UID_B ADDR N SIZE [CGROUP_A]: UID_B receives in $NSB, UID_A
+# sends N datagrams of SIZE bytes from $NSA (see veth_pair), in CGROUP_A
+# (default $CG); fails unless all arrive.
 veth_udp() {
 	local pf out
 	pf=$(mktemp -u "$BIN/port.XXXXXX") out=$BIN/recv.${pf##*.}
 	IN_NETNS=$NSB bg as "$CG" "$2" "$BIN/tmtraffic" udp-recv "$3" "$pf" "$4" >"$out"
 	local rpid=${PIDS[-1]}
 	wait_file "$pf"
-	IN_NETNS=$NSA as "$CG" "$1" "$BIN/tmtraffic" udp-send "$3" "$(cat "$pf")" "$4" "$5" >/dev/null
+	IN_NETNS=$NSA as "${6:-$CG}" "$1" "$BIN/tmtraffic" udp-send "$3" "$(cat "$pf")" "$4" "$5" \
+		>/dev/null
 	wait "$rpid"
 	[ "$(cat "$out")" = "$4" ]
 }

@@ -146,6 +146,31 @@ $B ipv6 744 0" ]
 	[ "$(sample tm_job_transmit_packets_total "user=\"$A\",uid=\"$A\",jobid=\"backup.service\",kind=\"service\"")" = 3 ]
 }
 
+@test "--format prometheus: a job's traffic by interface and protocol, labels jobid, kind, device and proto; its series add up to the job's" {
+	new_cgroup /system.slice
+	new_cgroup /system.slice/slurmstepd.scope
+	new_cgroup /system.slice/slurmstepd.scope/job_4712; local job=$REPLY
+	veth_pair
+	tm-load --cgroup "$CG"
+	udp_exchange "$job" $A "$CG" $B 127.0.0.1 2 100
+	udp_exchange "$job" $A "$CG" $B ::1 1 100
+	veth_udp $A $B 192.0.2.2 3 100 "$job"
+	local va
+	va=$(tm-stat --by iface --json --user $A | jq -r '.[] | select(.iface != "lo") | .iface')
+	[[ $va == "$VA"@* ]]
+	run tm-stat --format prometheus
+	[ -z "$(same_labels)" ] || { same_labels >&2; false; }
+	local l="user=\"$A\",uid=\"$A\",jobid=\"4712\",kind=\"slurm\""
+	[ "$(sample tm_job_device_transmit_bytes_total "$l,device=\"lo\",proto=\"udp\"")" = $((2 * 128 + 148)) ]
+	[ "$(sample tm_job_device_transmit_packets_total "$l,device=\"$va\",proto=\"udp\"")" = 3 ]
+	[ "$(sample tm_job_device_transmit_bytes_total "$l,device=\"$va\",proto=\"udp\"")" = 384 ]
+	[ "$(grep -c "^tm_job_device_transmit_bytes_total{$l," <<<"$output")" = 2 ]
+	[ "$(sample tm_job_transmit_bytes_total "$l")" = $((2 * 128 + 148 + 384)) ]
+	# B's, received in the test's cgroup: in no job, so no jobid label.
+	[ "$(sample tm_job_device_receive_packets_total "user=\"$B\",uid=\"$B\",device=\"lo\",proto=\"udp\"")" = 3 ]
+	promtool check metrics <<<"$output"
+}
+
 @test "--format prometheus: a family by a pod's container, labels jobid (the pod's UID) and container_id; a container made again a series of its own" {
 	local pod=/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0e5a1f9c_3b2d_4c8e_9f1a_2b3c4d5e6f70.slice
 	local uid=0e5a1f9c-3b2d-4c8e-9f1a-2b3c4d5e6f70 c1 c2 c3

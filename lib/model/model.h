@@ -150,6 +150,7 @@ struct tm_rows {
 	bool (*keep)(uint64_t cgroup_id, void *ctx);
 	void *keep_ctx;
 	bool by_family;		/* the details breakdowns by address family too */
+	bool by_path;		/* and by interface and IP protocol too */
 };
 
 /* What a row's fields are read with. */

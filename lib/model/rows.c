@@ -93,6 +93,11 @@ static int add_detail(const void *key, const void *value, void *ctx)
 		r->other = TM_ROW_OTHER;
 		return 0;
 	}
+	if (rd->s->by_path) {
+		r->ifindex = k->ifindex;
+		r->netns_cookie = k->netns_cookie;
+		r->proto = k->proto;
+	}
 	switch (rd->by) {
 	case TM_BY_PROC:
 		r->pid = k->pid;

@@ -21,27 +21,41 @@
 
 #include "output.h"
 
-/* One breakdown's metric families: its name part and its key's label. */
+/* A label of a breakdown's rows: its row field, as the columns of
+ * breakdown from describe it, and its name. */
+struct label {
+	const char *key;
+	const char *name;
+	enum tm_by from;
+};
+
+/* One breakdown's metric families: its name part and its rows' labels
+ * (after user and uid; key NULL: no more). */
 struct family {
 	enum tm_by by;
+	bool by_path;		/* its rows by interface and protocol too */
 	const char *prefix;	/* tm_<prefix>receive_bytes_total */
-	const char *key;	/* the row field that is the label */
-	const char *label;	/* its label name */
 	const char *what;	/* for HELP: "... by user and <what>" */
-	const char *key2, *label2;	/* a second label, or NULL */
+	struct label labels[4];
 };
+
+#define JOB_LABELS	{ "job", "jobid", TM_BY_JOB }, { "kind", "kind", TM_BY_JOB }
 
 /*
  * A job's label is jobid: Prometheus gives every target's series a label
- * job of its own (the scrape job), and would rename ours.
+ * job of its own (the scrape job), and would rename ours. A job's labels
+ * are first, as account_label() reads them.
  */
 static const struct family families[] = {
-	{ TM_BY_FAMILY, "",        "family", "family", "address family", NULL, NULL },
-	{ TM_BY_PROTO,  "proto_",  "proto",  "proto",  "IP protocol", NULL, NULL },
-	{ TM_BY_IFACE,  "device_", "iface",  "device", "network interface", NULL, NULL },
-	{ TM_BY_CGROUP, "cgroup_", "cgroup", "cgroup", "cgroup", NULL, NULL },
-	{ TM_BY_JOB,    "job_",    "job",    "jobid",  "job (tm-stat --by job)", "kind", "kind" },
+	{ TM_BY_FAMILY, false, "",        "address family", { { "family", "family", TM_BY_FAMILY } } },
+	{ TM_BY_PROTO,  false, "proto_",  "IP protocol",    { { "proto", "proto", TM_BY_PROTO } } },
+	{ TM_BY_IFACE,  false, "device_", "network interface", { { "iface", "device", TM_BY_IFACE } } },
+	{ TM_BY_CGROUP, false, "cgroup_", "cgroup",         { { "cgroup", "cgroup", TM_BY_CGROUP } } },
+	{ TM_BY_JOB,    false, "job_",    "job (tm-stat --by job)", { JOB_LABELS } },
+	{ TM_BY_JOB,    true,  "job_device_", "job, network interface and IP protocol",
+	  { JOB_LABELS, { "iface", "device", TM_BY_IFACE }, { "proto", "proto", TM_BY_PROTO } } },
 };
+#define NLABELS		(sizeof(families[0].labels) / sizeof(families[0].labels[0]))
 
 /* The four counters of every row, in the row's own fields. */
 static const struct counter {
@@ -56,9 +70,11 @@ static const struct counter {
 };
 #define NCOUNTERS	(sizeof(counters) / sizeof(counters[0]))
 
-static const struct tm_col *find_col(const struct tm_col *const *cols, size_t n, const char *key)
+/* The column key of breakdown by's rows (in JSON and CSV). */
+static const struct tm_col *find_col(enum tm_by by, const char *key)
 {
-	size_t i;
+	const struct tm_col *cols[TM_OUT_MAXCOLS];
+	size_t i, n = tm_row_columns(by, false, false, cols);
 
 	for (i = 0; i < n; i++)
 		if (!strcmp(cols[i]->key, key))
@@ -135,24 +151,113 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 }
 
 /*
- * A breakdown's samples: each row's labels, written once, and its four
- * counters; rows of equal labels are one series, their counters summed
- * into the first (a job id whose cgroups are two, such as a unit of one
- * name that is both the system's and a user's: one series, not two that
- * node_exporter would drop one of).
+ * The samples of four metric families, a series each: its labels, written
+ * once as a text to m, and its counters. Rows of equal labels are one
+ * series, their counters summed (a job id whose cgroups are two, such as a
+ * unit of one name that is both the system's and a user's: one series, not
+ * two that node_exporter would drop one of).
  */
-struct sample {
-	size_t at;		/* its labels, at text + at */
-	size_t first;		/* the first row of its labels: the series */
-	uint64_t v[NCOUNTERS];	/* counters[]'s, in order */
+struct series {
+	FILE *m;		/* the labels, each ended by a NUL */
+	char *text;
+	size_t size;
+	struct sample {
+		size_t at;		/* its labels, at text + at */
+		uint64_t v[NCOUNTERS];	/* counters[]'s, in order */
+	} *v;
+	size_t n, cap;
 };
 
-static int cmp_labels(const void *a, const void *b, void *text)
+static int series_open(struct series *s)
 {
-	const struct sample *x = *(struct sample *const *)a, *y = *(struct sample *const *)b;
-	int c = strcmp((char *)text + x->at, (char *)text + y->at);
+	*s = (struct series){};
+	s->m = open_memstream(&s->text, &s->size);
+	return s->m ? 0 : -ENOMEM;
+}
+
+/* A series begun: its labels are written to s->m next. */
+static int series_start(struct series *s)
+{
+	if (tm_grow(&s->v, &s->cap, s->n, sizeof(*s->v)))
+		return -ENOMEM;
+	s->v[s->n].at = ftell(s->m);
+	return 0;
+}
+
+/* The series begun, its labels written, has the counters of row r. */
+static void series_end(struct series *s, const struct tm_col *const *val, const void *r,
+		       const void *ctx)
+{
+	size_t k;
+
+	putc('\0', s->m);
+	for (k = 0; k < NCOUNTERS; k++)
+		s->v[s->n].v[k] = field_value(val[k], r, ctx);
+	s->n++;
+}
+
+static int cmp_labels(const void *a, const void *b, void *ctx)
+{
+	const struct series *s = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(s->text + s->v[x].at, s->text + s->v[y].at);
 
 	return c ? c : x < y ? -1 : x > y;
+}
+
+/* The four families tm_<prefix>*, their series by their labels. */
+static int series_write(FILE *f, struct series *s, const char *prefix, const char *what)
+{
+	size_t *by = NULL, i, j, k, n = 0;
+	int err = fclose(s->m) ? -ENOMEM : 0;
+
+	s->m = NULL;
+	if (!err && s->n && !(by = calloc(s->n, sizeof(*by))))
+		err = -ENOMEM;
+	for (i = 0; !err && i < s->n; i++)
+		by[i] = i;
+	if (!err && s->n)
+		qsort_r(by, s->n, sizeof(*by), cmp_labels, s);
+	for (i = 0; !err && i < s->n; i = j) {
+		struct sample *x = &s->v[by[i]];
+
+		for (j = i + 1; j < s->n && !strcmp(s->text + s->v[by[j]].at, s->text + x->at); j++)
+			for (k = 0; k < NCOUNTERS; k++)
+				x->v[k] += s->v[by[j]].v[k];
+		by[n++] = by[i];
+	}
+	for (k = 0; k < NCOUNTERS && !err; k++) {
+		char name[64], help[160];
+
+		snprintf(name, sizeof(name), "tm_%s%s", prefix, counters[k].name);
+		snprintf(help, sizeof(help), "%s by user and %s since tm-load", counters[k].help,
+			 what);
+		head(f, name, "counter", help);
+		for (i = 0; i < n; i++)
+			fprintf(f, "%s{%s} %llu\n", name, s->text + s->v[by[i]].at,
+				(unsigned long long)s->v[by[i]].v[k]);
+	}
+	if (!err && ferror(f))
+		err = -EIO;
+	free(by);
+	return err;
+}
+
+static void series_free(struct series *s)
+{
+	if (s->m)
+		fclose(s->m);
+	free(s->text);
+	free(s->v);
+}
+
+/* The four counters' columns of breakdown by's rows. */
+static void counter_cols(enum tm_by by, const struct tm_col *val[NCOUNTERS])
+{
+	size_t k;
+
+	for (k = 0; k < NCOUNTERS; k++)
+		val[k] = find_col(by, counters[k].field);
 }
 
 /* The labels of row r of a breakdown, as one text. */
@@ -160,15 +265,14 @@ static int row_labels(FILE *f, const struct tm_prom *o, const struct family *fam
 		      const struct tm_col *const *c, const void *r, const void *ctx)
 {
 	bool first = true;
+	size_t i;
 	int err;
 
 	err = col_label(f, &first, "user", c[0], r, ctx);
 	if (!err)
 		err = col_label(f, &first, "uid", c[1], r, ctx);
-	if (!err)
-		err = col_label(f, &first, fam->label, c[2], r, ctx);
-	if (!err && c[3])
-		err = col_label(f, &first, fam->label2, c[3], r, ctx);
+	for (i = 0; i < NLABELS && fam->labels[i].key && !err; i++)
+		err = col_label(f, &first, fam->labels[i].name, c[2 + i], r, ctx);
 	if (!err && fam->by == TM_BY_JOB && o->account)
 		err = account_label(f, o, c[2], c[3], r, ctx);
 	return err;
@@ -178,88 +282,34 @@ static int row_labels(FILE *f, const struct tm_prom *o, const struct family *fam
 static int write_breakdown(FILE *f, const struct tm_prom *o, const struct family *fam,
 			   struct tm_names *names)
 {
-	const struct tm_col *cols[TM_OUT_MAXCOLS], *lc[4], *val[NCOUNTERS];
-	struct tm_rows s = {};
+	const struct tm_col *lc[2 + NLABELS] = {}, *val[NCOUNTERS];
+	struct tm_rows s = { .by_path = fam->by_path };
 	struct tm_row_ctx ctx = { names, &s };
-	struct sample *v = NULL, **by = NULL;
-	char *text = NULL;
-	size_t size = 0, ncols, i, k;
-	FILE *m = NULL;
+	struct series out;
+	size_t i;
 	int err;
 
 	err = tm_rows_read_named(o->pins, fam->by, o->users, o->nusers, names, o->depth, &s);
 	if (err)
 		return err;
-	ncols = tm_row_columns(fam->by, false, false, cols);
-	lc[0] = find_col(cols, ncols, "user");
-	lc[1] = find_col(cols, ncols, "uid");
-	lc[2] = find_col(cols, ncols, fam->key);
-	lc[3] = fam->key2 ? find_col(cols, ncols, fam->key2) : NULL;
-	for (k = 0; k < NCOUNTERS; k++)
-		val[k] = find_col(cols, ncols, counters[k].field);
-	v = calloc(s.n ? s.n : 1, sizeof(*v));
-	by = calloc(s.n ? s.n : 1, sizeof(*by));
-	m = open_memstream(&text, &size);
-	if (!v || !by || !m)
-		err = -ENOMEM;
+	lc[0] = find_col(fam->by, "user");
+	lc[1] = find_col(fam->by, "uid");
+	for (i = 0; i < NLABELS && fam->labels[i].key; i++)
+		lc[2 + i] = find_col(fam->labels[i].from, fam->labels[i].key);
+	counter_cols(fam->by, val);
+	err = series_open(&out);
 	for (i = 0; i < s.n && !err; i++) {
-		v[i].at = ftell(m);
-		err = row_labels(m, o, fam, lc, &s.v[i], &ctx);
-		putc('\0', m);
-		for (k = 0; k < NCOUNTERS; k++)
-			v[i].v[k] = field_value(val[k], &s.v[i], &ctx);
-		by[i] = &v[i];
+		err = series_start(&out);
+		if (!err)
+			err = row_labels(out.m, o, fam, lc, &s.v[i], &ctx);
+		if (!err)
+			series_end(&out, val, &s.v[i], &ctx);
 	}
-	if (m && fclose(m) && !err)
-		err = -ENOMEM;
-	if (!err && s.n) {
-		qsort_r(by, s.n, sizeof(*by), cmp_labels, text);
-		for (i = 0; i < s.n; i++) {
-			struct sample *x = by[i], *y = i ? by[i - 1] : NULL;
-
-			x->first = y && !strcmp(text + x->at, text + y->at) ? y->first :
-				   (size_t)(x - v);
-			if (x->first != (size_t)(x - v))
-				for (k = 0; k < NCOUNTERS; k++)
-					v[x->first].v[k] += x->v[k];
-		}
-	}
-	for (k = 0; k < NCOUNTERS && !err; k++) {
-		char name[64], help[160];
-
-		snprintf(name, sizeof(name), "tm_%s%s", fam->prefix, counters[k].name);
-		snprintf(help, sizeof(help), "%s by user and %s since tm-load", counters[k].help,
-			 fam->what);
-		head(f, name, "counter", help);
-		for (i = 0; i < s.n; i++)
-			if (v[i].first == i)
-				fprintf(f, "%s{%s} %llu\n", name, text + v[i].at,
-					(unsigned long long)v[i].v[k]);
-	}
-	if (!err && ferror(f))
-		err = -EIO;
-	free(text);
-	free(by);
-	free(v);
+	if (!err)
+		err = series_write(f, &out, fam->prefix, fam->what);
+	series_free(&out);
 	tm_rows_free(&s);
 	return err;
-}
-
-/* A pod's container: its rows, its user's, summed. */
-struct container {
-	struct tm_row r;	/* the first row's user; the sum of the rows' counters */
-	struct tm_job j;
-};
-
-static int cmp_container(const void *a, const void *b)
-{
-	const struct container *x = a, *y = b;
-	int c;
-
-	if (x->r.uid != y->r.uid)
-		return x->r.uid < y->r.uid ? -1 : 1;
-	c = strcmp(x->j.id, y->j.id);
-	return c ? c : strcmp(x->j.container, y->j.container);
 }
 
 /*
@@ -267,73 +317,52 @@ static int cmp_container(const void *a, const void *b)
  * ID, with what is below them): labels jobid (the pod's UID) and
  * container_id, as kube-state-metrics' kube_pod_container_info has it but
  * for the runtime's "containerd://" before it. A container made again has
- * an ID of its own, so never a series of another's labels.
+ * an ID of its own, so never a series of another's labels. The cgroup rows
+ * are read again, not rolled up (tm-stat --depth rolls up those of
+ * tm_cgroup_*).
  */
 static int write_containers(FILE *f, const struct tm_prom *o, struct tm_names *names)
 {
-	const struct tm_col *cols[TM_OUT_MAXCOLS], *user, *uid;
+	const struct tm_col *user = find_col(TM_BY_CGROUP, "user"),
+			    *uid = find_col(TM_BY_CGROUP, "uid"), *val[NCOUNTERS];
 	struct tm_rows s = {};
 	struct tm_row_ctx ctx = { names, &s };
-	struct container *v = NULL;
-	size_t n = 0, cap = 0, i, k, ncols;
+	struct series out;
+	size_t i;
 	int err;
 
 	err = tm_rows_read_named(o->pins, TM_BY_CGROUP, o->users, o->nusers, names, -1, &s);
+	if (err)
+		return err;
+	counter_cols(TM_BY_CGROUP, val);
+	err = series_open(&out);
 	for (i = 0; !err && i < s.n; i++) {
+		const struct tm_row *r = &s.v[i];
+		bool first = true;
 		struct tm_job j;
 
-		if (s.v[i].other || !s.v[i].cgroup_id ||
-		    !tm_names_job(names, s.v[i].cgroup_id, &j) || strcmp(j.kind, "pod") ||
-		    !j.container[0])
+		if (r->other || !r->cgroup_id || !tm_names_job(names, r->cgroup_id, &j) ||
+		    strcmp(j.kind, "pod") || !j.container[0])
 			continue;
-		if (tm_grow(&v, &cap, n, sizeof(*v))) {
-			err = -ENOMEM;
-			break;
+		err = series_start(&out);
+		if (!err)
+			err = col_label(out.m, &first, "user", user, r, &ctx);
+		if (!err)
+			err = col_label(out.m, &first, "uid", uid, r, &ctx);
+		if (!err) {
+			putc(',', out.m);
+			err = tm_prom_label(out.m, "jobid", j.id, strlen(j.id));
 		}
-		v[n].r = s.v[i];
-		v[n++].j = j;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_container);
-	/* Equal ones merged: a container's cgroup and those below it. */
-	for (i = 0, k = 0; i < n; i++) {
-		if (k && !cmp_container(&v[k - 1], &v[i]))
-			tm_counters_add(&v[k - 1].r.c, &v[i].r.c);
-		else
-			v[k++] = v[i];
-	}
-	n = k;
-	ncols = tm_row_columns(TM_BY_CGROUP, false, false, cols);
-	user = find_col(cols, ncols, "user");
-	uid = find_col(cols, ncols, "uid");
-	for (k = 0; k < NCOUNTERS && !err; k++) {
-		const struct tm_col *val = find_col(cols, ncols, counters[k].field);
-		char name[64], help[160];
-
-		snprintf(name, sizeof(name), "tm_container_%s", counters[k].name);
-		snprintf(help, sizeof(help), "%s by user and a pod's container since tm-load",
-			 counters[k].help);
-		head(f, name, "counter", help);
-		for (i = 0; i < n && !err; i++) {
-			bool first = true;
-
-			fprintf(f, "%s{", name);
-			err = col_label(f, &first, "user", user, &v[i].r, &ctx);
-			if (!err)
-				err = col_label(f, &first, "uid", uid, &v[i].r, &ctx);
-			if (!err) {
-				putc(',', f);
-				err = tm_prom_label(f, "jobid", v[i].j.id, strlen(v[i].j.id));
-			}
-			if (!err) {
-				putc(',', f);
-				err = tm_prom_label(f, "container_id", v[i].j.container,
-						    strlen(v[i].j.container));
-			}
-			fprintf(f, "} %llu\n", (unsigned long long)field_value(val, &v[i].r, &ctx));
+		if (!err) {
+			putc(',', out.m);
+			err = tm_prom_label(out.m, "container_id", j.container, strlen(j.container));
 		}
+		if (!err)
+			series_end(&out, val, r, &ctx);
 	}
-	free(v);
+	if (!err)
+		err = series_write(f, &out, "container_", "a pod's container");
+	series_free(&out);
 	tm_rows_free(&s);
 	return err;
 }
