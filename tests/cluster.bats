@@ -181,15 +181,40 @@ wait_promql() {
 		expr=${expr//'$__rate_interval'/1m}
 		expr=${expr//'$__range'/10m}
 		expr=${expr//'$instance'/.*}
+		expr=${expr//'$jobid'/.+}
 		[ -n "$(promql "$expr")" ] || { echo "no series: $expr" >&2; false; }
 		n=$((n + 1))
 	done < <(jq -r '.. | objects | select(has("expr")) | .expr' "$TOP/dist/grafana/tm.json")
-	[ "$n" = 14 ]
+	[ "$n" = 15 ]
 	# The job's row in the top jobs.
 	expr=$(jq -r '.panels[] | select(.title == "Top jobs in the range") | .targets[0].expr' "$TOP/dist/grafana/tm.json")
 	expr=${expr//'$__range'/10m}
 	[[ $(promql "${expr//'$instance'/.*}") == *'"jobid": "77"'* ]]
+	# And its traffic by interface and protocol, the job chosen as Grafana
+	# would fill the variable.
+	expr=$(jq -r '.panels[] | select(.title == "A job'"'"'s traffic by interface and protocol") |
+		.targets[0].expr' "$TOP/dist/grafana/tm.json")
+	expr=${expr//'$__rate_interval'/1m}
+	expr=${expr//'$instance'/.*}
+	[[ $(promql "${expr//'$jobid'/77}") == '{"device": "lo", "jobid": "77", "kind": "slurm", "proto": "udp"} '* ]]
 	refute grep -i "level=error" "$BIN/prometheus.log"
+}
+
+@test "the shipped dashboard: panels that do not overlap, in the rows they are under, and queries of its own variables only" {
+	local d=$TOP/dist/grafana/tm.json
+	# Two panels' rectangles meet nowhere.
+	run jq -r '[.panels[] | .gridPos] as $p | [range(0; $p | length) as $i | range($i + 1; $p | length) as $j |
+		select($p[$i].x < $p[$j].x + $p[$j].w and $p[$j].x < $p[$i].x + $p[$i].w and
+		       $p[$i].y < $p[$j].y + $p[$j].h and $p[$j].y < $p[$i].y + $p[$i].h) |
+		"\($i) \($j)"] | .[]' "$d"
+	[ "$status" = 0 ] && [ -z "$output" ] || { echo "overlap: $output" >&2; false; }
+	# Every panel is below the row it belongs to, in the order shown.
+	run jq -r '.panels | map(.gridPos.y) | . == sort' "$d"
+	[ "$output" = true ]
+	# A query names no variable but Grafana's own and the dashboard's.
+	run jq -r '[.templating.list[].name] as $v | .. | objects | select(has("expr")) | .expr |
+		[scan("\\$[a-z_]+")] | .[] | select(. as $x | ($v | map("$" + .)) + ["$__rate_interval", "$__range"] | index($x) | not)' "$d"
+	[ "$status" = 0 ] && [ -z "$output" ] || { echo "unknown variables: $output" >&2; false; }
 }
 
 @test "the shipped recording rules pass promtool check rules and promtool test rules" {
