@@ -47,9 +47,15 @@ enum tm_map_id {
 	TM_MAP_COUNT
 };
 
-/* Pins that are not maps: the cgroup links' directory and the iterator. */
+/*
+ * Pins that are not maps of the object: the cgroup links' directory, the
+ * iterator, and the trie "masks" holds (tm-mask's, pinned so that reading
+ * the list takes what reading the pins takes: opening a map by its id
+ * takes CAP_SYS_ADMIN).
+ */
 #define TM_PIN_LINKS		"links"
 #define TM_PIN_PENDING		"pending"
+#define TM_PIN_MASKS_TRIE	"masks_trie"
 
 /* No admin group (tm_control.admin_gid). */
 #define TM_GID_NONE		0xffffffffu

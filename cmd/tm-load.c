@@ -368,16 +368,17 @@ static int prepare_parent(const char *parent)
 }
 
 /*
- * What --masks and --iface ask for, applied to the maps of a load. A fresh
- * load gets its list (empty without --masks) into "masks" here.
+ * What --masks and --iface ask for, applied to the maps of the load pinned
+ * in dir. A fresh load gets its list (empty without --masks) into "masks"
+ * here.
  */
-static int apply_filters(const struct opts *o, bool fresh, int masks, int ifaces,
-			 int ifnames, struct tm_control *ctl)
+static int apply_filters(const struct opts *o, const char *dir, bool fresh, int masks,
+			 int ifaces, int ifnames, struct tm_control *ctl)
 {
 	int added, removed, err = 0;
 
 	if (o->masks_file || fresh)
-		err = tm_masks_install(masks, ctl, &o->masks, &added, &removed);
+		err = tm_masks_install(dir, masks, ctl, &o->masks, &added, &removed);
 	if (!err && o->nif)
 		err = tm_ifaces_set(ifaces, ifnames, ctl, o->ifaces, o->nif);
 	return err;
@@ -471,7 +472,7 @@ static int load_fresh(struct opts *o, const struct tm_root *r)
 	}
 	/* Filters first, so not one packet is counted that they leave out. */
 	if (!err)
-		err = apply_filters(o, true, bpf_map__fd(skel->maps.masks),
+		err = apply_filters(o, staging, true, bpf_map__fd(skel->maps.masks),
 				    bpf_map__fd(skel->maps.ifaces),
 				    bpf_map__fd(skel->maps.ifnames), &skel->data->control);
 	for (i = 0; !err && i < o->ncg; i++)
@@ -533,7 +534,8 @@ static int load_replace(struct opts *o, bool named, const char *root)
 	if (!err)
 		err = tm_lock(root, &pins.lock_fd);	/* as tm-mask does */
 	if (!err)
-		err = apply_filters(o, false, pins.fd[TM_MAP_MASKS], pins.fd[TM_MAP_IFACES], pins.fd[TM_MAP_IFNAMES], pins.control);
+		err = apply_filters(o, root, false, pins.fd[TM_MAP_MASKS], pins.fd[TM_MAP_IFACES],
+				    pins.fd[TM_MAP_IFNAMES], pins.control);
 	if (!err && o->group_set)
 		__atomic_store_n(&pins.control->admin_gid, o->admin_gid, __ATOMIC_RELAXED);
 	if (err)

@@ -60,7 +60,7 @@ static int list(const struct opts *o, const struct tm_pins *p)
 	size_t i;
 	int err;
 
-	err = tm_masks_read(p->fd[TM_MAP_MASKS], &m);
+	err = tm_masks_read(p->root, p->fd[TM_MAP_MASKS], &m);
 	if (err)
 		return err;
 	/* One CIDR a line, or one JSON array. */
@@ -87,7 +87,7 @@ static int edit(struct tm_pins *p, const struct tm_masks *args, bool del, bool f
 	size_t i;
 	int err, missing = 0, added, removed;
 
-	err = tm_masks_read(p->fd[TM_MAP_MASKS], &have);
+	err = tm_masks_read(p->root, p->fd[TM_MAP_MASKS], &have);
 	for (i = 0; !err && i < have.n; i++)
 		if (!del || !tm_masks_has(args, &have.v[i]))
 			err = tm_masks_append(&after, &have.v[i]);
@@ -114,7 +114,7 @@ static int edit(struct tm_pins *p, const struct tm_masks *args, bool del, bool f
 		err = -TM_EUSAGE;
 	tm_masks_normalize(&after);
 	if (!err)
-		err = tm_masks_install(p->fd[TM_MAP_MASKS], p->control, &after, &added, &removed);
+		err = tm_masks_install(p->root, p->fd[TM_MAP_MASKS], p->control, &after, &added, &removed);
 	tm_masks_free(&have);
 	tm_masks_free(&after);
 	return err;
@@ -124,7 +124,7 @@ static int replace(struct tm_pins *p, const struct tm_masks *want, const char *w
 {
 	int added, removed, err;
 
-	err = tm_masks_install(p->fd[TM_MAP_MASKS], p->control, want, &added, &removed);
+	err = tm_masks_install(p->root, p->fd[TM_MAP_MASKS], p->control, want, &added, &removed);
 	if (!err)
 		fprintf(stderr, "tm-mask: %s: %zu entr%s (%d added, %d removed)\n", what,
 			want->n, want->n == 1 ? "y" : "ies", added, removed);

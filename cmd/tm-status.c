@@ -231,7 +231,7 @@ static void count_masks(struct status *s)
 {
 	struct tm_masks m = {};
 
-	if (tm_masks_read(s->p->fd[TM_MAP_MASKS], &m))
+	if (tm_masks_read(s->p->root, s->p->fd[TM_MAP_MASKS], &m))
 		return;
 	s->masks4 = tm_masks_count(&m, TM_FAMILY_IPV4);
 	s->masks6 = tm_masks_count(&m, TM_FAMILY_IPV6);

@@ -208,9 +208,10 @@ prog_ids() {
 
 @test "a reader that meets an unload half done says nothing is loaded (exit 1), not that the root is foreign" {
 	tm-load --cgroup "$CG"
-	# Killed as it removes its first map (after the 5 links and the iterator):
-	# nothing counts any more, the control map is still there.
-	(strace -f -qq -o /dev/null -e trace=unlink -e inject=unlink:signal=KILL:when=7 \
+	# Killed as it removes its first map (after the 5 links, the list's
+	# trie and the iterator): nothing counts any more, the control map is
+	# still there.
+	(strace -f -qq -o /dev/null -e trace=unlink -e inject=unlink:signal=KILL:when=8 \
 		tm-unload >/dev/null 2>&1) 2>/dev/null || true
 	[ -e "$TM_PIN_ROOT/control" ]
 	run tm-stat

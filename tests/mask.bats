@@ -274,6 +274,31 @@ sent_as() {
 	[ "$(tm-mask list)" = 10.0.0.0/8 ]
 }
 
+@test "the list is read with CAP_BPF alone (its trie pinned, not opened by id); a pin that is not the list in place is not believed" {
+	tm-load --cgroup "$CG"
+	tm-mask add 10.0.0.0/8 2001:db8::/32
+	local bpf_only=(setpriv --bounding-set -all,+bpf,+perfmon,+net_admin --inh-caps -all)
+	run "${bpf_only[@]}" tm-mask list
+	[ "$status" = 0 ] && [ "$output" = "10.0.0.0/8
+2001:db8::/32" ] || { echo "$output" >&2; false; }
+	# tm-status's fill of the list: its two entries.
+	[ "$("${bpf_only[@]}" tm-status --json | jq '.maps[] | select(.name == "masks") | .entries')" = 2 ]
+	# An edit with CAP_BPF alone too; the pin follows the list.
+	"${bpf_only[@]}" tm-mask del 2001:db8::/32
+	[ "$("${bpf_only[@]}" tm-mask list)" = 10.0.0.0/8 ]
+	# Another map where the list's pin is (as if an edit were killed
+	# between the swap and the pin): the list in place is read by its id,
+	# which takes CAP_SYS_ADMIN; without it, an error, never that map.
+	rm "$TM_PIN_ROOT/masks_trie"
+	bpftool map pin pinned "$TM_PIN_ROOT/ifaces" "$TM_PIN_ROOT/masks_trie"
+	[ "$(tm-mask list)" = 10.0.0.0/8 ]
+	run "${bpf_only[@]}" tm-mask list
+	[ "$status" = 1 ] && [[ $output == *"cannot read the untracked networks: Operation not permitted"* ]]
+	# The next edit pins the list again.
+	tm-mask add 192.168.0.0/16
+	[ "$("${bpf_only[@]}" tm-mask list | tr '\n' ' ')" = "10.0.0.0/8 192.168.0.0/16 " ]
+}
+
 @test "a list longer than the trie holds is refused whole, exit 2, before anything changes" {
 	tm-load --cgroup "$CG"
 	tm-mask add 10.0.0.0/8

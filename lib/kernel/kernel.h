@@ -218,9 +218,10 @@ bool tm_masks_has(const struct tm_masks *m, const struct tm_cidr *c);
 __u32 tm_masks_count(const struct tm_masks *m, __u8 family);
 int tm_masks_parse_file(const char *path, struct tm_masks *m);
 int tm_masks_parse_args(char **args, int n, struct tm_masks *m);
-int tm_masks_read(int outer, struct tm_masks *m);
+int tm_masks_trie(const char *root, int outer);
+int tm_masks_read(const char *root, int outer, struct tm_masks *m);
 bool tm_masks_interrupted(const struct tm_control *ctl);
-int tm_masks_install(int outer, struct tm_control *ctl, const struct tm_masks *want,
-		     int *added, int *removed);
+int tm_masks_install(const char *root, int outer, struct tm_control *ctl,
+		     const struct tm_masks *want, int *added, int *removed);
 
 #endif /* TM_KERNEL_H */

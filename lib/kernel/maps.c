@@ -149,18 +149,9 @@ void tm_map_fill(int fd, struct tm_map_fill *m)
 	__u32 len = sizeof(info);
 	char key[64], next[64];
 	void *prev = NULL;
-	__u32 zero = 0, id;
-	int inner;
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size > sizeof(key))
 		return;
-	/* A map that holds one map (masks): the one it holds is what fills. */
-	if (info.type == BPF_MAP_TYPE_ARRAY_OF_MAPS && info.max_entries == 1 &&
-	    !bpf_map_lookup_elem(fd, &zero, &id) && (inner = bpf_map_get_fd_by_id(id)) >= 0) {
-		tm_map_fill(inner, m);
-		close(inner);
-		return;
-	}
 	m->type = info.type;
 	m->max = info.max_entries;
 	m->memlock = memlock(fd);

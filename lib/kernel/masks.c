@@ -204,14 +204,41 @@ static void to_key(const struct tm_cidr *c, struct tm_mask_key *k)
 	memcpy(k->addr, c->addr, c->family == TM_FAMILY_IPV4 ? 4 : 16);
 }
 
-/* The trie in "masks" (outer), opened: a descriptor, -ENOENT if none is there. */
-static int open_trie(int outer)
+static int map_id(int fd, __u32 *id)
 {
-	__u32 zero = 0, id;
-	int fd;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
 
-	if (bpf_map_lookup_elem(outer, &zero, &id))
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
+	*id = info.id;
+	return 0;
+}
+
+/*
+ * The trie in "masks" (outer) of the load at root, opened: a descriptor,
+ * -ENOENT if none is there. By its pin (TM_PIN_MASKS_TRIE) when that is
+ * the one "masks" holds; else (a load made before the pin was, an edit
+ * killed between its two steps) by its id, which takes CAP_SYS_ADMIN.
+ */
+int tm_masks_trie(const char *root, int outer)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
+	char path[PATH_MAX];
+	__u32 zero = 0, id, pinned = 0;
+	int fd, tries;
+
+	/* (Twice more if an edit swaps the list in between.) */
+	for (tries = 0; tries < 3; tries++) {
+		if (bpf_map_lookup_elem(outer, &zero, &id))
+			return -errno;
+		if (tm_path(path, sizeof(path), root, TM_PIN_MASKS_TRIE) ||
+		    (fd = bpf_obj_get_opts(path, &ro)) < 0)
+			break;
+		if (!map_id(fd, &pinned) && pinned == id)
+			return fd;
+		close(fd);
+	}
 	fd = bpf_map_get_fd_by_id(id);
 	return fd < 0 ? -errno : fd;
 }
@@ -236,9 +263,9 @@ static int read_trie(int fd, struct tm_masks *m)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-int tm_masks_read(int outer, struct tm_masks *m)
+int tm_masks_read(const char *root, int outer, struct tm_masks *m)
 {
-	int fd = open_trie(outer), err;
+	int fd = tm_masks_trie(root, outer), err;
 
 	if (fd == -ENOENT)
 		return 0;	/* no trie yet: no networks */
@@ -318,15 +345,42 @@ static int fill_trie(const struct tm_masks *m)
 }
 
 /*
+ * The trie fd, "masks"' own now, pinned as TM_PIN_MASKS_TRIE in root; in
+ * the place of one before, beside it first (bpffs takes no dot in a name),
+ * then renamed over it.
+ */
+static int pin_trie(const char *root, int fd)
+{
+	char path[PATH_MAX], next[PATH_MAX];
+	int err;
+
+	err = tm_path(path, sizeof(path), root, TM_PIN_MASKS_TRIE);
+	if (!err)
+		err = tm_path(next, sizeof(next), root, TM_PIN_MASKS_TRIE "_next");
+	if (err)
+		return err;
+	if (!bpf_obj_pin(fd, path))
+		return 0;	/* the first */
+	if (errno != EEXIST || (unlink(next) && errno != ENOENT) || bpf_obj_pin(fd, next) ||
+	    rename(next, path)) {
+		err = -errno;
+		tm_err("cannot pin the list of untracked networks as %s: %s (the list is in "
+		       "place)", path, strerror(-err));
+		unlink(next);
+	}
+	return err;
+}
+
+/*
  * Makes the list exactly want (normalized), whole or not at all: the new
  * list is filled into a trie of its own, out of the programs' sight, and
- * put in the old one's place with one update. Killed before that update,
+ * put in the old one's place with one update, then pinned. Killed before that update,
  * the old list stands; after it, the new one; either way the generation
  * may be left odd, which the next edit finishes (and tm-status says). A
  * list longer than the trie holds is refused before anything changes.
  */
-int tm_masks_install(int outer, struct tm_control *ctl, const struct tm_masks *want,
-		     int *added, int *removed)
+int tm_masks_install(const char *root, int outer, struct tm_control *ctl,
+		     const struct tm_masks *want, int *added, int *removed)
 {
 	__u32 n4 = tm_masks_count(want, TM_FAMILY_IPV4), n6 = tm_masks_count(want, TM_FAMILY_IPV6);
 	struct tm_masks have = {};
@@ -337,7 +391,7 @@ int tm_masks_install(int outer, struct tm_control *ctl, const struct tm_masks *w
 	*added = *removed = 0;
 	err = too_many(want);
 	if (!err)
-		err = tm_masks_read(outer, &have);
+		err = tm_masks_read(root, outer, &have);
 	if (err)
 		return err;
 	for (i = 0; i < want->n; i++)
@@ -356,6 +410,7 @@ int tm_masks_install(int outer, struct tm_control *ctl, const struct tm_masks *w
 		tm_err("cannot put the new list in place: %s; the old one stands", strerror(-err));
 	} else {
 		set_counts(ctl, n4, n6);
+		err = pin_trie(root, fd);
 	}
 	gen_end(ctl);	/* a whole list stands, the new or the old */
 	close(fd);

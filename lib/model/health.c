@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "model.h"
@@ -59,8 +60,15 @@ int tm_health_read(const struct tm_pins *p, struct tm_health *h)
 {
 	int i, err = tm_health_counted(p, h);
 
-	for (i = 0; !err && i < TM_MAP_COUNT; i++)
-		tm_map_fill(p->fd[i], &h->map[i]);
+	for (i = 0; !err && i < TM_MAP_COUNT; i++) {
+		/* "masks" holds one map, the trie: that is what fills. */
+		int fd = i == TM_MAP_MASKS ? tm_masks_trie(p->root, p->fd[i]) : p->fd[i];
+
+		if (fd >= 0)
+			tm_map_fill(fd, &h->map[i]);
+		if (fd >= 0 && i == TM_MAP_MASKS)
+			close(fd);
+	}
 	return err;
 }
 
