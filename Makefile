@@ -277,7 +277,7 @@ INSTALLED := $(addprefix $(SBINDIR)/,$(ADMIN_CMDS)) $(addprefix $(BINDIR)/,$(USE
 	$(addprefix $(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
 	$(BASHCOMPDIR)/tm $(addprefix $(BASHCOMPDIR)/,$(CMDS)) \
 	$(addprefix $(UNITDIR)/,$(UNITS)) $(SYSCONFDIR)/logrotate.d/tm \
-	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml $(DOCDIR)/tm.json \
+	$(DOCDIR)/tm.rules.yml $(DOCDIR)/tm.rules.test.yml $(DOCDIR)/tm.json $(DOCDIR)/tm.yaml \
 	$(LIBEXECDIR)/slurm-prolog $(LIBEXECDIR)/slurm-epilog $(if $(SPANK),$(LIBEXECDIR)/tm_spank.so) \
 	$(DOCDIR)/slurm/plugstack.conf $(DOCDIR)/slurm/slurmd-delegate.conf
 CONFIG := $(SYSCONFDIR)/tm/tm.conf $(SYSCONFDIR)/tm/masks $(SYSCONFDIR)/tm/jobs
@@ -304,7 +304,8 @@ install: all
 	$(foreach u,$(UNITS),sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 		dist/systemd/$(u).in > $(DESTDIR)$(UNITDIR)/$(u) && chmod 0644 $(DESTDIR)$(UNITDIR)/$(u);)
 	install -m 0644 dist/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tm
-	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml dist/grafana/tm.json $(DESTDIR)$(DOCDIR)/
+	install -m 0644 dist/prometheus/tm.rules.yml dist/prometheus/tm.rules.test.yml dist/grafana/tm.json \
+		dist/kubernetes/tm.yaml $(DESTDIR)$(DOCDIR)/
 	$(foreach s,prolog epilog,sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
 		dist/slurm/$(s).in > $(DESTDIR)$(LIBEXECDIR)/slurm-$(s) && chmod 0755 $(DESTDIR)$(LIBEXECDIR)/slurm-$(s);)
 	$(if $(SPANK),install -m 0644 $(SPANK) $(DESTDIR)$(LIBEXECDIR)/)

@@ -187,7 +187,8 @@ as_unit() {
 		usr/share/man/man1/tm-top.1 usr/share/man/man1/tm-report.1 usr/share/man/man1/tm-stream.1 \
 		usr/lib/systemd/system/tm.service usr/lib/systemd/system/tm-log.service \
 		usr/lib/systemd/system/tm-textfile.service usr/lib/systemd/system/tm-record.service etc/logrotate.d/tm etc/tm/tm.conf \
-		etc/tm/masks etc/tm/jobs usr/share/doc/tm/tm.rules.yml usr/share/bash-completion/completions/tm-stat; do
+		etc/tm/masks etc/tm/jobs usr/share/doc/tm/tm.rules.yml usr/share/doc/tm/tm.yaml \
+		usr/share/bash-completion/completions/tm-stat; do
 		[ -e "$d/$f" ] || { echo "missing: $f" >&2; false; }
 	done
 	grep -qx "ExecStart=/usr/sbin/tm-load --config /etc/tm/tm.conf" "$d/usr/lib/systemd/system/tm.service"
