@@ -48,7 +48,18 @@
  *                                   is, wait for DIR/go, make DIR/ID.done
  *                                   when done, and close only at DIR/end
  *
- * With TM_COMM set, the process takes that name (its comm) first.
+ *   udp-peers ADDR N PAIRS SIZE     a server's unconnected socket and N peers'
+ *                                   sockets: PAIRS times, the next peer (round
+ *                                   robin) sends SIZE bytes to the server and
+ *                                   the server answers it the same; print PAIRS
+ *   udp-threads ADDR PORT N SIZE    one socket, written from a thread on each
+ *                                   CPU at once: N datagrams of SIZE in all;
+ *                                   print N
+ *
+ * With TM_COMM set, the process takes that name (its comm) first. With
+ * TM_WAIT=DIR, udp-send and tcp-send make their socket, send one datagram
+ * (udp-send) or connect (tcp-send), make DIR/open and wait for DIR/go (30 s
+ * at most) before the rest: a socket older than what is loaded meanwhile.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,6 +81,8 @@
 #include <linux/sockios.h>
 #include <linux/icmp.h>
 #include <netinet/icmp6.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,6 +110,20 @@ static socklen_t make_addr(const char *host, int port, struct sockaddr_storage *
 	}
 	fprintf(stderr, "tmtraffic: '%s': not an address\n", host);
 	exit(2);
+}
+
+static void mark(const char *dir, const char *fmt, int id);
+static void await(const char *dir, const char *name);
+
+/* TM_WAIT=DIR: the socket made, DIR/open; then DIR/go waited for. */
+static void hold(void)
+{
+	const char *dir = getenv("TM_WAIT");
+
+	if (dir) {
+		mark(dir, "open", 0);
+		await(dir, "go");
+	}
 }
 
 /* Bind to ADDR:0 and publish the port by renaming a complete file into place. */
@@ -174,6 +201,8 @@ static int udp_send(const char *host, int port, long n, long size, long gap_us)
 	for (i = 0; i < n; i++) {
 		if (sendto(fd, buf, size, 0, (struct sockaddr *)&ss, len) != size)
 			die("sendto");
+		if (!i)
+			hold();
 		if (gap_us)
 			usleep(gap_us);
 	}
@@ -287,6 +316,7 @@ static int tcp_blast(const char *host, int port, long long bytes)
 
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
 		die("connect");
+	hold();
 	while (bytes > 0) {
 		w = write(fd, buf, bytes < (long long)sizeof(buf) ? bytes : (long long)sizeof(buf));
 		if (w < 0)
@@ -348,6 +378,7 @@ static int tcp_send(const char *host, int port, long long bytes)
 
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
 		die("connect");
+	hold();
 	while (bytes > 0) {
 		ssize_t w = write(fd, buf, bytes < (long long)sizeof(buf) ? bytes : (long long)sizeof(buf));
 
@@ -548,6 +579,86 @@ static int raw_ping(const char *host, long n, int id, long gap_us, const char *d
 	return 0;
 }
 
+static int udp_peers(const char *host, long n, long pairs, long size)
+{
+	struct sockaddr_storage ss, from;
+	socklen_t len = make_addr(host, 0, &ss), flen;
+	char *buf = calloc(1, size + 1);
+	int *peer = calloc(n, sizeof(*peer)), srv;
+	long i;
+
+	if (!buf || !peer || n < 1)
+		die("calloc");
+	srv = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (srv < 0 || bind(srv, (struct sockaddr *)&ss, len) || getsockname(srv, (struct sockaddr *)&ss, &len))
+		die("server");
+	for (i = 0; i < n; i++) {
+		peer[i] = socket(ss.ss_family, SOCK_DGRAM, 0);
+		if (peer[i] < 0)
+			die("socket");
+	}
+	for (i = 0; i < pairs; i++) {
+		int p = peer[i % n];
+
+		if (sendto(p, buf, size, 0, (struct sockaddr *)&ss, len) != size)
+			die("sendto");
+		flen = sizeof(from);
+		if (recvfrom(srv, buf, size, 0, (struct sockaddr *)&from, &flen) != size ||
+		    sendto(srv, buf, size, 0, (struct sockaddr *)&from, flen) != size)
+			die("server");
+		if (recv(p, buf, size, 0) != size)
+			die("recv");
+	}
+	printf("%ld\n", pairs);
+	return 0;
+}
+
+struct writer {
+	int fd, cpu;
+	long n;
+	size_t size;
+};
+
+static void *write_on_cpu(void *arg)
+{
+	struct writer *w = arg;
+	char *buf = calloc(1, w->size + 1);
+	cpu_set_t set;
+	long i;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (!buf || sched_setaffinity(0, sizeof(set), &set))
+		die("writer");
+	for (i = 0; i < w->n; i++)
+		if (send(w->fd, buf, w->size, 0) != (ssize_t)w->size)
+			die("send");
+	free(buf);
+	return NULL;
+}
+
+static int udp_threads(const char *host, int port, long n, long size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(host, port, &ss);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), i;
+	struct writer *w = calloc(cpus, sizeof(*w));
+	pthread_t *t = calloc(cpus, sizeof(*t));
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+
+	if (!w || !t || fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
+		die("socket");
+	for (i = 0; i < cpus; i++) {
+		w[i] = (struct writer){ fd, (int)i, n / cpus + (i < n % cpus), size };
+		if (pthread_create(&t[i], NULL, write_on_cpu, &w[i]))
+			die("pthread_create");
+	}
+	for (i = 0; i < cpus; i++)
+		pthread_join(t[i], NULL);
+	printf("%ld\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -582,9 +693,13 @@ int main(int argc, char **argv)
 				atol(argv[7]), (uid_t)atol(argv[8]));
 	if (!strcmp(mode, "udp-procs") && argc == 6)
 		return udp_procs(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]));
+	if (!strcmp(mode, "udp-peers") && argc == 6)
+		return udp_peers(argv[2], atol(argv[3]), atol(argv[4]), atol(argv[5]));
+	if (!strcmp(mode, "udp-threads") && argc == 6)
+		return udp_threads(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]));
 	if (!strcmp(mode, "raw-ping") && argc >= 5 && argc <= 7)
 		return raw_ping(argv[2], atol(argv[3]), atoi(argv[4]) & 0xffff,
 				argc >= 6 ? atol(argv[5]) : 0, argc == 7 ? argv[6] : NULL);
-	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script|udp-jobs|udp-procs|raw-ping ... (see source)\n");
+	fprintf(stderr, "usage: tmtraffic udp-recv|udp-send|udp-drain|udp-rate|tcp-sink|tcp-send|tcp-fill|tcp-blast|tcp-ignore|udp-script|udp-jobs|udp-procs|udp-peers|udp-threads|raw-ping ... (see source)\n");
 	return 2;
 }
