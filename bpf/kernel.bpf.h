@@ -43,6 +43,7 @@ struct sock___tm {
 	struct sock_common___tm __sk_common;
 	struct kuid_t___tm sk_uid;
 	__u8 sk_kern_sock:1;
+	void *sk_socket;		/* NULL: no process's (yet, or any more) */
 } __attribute__((preserve_access_index));
 
 struct net_device___tm {

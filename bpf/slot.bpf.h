@@ -154,17 +154,27 @@ static __always_inline void account(struct __sk_buff *skb, int egress, const boo
 	}
 	/*
 	 * Storage made here, not when the socket was: a socket older than the
-	 * load, or one of the kernel's, which is never released. Their packets
-	 * go straight to the maps. Marked direct before the owner is set, so
-	 * no CPU that sees the owner can still make a slot.
+	 * load, or one of the kernel's. A process's keeps a slot as a socket
+	 * made since does: a reader finds it by its file, and its release or
+	 * close moves it into the maps. The others' packets go straight to the
+	 * maps: the kernel's socket is never released, a connection waiting in
+	 * its listener's queue has no file and was not asked to be told of its
+	 * close, a raw socket's packets are looked at one by one, and without
+	 * the kernel's sk_buff (before Linux 6.3) neither is known. Marked
+	 * direct before the owner is set, so no CPU that sees the owner can
+	 * still make a slot.
 	 */
 	if (st && !st->owner.cgroup_id) {
-		bpf_spin_lock(&st->lock);
-		st->direct = 1;
-		bpf_spin_unlock(&st->lock);
-		st->owner.comm[0] = '?';
+		struct sock___tm *ksk = k ? k->sk : NULL;
+
 		full = sk ? bpf_sk_fullsock(sk) : NULL;
 		st->raw = full && full->type == SOCK_RAW;
+		if (!ksk || st->raw || !ksk->sk_socket || BPF_CORE_READ_BITFIELD(ksk, sk_kern_sock)) {
+			bpf_spin_lock(&st->lock);
+			st->direct = 1;
+			bpf_spin_unlock(&st->lock);
+		}
+		st->owner.comm[0] = '?';
 		if (k) {
 			set_netns(&st->owner, k->sk);
 			st->owner.uid = sock_owner(k->sk);

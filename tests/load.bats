@@ -38,6 +38,19 @@ prog_ids() {
 	bpftool map dump pinned "$TM_PIN_ROOT/control" | grep -q "\"layout_version\": $(layout_version)"
 }
 
+# bats test_tags=kernel
+@test "from Linux 6.3 on, owners are read from the socket: a program that does not verify there is a defect, not a fallback" {
+	tm-load --cgroup "$CG"
+	local v
+	v=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+	if [ "$v" -ge 6003 ]; then
+		[ "$(tm-status --json | jq -r '[.owners, .owners_not] | @tsv')" = "socket	" ] ||
+			{ tm-status --json | jq -r .owners_not >&2; false; }
+	else
+		[ "$(owners_by)" = creator ]
+	fi
+}
+
 @test "the pin root is root-owned and not world-accessible" {
 	tm-load --cgroup "$CG"
 	[ "$(stat -c '%U %a' "$TM_PIN_ROOT")" = "root 700" ]

@@ -57,9 +57,10 @@
  *                                   print N
  *
  * With TM_COMM set, the process takes that name (its comm) first. With
- * TM_WAIT=DIR, udp-send and tcp-send make their socket, send one datagram
- * (udp-send) or connect (tcp-send), make DIR/open and wait for DIR/go (30 s
- * at most) before the rest: a socket older than what is loaded meanwhile.
+ * TM_WAIT=DIR, udp-send, tcp-send and tcp-blast make their socket, send
+ * one datagram (udp-send) or connect (the others), make DIR/open and wait
+ * for DIR/go (30 s at most) before the rest: a socket older than what is
+ * loaded meanwhile.
  */
 #include <arpa/inet.h>
 #include <errno.h>
