@@ -176,6 +176,15 @@ before_load() {
 	wait_file "$dir/open" -e
 }
 
+# load_and_go DIR PID: tm loaded and the floor attached, then before_load's
+# PID let on (DIR/go) and waited for.
+load_and_go() {
+	tm-load --cgroup "$CG"
+	floor_attach
+	touch "$1/go"
+	wait "$2"
+}
+
 # bats test_tags=kernel
 @test "a UDP socket made before the load counts from the load on, exactly and once: a slot of its own where the owner is read from the socket" {
 	drain_bg "$CG" $B; local port=$REPLY
@@ -206,11 +215,7 @@ before_load() {
 	local sink=${PIDS[-1]}
 	wait_file "$pf"
 	before_load "$BIN/w" $A tcp-send 127.0.0.1 "$(cat "$pf")" 3000000
-	local sender=$REPLY
-	tm-load --cgroup "$CG"
-	floor_attach
-	touch "$BIN/w/go"
-	wait "$sender"
+	load_and_go "$BIN/w" "$REPLY"
 	wait "$sink"
 	[ "$(cat "$BIN/sink.out")" = 3000000 ]
 	agree_with_floor $A $B
@@ -227,11 +232,7 @@ before_load() {
 	local server=${PIDS[-1]}
 	wait_file "$pf"
 	before_load "$BIN/w" $A tcp-blast 127.0.0.1 "$(cat "$pf")" 50000
-	local client=$REPLY
-	tm-load --cgroup "$CG"
-	floor_attach
-	touch "$BIN/w/go"
-	wait "$client"
+	load_and_go "$BIN/w" "$REPLY"
 	kill "$server"
 	wait "$server" || true
 	agree_with_floor $A $B
