@@ -213,39 +213,46 @@ static double sort_value(const struct view *v, const struct tm_row *r)
 	}
 }
 
-static struct view *sort_view;
-
-/* Largest first, the key breaking ties (so rows do not jump about). */
-static int cmp_rows(const void *a, const void *b)
+/* A value of 0 or more as a number that sorts as it does. */
+static uint64_t as_ordered(double d)
 {
-	const struct tm_rows *s = &sort_view->rows[sort_view->cur];
-	const struct tm_row *x = &s->v[*(const size_t *)a], *y = &s->v[*(const size_t *)b];
-	double dx = sort_value(sort_view, x), dy = sort_value(sort_view, y);
+	uint64_t u;
 
-	if (x->untracked != y->untracked)
-		return x->untracked - y->untracked;
-	if (dx != dy)
-		return dx > dy ? -1 : 1;
-	if (x->c.in_bytes + x->c.out_bytes != y->c.in_bytes + y->c.out_bytes)
-		return x->c.in_bytes + x->c.out_bytes > y->c.in_bytes + y->c.out_bytes ? -1 : 1;
-	return tm_row_cmp_key(x, y);
+	if (!(d > 0))
+		return 0;	/* (and NaN) */
+	memcpy(&u, &d, sizeof(u));
+	return u;
 }
 
 int order_rows(struct view *v)
 {
 	const struct tm_rows *s = &v->rows[v->cur];
+	struct tm_ordered *ord;
 	size_t i;
+	int err;
 
 	free(v->order);
+	v->norder = 0;
 	v->order = malloc((s->n ? s->n : 1) * sizeof(*v->order));
-	if (!v->order)
+	ord = malloc((s->n ? s->n : 1) * sizeof(*ord));
+	if (!v->order || !ord) {
+		free(ord);
 		return -ENOMEM;
+	}
+	/* Largest first, the key breaking ties (so rows do not jump about). */
 	for (i = 0; i < s->n; i++)
-		v->order[i].i = i;
-	v->norder = s->n;
-	sort_view = v;
-	qsort(v->order, v->norder, sizeof(*v->order), cmp_rows);
-	return 0;
+		ord[i] = (struct tm_ordered){
+			.value = as_ordered(sort_value(v, &s->v[i])),
+			.then = s->v[i].c.in_bytes + s->v[i].c.out_bytes,
+			.row = &s->v[i],
+		};
+	err = tm_rows_order(ord, s->n);
+	for (i = 0; !err && i < s->n; i++)
+		v->order[i].i = ord[i].row - s->v;
+	if (!err)
+		v->norder = s->n;
+	free(ord);
+	return err;
 }
 
 static int read_one(struct view *v, enum tm_by by, struct tm_rows *s)

@@ -262,10 +262,19 @@ void tm_put_text(struct tm_buf *b, const char *str, size_t n)
 /* Columns on a terminal: one a character (wide ones are not told apart). */
 size_t tm_text_width(const char *s, size_t n)
 {
-	size_t i, w = 0;
+	size_t i = 0, w = n;
 
-	for (i = 0; i < n; i++)
-		w += ((unsigned char)s[i] & 0xc0) != 0x80;
+	/* Less the continuation bytes (10xxxxxx), eight bytes at a time. */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, cont;
+
+		memcpy(&x, s + i, sizeof(x));
+		cont = x & ~(x << 1) & 0x8080808080808080ull;
+		if (cont)
+			w -= __builtin_popcountll(cont);
+	}
+	for (; i < n; i++)
+		w -= ((unsigned char)s[i] & 0xc0) == 0x80;
 	return w;
 }
 

@@ -172,6 +172,21 @@ int tm_rows_read_named(const struct tm_pins *p, enum tm_by by, const uint32_t *u
 void tm_rows_free(struct tm_rows *s);
 int tm_row_cmp_key(const void *a, const void *b);
 
+/*
+ * Rows in display order: largest value first, then largest then, the key
+ * breaking ties, the untracked networks' row last. The caller fills value,
+ * then and row; tm_rows_order sorts them (stable).
+ */
+struct tm_ordered {
+	uint64_t value, then;
+	const struct tm_row *row;
+	/* tm_rows_order's, from row: what is compared without reading it */
+	uint64_t prefix;
+	uint32_t uid, last;
+};
+
+int tm_rows_order(struct tm_ordered *v, size_t n);
+
 /* retire.c: the rows and names of cgroups that have ended, taken out */
 struct tm_retirement {
 	uint64_t rows, cgroups;		/* taken out by this call */

@@ -4,6 +4,7 @@
  * slots not yet in them, added together, so a reading is exact when it is
  * made. What every reader (tm-stat, and those to come) starts from.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,88 @@ static int cmp_conn(const void *a, const void *b)
 int tm_row_cmp_key(const void *a, const void *b)
 {
 	return cmp_key(a, b);
+}
+
+/* Whether x is shown before y (tm_rows_order). */
+static inline bool shown_before(const struct tm_ordered *x, const struct tm_ordered *y)
+{
+	if (x->last != y->last)
+		return y->last;
+	if (x->value != y->value)
+		return x->value > y->value;
+	if (x->then != y->then)
+		return x->then > y->then;
+	if (x->uid != y->uid)
+		return x->uid < y->uid;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix;
+	return memcmp(x->row, y->row, ROW_KEY_LEN) < 0;
+}
+
+/*
+ * A merge sort with the comparison inlined: a screen of 65,536 connections
+ * is a million comparisons, and qsort's call through a pointer for each was
+ * a fifth of tm-stat --by conn. tmp holds half of v.
+ */
+static void order(struct tm_ordered *v, struct tm_ordered *tmp, size_t n)
+{
+	size_t h = n / 2, i = 0, j = h, k = 0;
+
+	if (n <= 16) {
+		for (i = 1; i < n; i++) {
+			struct tm_ordered x = v[i];
+
+			for (j = i; j && shown_before(&x, &v[j - 1]); j--)
+				v[j] = v[j - 1];
+			v[j] = x;
+		}
+		return;
+	}
+	order(v, tmp, h);
+	order(v + h, tmp, n - h);
+	if (!shown_before(&v[h], &v[h - 1]))
+		return;		/* in order already */
+	memcpy(tmp, v, h * sizeof(*v));
+	while (i < h && j < n)
+		v[k++] = shown_before(&v[j], &tmp[i]) ? v[j++] : tmp[i++];
+	while (i < h)
+		v[k++] = tmp[i++];
+}
+
+int tm_rows_order(struct tm_ordered *v, size_t n)
+{
+	struct tm_ordered *tmp = malloc((n / 2 + 1) * sizeof(*tmp));
+	const unsigned char *r0 = n ? (const void *)v[0].row : NULL;
+	size_t i, d = ROW_KEY_LEN;
+
+	if (!tmp)
+		return -ENOMEM;
+	/*
+	 * Ties of value and user are common (a user's many small connections
+	 * alike): their keys are compared from the first byte after the UID
+	 * where any two rows differ, 8 bytes of it kept here in memcmp's order,
+	 * so most ties need no read of the rows.
+	 */
+	for (i = 1; i < n; i++) {
+		const unsigned char *r = (const void *)v[i].row;
+
+		if (memcmp(r + 4, r0 + 4, d - 4))
+			for (d = 4; r[d] == r0[d]; d++)
+				;
+	}
+	if (d > ROW_KEY_LEN - 8)
+		d = ROW_KEY_LEN - 8;
+	for (i = 0; i < n; i++) {
+		uint64_t p;
+
+		memcpy(&p, (const char *)v[i].row + d, sizeof(p));
+		v[i].prefix = be64toh(p);
+		v[i].uid = v[i].row->uid;
+		v[i].last = v[i].row->untracked;
+	}
+	order(v, tmp, n);
+	free(tmp);
+	return 0;
 }
 
 /* Sorted by key, rows with equal keys become one. */

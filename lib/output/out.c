@@ -236,9 +236,16 @@ void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *
  */
 int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 {
-	const char *cell[TM_OUT_MAXCOLS];
 	size_t len[TM_OUT_MAXCOLS], i;
 	struct tm_buf b = { o->line, o->line + LINE_SIZE };
+
+	/* A table's row is written where the table keeps it. */
+	if (o->fmt == TM_FMT_TABLE) {
+		b.p = tm_table_room(&o->table, LINE_SIZE);
+		if (!b.p)
+			return -ENOMEM;
+		b.end = b.p + LINE_SIZE;
+	}
 
 	if (o->fmt == TM_FMT_JSON)
 		tm_put_str(&b, o->rows && !o->lines ? ",{" : "{");
@@ -258,16 +265,18 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 				tm_put_lit(&b, ",");
 			csv_value(&b, c, &v);
 			break;
-		default:
-			cell[i] = b.p;
+		default: {
+			char *cell = b.p;
+
 			tm_put_cell(&b, c, &v, o->exact, o->bits);
-			len[i] = b.p - cell[i];
+			len[i] = b.p - cell;
 			break;
+		}
 		}
 	}
 	o->rows++;
 	if (o->fmt == TM_FMT_TABLE)
-		return tm_table_add(&o->table, cell, len);
+		return tm_table_place(&o->table, len);
 	tm_put_str(&b, o->fmt == TM_FMT_JSON ? (o->lines ? "}\n" : "}") : "\n");
 	fwrite(o->line, 1, b.p - o->line, o->f);
 	return 0;

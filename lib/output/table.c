@@ -27,46 +27,53 @@ void tm_table_init(struct tm_table *t, size_t ncols, const char *const *heads,
 
 /*
  * Cells go into one growing arena, as offsets: a report of 65,536 rows is
- * a few allocations, not 650,000. Cells are text already made safe to show.
+ * a few allocations, not 650,000. A row is written straight into the
+ * arena: tm_table_room gives room for it at the end, the caller writes its
+ * cells there one after the other, tm_table_place takes their lengths.
+ * Cells are text already made safe to show.
  */
-int tm_table_add(struct tm_table *t, const char *const *text, const size_t *len)
+char *tm_table_room(struct tm_table *t, size_t n)
 {
-	size_t i;
-
 	if (!t->width)
-		return -ENOMEM;
+		return NULL;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
 		uint32_t *c = realloc(t->cells, cap * t->ncols * 2 * sizeof(*c));
 
 		if (!c)
-			return -ENOMEM;
+			return NULL;
 		t->cells = c;
 		t->cap = cap;
 	}
+	if (t->used + n > t->size) {
+		size_t size = t->size ? t->size * 2 : 65536;
+		char *a;
+
+		while (size < t->used + n)
+			size *= 2;
+		if (size > UINT32_MAX)
+			return NULL;	/* offsets are 32 bits */
+		a = realloc(t->arena, size);
+		if (!a)
+			return NULL;
+		t->arena = a;
+		t->size = size;
+	}
+	return t->arena + t->used;
+}
+
+int tm_table_place(struct tm_table *t, const size_t *len)
+{
+	size_t i;
+
 	for (i = 0; i < t->ncols; i++) {
 		size_t l = len[i] > CELL_MAX ? CELL_MAX : len[i], w;
 		uint32_t *cell = &t->cells[(t->nrows * t->ncols + i) * 2];
 
-		if (t->used + l > t->size) {
-			size_t size = t->size ? t->size * 2 : 65536;
-			char *a;
-
-			while (size < t->used + l)
-				size *= 2;
-			if (size > UINT32_MAX)
-				return -ENOMEM;	/* offsets are 32 bits */
-			a = realloc(t->arena, size);
-			if (!a)
-				return -ENOMEM;
-			t->arena = a;
-			t->size = size;
-		}
-		memcpy(t->arena + t->used, text[i], l);
-		w = tm_text_width(text[i], l);
+		w = tm_text_width(t->arena + t->used, l);
 		cell[0] = t->used;
 		cell[1] = l << 16 | w;
-		t->used += l;
+		t->used += len[i];
 		if (w > t->width[i])
 			t->width[i] = w;
 		if (l > t->width[t->ncols + i])

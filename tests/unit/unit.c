@@ -252,6 +252,19 @@ static void test_addr(void)
 	}
 }
 
+/* A row of a table, its cells copied where the table keeps them. */
+static void table_add(struct tm_table *t, const char *const *text, const size_t *len)
+{
+	char *p = tm_table_room(t, 256);
+	size_t i;
+
+	for (i = 0; p && i < t->ncols; i++) {
+		memcpy(p, text[i], len[i]);
+		p += len[i];
+	}
+	tm_table_place(t, len);
+}
+
 static void test_table(void)
 {
 	static const char *heads[] = { "USER", "IN" };
@@ -263,14 +276,58 @@ static void test_table(void)
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 
 	tm_table_init(&t, 2, heads, align);
-	tm_table_add(&t, r1, l1);
-	tm_table_add(&t, r2, l2);
-	tm_table_add(&t, r3, l3);
+	table_add(&t, r1, l1);
+	table_add(&t, r2, l2);
+	table_add(&t, r3, l3);
 	tm_table_print(&t, f);
 	fclose(f);
 	tm_table_free(&t);
 	str_is(buf, "USER      IN\nalice      1\nbo     12345\n\xc3\xa9" "e         7\n",
 	       "table aligns columns, a UTF-8 character one column wide");
+}
+
+/* A row of user uid, its remote port port, with bytes in. */
+static struct tm_row order_row(uint32_t uid, uint16_t port, uint64_t bytes)
+{
+	struct tm_row r = { .uid = uid, .family = TM_FAMILY_IPV4, .proto = 6, .rport = port };
+
+	r.c.in_bytes = bytes;
+	return r;
+}
+
+static void test_order(void)
+{
+	struct tm_row rows[] = {
+		order_row(1000, 80, 5), order_row(1000, 443, 9), order_row(7, 22, 5),
+		order_row(1000, 22, 5), order_row(0, 0, 100), order_row(7, 22, 9),
+		order_row(65536, 1, 5),
+	};
+	/* By value, then the key: UID as a number, then the rest; untracked last. */
+	static const size_t want[] = { 5, 1, 2, 3, 0, 6, 4 };
+	struct tm_ordered ord[64];
+	size_t i, n = sizeof(rows) / sizeof(rows[0]);
+	bool right = true;
+
+	rows[4].untracked = 1;
+	for (i = 0; i < n; i++)
+		ord[i] = (struct tm_ordered){ .value = rows[i].c.in_bytes, .row = &rows[i] };
+	ok(!tm_rows_order(ord, n), "order: sorted");
+	for (i = 0; i < n; i++)
+		right = right && ord[i].row == &rows[want[i]];
+	ok(right, "order: largest first, the key breaking ties, the untracked row last");
+	/* Past the insertion sort's runs: 64 rows, in reverse. */
+	struct tm_row many[64];
+
+	for (i = 0; i < 64; i++) {
+		many[i] = order_row(1000, 64 - i, i % 3);
+		ord[i] = (struct tm_ordered){ .value = i % 3, .then = 1, .row = &many[i] };
+	}
+	tm_rows_order(ord, 64);
+	for (i = 1, right = true; i < 64; i++)
+		right = right && (ord[i - 1].value > ord[i].value ||
+				  (ord[i - 1].value == ord[i].value &&
+				   tm_row_cmp_key(ord[i - 1].row, ord[i].row) < 0));
+	ok(right, "order: 64 rows merged in order, ties by key");
 }
 
 static void test_template(void)
@@ -366,6 +423,7 @@ int main(void)
 	test_u64();
 	test_addr();
 	test_table();
+	test_order();
 	test_cidr();
 	test_template();
 	test_text();
