@@ -368,7 +368,7 @@ static bool stdout_gone(void)
  */
 static int read_load(struct stream *s)
 {
-	struct ring_buffer *rb = NULL;
+	struct tm_ring rb = {};
 	int64_t last = now_ns(CLOCK_MONOTONIC);
 	int err = 0;
 
@@ -377,9 +377,8 @@ static int read_load(struct stream *s)
 		err = tm_pins_open(&s->pins, s->o->pin_root);
 	if (err)
 		return err;
-	rb = ring_buffer__new(s->pins.fd[TM_MAP_EVENTS], on_event, s, NULL);
-	if (!rb) {
-		err = -errno;
+	err = tm_ring_open(&rb, s->pins.fd[TM_MAP_EVENTS], on_event, s);
+	if (err) {
 		tm_err("cannot read the event ring: %s", strerror(-err));
 		goto out;
 	}
@@ -406,9 +405,9 @@ static int read_load(struct stream *s)
 		 * The programs wake us only for a batch; after the timeout,
 		 * read whatever a quiet stream left.
 		 */
-		err = ring_buffer__poll(rb, POLL_MS);
+		err = tm_ring_poll(&rb, POLL_MS);
 		if (err >= 0 || err == -EINTR)
-			err = ring_buffer__consume(rb);
+			err = tm_ring_consume(&rb);
 		if (err > 0)
 			err = 0;
 		/* Every line read in this round goes out now, whole. */
@@ -436,7 +435,7 @@ static int read_load(struct stream *s)
 		report_lost(s, (now_ns(CLOCK_MONOTONIC) - last) / 1e9);
 	s->lost_before += s->lost_seen;
 out:
-	ring_buffer__free(rb);
+	tm_ring_close(&rb);
 	tm_pins_close(&s->pins);
 	return err;
 }

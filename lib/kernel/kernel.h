@@ -92,7 +92,23 @@ int tm_pending_for_each(const struct tm_pins *p, tm_pending_cb cb, void *ctx);
 uint32_t tm_map_id(int fd);
 int tm_pins_same_load(const struct tm_pins *p);
 
-/* rings.c: users' own event rings (user_rings), for their tm-stream */
+/* rings.c: reading an event ring; users' own (user_rings), for their tm-stream */
+typedef int (*tm_ring_cb)(void *ctx, void *data, size_t len);
+struct tm_ring {
+	int fd;
+	tm_ring_cb cb;
+	void *ctx;
+	size_t page, data_len;
+	unsigned long mask;
+	unsigned long *consumer;
+	const unsigned long *producer;
+	const char *data;
+};
+
+int tm_ring_open(struct tm_ring *r, int map_fd, tm_ring_cb cb, void *ctx);
+int tm_ring_consume(struct tm_ring *r);
+int tm_ring_poll(struct tm_ring *r, int timeout_ms);
+void tm_ring_close(struct tm_ring *r);
 pid_t tm_ring_holder(int rings, uint32_t key);
 int tm_user_ring(struct tm_pins *rw, uint32_t key, int *rings, uint32_t *ring_id);
 void tm_user_ring_drop(struct tm_pins *rw, int rings, uint32_t key, uint32_t ring_id);
