@@ -148,20 +148,40 @@ struct tm_buf {
  * Inline: most pieces are a few bytes, and a call to memcpy for each would
  * be most of the cost of a line.
  */
+/* (GCC cannot see that a short string never takes the 8-byte moves.) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
 static inline void tm_put(struct tm_buf *b, const char *s, size_t n)
 {
+	char *p = b->p;
 	size_t i;
 
-	if (n > (size_t)(b->end - b->p))
-		n = b->end - b->p;	/* a line is sized for its worst case */
+	if (n > (size_t)(b->end - p))
+		n = b->end - p;	/* a line is sized for its worst case */
+	b->p = p + n;
 	if (n > 16) {
-		__builtin_memcpy(b->p, s, n);
+		__builtin_memcpy(p, s, n);
+	} else if (n >= 8) {
+		/* Two moves that may overlap: its first and last eight bytes. */
+		uint64_t x, y;
+
+		__builtin_memcpy(&x, s, 8);
+		__builtin_memcpy(&y, s + n - 8, 8);
+		__builtin_memcpy(p, &x, 8);
+		__builtin_memcpy(p + n - 8, &y, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+
+		__builtin_memcpy(&x, s, 4);
+		__builtin_memcpy(&y, s + n - 4, 4);
+		__builtin_memcpy(p, &x, 4);
+		__builtin_memcpy(p + n - 4, &y, 4);
 	} else {
 		for (i = 0; i < n; i++)
-			b->p[i] = s[i];
+			p[i] = s[i];
 	}
-	b->p += n;
 }
+#pragma GCC diagnostic pop
 
 static inline void tm_put_str(struct tm_buf *b, const char *s)
 {

@@ -15,26 +15,44 @@ static const char digit_pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
+/* How many digits v has. */
+static size_t digits(uint64_t v)
+{
+	size_t n = 1;
+
+	for (; v >= 10000; v /= 10000)
+		n += 4;
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/*
+ * Written in place, last digits first: built on the stack and copied, each
+ * copy read back bytes just stored two at a time, and waited on them.
+ */
 void tm_put_u64(struct tm_buf *b, uint64_t v)
 {
-	char tmp[20], *p = tmp + sizeof(tmp);
+	size_t n = digits(v);
+	char *p;
 
+	if (n > (size_t)(b->end - b->p)) {
+		char tmp[20];
+		struct tm_buf t = { tmp, tmp + sizeof(tmp) };
+
+		tm_put_u64(&t, v);
+		tm_put(b, tmp, t.p - tmp);
+		return;
+	}
+	p = b->p + n;
+	b->p = p;
 	while (v >= 100) {
-		const char *d = digit_pairs + (v % 100) * 2;
-
-		*--p = d[1];
-		*--p = d[0];
+		p -= 2;
+		__builtin_memcpy(p, digit_pairs + (v % 100) * 2, 2);
 		v /= 100;
 	}
-	if (v >= 10) {
-		*--p = digit_pairs[v * 2 + 1];
-		*--p = digit_pairs[v * 2];
-	} else {
-		*--p = '0' + v;
-	}
-	/* A few bytes: a loop, not a call to memcpy. */
-	while (p < tmp + sizeof(tmp) && b->p < b->end)
-		*b->p++ = *p++;
+	if (v >= 10)
+		__builtin_memcpy(p - 2, digit_pairs + v * 2, 2);
+	else
+		p[-1] = '0' + v;
 }
 
 void tm_put_ts(struct tm_buf *b, int64_t ns)
