@@ -18,21 +18,16 @@
 
 static int fill_users(const struct tm_pins *p, long n)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct tm_counters *v = calloc(ncpus, sizeof(*v));
 	long i;
 
-	if (!v)
-		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		/* UIDs from 200000 up: no real user's. */
 		struct tm_user_key k = { .uid = 200000 + i, .family = TM_FAMILY_IPV4 };
+		struct tm_counters v = { 1000 + i, 10, 2000 + i, 20 };
 
-		v[0] = (struct tm_counters){ 1000 + i, 10, 2000 + i, 20 };
-		if (bpf_map_update_elem(p->fd[TM_MAP_USERS], &k, v, BPF_ANY))
+		if (bpf_map_update_elem(p->fd[TM_MAP_USERS], &k, &v, BPF_ANY))
 			return -errno;
 	}
-	free(v);
 	return 0;
 }
 

@@ -46,7 +46,7 @@ static __always_inline void count_user(const struct tm_slot *s)
 		c = insert(&users, &key, &zero, NULL);
 	}
 	if (c) {
-		add(c, &s->c);
+		add_atomic(c, &s->c);
 		return;
 	}
 	g = global_counters();

@@ -15,7 +15,7 @@
  * Bumped whenever a pinned map changes name, key, value or meaning. A command
  * that finds another version in the pins refuses to touch them.
  */
-#define TM_LAYOUT_VERSION	9
+#define TM_LAYOUT_VERSION	10
 
 /*
  * The pinned maps, each once: X(ID, name under the pin root, name in the
@@ -65,7 +65,7 @@ enum tm_map_id {
 
 /*
  * Default capacity of the per-user map (keys are uid x family; tm-load
- * --max-users). Per-CPU values: full, it costs 8192 x 32 bytes a CPU.
+ * --max-users). Full, it costs 8192 x (32 bytes and the kernel's own).
  */
 #define TM_USERS_MAX		8192
 /*
@@ -146,7 +146,7 @@ struct tm_user_key {
 	__u8 pad[3];
 };
 
-/* Value of the "users" map, one copy per CPU; user space sums them. */
+/* Value of the "users" map (and of the per-CPU "global"'s untracked: user space sums those). */
 struct tm_counters {
 	__u64 in_bytes;
 	__u64 in_packets;

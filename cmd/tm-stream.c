@@ -30,6 +30,7 @@
 #define STOP_COUNT (-ECANCELED)	/* from the event callback: --count reached */
 #define LOAD_GONE (-ESTALE)	/* the load we read was unloaded */
 #define POLL_MS 100		/* the longest a quiet event waits to be printed */
+#define GATHER_NS 4000000	/* and a busy stream's, as a batch gathers */
 
 struct opts {
 	const char *pin_root;
@@ -394,11 +395,12 @@ static int read_load(struct stream *s)
 	/* Totals start from the counters; events up to now are already in them. */
 	tm_u32map_free(&s->users, NULL);
 	s->snap_ns = now_ns(CLOCK_MONOTONIC);
-	err = tm_percpu_for_each(s->pins.fd[TM_MAP_USERS], sizeof(struct tm_user_key),
-				 sizeof(struct tm_counters), add_snapshot, s);
+	err = tm_map_for_each(s->pins.fd[TM_MAP_USERS], sizeof(struct tm_user_key),
+			      sizeof(struct tm_counters), add_snapshot, s);
 	if (!err)
 		err = tm_pending_for_each(&s->pins, add_snapshot_pending, s);
 	while (!err && !stop) {
+		unsigned long was = rb.read;
 		int64_t t;
 
 		/*
@@ -420,6 +422,14 @@ static int read_load(struct stream *s)
 			hup = 0;
 			close_files(s);
 		}
+		/*
+		 * Events are coming, but slower than the ring fills: let a
+		 * batch gather. A reader on the producers' heels reads each
+		 * record as it is written, and every packet's event then
+		 * waits on lines the reader has just taken.
+		 */
+		if (!err && rb.read != was && rb.read - was < (rb.mask + 1) / 8)
+			nanosleep(&(struct timespec){ 0, GATHER_NS }, NULL);
 		t = now_ns(CLOCK_MONOTONIC);
 		if (t - last >= 1000000000) {
 			report_lost(s, (t - last) / 1e9);

@@ -100,6 +100,7 @@ struct tm_ring {
 	void *ctx;
 	size_t page, data_len;
 	unsigned long mask;
+	unsigned long read;	/* bytes read, all told */
 	unsigned long *consumer;
 	const unsigned long *producer;
 	const char *data;
@@ -124,11 +125,9 @@ int tm_lock(const char *dir, int *fd);
 /* maps.c: sum of one per-CPU value into its plain form (all fields __u64). */
 int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size);
 
-typedef int (*tm_percpu_cb)(const void *key, const void *sum, void *ctx);
-int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
-		       tm_percpu_cb cb, void *ctx);
-int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
-		    tm_percpu_cb cb, void *ctx);
+/* maps.c: every entry of a hash, by batches. */
+typedef int (*tm_map_cb)(const void *key, const void *value, void *ctx);
+int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, tm_map_cb cb, void *ctx);
 
 /* maps.c: how full a pinned map is (entries counted for hashes and tries only). */
 struct tm_map_fill {

@@ -59,27 +59,21 @@ int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size)
 
 /*
  * Reads a whole hash with batch lookups, a few thousand entries a system
- * call, and hands each key with its value (summed over the CPUs for a
- * per-CPU map) to cb.
+ * call, and hands each key with its value (copied, so aligned) to cb.
  */
-int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
-		    tm_percpu_cb cb, void *ctx)
+int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, tm_map_cb cb, void *ctx)
 {
-	int ncpus = percpu ? libbpf_num_possible_cpus() : 1;
-	size_t stride = percpu ? (size_t)ncpus * round8(value_size) : value_size;
 	__u32 chunk = 4096, count, i;
 	__u64 batch[8], in_batch[8];
 	bool first = true, done = false;
 	char *keys = NULL, *vals = NULL, *sum = NULL;
 	int err = 0;
 
-	if (ncpus < 0)
-		return ncpus;
 	sum = malloc(value_size);
 	while (!done && !err) {
 		if (!keys) {
 			keys = calloc(chunk, key_size);
-			vals = calloc(chunk, stride);
+			vals = calloc(chunk, value_size);
 			if (!keys || !vals || !sum) {
 				err = -ENOMEM;
 				break;
@@ -103,12 +97,7 @@ int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
 			}
 		}
 		for (i = 0; i < count && !err; i++) {
-			const char *v = vals + (size_t)i * stride;
-
-			if (percpu)
-				percpu_sum(v, sum, value_size, ncpus);
-			else
-				memcpy(sum, v, value_size);
+			memcpy(sum, vals + (size_t)i * value_size, value_size);
 			err = cb(keys + (size_t)i * key_size, sum, ctx);
 		}
 		memcpy(in_batch, batch, sizeof(batch));
@@ -118,12 +107,6 @@ int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, bool percpu,
 	free(vals);
 	free(sum);
 	return err;
-}
-
-int tm_percpu_for_each(int map_fd, size_t key_size, size_t value_size,
-		       tm_percpu_cb cb, void *ctx)
-{
-	return tm_map_for_each(map_fd, key_size, value_size, true, cb, ctx);
 }
 
 /* Memory the kernel charges for a map, as its fdinfo says. */

@@ -160,7 +160,7 @@ static unsigned long room(__u32 len)
 int tm_ring_consume(struct tm_ring *r)
 {
 	unsigned long cons = __atomic_load_n(r->consumer, __ATOMIC_RELAXED), given = cons;
-	unsigned long prod;
+	unsigned long prod, start = cons;
 	int n = 0, err = 0;
 
 	while (!err && (prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE)) != cons) {
@@ -184,6 +184,7 @@ int tm_ring_consume(struct tm_ring *r)
 out:
 	if (cons != given)
 		__atomic_store_n(r->consumer, cons, __ATOMIC_RELEASE);
+	r->read += cons - start;
 	return err ? err : n;
 }
 

@@ -183,7 +183,7 @@ static void cg_load(struct tm_names *n)
 	n->cg_loaded_at = mono_sec();
 	if (n->pins && n->pins->fd[TM_MAP_CGROUPS] >= 0)
 		tm_map_for_each(n->pins->fd[TM_MAP_CGROUPS], sizeof(uint64_t),
-				sizeof(struct tm_cgroup), false, add_recorded, n);
+				sizeof(struct tm_cgroup), add_recorded, n);
 	n->last = NULL;
 	if (n->ncg)
 		qsort(n->cg, n->ncg, sizeof(n->cg[0]), cg_cmp);
@@ -447,7 +447,7 @@ static void if_load(struct tm_names *n)
 	if (!n->pins || n->pins->fd[TM_MAP_IFNAMES] < 0)
 		return;
 	tm_map_for_each(n->pins->fd[TM_MAP_IFNAMES], sizeof(struct tm_iface_key),
-			sizeof(struct tm_iface), false, add_ifname, n);
+			sizeof(struct tm_iface), add_ifname, n);
 	/* Drop what was read again. */
 	for (i = old; i < n->nif;) {
 		size_t j;

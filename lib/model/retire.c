@@ -153,7 +153,7 @@ static int retire_names(const struct tm_pins *p, struct walk *w, uint64_t *gone)
 	int err;
 
 	err = tm_map_for_each(p->fd[TM_MAP_CGROUPS], sizeof(uint64_t), sizeof(struct tm_cgroup),
-			      false, add_node, &nodes);
+			      add_node, &nodes);
 	/* Leaves first, then the parents they leave childless, and so on. */
 	while (!err && more) {
 		more = false;
@@ -220,7 +220,7 @@ int tm_retire(const struct tm_pins *p, struct tm_names *names, const struct tm_l
 	ids_sort(&w.sockets);
 	if (!err)
 		err = tm_map_for_each(p->fd[TM_MAP_DETAILS], sizeof(struct tm_detail_key),
-				      sizeof(struct tm_detail), false, look_at_row, &w);
+				      sizeof(struct tm_detail), look_at_row, &w);
 	ids_sort(&w.kept);
 	if (w.nstay)
 		qsort(w.stay, w.nstay, sizeof(*w.stay), cmp_key_cgroup);

@@ -388,18 +388,18 @@ int tm_rows_read(const struct tm_pins *p, enum tm_by by, const uint32_t *users, 
 	clock_gettime(CLOCK_MONOTONIC, &s->mono);
 	clock_gettime(CLOCK_REALTIME, &s->wall);
 	if (by == TM_BY_USER || by == TM_BY_FAMILY)
-		err = tm_percpu_for_each(p->fd[TM_MAP_USERS], sizeof(struct tm_user_key),
-					 sizeof(struct tm_counters), add_user, &rd);
+		err = tm_map_for_each(p->fd[TM_MAP_USERS], sizeof(struct tm_user_key),
+				      sizeof(struct tm_counters), add_user, &rd);
 	else if (by == TM_BY_CONN)
 		err = tm_map_for_each(p->fd[TM_MAP_CONNS], sizeof(struct tm_conn_key),
-				      sizeof(struct tm_conn), false, add_conn, &rd);
+				      sizeof(struct tm_conn), add_conn, &rd);
 	else
 		err = tm_map_for_each(p->fd[TM_MAP_DETAILS], sizeof(struct tm_detail_key),
-				      sizeof(struct tm_detail), false, add_detail, &rd);
+				      sizeof(struct tm_detail), add_detail, &rd);
 	/* Their rows of cgroups that ended: so the breakdown still adds up. */
 	if (!err && tm_by_details(by) && !s->keep)
 		err = tm_map_for_each(p->fd[TM_MAP_RETIRED], sizeof(__u32), sizeof(struct tm_retired),
-				      false, add_retired, &rd);
+				      add_retired, &rd);
 	if (!err)
 		err = tm_percpu_lookup(p->fd[TM_MAP_GLOBAL], &zero, &s->g, sizeof(s->g));
 	if (!err)
