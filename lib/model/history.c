@@ -303,6 +303,193 @@ static int put_series(sqlite3_stmt *st, const struct tm_series *s, size_t n)
 	return 0;
 }
 
+/* A series' owner as the history keeps it: -1 for no owner. */
+static int64_t series_uid(uint32_t uid)
+{
+	return uid == TM_UID_UNKNOWN ? -1 : (int64_t)uid;
+}
+
+/* The order of last's primary key (kind, uid, key): text as memcmp, uid as a number. */
+static int cmp_series_key(const char *k1, int64_t u1, const char *key1,
+			  const char *k2, int64_t u2, const char *key2)
+{
+	int c = strcmp(k1, k2);
+
+	if (c)
+		return c;
+	if (u1 != u2)
+		return u1 < u2 ? -1 : 1;
+	return strcmp(key1, key2);
+}
+
+static int cmp_series(const void *a, const void *b)
+{
+	const struct tm_series *x = *(const struct tm_series *const *)a;
+	const struct tm_series *y = *(const struct tm_series *const *)b;
+
+	return cmp_series_key(x->kind, series_uid(x->uid), x->key,
+			      y->kind, series_uid(y->uid), y->key);
+}
+
+/* A row of last, as read. */
+struct last_row {
+	char *kind, *key;
+	int64_t uid;
+	struct tm_counters c;
+};
+
+static void last_free(struct last_row *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].kind);
+		free(v[i].key);
+	}
+	free(v);
+}
+
+/* last, whole, in its key's order. */
+static int last_read(sqlite3 *db, struct last_row **out, size_t *n)
+{
+	struct last_row *v = NULL;
+	size_t cap = 0;
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT kind, uid, key, in_bytes, out_bytes, in_packets,"
+			       " out_packets FROM last ORDER BY kind, uid, key", -1, &st, NULL))
+		return -EIO;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct last_row *r;
+
+		if (tm_grow(&v, &cap, *n, sizeof(*v))) {
+			err = -ENOMEM;
+			break;
+		}
+		r = &v[*n];
+		r->kind = strdup((const char *)sqlite3_column_text(st, 0));
+		r->uid = sqlite3_column_int64(st, 1);
+		r->key = strdup((const char *)sqlite3_column_text(st, 2));
+		tm_history_counters(st, 3, &r->c);
+		(*n)++;
+		if (!r->kind || !r->key)
+			err = -ENOMEM;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = -EIO;
+	sqlite3_finalize(st);
+	if (err) {
+		last_free(v, *n);
+		v = NULL;
+		*n = 0;
+	}
+	*out = v;
+	return err;
+}
+
+static uint64_t grown(uint64_t now, uint64_t was)
+{
+	return now > was ? now - was : 0;
+}
+
+/* The statements of a sample. */
+struct writes {
+	sqlite3_stmt *traffic, *last, *gone;
+	int64_t start[TM_TIER_MAX];
+	const int *keep;
+};
+
+/* A series whose counters moved from was (zeros: new) to c. */
+static int write_series(struct writes *w, const char *kind, int64_t uid, const char *key,
+			const struct tm_counters *c, const struct tm_counters *was)
+{
+	struct tm_counters d = {
+		.in_bytes = grown(c->in_bytes, was->in_bytes),
+		.out_bytes = grown(c->out_bytes, was->out_bytes),
+		.in_packets = grown(c->in_packets, was->in_packets),
+		.out_packets = grown(c->out_packets, was->out_packets),
+	};
+	int t;
+
+	if (!memcmp(c, was, sizeof(*c)))
+		return 0;	/* unchanged: nothing to write */
+	for (t = 0; (d.in_bytes || d.out_bytes || d.in_packets || d.out_packets) &&
+		    t < TM_TIER_MAX; t++) {
+		if (!w->keep[t])
+			continue;
+		sqlite3_bind_text(w->traffic, 1, tm_tier_names[t], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(w->traffic, 2, w->start[t]);
+		sqlite3_bind_text(w->traffic, 3, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(w->traffic, 4, uid);
+		sqlite3_bind_text(w->traffic, 5, key, -1, SQLITE_STATIC);
+		tm_history_bind_counters(w->traffic, 6, &d);
+		if (sqlite3_step(w->traffic) != SQLITE_DONE)
+			return -EIO;
+		sqlite3_reset(w->traffic);
+	}
+	sqlite3_bind_text(w->last, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(w->last, 2, uid);
+	sqlite3_bind_text(w->last, 3, key, -1, SQLITE_STATIC);
+	tm_history_bind_counters(w->last, 4, c);
+	if (sqlite3_step(w->last) != SQLITE_DONE)
+		return -EIO;
+	sqlite3_reset(w->last);
+	return 0;
+}
+
+static int forget_series(struct writes *w, const struct last_row *r)
+{
+	sqlite3_bind_text(w->gone, 1, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(w->gone, 2, r->uid);
+	sqlite3_bind_text(w->gone, 3, r->key, -1, SQLITE_STATIC);
+	if (sqlite3_step(w->gone) != SQLITE_DONE)
+		return -EIO;
+	sqlite3_reset(w->gone);
+	return 0;
+}
+
+/*
+ * The series, in last's order (equal ones added up), walked beside last:
+ * what grew is added to each tier's bucket, last becomes the series (a
+ * series gone is taken out of it). Most series do not change between two
+ * samples, and they are neither written nor rewritten.
+ */
+static int write_sample(struct writes *w, const struct tm_series *const *v, size_t n,
+			const struct last_row *last, size_t nlast)
+{
+	size_t i = 0, j = 0;
+	int err = 0;
+
+	while (!err && (i < n || j < nlast)) {
+		const struct tm_series *s = i < n ? v[i] : NULL;
+		struct tm_counters c;
+		int cmp;
+
+		if (!s) {
+			err = forget_series(w, &last[j++]);
+			continue;
+		}
+		c = s->c;
+		/* The same series twice (two rows that meet under one key). */
+		while (++i < n && !cmp_series(&v[i - 1], &v[i]))
+			tm_counters_add(&c, &v[i]->c);
+		cmp = -1;
+		while (j < nlast && (cmp = cmp_series_key(s->kind, series_uid(s->uid), s->key,
+							  last[j].kind, last[j].uid, last[j].key)) > 0)
+			err = err ? err : forget_series(w, &last[j++]);
+		if (err)
+			break;
+		if (j < nlast && !cmp)
+			err = write_series(w, s->kind, series_uid(s->uid), s->key, &c, &last[j++].c);
+		else
+			err = write_series(w, s->kind, series_uid(s->uid), s->key, &c,
+					   &(struct tm_counters){ 0 });
+	}
+	return err;
+}
+
 /*
  * One sample: the series read now (kind, uid, key, counters), for the load
  * named load, at time now. keep: each tier's count (0: that tier is not
@@ -311,70 +498,63 @@ static int put_series(sqlite3_stmt *st, const struct tm_series *s, size_t n)
 int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, size_t n,
 		      const char *load, int64_t now, const int keep[TM_TIER_MAX])
 {
-	static const char add[] =
-		"INSERT INTO traffic SELECT b.tier, b.start, c.kind, c.uid, c.key,"
-		" max(c.in_bytes - ifnull(l.in_bytes, 0), 0),"
-		" max(c.out_bytes - ifnull(l.out_bytes, 0), 0),"
-		" max(c.in_packets - ifnull(l.in_packets, 0), 0),"
-		" max(c.out_packets - ifnull(l.out_packets, 0), 0)"
-		" FROM cur c LEFT JOIN last l USING (kind, uid, key) CROSS JOIN buckets b"
-		" WHERE c.in_bytes > ifnull(l.in_bytes, 0) OR c.out_bytes > ifnull(l.out_bytes, 0)"
-		"  OR c.in_packets > ifnull(l.in_packets, 0) OR c.out_packets > ifnull(l.out_packets, 0)"
-		" ON CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes,"
-		" out_bytes = out_bytes + excluded.out_bytes,"
-		" in_packets = in_packets + excluded.in_packets,"
-		" out_packets = out_packets + excluded.out_packets";
+	const struct tm_series **v = malloc((n ? n : 1) * sizeof(*v));
+	struct writes w = { .keep = keep };
+	struct last_row *last = NULL;
+	size_t i, nlast = 0;
 	char was[128];
-	sqlite3_stmt *st = NULL;
 	int t, err = -EIO;
 
-	if (exec(db, "BEGIN IMMEDIATE"))
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = &s[i];
+	qsort(v, n, sizeof(*v), cmp_series);
+	for (t = 0; t < TM_TIER_MAX; t++)
+		w.start[t] = tm_tier_start(t, now);
+	if (exec(db, "BEGIN IMMEDIATE")) {
+		free(v);
 		return tm_history_err(db, path, "cannot begin a sample");
-	if (exec(db, "CREATE TEMP TABLE IF NOT EXISTS cur(kind TEXT, uid INTEGER, key TEXT,"
-		     " in_bytes INTEGER, out_bytes INTEGER, in_packets INTEGER, out_packets INTEGER,"
-		     " PRIMARY KEY(kind, uid, key)) WITHOUT ROWID;"
-		     "CREATE TEMP TABLE IF NOT EXISTS buckets(tier TEXT, start INTEGER);"
-		     "DELETE FROM cur; DELETE FROM buckets;"))
-		goto fail;
+	}
 	/* Another load (or none before): every counter started from zero. */
 	if (meta_get(db, "load", was, sizeof(was)) < 0)
 		goto fail;
 	if (strcmp(was, load) && (exec(db, "DELETE FROM last") || meta_set(db, "load", load)))
 		goto fail;
-	if (sqlite3_prepare_v2(db, "INSERT INTO cur VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
-			       " SET in_bytes = in_bytes + excluded.in_bytes,"
+	err = last_read(db, &last, &nlast);
+	if (err == -ENOMEM)
+		goto fail;
+	err = -EIO;
+	if (sqlite3_prepare_v2(db, "INSERT INTO traffic VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			       " ON CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes,"
 			       " out_bytes = out_bytes + excluded.out_bytes,"
 			       " in_packets = in_packets + excluded.in_packets,"
-			       " out_packets = out_packets + excluded.out_packets", -1, &st, NULL))
+			       " out_packets = out_packets + excluded.out_packets", -1, &w.traffic, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO last VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+			       " SET in_bytes = excluded.in_bytes, out_bytes = excluded.out_bytes,"
+			       " in_packets = excluded.in_packets, out_packets = excluded.out_packets",
+			       -1, &w.last, NULL) ||
+	    sqlite3_prepare_v2(db, "DELETE FROM last WHERE kind = ? AND uid = ? AND key = ?", -1,
+			       &w.gone, NULL))
 		goto fail;
-	if (put_series(st, s, n))
+	err = write_sample(&w, v, n, last, nlast);
+	if (err)
 		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(db, "INSERT INTO buckets VALUES(?, ?)", -1, &st, NULL))
-		goto fail;
-	for (t = 0; t < TM_TIER_MAX; t++) {
-		if (!keep[t])
-			continue;
-		sqlite3_bind_text(st, 1, tm_tier_names[t], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, tm_tier_start(t, now));
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto fail;
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (exec(db, add) ||
-	    exec(db, "DELETE FROM last; INSERT INTO last SELECT * FROM cur"))
-		goto fail;
+	err = -EIO;
 	snprintf(was, sizeof(was), "%lld", (long long)now);
 	if (meta_set(db, "last_sample", was) || exec(db, "COMMIT"))
 		goto fail;
-	return 0;
+	err = 0;
+	goto out;
 fail:
 	err = tm_history_err(db, path, "cannot store a sample");
-	sqlite3_finalize(st);
 	exec(db, "ROLLBACK");
+out:
+	sqlite3_finalize(w.traffic);
+	sqlite3_finalize(w.last);
+	sqlite3_finalize(w.gone);
+	last_free(last, nlast);
+	free(v);
 	return err;
 }
 

@@ -138,8 +138,66 @@ static void samples_and_pruning(void)
 	sqlite3_close(db);
 }
 
+/*
+ * Samples of several series, as tm-record gives them: in any order, one
+ * key twice, series gone and back, a counter that goes down.
+ */
+static void series_walk(void)
+{
+	static const int all[TM_TIER_MAX] = { -1, -1, -1, -1, -1 };
+	struct tm_series s[] = {
+		{ "user", 1000, "", { 10, 1, 0, 0 } },
+		{ "proc", 1000, "curl", { 4, 1, 0, 0 } },
+		{ "proc", TM_UID_UNKNOWN, "?", { 3, 1, 0, 0 } },
+		{ "proc", 1000, "curl", { 6, 1, 0, 0 } },	/* the same key again */
+		{ "user", 999, "", { 0, 0, 0, 0 } },		/* nothing yet */
+	};
+	sqlite3 *db;
+	int64_t t0 = 1796083200;
+	bool good;
+
+	if (tm_history_open(":memory:", true, &db)) {
+		ok(0, "history: open");
+		return;
+	}
+	good = !tm_history_sample(db, ":memory:", s, 5, "boot:1", t0, all);
+	ok(good && count(db, "SELECT in_bytes FROM traffic WHERE tier = 'day' AND kind = 'proc'"
+			     " AND uid = 1000 AND key = 'curl'") == 10,
+	   "history: one key twice in a sample is added up");
+	ok(count(db, "SELECT in_bytes FROM traffic WHERE tier = 'day' AND uid = -1") == 3,
+	   "history: no owner is uid -1");
+	ok(count(db, "SELECT count(*) FROM traffic WHERE tier = 'day'") == 3,
+	   "history: a series with nothing counted has no row");
+	/* curl's rows gone (retired), user 1000 grown, the unowned one the same. */
+	s[0].c.in_bytes = 15;
+	s[1] = s[0];
+	s[1].kind = "net";
+	s[1].key = "10.0.0.0/8";
+	s[1].c.in_bytes = 5;
+	good = !tm_history_sample(db, ":memory:", s, 3, "boot:1", t0 + 3600, all);
+	ok(good && count(db, "SELECT sum(in_bytes) FROM traffic WHERE tier = 'hour'"
+			     " AND start = 1796086800") == 10,
+	   "history: only what grew is added (5 of a user, 5 of a new network)");
+	ok(count(db, "SELECT count(*) FROM last WHERE key = 'curl'") == 0,
+	   "history: a series gone leaves last");
+	/* curl back, below what it was: all of it counts again. */
+	s[3].c.in_bytes = 2;
+	good = !tm_history_sample(db, ":memory:", s, 4, "boot:1", t0 + 7200, all);
+	ok(good && count(db, "SELECT in_bytes FROM traffic WHERE tier = 'day' AND key = 'curl'") == 12,
+	   "history: a series back counts from zero");
+	/* A counter that went down (an entry made again): last follows it, nothing added. */
+	s[0].c.in_bytes = 1;
+	good = !tm_history_sample(db, ":memory:", s, 4, "boot:1", t0 + 10800, all);
+	ok(good && count(db, "SELECT in_bytes FROM last WHERE kind = 'user' AND uid = 1000") == 1 &&
+		   count(db, "SELECT in_bytes FROM traffic WHERE tier = 'day' AND kind = 'user'"
+			     " AND uid = 1000") == 15,
+	   "history: a counter that goes down is kept, not added");
+	sqlite3_close(db);
+}
+
 void test_history(void)
 {
 	starts();
 	samples_and_pruning();
+	series_walk();
 }
