@@ -476,9 +476,10 @@ static int write_sample(struct writes *w, const struct tm_series *const *v, size
 		while (++i < n && !cmp_series(&v[i - 1], &v[i]))
 			tm_counters_add(&c, &v[i]->c);
 		cmp = -1;
-		while (j < nlast && (cmp = cmp_series_key(s->kind, series_uid(s->uid), s->key,
-							  last[j].kind, last[j].uid, last[j].key)) > 0)
-			err = err ? err : forget_series(w, &last[j++]);
+		while (!err && j < nlast &&
+		       (cmp = cmp_series_key(s->kind, series_uid(s->uid), s->key,
+					     last[j].kind, last[j].uid, last[j].key)) > 0)
+			err = forget_series(w, &last[j++]);
 		if (err)
 			break;
 		if (j < nlast && !cmp)
@@ -503,7 +504,7 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 	struct last_row *last = NULL;
 	size_t i, nlast = 0;
 	char was[128];
-	int t, err = -EIO;
+	int t, err;
 
 	if (!v)
 		return -ENOMEM;
@@ -521,11 +522,9 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 		goto fail;
 	if (strcmp(was, load) && (exec(db, "DELETE FROM last") || meta_set(db, "load", load)))
 		goto fail;
-	err = last_read(db, &last, &nlast);
-	if (err == -ENOMEM)
-		goto fail;
-	err = -EIO;
-	if (sqlite3_prepare_v2(db, "INSERT INTO traffic VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	/* (last unread, every series would count again from zero) */
+	if (last_read(db, &last, &nlast) ||
+	    sqlite3_prepare_v2(db, "INSERT INTO traffic VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 			       " ON CONFLICT DO UPDATE SET in_bytes = in_bytes + excluded.in_bytes,"
 			       " out_bytes = out_bytes + excluded.out_bytes,"
 			       " in_packets = in_packets + excluded.in_packets,"
@@ -537,12 +536,9 @@ int tm_history_sample(sqlite3 *db, const char *path, const struct tm_series *s, 
 	    sqlite3_prepare_v2(db, "DELETE FROM last WHERE kind = ? AND uid = ? AND key = ?", -1,
 			       &w.gone, NULL))
 		goto fail;
-	err = write_sample(&w, v, n, last, nlast);
-	if (err)
-		goto fail;
-	err = -EIO;
 	snprintf(was, sizeof(was), "%lld", (long long)now);
-	if (meta_set(db, "last_sample", was) || exec(db, "COMMIT"))
+	if (write_sample(&w, v, n, last, nlast) || meta_set(db, "last_sample", was) ||
+	    exec(db, "COMMIT"))
 		goto fail;
 	err = 0;
 	goto out;
