@@ -227,31 +227,24 @@ static uint64_t as_ordered(double d)
 int order_rows(struct view *v)
 {
 	const struct tm_rows *s = &v->rows[v->cur];
-	struct tm_ordered *ord;
 	size_t i;
 	int err;
 
 	free(v->order);
 	v->norder = 0;
 	v->order = malloc((s->n ? s->n : 1) * sizeof(*v->order));
-	ord = malloc((s->n ? s->n : 1) * sizeof(*ord));
-	if (!v->order || !ord) {
-		free(ord);
+	if (!v->order)
 		return -ENOMEM;
-	}
 	/* Largest first, the key breaking ties (so rows do not jump about). */
 	for (i = 0; i < s->n; i++)
-		ord[i] = (struct tm_ordered){
+		v->order[i] = (struct tm_ordered){
 			.value = as_ordered(sort_value(v, &s->v[i])),
 			.then = s->v[i].c.in_bytes + s->v[i].c.out_bytes,
 			.row = &s->v[i],
 		};
-	err = tm_rows_order(ord, s->n);
-	for (i = 0; !err && i < s->n; i++)
-		v->order[i].i = ord[i].row - s->v;
+	err = tm_rows_order(v->order, s->n);
 	if (!err)
 		v->norder = s->n;
-	free(ord);
 	return err;
 }
 
@@ -456,7 +449,7 @@ void line_of(struct view *v, long k, struct tm_buf *b)
 		if (k < 0)
 			tm_put_str(&cb, v->cols[i]->head);
 		else
-			cell(v, v->cols[i], &v->rows[v->cur].v[v->order[k].i], &cb);
+			cell(v, v->cols[i], v->order[k].row, &cb);
 		text[i] = cells[i] + 3;
 		len[i] = cb.p - text[i];
 		w[i] = tm_text_width(text[i], len[i]);
@@ -508,7 +501,7 @@ static int print_json(struct view *v)
 		return err;
 	tm_out_begin(&out, true);
 	for (k = 0; !err && k < (long)v->norder; k++)
-		err = tm_out_row(&out, &v->rows[v->cur].v[v->order[k].i], &ctx);
+		err = tm_out_row(&out, v->order[k].row, &ctx);
 	if (!err)
 		err = tm_out_end(&out);
 	tm_out_free(&out);

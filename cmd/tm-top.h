@@ -50,7 +50,7 @@ struct view {
 	const struct tm_col *cols[MAX_COLS];
 	size_t ncols, width[MAX_COLS];	/* widths only grow, until the columns change */
 	size_t max_width;		/* the screen's columns; 0: no limit (--batch) */
-	struct { size_t i; } *order;
+	struct tm_ordered *order;	/* rows[cur]'s rows, in display order */
 	size_t norder;
 	long sel, top;			/* selected row, first row shown */
 	char message[160];

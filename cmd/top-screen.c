@@ -87,7 +87,7 @@ static int drill_down(struct view *v)
 
 	if (!v->norder || v->o->self)
 		return v->norder ? set_by(v, TM_BY_CONN) : 0;
-	r = &v->rows[v->cur].v[v->order[v->sel].i];
+	r = v->order[v->sel].row;
 	if (r->untracked || r->uid == TM_UID_UNKNOWN)
 		return 0;
 	v->drill[0] = r->uid;
