@@ -408,8 +408,6 @@ static int read_load(struct stream *s)
 		 * read whatever a quiet stream left.
 		 */
 		err = tm_ring_poll(&rb, POLL_MS);
-		if (err >= 0 || err == -EINTR)
-			err = tm_ring_consume(&rb);
 		if (err > 0)
 			err = 0;
 		/* Every line read in this round goes out now, whole. */

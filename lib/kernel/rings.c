@@ -188,12 +188,15 @@ out:
 	return err ? err : n;
 }
 
-/* Waits up to timeout_ms for records, then reads them (tm_ring_consume). */
+/*
+ * Waits up to timeout_ms for records (a signal ends the wait), then reads
+ * them (tm_ring_consume).
+ */
 int tm_ring_poll(struct tm_ring *r, int timeout_ms)
 {
 	struct pollfd p = { .fd = r->fd, .events = POLLIN };
 
-	if (poll(&p, 1, timeout_ms) < 0)
+	if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
 	return tm_ring_consume(r);
 }
