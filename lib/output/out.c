@@ -275,8 +275,10 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 		}
 	}
 	o->rows++;
-	if (o->fmt == TM_FMT_TABLE)
-		return tm_table_place(&o->table, len);
+	if (o->fmt == TM_FMT_TABLE) {
+		tm_table_place(&o->table, len);
+		return 0;
+	}
 	tm_put_str(&b, o->fmt == TM_FMT_JSON ? (o->lines ? "}\n" : "}") : "\n");
 	fwrite(o->line, 1, b.p - o->line, o->f);
 	return 0;

@@ -62,7 +62,7 @@ char *tm_table_room(struct tm_table *t, size_t n)
 	return t->arena + t->used;
 }
 
-int tm_table_place(struct tm_table *t, const size_t *len)
+void tm_table_place(struct tm_table *t, const size_t *len)
 {
 	size_t i;
 
@@ -80,7 +80,6 @@ int tm_table_place(struct tm_table *t, const size_t *len)
 			t->width[t->ncols + i] = l;
 	}
 	t->nrows++;
-	return 0;
 }
 
 /* One row, padded, into line; returns its length. */
