@@ -15,84 +15,161 @@ static const char digit_pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-/* How many digits v has. */
+/* How many digits v has: from its length in bits, then one compare. */
 static size_t digits(uint64_t v)
 {
-	size_t n = 1;
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+		1000000000000ull, 10000000000000ull, 100000000000000ull,
+		1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+		1000000000000000000ull, 10000000000000000000ull,
+	};
+	uint64_t w = v | 1;	/* 0 has one digit, as 1 does */
+	/* 1233 / 4096 is just over log10(2): t is the digits of 2^bits, less one. */
+	size_t t = (size_t)(64 - __builtin_clzll(w)) * 1233 >> 12;
 
-	for (; v >= 10000; v /= 10000)
-		n += 4;
-	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+	return t + (w >= pow10[t]);
+}
+
+/* Exactly eight digits of v (< 10^8) ending at p: two halves, worked apart. */
+static inline __attribute__((always_inline)) void put8(char *p, uint32_t v)
+{
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	__builtin_memcpy(p - 8, digit_pairs + hi / 100 * 2, 2);
+	__builtin_memcpy(p - 6, digit_pairs + hi % 100 * 2, 2);
+	__builtin_memcpy(p - 4, digit_pairs + lo / 100 * 2, 2);
+	__builtin_memcpy(p - 2, digit_pairs + lo % 100 * 2, 2);
+}
+
+/*
+ * What f makes (at most TM_PUT_ROOM bytes), cut to b's room: the writers
+ * below write in place, and take this way only at a line's very end.
+ */
+#define TM_PUT_ROOM	24
+static __attribute__((noinline)) void put_cut(struct tm_buf *b,
+					      void (*f)(struct tm_buf *, const void *),
+					      const void *arg)
+{
+	char tmp[TM_PUT_ROOM];
+	struct tm_buf t = { tmp, tmp + sizeof(tmp) };
+
+	f(&t, arg);
+	tm_put(b, tmp, t.p - tmp);
+}
+
+static void put_u64_at(struct tm_buf *b, const void *arg)
+{
+	tm_put_u64(b, *(const uint64_t *)arg);
 }
 
 /*
  * Written in place, last digits first: built on the stack and copied, each
  * copy read back bytes just stored two at a time, and waited on them.
+ * Eight digits at a time while more are left, in 32-bit arithmetic.
  */
 void tm_put_u64(struct tm_buf *b, uint64_t v)
 {
 	size_t n = digits(v);
+	uint32_t w;
 	char *p;
 
 	if (n > (size_t)(b->end - b->p)) {
-		char tmp[20];
-		struct tm_buf t = { tmp, tmp + sizeof(tmp) };
-
-		tm_put_u64(&t, v);
-		tm_put(b, tmp, t.p - tmp);
+		put_cut(b, put_u64_at, &v);
 		return;
 	}
 	p = b->p + n;
 	b->p = p;
-	while (v >= 100) {
-		p -= 2;
-		__builtin_memcpy(p, digit_pairs + (v % 100) * 2, 2);
-		v /= 100;
+	while (v >= 100000000) {
+		put8(p, v % 100000000);
+		v /= 100000000;
+		p -= 8;
 	}
-	if (v >= 10)
-		__builtin_memcpy(p - 2, digit_pairs + v * 2, 2);
+	w = v;
+	while (w >= 100) {
+		p -= 2;
+		__builtin_memcpy(p, digit_pairs + w % 100 * 2, 2);
+		w /= 100;
+	}
+	if (w >= 10)
+		__builtin_memcpy(p - 2, digit_pairs + w * 2, 2);
 	else
-		p[-1] = '0' + v;
+		p[-1] = '0' + w;
 }
 
+/* A point and nine digits, the nanoseconds of a second. */
+static void put_frac(struct tm_buf *b, const void *arg)
+{
+	uint32_t f = *(const uint32_t *)arg;
+	char *p = b->p;
+
+	if (b->end - p < 10) {
+		put_cut(b, put_frac, arg);
+		return;
+	}
+	p[0] = '.';
+	p[1] = '0' + f / 100000000;
+	put8(p + 10, f % 100000000);
+	b->p = p + 10;
+}
+
+/* Seconds, a point, and nanoseconds as nine digits. */
 void tm_put_ts(struct tm_buf *b, int64_t ns)
 {
-	char frac[9];
-	uint32_t f = ns % 1000000000;
-	int i;
+	/* (Of a time before 1970, nine digits still: the last nine.) */
+	uint32_t f = (uint32_t)(ns % 1000000000) % 1000000000;
 
 	tm_put_u64(b, ns / 1000000000);
-	for (i = 8; i >= 0; i--) {
-		frac[i] = '0' + f % 10;
-		f /= 10;
+	put_frac(b, &f);
+}
+
+/*
+ * Each byte as an IPv4 address shows it, a dot after it, in four bytes
+ * (the unused ones after the dot), and how many bytes that is.
+ */
+static char octet[256][4];
+static uint8_t octet_len[256];
+
+static __attribute__((constructor)) void octets_make(void)
+{
+	unsigned v;
+
+	for (v = 0; v < 256; v++) {
+		char *p = octet[v];
+
+		if (v >= 100)
+			*p++ = '0' + v / 100;
+		if (v >= 10)
+			*p++ = '0' + v / 10 % 10;
+		*p++ = '0' + v % 10;
+		*p++ = '.';
+		octet_len[v] = p - octet[v];
 	}
-	tm_put(b, ".", 1);
-	tm_put(b, frac, 9);
+}
+
+/* A dotted quad, written in place: four bytes an octet, the last dot dropped. */
+static void put_ipv4(struct tm_buf *b, const void *arg)
+{
+	const uint8_t *a = arg;
+	char *p = b->p;
+	int i;
+
+	if (b->end - p < 16) {
+		put_cut(b, put_ipv4, arg);
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		__builtin_memcpy(p, octet[a[i]], 4);
+		p += octet_len[a[i]];
+	}
+	b->p = p - 1;
 }
 
 void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a)
 {
 	if (family == TM_FAMILY_IPV4) {
-		char s[24], *p = s;	/* 15 at most; room the compiler can see */
-		int i;
-
-		/* Built whole, then put once: a dotted quad is 7 to 15 bytes. */
-		for (i = 0; i < 4; i++) {
-			unsigned v = a[i];
-
-			if (v >= 100) {
-				*p++ = '0' + v / 100;
-				*p++ = digit_pairs[v % 100 * 2];
-				*p++ = digit_pairs[v % 100 * 2 + 1];
-			} else if (v >= 10) {
-				*p++ = digit_pairs[v * 2];
-				*p++ = digit_pairs[v * 2 + 1];
-			} else {
-				*p++ = '0' + v;
-			}
-			*p++ = '.';
-		}
-		tm_put(b, s, p - s - 1);
+		put_ipv4(b, a);
 	} else if (family == TM_FAMILY_IPV6) {
 		char s[INET6_ADDRSTRLEN];
 

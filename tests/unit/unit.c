@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of lib/'s parsers and formatters, printed as TAP. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -152,6 +153,22 @@ static void test_ts(void)
 	tm_put_ts(&b, 1700000000000000005LL);
 	*b.p = '\0';
 	str_is(buf, "1700000000.000000005", "timestamp seconds.nanoseconds");
+	b.p = buf;
+	tm_put_ts(&b, 1796689179160095449LL);
+	*b.p = '\0';
+	str_is(buf, "1796689179.160095449", "timestamp: every digit of the nanoseconds");
+	b.p = buf;
+	tm_put_ts(&b, 900000000LL);
+	*b.p = '\0';
+	str_is(buf, "0.900000000", "timestamp under a second");
+	{
+		char small[13];
+		TM_BUF(c, small);
+
+		tm_put_ts(&c, 1700000000000000005LL);
+		ok(c.p - small == 13 && !memcmp(small, "1700000000.00", 13),
+		   "timestamp cut to the room left");
+	}
 }
 
 /* tm_parse_when: relative forms against the clock, within a second or two. */
@@ -210,8 +227,9 @@ static void test_u64(void)
 		{ 1005, "1005" }, { 4294967295u, "4294967295" },
 		{ UINT64_MAX, "18446744073709551615" },
 	};
-	char name[64], out[32];
-	size_t i;
+	char name[64], out[32], want[32];
+	uint64_t p10 = 1, v[5];
+	size_t i, j, bad = 0;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TM_BUF(b, out);
@@ -221,6 +239,24 @@ static void test_u64(void)
 		ok(b.p - out == (long)strlen(cases[i].s) && !memcmp(out, cases[i].s, b.p - out),
 		   name);
 	}
+	/* Each side of every change in length, in decimal and in bits, as printf has it. */
+	for (i = 0; i < 64; i++) {
+		v[0] = p10 - 1;
+		v[1] = p10;
+		v[2] = p10 + 1;
+		v[3] = (1ull << i) - 1;
+		v[4] = 1ull << i;
+		for (j = 0; j < 5; j++) {
+			TM_BUF(b, out);
+
+			tm_put_u64(&b, v[j]);
+			snprintf(want, sizeof(want), "%" PRIu64, v[j]);
+			bad += b.p - out != (long)strlen(want) || memcmp(out, want, b.p - out);
+		}
+		if (i < 19)
+			p10 *= 10;
+	}
+	ok(!bad, "u64 at every power of ten and of two, and either side");
 	{
 		char small[3];
 		TM_BUF(b, small);
@@ -249,6 +285,32 @@ static void test_addr(void)
 		snprintf(name, sizeof(name), "address %s", cases[i].s);
 		ok(b.p - out == (long)strlen(cases[i].s) && !memcmp(out, cases[i].s, b.p - out),
 		   name);
+	}
+	{
+		/* Every octet, in each place, as printf has it. */
+		uint8_t a[4];
+		char want[20];
+		size_t bad = 0, v;
+
+		for (v = 0; v < 256; v++) {
+			TM_BUF(b, out);
+
+			a[0] = v;
+			a[1] = 255 - v;
+			a[2] = v / 2;
+			a[3] = v * 7;
+			tm_put_addr(&b, TM_FAMILY_IPV4, a);
+			snprintf(want, sizeof(want), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+			bad += b.p - out != (long)strlen(want) || memcmp(out, want, b.p - out);
+		}
+		ok(!bad, "address: every octet in each place");
+	}
+	{
+		char small[5];
+		TM_BUF(b, small);
+
+		tm_put_addr(&b, TM_FAMILY_IPV4, (const uint8_t[]){ 255, 255, 255, 255 });
+		ok(b.p - small == 5 && !memcmp(small, "255.2", 5), "address cut to the room left");
 	}
 }
 
