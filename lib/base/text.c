@@ -53,6 +53,23 @@ int tm_utf8_char(const unsigned char *s, size_t n)
 static const char hex[] = "0123456789abcdef";
 #define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
 
+/*
+ * Whether any of the eight bytes at s needs a look: a control character,
+ * a quote, a backslash, DEL, or a byte of a character past ASCII.
+ */
+static bool json_word_special(const unsigned char *s)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t x, q, bs, del;
+
+	__builtin_memcpy(&x, s, 8);
+	q = x ^ (ones * '"');
+	bs = x ^ (ones * '\\');
+	del = x ^ (ones * 0x7f);
+	/* (y - ones) & ~y & high: some byte of y is 0, for bytes under 0x80. */
+	return ((x - ones * 0x20) | (q - ones) | (bs - ones) | (del - ones) | x) & high;
+}
+
 /* Quotes, backslashes and control characters escaped; see above for the rest. */
 void tm_put_json(struct tm_buf *b, const char *str, size_t n)
 {
@@ -61,8 +78,14 @@ void tm_put_json(struct tm_buf *b, const char *str, size_t n)
 	int l = 0;
 
 	while (i < n) {
-		unsigned char c = s[i];
+		unsigned char c;
 
+		/* Eight plain bytes at a time, the usual case. */
+		if (n - i >= 8 && !json_word_special(s + i)) {
+			i += 8;
+			continue;
+		}
+		c = s[i];
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			i++;
 			continue;

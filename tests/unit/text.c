@@ -45,9 +45,41 @@ static void test_utf8(void)
 	}
 }
 
+/*
+ * Each byte that needs a look, at every place in and around the eight-byte
+ * steps: escaped where it is, the plain bytes about it as they were.
+ */
+static void test_json_steps(void)
+{
+	static const struct { const char *in, *out; } special[] = {
+		{ "\x01", "\\u0001" }, { "\x1f", "\\u001f" }, { "\"", "\\\"" },
+		{ "\\", "\\\\" }, { "\x7f", "\\u007f" }, { "\x80", "\xef\xbf\xbd" },
+		{ "\xff", "\xef\xbf\xbd" }, { "\xc3\xa9", "\xc3\xa9" }, { " ", " " },
+		{ "~", "~" }, { "!", "!" }, { "#", "#" }, { "[", "[" }, { "]", "]" },
+	};
+	char in[40], want[48], name[64];
+	size_t i, k, bad, len;
+
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		bad = 0;
+		for (k = 0; k < 24; k++) {
+			len = strlen(special[i].in);
+			memset(in, 'a', k);
+			memcpy(in + k, special[i].in, len);
+			memset(in + k + len, 'b', 24 - k);
+			snprintf(want, sizeof(want), "%.*s%s%.*s", (int)k, in, special[i].out,
+				 (int)(24 - k), in + k + len);
+			bad += strcmp(put(tm_put_json, in, 24 + len), want) != 0;
+		}
+		snprintf(name, sizeof(name), "json: special case %zu at each of 24 places", i);
+		ok(!bad, name);
+	}
+}
+
 void test_text(void)
 {
 	test_utf8();
+	test_json_steps();
 	str_is(PUT(tm_put_json, "plain"), "plain", "json: plain text as it is");
 	str_is(PUT(tm_put_json, "a\"b\\c"), "a\\\"b\\\\c", "json: quote and backslash escaped");
 	str_is(PUT(tm_put_json, "a\nb\tc\x1b[2J\x7f"), "a\\u000ab\\u0009c\\u001b[2J\\u007f",
