@@ -67,6 +67,7 @@ struct stream {
 	bool had_load;			/* a load was read (another is told) */
 	bool epipe;
 	bool self;			/* a user's self-view: pins opened for it */
+	bool named;			/* a column shows the cgroup, job or kind */
 };
 
 /* gone: a self-view's privileged parent says the load was unloaded. */
@@ -219,6 +220,7 @@ static void close_files(struct stream *s)
 {
 	size_t i;
 
+	tm_out_flush(&s->out);
 	for (i = 0; i < s->nfiles; i++) {
 		if (s->files[i].f && fclose(s->files[i].f))
 			tm_err("cannot write '%s': %s", s->files[i].path, strerror(errno));
@@ -231,6 +233,7 @@ static void flush_files(struct stream *s)
 {
 	size_t i;
 
+	tm_out_flush(&s->out);
 	for (i = 0; i < s->nfiles; i++)
 		if (s->files[i].f)
 			fflush(s->files[i].f);
@@ -260,6 +263,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	ec.user = u->name ? u->name : "?";
 	ec.total_in = u->in;
 	ec.total_out = u->out;
+	if (s->named)
+		tm_event_names(&ec, e);
 	s->out.f = stdout;
 	if (s->o->output) {
 		s->out.f = out_file(s, e->uid, e->netns, e->ifindex);
@@ -411,6 +416,7 @@ static int read_load(struct stream *s)
 		if (err > 0)
 			err = 0;
 		/* Every line read in this round goes out now, whole. */
+		tm_out_flush(&s->out);
 		if (!err && ((fflush(stdout) && errno == EPIPE) ||
 			     (!s->o->output && stdout_gone()))) {
 			s->epipe = true;
@@ -470,6 +476,7 @@ static int stream(struct stream *s)
 
 	tm_names_init(&s->names, &s->pins);
 	ncols = tm_event_columns(s->o->format, cols);
+	s->named = tm_event_columns_named(cols, ncols);
 	err = tm_out_init(&s->out, s->o->format, cols, ncols);
 	if (err)
 		goto out;
@@ -482,6 +489,7 @@ static int stream(struct stream *s)
 		err = read_load(s);
 		if (err != LOAD_GONE)
 			break;
+		tm_out_flush(&s->out);
 		fflush(stdout);
 		flush_files(s);
 		if (!s->o->follow) {
@@ -498,6 +506,7 @@ static int stream(struct stream *s)
 	}
 	if (err == STOP_COUNT)
 		err = 0;
+	tm_out_flush(&s->out);
 	if (!s->epipe && s->had_load)
 		fprintf(stderr, "tm-stream: %" PRIu64 " lines written, %" PRIu64 " events lost%s\n",
 			s->written, s->lost_before,

@@ -26,7 +26,7 @@ static void get_ts(const void *rec, const void *ctx, struct tm_val *v, struct tm
 
 static void get_dir(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	tm_val_text(v, ev(rec)->dir == TM_DIR_OUT ? "out" : "in");
+	tm_val_word(v, ev(rec)->dir == TM_DIR_OUT ? "out" : "in");
 }
 
 static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -58,7 +58,7 @@ static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct
 
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	tm_val_text(v, tm_family_name(ev(rec)->family));
+	tm_val_word(v, tm_family_name(ev(rec)->family));
 }
 
 static void get_src(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -103,40 +103,43 @@ static void get_netns(const void *rec, const void *ctx, struct tm_val *v, struct
 	v->null = !ev(rec)->netns;
 }
 
-/* The socket's cgroup, its job and the job's kind: null where not known. */
-static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+/*
+ * The socket's cgroup, its job and the job's kind, each asked of the names
+ * once an event (the fields below read them): NULL where not known.
+ */
+void tm_event_names(struct tm_event_ctx *ec, const struct tm_event *e)
 {
-	uint64_t id = ev(rec)->cgroup_id;
-	char buf[64];
+	uint64_t id = e->cgroup_id;
 
-	if (!id || !tm_names_cgroup_known(ectx(ctx)->names, id)) {
-		v->null = true;
+	ec->cgroup = ec->job = ec->kind = NULL;
+	if (!id || !tm_names_cgroup_known(ec->names, id))
 		return;
-	}
-	tm_val_text(v, tm_names_cgroup(ectx(ctx)->names, id, buf, sizeof(buf)));
+	ec->cgroup = tm_names_cgroup(ec->names, id, ec->cgroup_buf, sizeof(ec->cgroup_buf));
+	if (!tm_names_job_of(ec->names, id, &ec->job, &ec->kind))
+		ec->job = ec->kind = NULL;
 }
 
-static void job_field(const void *rec, const void *ctx, struct tm_val *v, bool kind)
+static void name_field(struct tm_val *v, const char *name)
 {
-	uint64_t id = ev(rec)->cgroup_id;
-	const char *job, *k;
-
-	if (!id || !tm_names_cgroup_known(ectx(ctx)->names, id) ||
-	    !tm_names_job_of(ectx(ctx)->names, id, &job, &k)) {
+	if (name)
+		tm_val_text(v, name);
+	else
 		v->null = true;
-		return;
-	}
-	tm_val_text(v, kind ? k : job);
+}
+
+static void get_cgroup(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
+{
+	name_field(v, ectx(ctx)->cgroup);
 }
 
 static void get_job(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	job_field(rec, ctx, v, false);
+	name_field(v, ectx(ctx)->job);
 }
 
 static void get_kind(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	job_field(rec, ctx, v, true);
+	name_field(v, ectx(ctx)->kind);
 }
 
 static void get_total_in(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -174,6 +177,17 @@ static const struct tm_col event_cols[NCOLS] = {
 	[TOTAL_IN]  = { "total_in",  "TOTAL_IN",  TM_K_NUM,  get_total_in },
 	[TOTAL_OUT] = { "total_out", "TOTAL_OUT", TM_K_NUM,  get_total_out },
 };
+
+bool tm_event_columns_named(const struct tm_col *const *cols, size_t ncols)
+{
+	size_t i;
+
+	for (i = 0; i < ncols; i++)
+		if (cols[i] == &event_cols[CGROUP] || cols[i] == &event_cols[JOB] ||
+		    cols[i] == &event_cols[KIND])
+			return true;
+	return false;
+}
 
 /* The historical CSV, in its order. */
 static const int csv_order[] = { DIR, BYTES, SRC, DST, TS, TOTAL_IN, TOTAL_OUT };

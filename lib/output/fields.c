@@ -69,6 +69,7 @@ static void get_user(const void *rec, const void *ctx, struct tm_val *v, struct 
 	}
 	tm_put_u64(sb, r->uid);
 	tm_val_built(v, sb, start);
+	v->plain = true;
 }
 
 static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -88,7 +89,7 @@ static void get_proto(const void *rec, const void *ctx, struct tm_val *v, struct
 /* Null for the untracked networks' row (--by family): of both families. */
 static void get_family(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
 {
-	tm_val_text(v, tm_family_name(row(rec)->family));
+	tm_val_word(v, tm_family_name(row(rec)->family));
 	v->null = row(rec)->untracked;
 }
 
@@ -99,6 +100,7 @@ static void endpoint(const struct tm_row *r, const uint8_t *a, uint16_t port,
 
 	tm_put_endpoint(sb, r->family, has_ports(r), a, port);
 	tm_val_built(v, sb, start);
+	v->plain = true;
 }
 
 static void get_local(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)

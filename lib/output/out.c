@@ -15,11 +15,18 @@
 
 #define LINE_SIZE	(1 << 16)	/* the longest record: cells of PATH_MAX, escaped */
 #define SCRATCH_SIZE	(1 << 14)
+#define HELD_SIZE	(1 << 18)	/* a stream's lines, written together */
 
 void tm_val_text(struct tm_val *v, const char *s)
 {
 	v->s = s;
 	v->len = strlen(s);
+}
+
+void tm_val_word(struct tm_val *v, const char *word)
+{
+	tm_val_text(v, word);
+	v->plain = true;
 }
 
 void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *start)
@@ -35,6 +42,7 @@ void tm_val_addr(struct tm_val *v, struct tm_buf *scratch, uint8_t family, const
 
 	tm_put_addr(scratch, family, a);
 	tm_val_built(v, scratch, start);
+	v->plain = true;
 }
 
 void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto)
@@ -43,6 +51,7 @@ void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto)
 
 	tm_put_proto(scratch, proto);
 	tm_val_built(v, scratch, start);
+	v->plain = true;
 }
 
 static const char *const fmt_names[] = { "table", "json", "csv", "prometheus" };
@@ -84,8 +93,13 @@ int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *c
 	for (i = 0; i < ncols; i++) {
 		o->heads[i] = cols[i]->head;
 		o->align[i] = cols[i]->kind == TM_K_TEXT ? TM_LEFT : TM_RIGHT;
-		/* Each key made once, with its separator: one copy a field. */
-		if (asprintf(&o->json_key[i], "%s\"%s\":", i ? "," : "", cols[i]->key) < 0) {
+		/*
+		 * Each key made once, with its separator and a string's
+		 * opening quote: one copy a field.
+		 */
+		o->json_quoted[i] = cols[i]->kind == TM_K_TEXT || cols[i]->kind == TM_K_TIME;
+		if (asprintf(&o->json_key[i], "%s\"%s\":%s", i ? "," : "", cols[i]->key,
+			     o->json_quoted[i] ? "\"" : "") < 0) {
 			o->json_key[i] = NULL;
 			tm_out_free(o);
 			return -ENOMEM;
@@ -107,9 +121,11 @@ void tm_out_free(struct tm_out *o)
 	}
 	free(o->line);
 	free(o->scratch);
+	free(o->held);
 	if (o->fmt == TM_FMT_TABLE)
 		tm_table_free(&o->table);
-	o->line = o->scratch = NULL;
+	o->line = o->scratch = o->held = NULL;
+	o->nheld = 0;
 }
 
 /* CSV: the header line, once; JSON without lines: the array opens. */
@@ -146,23 +162,28 @@ static void put_real(struct tm_buf *b, double v)
 	tm_put(b, num, n > 0 ? (size_t)n : 0);
 }
 
-static void json_value(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v)
+/* A field: its key (with a string's opening quote), then its value. */
+static void json_field(struct tm_buf *b, const struct tm_out *o, size_t i,
+		       const struct tm_val *v)
 {
 	if (v->null) {
+		tm_put(b, o->json_key[i], o->json_key_len[i] - o->json_quoted[i]);
 		tm_put_lit(b, "null");
 		return;
 	}
-	switch (c->kind) {
+	tm_put(b, o->json_key[i], o->json_key_len[i]);
+	switch (o->cols[i]->kind) {
 	case TM_K_TEXT:
-		tm_put_lit(b, "\"");
-		tm_put_json(b, v->s, v->len);
+		if (v->plain)
+			tm_put(b, v->s, v->len);
+		else
+			tm_put_json(b, v->s, v->len);
 		tm_put_lit(b, "\"");
 		break;
 	case TM_K_RATE:
 		put_real(b, v->d);
 		break;
 	case TM_K_TIME:
-		tm_put_lit(b, "\"");
 		put_time(b, v->u);
 		tm_put_lit(b, "\"");
 		break;
@@ -178,7 +199,10 @@ static void csv_value(struct tm_buf *b, const struct tm_col *c, const struct tm_
 		return;
 	switch (c->kind) {
 	case TM_K_TEXT:
-		tm_put_csv(b, v->s, v->len);
+		if (v->plain)
+			tm_put(b, v->s, v->len);
+		else
+			tm_put_csv(b, v->s, v->len);
 		break;
 	case TM_K_RATE:
 		tm_put_u64(b, v->d > 0 && isfinite(v->d) ? (uint64_t)llround(v->d) : 0);
@@ -202,7 +226,10 @@ void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *
 	}
 	switch (c->kind) {
 	case TM_K_TEXT:
-		tm_put_text(b, v->s, v->len);
+		if (v->plain)
+			tm_put(b, v->s, v->len);
+		else
+			tm_put_text(b, v->s, v->len);
 		break;
 	case TM_K_SIZE:
 		if (exact)
@@ -230,9 +257,21 @@ void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *
 	}
 }
 
+/* A stream's lines held so far, to the file they are for. */
+int tm_out_flush(struct tm_out *o)
+{
+	int err = 0;
+
+	if (o->nheld && fwrite(o->held, 1, o->nheld, o->held_f) != o->nheld)
+		err = -(errno ? errno : EIO);
+	o->nheld = 0;
+	return err;
+}
+
 /*
- * One record. A table keeps it until tm_out_end; JSON and CSV go to o->f
- * whole, in one write to its buffer.
+ * One record. A table keeps it until tm_out_end; a stream's line is held
+ * with the lines before it, to be written with them (tm_out_flush); other
+ * JSON and CSV go to o->f whole, in one write to its buffer.
  */
 int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 {
@@ -244,6 +283,15 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 		b.p = tm_table_room(&o->table, LINE_SIZE);
 		if (!b.p)
 			return -ENOMEM;
+		b.end = b.p + LINE_SIZE;
+	} else if (o->lines) {
+		if (!o->held && !(o->held = malloc(HELD_SIZE)))
+			return -ENOMEM;
+		/* Lines for another file, or no room for a line's worst case. */
+		if (o->held_f != o->f || HELD_SIZE - o->nheld < LINE_SIZE)
+			tm_out_flush(o);
+		o->held_f = o->f;
+		b.p = o->held + o->nheld;
 		b.end = b.p + LINE_SIZE;
 	}
 
@@ -257,8 +305,7 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 		c->get(rec, ctx, &v, &scratch);
 		switch (o->fmt) {
 		case TM_FMT_JSON:
-			tm_put(&b, o->json_key[i], o->json_key_len[i]);
-			json_value(&b, c, &v);
+			json_field(&b, o, i, &v);
 			break;
 		case TM_FMT_CSV:
 			if (i)
@@ -280,13 +327,17 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 		return 0;
 	}
 	tm_put_str(&b, o->fmt == TM_FMT_JSON ? (o->lines ? "}\n" : "}") : "\n");
-	fwrite(o->line, 1, b.p - o->line, o->f);
+	if (o->lines)
+		o->nheld = b.p - o->held;
+	else
+		fwrite(o->line, 1, b.p - o->line, o->f);
 	return 0;
 }
 
 /* The array closes; a table is printed, padded to its widest cells. */
 int tm_out_end(struct tm_out *o)
 {
+	tm_out_flush(o);
 	if (o->fmt == TM_FMT_JSON && !o->lines)
 		fputs("]\n", o->f);
 	if (o->fmt == TM_FMT_TABLE) {

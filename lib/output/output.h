@@ -45,6 +45,8 @@ enum tm_kind {
 
 struct tm_val {
 	bool null;		/* JSON null, an empty CSV field, "-" in a table */
+	bool plain;		/* text made here (an address, a word of ours):
+				 * nothing in it to escape anywhere */
 	uint64_t u;
 	double d;
 	const char *s;
@@ -55,8 +57,13 @@ struct tm_val {
 typedef void (*tm_get_fn)(const void *rec, const void *ctx, struct tm_val *v,
 			  struct tm_buf *scratch);
 
-/* For getters: a string as the value, or what they built in scratch from start. */
+/*
+ * For getters: a string as the value, or what they built in scratch from
+ * start; a word of tm's own (a constant, never a user's), or an address or
+ * protocol built here, goes out as it is.
+ */
 void tm_val_text(struct tm_val *v, const char *s);
+void tm_val_word(struct tm_val *v, const char *word);
 void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *start);
 void tm_val_addr(struct tm_val *v, struct tm_buf *scratch, uint8_t family, const uint8_t *a);
 void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto);
@@ -74,7 +81,9 @@ struct tm_col {
 
 struct tm_out {
 	enum tm_fmt fmt;
-	bool lines;		/* JSON: one object a line, not one array */
+	bool lines;		/* a stream's: JSON as one object a line, not
+				 * one array; lines held, and written together
+				 * by tm_out_flush or as the room runs out */
 	bool exact;		/* table: sizes in bytes, not KiB, MiB, ... */
 	bool bits;		/* table: rates in bits a second */
 	const struct tm_col *const *cols;
@@ -82,11 +91,17 @@ struct tm_out {
 	FILE *f;		/* where rows go (stdout unless set) */
 	size_t rows;
 	struct tm_table table;
-	char *json_key[TM_OUT_MAXCOLS];	/* ,"key": (no comma for the first) */
+	/* ,"key": (no comma for the first), and a quote for a string value */
+	char *json_key[TM_OUT_MAXCOLS];
 	size_t json_key_len[TM_OUT_MAXCOLS];
+	bool json_quoted[TM_OUT_MAXCOLS];
 	const char *heads[TM_OUT_MAXCOLS];
 	enum tm_align align[TM_OUT_MAXCOLS];
 	char *line, *scratch;
+	/* lines: what is written but not yet given to held_f (tm_out_flush) */
+	char *held;
+	size_t nheld;
+	FILE *held_f;
 };
 
 int tm_parse_format(const char *opt, const char *arg, unsigned allowed, enum tm_fmt *fmt);
@@ -94,6 +109,7 @@ int tm_out_init(struct tm_out *o, enum tm_fmt fmt, const struct tm_col *const *c
 		size_t ncols);
 void tm_out_begin(struct tm_out *o, bool header);
 int tm_out_row(struct tm_out *o, const void *rec, const void *ctx);
+int tm_out_flush(struct tm_out *o);
 int tm_out_end(struct tm_out *o);
 void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *v, bool exact,
 		 bool bits);
@@ -110,9 +126,18 @@ struct tm_event_ctx {
 	struct tm_names *names;
 	const char *user;		/* the event's user, by name */
 	uint64_t total_in, total_out;	/* the user's bytes since the load */
+	/* The socket's cgroup, its job and its kind; NULL: not known, none. */
+	const char *cgroup, *job, *kind;
+	char cgroup_buf[64];
 };
 
 size_t tm_event_columns(enum tm_fmt fmt, const struct tm_col *out[TM_OUT_MAXCOLS]);
+/*
+ * An event's cgroup, job and kind into ec, looked up once for its fields;
+ * whether any of cols shows them (else they need not be).
+ */
+void tm_event_names(struct tm_event_ctx *ec, const struct tm_event *e);
+bool tm_event_columns_named(const struct tm_col *const *cols, size_t ncols);
 
 /* prom.c: the Prometheus text exposition */
 struct tm_prom {
