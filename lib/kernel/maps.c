@@ -59,16 +59,11 @@ int tm_percpu_lookup(int map_fd, const void *key, void *sum, size_t value_size)
 
 /*
  * Reads a whole hash with batch lookups, a few thousand entries a system
- * call, and hands each key with its value (copied, so aligned) to cb. The
- * first batch is small and each full one makes the next larger: a map of
- * a few entries costs no megabyte of buffers to fault in.
+ * call, and hands each key with its value (copied, so aligned) to cb.
  */
-#define BATCH_FIRST	128
-#define BATCH_MOST	4096
-
 int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, tm_map_cb cb, void *ctx)
 {
-	__u32 chunk = BATCH_FIRST, want = BATCH_FIRST, count, i;
+	__u32 chunk = 4096, count, i;
 	__u64 batch[8], in_batch[8];
 	bool first = true, done = false;
 	char *keys = NULL, *vals = NULL, *sum = NULL;
@@ -76,10 +71,7 @@ int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, tm_map_cb cb
 
 	sum = malloc(value_size);
 	while (!done && !err) {
-		if (!keys || chunk != want) {
-			free(keys);
-			free(vals);
-			chunk = want;
+		if (!keys) {
 			keys = calloc(chunk, key_size);
 			vals = calloc(chunk, value_size);
 			if (!keys || !vals || !sum) {
@@ -94,14 +86,15 @@ int tm_map_for_each(int map_fd, size_t key_size, size_t value_size, tm_map_cb cb
 				done = true;
 			} else if (errno == ENOSPC && chunk < (1u << 20)) {
 				/* One hash bucket holds more than a chunk. */
-				want = chunk * 4;
+				free(keys);
+				free(vals);
+				keys = vals = NULL;
+				chunk *= 4;
 				continue;
 			} else {
 				err = -errno;
 				break;
 			}
-		} else if (count == chunk && chunk < BATCH_MOST) {
-			want = chunk * 4;
 		}
 		for (i = 0; i < count && !err; i++) {
 			memcpy(sum, vals + (size_t)i * value_size, value_size);
