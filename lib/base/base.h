@@ -187,7 +187,67 @@ static inline void tm_put_str(struct tm_buf *b, const char *s)
 {
 	tm_put(b, s, __builtin_strlen(s));
 }
-void tm_put_u64(struct tm_buf *b, uint64_t v);
+
+/* Numbers: inline, as a line has many. */
+extern const char tm_digit_pairs[201];
+extern const uint64_t tm_pow10[20];
+void tm_put_u64_cut(struct tm_buf *b, uint64_t v);
+
+/* How many digits v has: from its length in bits, then one compare. */
+static inline size_t tm_digits(uint64_t v)
+{
+	uint64_t w = v | 1;	/* 0 has one digit, as 1 does */
+	/* 1233 / 4096 is just over log10(2): t is the digits of 2^bits, less one. */
+	size_t t = (size_t)(64 - __builtin_clzll(w)) * 1233 >> 12;
+
+	return t + (w >= tm_pow10[t]);
+}
+
+/* Exactly eight digits of v (< 10^8) ending at p: two halves, worked apart. */
+static inline void tm_put8(char *p, uint32_t v)
+{
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	__builtin_memcpy(p - 8, tm_digit_pairs + hi / 100 * 2, 2);
+	__builtin_memcpy(p - 6, tm_digit_pairs + hi % 100 * 2, 2);
+	__builtin_memcpy(p - 4, tm_digit_pairs + lo / 100 * 2, 2);
+	__builtin_memcpy(p - 2, tm_digit_pairs + lo % 100 * 2, 2);
+}
+
+/*
+ * Written in place, last digits first: built on the stack and copied, each
+ * copy read back bytes just stored two at a time, and waited on them.
+ * Eight digits at a time while more are left, in 32-bit arithmetic.
+ */
+static inline void tm_put_u64(struct tm_buf *b, uint64_t v)
+{
+	size_t n = tm_digits(v);
+	uint32_t w;
+	char *p;
+
+	if (n > (size_t)(b->end - b->p)) {
+		tm_put_u64_cut(b, v);
+		return;
+	}
+	p = b->p + n;
+	b->p = p;
+	while (v >= 100000000) {
+		tm_put8(p, v % 100000000);
+		v /= 100000000;
+		p -= 8;
+	}
+	w = v;
+	while (w >= 100) {
+		p -= 2;
+		__builtin_memcpy(p, tm_digit_pairs + w % 100 * 2, 2);
+		w /= 100;
+	}
+	if (w >= 10)
+		__builtin_memcpy(p - 2, tm_digit_pairs + w * 2, 2);
+	else
+		p[-1] = '0' + w;
+}
+
 void tm_put_ts(struct tm_buf *b, int64_t ns);
 void tm_put_addr(struct tm_buf *b, uint8_t family, const uint8_t *a);
 

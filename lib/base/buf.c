@@ -9,39 +9,19 @@
 
 #include "base.h"
 
-/* Two digits a division: "00" to "99". */
-static const char digit_pairs[201] =
+/* Two digits a division: "00" to "99" (tm_put_u64, inline in base.h). */
+const char tm_digit_pairs[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-/* How many digits v has: from its length in bits, then one compare. */
-static size_t digits(uint64_t v)
-{
-	static const uint64_t pow10[20] = {
-		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
-		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
-		1000000000000ull, 10000000000000ull, 100000000000000ull,
-		1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
-		1000000000000000000ull, 10000000000000000000ull,
-	};
-	uint64_t w = v | 1;	/* 0 has one digit, as 1 does */
-	/* 1233 / 4096 is just over log10(2): t is the digits of 2^bits, less one. */
-	size_t t = (size_t)(64 - __builtin_clzll(w)) * 1233 >> 12;
-
-	return t + (w >= pow10[t]);
-}
-
-/* Exactly eight digits of v (< 10^8) ending at p: two halves, worked apart. */
-static inline __attribute__((always_inline)) void put8(char *p, uint32_t v)
-{
-	uint32_t hi = v / 10000, lo = v % 10000;
-
-	__builtin_memcpy(p - 8, digit_pairs + hi / 100 * 2, 2);
-	__builtin_memcpy(p - 6, digit_pairs + hi % 100 * 2, 2);
-	__builtin_memcpy(p - 4, digit_pairs + lo / 100 * 2, 2);
-	__builtin_memcpy(p - 2, digit_pairs + lo % 100 * 2, 2);
-}
+const uint64_t tm_pow10[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+	100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+	1000000000000ull, 10000000000000ull, 100000000000000ull,
+	1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+	1000000000000000000ull, 10000000000000000000ull,
+};
 
 /*
  * What f makes (at most TM_PUT_ROOM bytes), cut to b's room: the writers
@@ -64,38 +44,10 @@ static void put_u64_at(struct tm_buf *b, const void *arg)
 	tm_put_u64(b, *(const uint64_t *)arg);
 }
 
-/*
- * Written in place, last digits first: built on the stack and copied, each
- * copy read back bytes just stored two at a time, and waited on them.
- * Eight digits at a time while more are left, in 32-bit arithmetic.
- */
-void tm_put_u64(struct tm_buf *b, uint64_t v)
+/* v's first digits, as many as b has room for (a line cut at its end). */
+void tm_put_u64_cut(struct tm_buf *b, uint64_t v)
 {
-	size_t n = digits(v);
-	uint32_t w;
-	char *p;
-
-	if (n > (size_t)(b->end - b->p)) {
-		put_cut(b, put_u64_at, &v);
-		return;
-	}
-	p = b->p + n;
-	b->p = p;
-	while (v >= 100000000) {
-		put8(p, v % 100000000);
-		v /= 100000000;
-		p -= 8;
-	}
-	w = v;
-	while (w >= 100) {
-		p -= 2;
-		__builtin_memcpy(p, digit_pairs + w % 100 * 2, 2);
-		w /= 100;
-	}
-	if (w >= 10)
-		__builtin_memcpy(p - 2, digit_pairs + w * 2, 2);
-	else
-		p[-1] = '0' + w;
+	put_cut(b, put_u64_at, &v);
 }
 
 /* A point and nine digits, the nanoseconds of a second. */
@@ -110,7 +62,7 @@ static void put_frac(struct tm_buf *b, const void *arg)
 	}
 	p[0] = '.';
 	p[1] = '0' + f / 100000000;
-	put8(p + 10, f % 100000000);
+	tm_put8(p + 10, f % 100000000);
 	b->p = p + 10;
 }
 
