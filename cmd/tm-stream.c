@@ -388,6 +388,9 @@ static int read_load(struct stream *s)
 		tm_err("cannot read the event ring: %s", strerror(-err));
 		goto out;
 	}
+	/* Names first: the first events are not held up reading them. */
+	if (s->named)
+		tm_names_load(&s->names);
 	if (!s->self)
 		err = register_reader(s);
 	if (err)

@@ -84,6 +84,8 @@ struct tm_names {
 void tm_names_init(struct tm_names *n, const struct tm_pins *pins);
 void tm_names_free(struct tm_names *n);
 void tm_names_refresh(struct tm_names *n);
+/* The cgroups' and interfaces' names read now, not at their first use. */
+void tm_names_load(struct tm_names *n);
 const char *tm_names_cgroup(struct tm_names *n, uint64_t id, char *buf, size_t len);
 uint64_t tm_names_cgroup_at_depth(struct tm_names *n, uint64_t id, int depth);
 int tm_names_cgroup_level(struct tm_names *n, uint64_t id);

@@ -118,6 +118,19 @@ static int cg_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static void cg_load(struct tm_names *n);
+static void if_load(struct tm_names *n);
+
+/*
+ * A stream's are read before its first event: they would otherwise hold
+ * up the events first read, which a burst at the start may be.
+ */
+void tm_names_load(struct tm_names *n)
+{
+	cg_load(n);
+	if_load(n);
+}
+
 /* A stream asks of one cgroup many times in a row: the last found first. */
 static struct tm_cgnode *cg_find(struct tm_names *n, uint64_t id)
 {
