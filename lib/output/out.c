@@ -276,6 +276,7 @@ int tm_out_flush(struct tm_out *o)
 int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 {
 	size_t len[TM_OUT_MAXCOLS], i;
+	bool ascii[TM_OUT_MAXCOLS];
 	struct tm_buf b = { o->line, o->line + LINE_SIZE };
 
 	/* A table's row is written where the table keeps it. */
@@ -317,13 +318,15 @@ int tm_out_row(struct tm_out *o, const void *rec, const void *ctx)
 
 			tm_put_cell(&b, c, &v, o->exact, o->bits);
 			len[i] = b.p - cell;
+			/* Only a user's text can be wider or narrower than long. */
+			ascii[i] = c->kind != TM_K_TEXT || v.null || v.plain;
 			break;
 		}
 		}
 	}
 	o->rows++;
 	if (o->fmt == TM_FMT_TABLE) {
-		tm_table_place(&o->table, len);
+		tm_table_place(&o->table, len, ascii);
 		return 0;
 	}
 	tm_put_str(&b, o->fmt == TM_FMT_JSON ? (o->lines ? "}\n" : "}") : "\n");

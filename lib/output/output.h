@@ -27,7 +27,7 @@ struct tm_table {
 void tm_table_init(struct tm_table *t, size_t ncols, const char *const *heads,
 		   const enum tm_align *align);
 char *tm_table_room(struct tm_table *t, size_t n);
-void tm_table_place(struct tm_table *t, const size_t *len);
+void tm_table_place(struct tm_table *t, const size_t *len, const bool *ascii);
 void tm_table_print(const struct tm_table *t, FILE *f);
 void tm_table_free(struct tm_table *t);
 

@@ -29,8 +29,9 @@ void tm_table_init(struct tm_table *t, size_t ncols, const char *const *heads,
  * Cells go into one growing arena, as offsets: a report of 65,536 rows is
  * a few allocations, not 650,000. A row is written straight into the
  * arena: tm_table_room gives room for it at the end, the caller writes its
- * cells there one after the other, tm_table_place takes their lengths.
- * Cells are text already made safe to show.
+ * cells there one after the other, tm_table_place takes their lengths,
+ * and which are ASCII (as wide as they are long: numbers, addresses; NULL:
+ * none known to be). Cells are text already made safe to show.
  */
 char *tm_table_room(struct tm_table *t, size_t n)
 {
@@ -62,7 +63,7 @@ char *tm_table_room(struct tm_table *t, size_t n)
 	return t->arena + t->used;
 }
 
-void tm_table_place(struct tm_table *t, const size_t *len)
+void tm_table_place(struct tm_table *t, const size_t *len, const bool *ascii)
 {
 	size_t i;
 
@@ -70,7 +71,7 @@ void tm_table_place(struct tm_table *t, const size_t *len)
 		size_t l = len[i] > CELL_MAX ? CELL_MAX : len[i], w;
 		uint32_t *cell = &t->cells[(t->nrows * t->ncols + i) * 2];
 
-		w = tm_text_width(t->arena + t->used, l);
+		w = ascii && ascii[i] ? l : tm_text_width(t->arena + t->used, l);
 		cell[0] = t->used;
 		cell[1] = l << 16 | w;
 		t->used += len[i];

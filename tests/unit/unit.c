@@ -324,7 +324,7 @@ static void table_add(struct tm_table *t, const char *const *text, const size_t 
 		memcpy(p, text[i], len[i]);
 		p += len[i];
 	}
-	tm_table_place(t, len);
+	tm_table_place(t, len, NULL);
 }
 
 static void test_table(void)
