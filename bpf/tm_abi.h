@@ -352,7 +352,7 @@ enum tm_dir {
 
 /* One record of the "events" ring buffer: one packet. */
 struct tm_event {
-	__u64 ts_ns;			/* CLOCK_MONOTONIC */
+	__u64 ts_ns;			/* CLOCK_MONOTONIC, coarse (a tick) */
 	__u32 uid;			/* TM_UID_UNKNOWN: no owner */
 	__u32 pid;			/* 0: socket older than the load */
 	char comm[TM_COMM_LEN];		/* "?" with pid 0 */

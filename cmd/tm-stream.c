@@ -92,8 +92,9 @@ static void usage(FILE *f)
 "                       go on with it (without: exit 1 with a message)\n"
 TM_COMMON_HELP
 "\n"
-"JSON fields: ts (wall clock, seconds.nanoseconds), dir (in|out), uid (null\n"
-"for no owner), user, pid, comm (0 and \"?\" for sockets older than the load),\n"
+"JSON fields: ts (wall clock, seconds.nanoseconds, to the kernel's tick: 1 to\n"
+"10 ms; one socket's in order), dir (in|out), uid (null for no owner), user,\n"
+"pid, comm (0 and \"?\" for sockets older than the load),\n"
 "proto, family, src, sport, dst, dport (null without ports), bytes (IP length),\n"
 "iface (NAME, or NAME@NS for another network namespace's), netns (its inode),\n"
 "cgroup (the socket's), job and kind (its job's, as tm-stat --by job; null\n"

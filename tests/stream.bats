@@ -24,7 +24,10 @@ recv_bg() {
 	udp_exchange "$CG" $A "$CG" $B 127.0.0.1 3 10	# totals before the stream
 	start_stream --user $A --count 20
 	recv_bg 127.0.0.1 20
+	local t0 t1
+	t0=$(date +%s.%N)
 	udp_send "$CG" $A 127.0.0.1 "$RPORT" 20 100
+	t1=$(date +%s.%N)
 	wait "$STREAM"
 	local out=$BIN/stream.out
 	[ "$(wc -l <"$out")" = 20 ]
@@ -38,6 +41,9 @@ recv_bg() {
   0
 ]" ]
 	[ "$(jq -r '.ts' "$out" | grep -cE '^[0-9]{10}\.[0-9]{9}$')" = 20 ]
+	# Wall clock to the kernel's tick (at most 10 ms behind), one socket's in order.
+	[ "$(jq -r '.ts' "$out" | awk -v t0="$t0" -v t1="$t1" '
+		$1 < t0 - 0.011 || $1 > t1 || $1 < prev { bad++ } { prev = $1 } END { print bad + 0 }')" = 0 ]
 	[ "$(tail -1 "$BIN/stream.err")" = "tm-stream: 20 lines written, 0 events lost" ]
 }
 
