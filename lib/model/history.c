@@ -283,6 +283,21 @@ static int meta_set(sqlite3 *db, const char *key, const char *val)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* A series' owner as the history keeps it: -1 for no owner. */
+static int64_t series_uid(uint32_t uid)
+{
+	return uid == TM_UID_UNKNOWN ? -1 : (int64_t)uid;
+}
+
+/* A series' key (kind, uid as the history keeps it, key) into st's parameters from i. */
+static void bind_series_key(sqlite3_stmt *st, int i, const char *kind, int64_t uid,
+			    const char *key)
+{
+	sqlite3_bind_text(st, i, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i + 1, uid);
+	sqlite3_bind_text(st, i + 2, key, -1, SQLITE_STATIC);
+}
+
 /*
  * Each series run through st, its parameters 1 to 7: kind, uid (-1 for no
  * owner), key, in and out bytes, in and out packets.
@@ -292,21 +307,13 @@ static int put_series(sqlite3_stmt *st, const struct tm_series *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		sqlite3_bind_text(st, 1, s[i].kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, s[i].uid == TM_UID_UNKNOWN ? -1 : (int64_t)s[i].uid);
-		sqlite3_bind_text(st, 3, s[i].key, -1, SQLITE_STATIC);
+		bind_series_key(st, 1, s[i].kind, series_uid(s[i].uid), s[i].key);
 		tm_history_bind_counters(st, 4, &s[i].c);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -EIO;
 		sqlite3_reset(st);
 	}
 	return 0;
-}
-
-/* A series' owner as the history keeps it: -1 for no owner. */
-static int64_t series_uid(uint32_t uid)
-{
-	return uid == TM_UID_UNKNOWN ? -1 : (int64_t)uid;
 }
 
 /* The order of last's primary key (kind, uid, key): text as memcmp, uid as a number. */
@@ -421,17 +428,13 @@ static int write_series(struct writes *w, const char *kind, int64_t uid, const c
 			continue;
 		sqlite3_bind_text(w->traffic, 1, tm_tier_names[t], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(w->traffic, 2, w->start[t]);
-		sqlite3_bind_text(w->traffic, 3, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(w->traffic, 4, uid);
-		sqlite3_bind_text(w->traffic, 5, key, -1, SQLITE_STATIC);
+		bind_series_key(w->traffic, 3, kind, uid, key);
 		tm_history_bind_counters(w->traffic, 6, &d);
 		if (sqlite3_step(w->traffic) != SQLITE_DONE)
 			return -EIO;
 		sqlite3_reset(w->traffic);
 	}
-	sqlite3_bind_text(w->last, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(w->last, 2, uid);
-	sqlite3_bind_text(w->last, 3, key, -1, SQLITE_STATIC);
+	bind_series_key(w->last, 1, kind, uid, key);
 	tm_history_bind_counters(w->last, 4, c);
 	if (sqlite3_step(w->last) != SQLITE_DONE)
 		return -EIO;
@@ -441,9 +444,7 @@ static int write_series(struct writes *w, const char *kind, int64_t uid, const c
 
 static int forget_series(struct writes *w, const struct last_row *r)
 {
-	sqlite3_bind_text(w->gone, 1, r->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(w->gone, 2, r->uid);
-	sqlite3_bind_text(w->gone, 3, r->key, -1, SQLITE_STATIC);
+	bind_series_key(w->gone, 1, r->kind, r->uid, r->key);
 	if (sqlite3_step(w->gone) != SQLITE_DONE)
 		return -EIO;
 	sqlite3_reset(w->gone);
@@ -749,7 +750,7 @@ int tm_history_current(sqlite3 *db, const char *path, const char *load,
 	for (i = 0; i < n; i++) {
 		char row[128];
 		int l = snprintf(row, sizeof(row), "%s[%lld,%llu,%llu,%llu,%llu]", i ? "," : "",
-				 now[i].uid == TM_UID_UNKNOWN ? -1LL : (long long)now[i].uid,
+				 (long long)series_uid(now[i].uid),
 				 (unsigned long long)now[i].c.in_bytes,
 				 (unsigned long long)now[i].c.out_bytes,
 				 (unsigned long long)now[i].c.in_packets,
