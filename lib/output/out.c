@@ -162,6 +162,16 @@ static void put_real(struct tm_buf *b, double v)
 	tm_put(b, num, n > 0 ? (size_t)n : 0);
 }
 
+/* A text value, made safe for where it goes by esc, unless it is plain. */
+static inline void put_val_text(struct tm_buf *b, const struct tm_val *v,
+				void (*esc)(struct tm_buf *, const char *, size_t))
+{
+	if (v->plain)
+		tm_put(b, v->s, v->len);
+	else
+		esc(b, v->s, v->len);
+}
+
 /* A field: its key (with a string's opening quote), then its value. */
 static void json_field(struct tm_buf *b, const struct tm_out *o, size_t i,
 		       const struct tm_val *v)
@@ -174,10 +184,7 @@ static void json_field(struct tm_buf *b, const struct tm_out *o, size_t i,
 	tm_put(b, o->json_key[i], o->json_key_len[i]);
 	switch (o->cols[i]->kind) {
 	case TM_K_TEXT:
-		if (v->plain)
-			tm_put(b, v->s, v->len);
-		else
-			tm_put_json(b, v->s, v->len);
+		put_val_text(b, v, tm_put_json);
 		tm_put_lit(b, "\"");
 		break;
 	case TM_K_RATE:
@@ -199,10 +206,7 @@ static void csv_value(struct tm_buf *b, const struct tm_col *c, const struct tm_
 		return;
 	switch (c->kind) {
 	case TM_K_TEXT:
-		if (v->plain)
-			tm_put(b, v->s, v->len);
-		else
-			tm_put_csv(b, v->s, v->len);
+		put_val_text(b, v, tm_put_csv);
 		break;
 	case TM_K_RATE:
 		tm_put_u64(b, v->d > 0 && isfinite(v->d) ? (uint64_t)llround(v->d) : 0);
@@ -226,10 +230,7 @@ void tm_put_cell(struct tm_buf *b, const struct tm_col *c, const struct tm_val *
 	}
 	switch (c->kind) {
 	case TM_K_TEXT:
-		if (v->plain)
-			tm_put(b, v->s, v->len);
-		else
-			tm_put_text(b, v->s, v->len);
+		put_val_text(b, v, tm_put_text);
 		break;
 	case TM_K_SIZE:
 		if (exact)
