@@ -419,7 +419,10 @@ static int read_load(struct stream *s)
 		err = tm_ring_poll(&rb, POLL_MS);
 		if (err > 0)
 			err = 0;
-		/* Every line read in this round goes out now, whole. */
+		/*
+		 * Every line read in this round goes out now, whole: read_load
+		 * returns with no line held, however it ends.
+		 */
 		tm_out_flush(&s->out);
 		if (!err && ((fflush(stdout) && errno == EPIPE) ||
 			     (!s->o->output && stdout_gone()))) {
@@ -493,7 +496,6 @@ static int stream(struct stream *s)
 		err = read_load(s);
 		if (err != LOAD_GONE)
 			break;
-		tm_out_flush(&s->out);
 		fflush(stdout);
 		flush_files(s);
 		if (!s->o->follow) {
@@ -510,7 +512,6 @@ static int stream(struct stream *s)
 	}
 	if (err == STOP_COUNT)
 		err = 0;
-	tm_out_flush(&s->out);
 	if (!s->epipe && s->had_load)
 		fprintf(stderr, "tm-stream: %" PRIu64 " lines written, %" PRIu64 " events lost%s\n",
 			s->written, s->lost_before,
