@@ -118,23 +118,6 @@ static int cg_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void cg_load(struct tm_names *n);
-static void if_load(struct tm_names *n);
-
-/*
- * A stream's are read before its first event: they would otherwise hold
- * up the events first read, which a burst at the start may be. A cgroup or
- * interface they miss is still looked for again at once, as it would have
- * been had they been read at that event (then once a second at most).
- */
-void tm_names_load(struct tm_names *n)
-{
-	cg_load(n);
-	if_load(n);
-	n->cg_loaded_at = 0;
-	n->if_loaded_at = 0;
-}
-
 /* A stream asks of one cgroup many times in a row: the last found first. */
 static struct tm_cgnode *cg_find(struct tm_names *n, uint64_t id)
 {
@@ -478,6 +461,20 @@ static void if_load(struct tm_names *n)
 		else
 			i++;
 	}
+}
+
+/*
+ * A stream's are read before its first event: they would otherwise hold
+ * up the events first read, which a burst at the start may be. A cgroup or
+ * interface they miss is still looked for again at once, as it would have
+ * been had they been read at that event (then once a second at most).
+ */
+void tm_names_load(struct tm_names *n)
+{
+	cg_load(n);
+	if_load(n);
+	n->cg_loaded_at = 0;
+	n->if_loaded_at = 0;
 }
 
 /* The name of a namespace under /run/netns, by inode; NULL if none. */
