@@ -68,8 +68,7 @@ static void get_user(const void *rec, const void *ctx, struct tm_val *v, struct 
 		return;
 	}
 	tm_put_u64(sb, r->uid);
-	tm_val_built(v, sb, start);
-	v->plain = true;
+	tm_val_made(v, sb, start);
 }
 
 static void get_uid(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)
@@ -99,8 +98,7 @@ static void endpoint(const struct tm_row *r, const uint8_t *a, uint16_t port,
 	char *start = sb->p;
 
 	tm_put_endpoint(sb, r->family, has_ports(r), a, port);
-	tm_val_built(v, sb, start);
-	v->plain = true;
+	tm_val_made(v, sb, start);
 }
 
 static void get_local(const void *rec, const void *ctx, struct tm_val *v, struct tm_buf *sb)

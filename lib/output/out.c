@@ -35,14 +35,20 @@ void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *st
 	v->len = scratch->p - start;
 }
 
+/* Text tm built in scratch from start (numbers, an address): as it is everywhere. */
+void tm_val_made(struct tm_val *v, const struct tm_buf *scratch, const char *start)
+{
+	tm_val_built(v, scratch, start);
+	v->plain = true;
+}
+
 /* An address, or a protocol's name, built in scratch as the value. */
 void tm_val_addr(struct tm_val *v, struct tm_buf *scratch, uint8_t family, const uint8_t *a)
 {
 	const char *start = scratch->p;
 
 	tm_put_addr(scratch, family, a);
-	tm_val_built(v, scratch, start);
-	v->plain = true;
+	tm_val_made(v, scratch, start);
 }
 
 void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto)
@@ -50,8 +56,7 @@ void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto)
 	const char *start = scratch->p;
 
 	tm_put_proto(scratch, proto);
-	tm_val_built(v, scratch, start);
-	v->plain = true;
+	tm_val_made(v, scratch, start);
 }
 
 static const char *const fmt_names[] = { "table", "json", "csv", "prometheus" };

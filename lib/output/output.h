@@ -59,12 +59,14 @@ typedef void (*tm_get_fn)(const void *rec, const void *ctx, struct tm_val *v,
 
 /*
  * For getters: a string as the value, or what they built in scratch from
- * start; a word of tm's own (a constant, never a user's), or an address or
- * protocol built here, goes out as it is.
+ * start; a word of tm's own (a constant, never a user's: tm_val_word), or
+ * text tm made (numbers, an address, a protocol: tm_val_made), goes out as
+ * it is.
  */
 void tm_val_text(struct tm_val *v, const char *s);
 void tm_val_word(struct tm_val *v, const char *word);
 void tm_val_built(struct tm_val *v, const struct tm_buf *scratch, const char *start);
+void tm_val_made(struct tm_val *v, const struct tm_buf *scratch, const char *start);
 void tm_val_addr(struct tm_val *v, struct tm_buf *scratch, uint8_t family, const uint8_t *a);
 void tm_val_proto(struct tm_val *v, struct tm_buf *scratch, uint8_t proto);
 
