@@ -408,8 +408,10 @@ $B ipv6 744 0" ]
 	bg tm-stat --textfile "$BIN/tf/tm.prom" --interval 0.05 2>"$BIN/err"
 	local writer=${PIDS[-1]}
 	wait_file "$BIN/tf/tm.prom"
-	rm "$BIN/tf/tm.prom"
-	mkfifo "$BIN/tf/tm.prom"
+	# Swapped in at once (rename): between a rm and a mkfifo the writer,
+	# every 50 ms, could put a new file there first.
+	mkfifo "$BIN/tf/fifo.new"
+	mv -f "$BIN/tf/fifo.new" "$BIN/tf/tm.prom"
 	local rc=0
 	wait "$writer" || rc=$?
 	[ "$rc" = 1 ]
